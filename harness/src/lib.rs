@@ -1,0 +1,9 @@
+//! The btfsmith harness: toolchains, campaigns, oracles, findings and reports.
+//!
+//! The binary (`btfsmith`) only parses arguments and calls [`cli::run`]. Exit codes everywhere:
+//! 0 = clean, 1 = a difference or finding, 2 = an error.
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod btf_cmd;
+pub mod cli;
+pub mod toolchains;
