@@ -6,4 +6,5 @@
 
 pub mod btf_cmd;
 pub mod cli;
+pub mod process;
 pub mod toolchains;

@@ -25,8 +25,8 @@ pub enum ToolKind {
     Emulator,
     /// cvise.
     Reducer,
-    /// busybox (static), for the guest's initramfs.
-    Busybox,
+    /// Guest userland (static busybox) for the VM's initramfs.
+    Guest,
 }
 
 /// One installed tool, as the manifest lists it.

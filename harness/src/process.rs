@@ -1,0 +1,180 @@
+//! Running tools: every subprocess has a timeout, and its output is captured, capped, and kept
+//! with the command line that produced it.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use wait_timeout::ChildExt;
+
+/// At most this much of each stream is kept; the rest is counted as truncated.
+pub const OUTPUT_CAP: usize = 64 << 20;
+
+/// The result of one tool run.
+#[derive(Debug, Clone)]
+pub struct ProcRes {
+    /// The command line, shell-quoted, for reports and reproducers.
+    pub cmdline: String,
+    /// Exit status; `None` when the run was killed at its timeout.
+    pub status: Option<ExitStatus>,
+    /// Captured standard output (at most [`OUTPUT_CAP`] bytes).
+    pub stdout: Vec<u8>,
+    /// Captured standard error (at most [`OUTPUT_CAP`] bytes).
+    pub stderr: Vec<u8>,
+    /// True when either stream was cut at the cap.
+    pub truncated: bool,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl ProcRes {
+    /// True when the tool exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+    /// True when the run was killed at its timeout.
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+    /// Standard output as text (lossy).
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// Standard error as text (lossy).
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+    /// An error unless the tool exited 0, carrying the command line, status and stderr tail.
+    pub fn check(self) -> Result<ProcRes, ToolFailed> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(ToolFailed(Box::new(self)))
+        }
+    }
+}
+
+/// A tool that exited non-zero, crashed, or timed out.
+#[derive(Debug)]
+pub struct ToolFailed(pub Box<ProcRes>);
+
+impl fmt::Display for ToolFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.0;
+        match r.status {
+            None => write!(f, "`{}` timed out after {:.1?}", r.cmdline, r.elapsed)?,
+            Some(s) => write!(f, "`{}` failed ({s})", r.cmdline)?,
+        }
+        let err = r.stderr_text();
+        let tail: Vec<&str> = err.lines().rev().take(20).collect();
+        if !tail.is_empty() {
+            write!(f, "; stderr:")?;
+            for line in tail.iter().rev() {
+                write!(f, "\n  {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ToolFailed {}
+
+/// Shell-quotes one word for a copy-pasteable command line.
+pub fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The command line of `cmd`, quoted.
+pub fn cmdline(cmd: &Command) -> String {
+    let mut parts = vec![quote(&cmd.get_program().to_string_lossy())];
+    parts.extend(cmd.get_args().map(|a| quote(&a.to_string_lossy())));
+    let line = parts.join(" ");
+    match cmd.get_current_dir() {
+        Some(dir) => format!("cd {} && {line}", quote(&dir.to_string_lossy())),
+        None => line,
+    }
+}
+
+fn read_capped(mut r: impl Read, truncated: &mut bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1 << 16];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = OUTPUT_CAP.saturating_sub(out.len());
+                if n > room {
+                    *truncated = true;
+                }
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    out
+}
+
+/// Runs `cmd` with no standard input, capturing its output, killing it (and reporting a timeout)
+/// after `timeout`. Errors only when the program cannot be started at all.
+pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
+    let line = cmdline(&cmd);
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start `{line}`: {e}")))?;
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut t = false;
+        let v = read_capped(out, &mut t);
+        (v, t)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut t = false;
+        let v = read_capped(err, &mut t);
+        (v, t)
+    });
+    let status = match child.wait_timeout(timeout)? {
+        Some(s) => Some(s),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    };
+    let (stdout, t1) = out_reader.join().unwrap_or_default();
+    let (stderr, t2) = err_reader.join().unwrap_or_default();
+    Ok(ProcRes {
+        cmdline: line,
+        status,
+        stdout,
+        stderr,
+        truncated: t1 || t2,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// A [`Command`] for `program` with `args`, run in `dir` when given.
+pub fn command<I, S>(program: impl AsRef<std::ffi::OsStr>, args: I, dir: Option<&Path>) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut c = Command::new(program);
+    c.args(args);
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    c
+}
