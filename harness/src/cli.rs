@@ -29,7 +29,11 @@ enum BtfCommand {
     /// Print the types exactly as `bpftool btf dump file FILE` does.
     Dump {
         /// Raw BTF or an ELF file with a .BTF section.
-        file: PathBuf,
+        #[arg(required_unless_present = "kernel")]
+        file: Option<PathBuf>,
+        /// Dump the BTF of the Debian 6.12 kernel that `ci/setup` installed.
+        #[arg(long, conflicts_with_all = ["file", "base"])]
+        kernel: bool,
         /// Base BTF for a split file (e.g. a module over vmlinux), like `bpftool -B`.
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
@@ -59,7 +63,11 @@ pub fn run() -> Result<ExitCode> {
     let args = Args::parse();
     match args.command {
         Command::Toolchains => toolchains(),
-        Command::Btf(BtfCommand::Dump { file, base }) => {
+        Command::Btf(BtfCommand::Dump { file, kernel, base }) => {
+            let file = match (file, kernel) {
+                (Some(f), _) => f,
+                (None, _) => Toolchains::load()?.require_kernel()?.vmlinux_btf.clone(),
+            };
             crate::btf_cmd::dump(&file, base.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
