@@ -24,6 +24,7 @@ const MAX_DEPTH: usize = 64;
 pub struct Renderer<'a> {
     btf: &'a Btf,
     expand_anon: bool,
+    param_names: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -32,6 +33,17 @@ impl<'a> Renderer<'a> {
         Renderer {
             btf,
             expand_anon: false,
+            param_names: true,
+        }
+    }
+
+    /// The same renderer, leaving parameter names out of prototypes: `int f(int, long int)`.
+    /// Two prototypes that differ only in names pass arguments identically, so oracles compare
+    /// this form.
+    pub fn without_param_names(self) -> Self {
+        Renderer {
+            param_names: false,
+            ..self
         }
     }
 
@@ -40,6 +52,7 @@ impl<'a> Renderer<'a> {
         Renderer {
             btf,
             expand_anon: true,
+            param_names: true,
         }
     }
 
@@ -120,7 +133,11 @@ impl<'a> Renderer<'a> {
             if i + 1 == p.params.len() && p.is_variadic() {
                 parts.push("...".to_string());
             } else {
-                let name = self.btf.str(param.name).to_string();
+                let name = if self.param_names {
+                    self.btf.str(param.name).to_string()
+                } else {
+                    String::new()
+                };
                 parts.push(self.decl(param.ty, name, depth + 1));
             }
         }
@@ -254,6 +271,20 @@ pub fn func_prototype(btf: &Btf, func: TypeId) -> Option<String> {
     let ty = btf.type_by_id(func)?;
     match &ty.data {
         TypeData::Func(f) => Some(Renderer::new(btf).prototype(f.proto, btf.str(ty.name))),
+        _ => None,
+    }
+}
+
+/// The prototype of a FUNC with parameter names left out (`int dup(int, long int)`): the part of a
+/// prototype that decides how arguments are passed. `None` if `func` is not a FUNC.
+pub fn func_signature(btf: &Btf, func: TypeId) -> Option<String> {
+    let ty = btf.type_by_id(func)?;
+    match &ty.data {
+        TypeData::Func(f) => Some(
+            Renderer::new(btf)
+                .without_param_names()
+                .prototype(f.proto, btf.str(ty.name)),
+        ),
         _ => None,
     }
 }

@@ -123,6 +123,7 @@ fn renders_c_declarations() {
     let (bytes, _) = every_kind(false);
     let b = Btf::parse(&bytes, None).unwrap();
     assert_eq!(btf::render::func_prototype(&b, TypeId(13)).unwrap(), "int fn(int x, int *, ...)");
+    assert_eq!(btf::render::func_signature(&b, TypeId(13)).unwrap(), "int fn(int, int *, ...)");
     assert_eq!(btf::render::declaration(&b, TypeId(3), "arr"), "int arr[4]");
     assert_eq!(btf::render::declaration(&b, TypeId(10), "c"), "const volatile int c");
     assert_eq!(btf::render::declaration(&b, TypeId(11), "r"), "int *restrict r");
