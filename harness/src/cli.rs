@@ -22,6 +22,12 @@ enum Command {
     /// Work with BTF files.
     #[command(subcommand)]
     Btf(BtfCommand),
+    /// Print the DWARF truth of an ELF file (function instances, symbols, parameter locations)
+    /// as JSON: what the oracles judge encoders against.
+    Facts {
+        /// An object, executable or module compiled with -g.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +69,11 @@ pub fn run() -> Result<ExitCode> {
     let args = Args::parse();
     match args.command {
         Command::Toolchains => toolchains(),
+        Command::Facts { file } => {
+            let facts = crate::dwarf::read_file(&file)?;
+            println!("{}", serde_json::to_string_pretty(&facts)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Btf(BtfCommand::Dump { file, kernel, base }) => {
             let file = match (file, kernel) {
                 (Some(f), _) => f,

@@ -6,5 +6,6 @@
 
 pub mod btf_cmd;
 pub mod cli;
+pub mod dwarf;
 pub mod process;
 pub mod toolchains;

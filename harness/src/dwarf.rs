@@ -1,0 +1,704 @@
+//! DWARF truth: what the compiler really produced, read with the harness's own code (never the
+//! encoder's), so that the judge and the judged share no bugs.
+//!
+//! For every out-of-line function instance: its source name, CU, linkage, the ELF symbol at its
+//! entry (which tells clones like `walk.constprop.0` apart), its source prototype, and where each
+//! parameter really is at the entry point. Prototypes are rendered through a scratch
+//! [`btf::Btf`] built from the DWARF types, with the same renderer the BTF side uses, so a
+//! rendering quirk can never make the two sides disagree.
+
+use anyhow::{bail, Context, Result};
+use btf::types::*;
+use btf::{Btf, TypeData, TypeId};
+use gimli::{AttributeValue, Reader as _, RunTimeEndian};
+use object::{Object, ObjectSection, ObjectSymbol};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Where a parameter is when the function is entered, as its location description says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum EntryLocation {
+    /// In DWARF register N (x86-64 numbering: 5 = rdi, 4 = rsi, 1 = rdx, 2 = rcx, 8 = r8,
+    /// 9 = r9, 17.. = xmm0..).
+    Register(u16),
+    /// In memory relative to the frame or stack pointer (stack-passed arguments).
+    Stack,
+    /// Only a constant (the caller's argument was propagated; nothing is passed).
+    Constant,
+    /// No location at the entry point: optimized out.
+    None,
+    /// A location expression this reader does not classify.
+    Other,
+}
+
+/// One parameter of a function instance.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParamFact {
+    /// Source name.
+    pub name: String,
+    /// C type, rendered.
+    pub ty: String,
+    /// Where it is at entry.
+    pub location: EntryLocation,
+    /// What the x86-64 SysV ABI says for this parameter position, when it names a register.
+    pub abi_register: Option<u16>,
+}
+
+/// One out-of-line instance of a function (a concrete body with code).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FunctionInstance {
+    /// Source name (`walk`), from the instance or its abstract origin.
+    pub name: String,
+    /// Name of the compilation unit (its source file).
+    pub cu: String,
+    /// `DW_AT_external`: a global function.
+    pub external: bool,
+    /// Entry address (section-tagged in relocatable files, see [`Facts::symbols`]).
+    pub entry: u64,
+    /// ELF function symbols at the entry, e.g. `["walk.constprop.0"]`.
+    pub symbols: Vec<String>,
+    /// `int walk(struct list *l, int n)`.
+    pub prototype: String,
+    /// `int walk(struct list *, int)`: the comparison key.
+    pub signature: String,
+    /// Parameters in source order.
+    pub params: Vec<ParamFact>,
+    /// Variadic.
+    pub variadic: bool,
+    /// `DW_AT_calling_convention` is `DW_CC_nocall`: the compiler changed how it is called.
+    pub nocall: bool,
+}
+
+impl FunctionInstance {
+    /// True when a symbol named exactly like the source function sits at its entry.
+    pub fn has_exact_symbol(&self) -> bool {
+        self.symbols.iter().any(|s| *s == self.name)
+    }
+
+    /// Clone suffixes seen on its symbols (`isra`, `constprop`, `part`, `cold`, ...).
+    pub fn clone_suffixes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .symbols
+            .iter()
+            .filter_map(|s| s.strip_prefix(&self.name)?.strip_prefix('.'))
+            .flat_map(|rest| rest.split('.'))
+            .filter(|p| !p.is_empty() && !p.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Why a tracer reading this instance's arguments per its source prototype would read
+    /// garbage, or `None` when its calling convention is what the prototype says.
+    pub fn convention_change(&self) -> Option<String> {
+        if self.nocall {
+            return Some("DW_CC_nocall: the compiler changed its calling convention".into());
+        }
+        for (i, p) in self.params.iter().enumerate() {
+            match (p.location, p.abi_register) {
+                (EntryLocation::None, _) => {
+                    return Some(format!("parameter {i} ({}) is optimized out", p.name))
+                }
+                (EntryLocation::Constant, _) => {
+                    return Some(format!(
+                        "parameter {i} ({}) is a propagated constant, not passed",
+                        p.name
+                    ))
+                }
+                (EntryLocation::Register(r), Some(abi)) if r != abi => {
+                    return Some(format!(
+                        "parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}",
+                        p.name
+                    ))
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+/// An ELF function symbol.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SymbolFact {
+    /// Its name.
+    pub name: String,
+    /// Address (section-tagged in relocatable files).
+    pub address: u64,
+    /// Global binding (else local / weak).
+    pub global: bool,
+    /// Weak binding.
+    pub weak: bool,
+}
+
+/// Everything the oracles need to know about one compiled object.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Facts {
+    /// Out-of-line function instances.
+    pub functions: Vec<FunctionInstance>,
+    /// Function symbols, in symbol-table order.
+    pub symbols: Vec<SymbolFact>,
+    /// The file is relocatable (`.o`, `.ko`): the kernel looks module symbols up in table order.
+    pub relocatable: bool,
+}
+
+impl Facts {
+    /// All instances whose source name is `name`.
+    pub fn instances<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FunctionInstance> + 'a {
+        self.functions.iter().filter(move |f| f.name == name)
+    }
+
+    /// The symbol the kernel attaches to for a FUNC named `name`: kallsyms resolves a name to its
+    /// first match — the lowest address in a linked image (vmlinux), the first entry of the
+    /// symbol table in a module.
+    pub fn attach_target(&self, name: &str) -> Option<&SymbolFact> {
+        let mut matching = self.symbols.iter().filter(|s| s.name == name);
+        if self.relocatable {
+            matching.next()
+        } else {
+            matching.min_by_key(|s| s.address)
+        }
+    }
+
+    /// The instance whose entry is at `address`.
+    pub fn instance_at(&self, address: u64) -> Option<&FunctionInstance> {
+        self.functions.iter().find(|f| f.entry == address)
+    }
+}
+
+/// In relocatable files every section starts at 0; tagging addresses with the section index
+/// keeps functions in different sections apart.
+const SECTION_SHIFT: u32 = 48;
+
+/// DWARF sections refer to each other by offset; only references to code and data are addresses.
+/// (By name: `object` classifies some ELF debug sections as `Other`.)
+fn is_debug(section: &object::Section<'_, '_>) -> bool {
+    section
+        .name()
+        .is_ok_and(|n| n.starts_with(".debug_") || n.starts_with(".zdebug_"))
+}
+
+fn tagged(section: usize, offset: u64) -> u64 {
+    ((section as u64) << SECTION_SHIFT) | (offset & ((1 << SECTION_SHIFT) - 1))
+}
+
+/// Relocations of one debug section: offset → value to use.
+#[derive(Debug, Clone, Default)]
+struct Relocs(Rc<HashMap<usize, u64>>);
+
+impl gimli::read::Relocate<usize> for Relocs {
+    fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
+        Ok(self.0.get(&offset).copied().unwrap_or(value))
+    }
+    fn relocate_offset(&self, offset: usize, value: usize) -> gimli::Result<usize> {
+        Ok(self.0.get(&offset).map_or(value, |&v| v as usize))
+    }
+}
+
+type Reader<'a> = gimli::RelocateReader<gimli::EndianSlice<'a, RunTimeEndian>, Relocs>;
+
+/// Reads the facts of an ELF file with DWARF.
+pub fn read_file(path: &Path) -> Result<Facts> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    read(&data).with_context(|| format!("reading DWARF of {}", path.display()))
+}
+
+/// Reads the facts of ELF bytes with DWARF.
+pub fn read(data: &[u8]) -> Result<Facts> {
+    let file = object::File::parse(data).context("parsing ELF")?;
+    let relocatable = file.kind() == object::ObjectKind::Relocatable;
+    let endian = if file.is_little_endian() {
+        RunTimeEndian::Little
+    } else {
+        RunTimeEndian::Big
+    };
+    let address_of = |section: Option<object::SectionIndex>, value: u64| match (relocatable, section)
+    {
+        (true, Some(s)) => tagged(s.0, value),
+        _ => value,
+    };
+
+    // Section data and relocation maps, owned here so that the readers can borrow them.
+    let mut sections: HashMap<&'static str, (Cow<[u8]>, Relocs)> = HashMap::new();
+    const DEBUG_SECTIONS: &[gimli::SectionId] = &[
+        gimli::SectionId::DebugAbbrev,
+        gimli::SectionId::DebugAddr,
+        gimli::SectionId::DebugInfo,
+        gimli::SectionId::DebugLine,
+        gimli::SectionId::DebugLineStr,
+        gimli::SectionId::DebugLoc,
+        gimli::SectionId::DebugLocLists,
+        gimli::SectionId::DebugRanges,
+        gimli::SectionId::DebugRngLists,
+        gimli::SectionId::DebugStr,
+        gimli::SectionId::DebugStrOffsets,
+        gimli::SectionId::DebugTypes,
+    ];
+    for &id in DEBUG_SECTIONS {
+        let Some(section) = file.section_by_name(id.name()) else {
+            continue;
+        };
+        let bytes = section
+            .uncompressed_data()
+            .with_context(|| format!("decompressing {}", id.name()))?;
+        let mut relocs = HashMap::new();
+        if relocatable {
+            for (offset, rel) in section.relocations() {
+                let target = match rel.target() {
+                    object::RelocationTarget::Symbol(i) => {
+                        let sym = file.symbol_by_index(i).context("relocation symbol")?;
+                        let debug_target = sym
+                            .section_index()
+                            .and_then(|s| file.section_by_index(s).ok())
+                            .is_some_and(|s| is_debug(&s));
+                        let base = if debug_target {
+                            sym.address()
+                        } else {
+                            address_of(sym.section_index(), sym.address())
+                        };
+                        base.wrapping_add(rel.addend() as u64)
+                    }
+                    object::RelocationTarget::Section(s) => {
+                        let debug_target = file
+                            .section_by_index(s)
+                            .is_ok_and(|s| is_debug(&s));
+                        let base = if debug_target { 0 } else { tagged(s.0, 0) };
+                        base.wrapping_add(rel.addend() as u64)
+                    }
+                    _ => continue,
+                };
+                relocs.insert(offset as usize, target);
+            }
+        }
+        sections.insert(id.name(), (bytes, Relocs(Rc::new(relocs))));
+    }
+    if !sections.contains_key(".debug_info") {
+        bail!("no .debug_info: compile with -g");
+    }
+    let empty: (Cow<[u8]>, Relocs) = (Cow::Borrowed(&[]), Relocs::default());
+    let dwarf = gimli::Dwarf::load(|id| -> gimli::Result<Reader<'_>> {
+        let (bytes, relocs) = sections.get(id.name()).unwrap_or(&empty);
+        Ok(gimli::RelocateReader::new(
+            gimli::EndianSlice::new(bytes, endian),
+            relocs.clone(),
+        ))
+    })?;
+
+    let mut symbols = Vec::new();
+    let mut by_address: HashMap<u64, Vec<String>> = HashMap::new();
+    for sym in file.symbols() {
+        if sym.kind() != object::SymbolKind::Text || sym.is_undefined() {
+            continue;
+        }
+        let Ok(name) = sym.name() else { continue };
+        let address = address_of(sym.section_index(), sym.address());
+        by_address
+            .entry(address)
+            .or_default()
+            .push(name.to_string());
+        symbols.push(SymbolFact {
+            name: name.to_string(),
+            address,
+            global: sym.is_global() && !sym.is_weak(),
+            weak: sym.is_weak(),
+        });
+    }
+
+    let mut functions = Vec::new();
+    let mut units = dwarf.units();
+    while let Some(header) = units.next().context("reading a unit header")? {
+        let unit = dwarf.unit(header).context("reading a unit")?;
+        let unit = unit.unit_ref(&dwarf);
+        let mut walker = UnitWalker::new(unit);
+        walker.collect(&mut functions, &by_address)?;
+    }
+    functions.sort_by(|a, b| (&a.name, a.entry).cmp(&(&b.name, b.entry)));
+    Ok(Facts {
+        functions,
+        symbols,
+        relocatable,
+    })
+}
+
+/// Reads one unit: builds scratch BTF for the types it needs and collects function instances.
+struct UnitWalker<'u, 'a> {
+    unit: gimli::UnitRef<'u, Reader<'a>>,
+    cu: String,
+    scratch: Btf,
+    types: HashMap<gimli::UnitOffset, TypeId>,
+}
+
+const MAX_TYPE_DEPTH: usize = 48;
+
+impl<'u, 'a> UnitWalker<'u, 'a> {
+    fn new(unit: gimli::UnitRef<'u, Reader<'a>>) -> Self {
+        let cu = unit
+            .name
+            .as_ref()
+            .map(|n| n.to_string_lossy().map(|s| s.into_owned()).unwrap_or_default())
+            .unwrap_or_default();
+        UnitWalker {
+            unit,
+            cu,
+            scratch: Btf::new(None),
+            types: HashMap::new(),
+        }
+    }
+
+    fn string(&self, entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, at: gimli::DwAt) -> Result<Option<String>> {
+        match entry.attr_value(at)? {
+            Some(v) => Ok(Some(self.unit.attr_string(v)?.to_string_lossy()?.into_owned())),
+            None => Ok(None),
+        }
+    }
+
+    /// Follows `DW_AT_abstract_origin` / `DW_AT_specification` to the DIE that carries the name
+    /// and type (bounded: malformed DWARF may loop).
+    fn origin(&self, mut offset: gimli::UnitOffset) -> Result<gimli::UnitOffset> {
+        for _ in 0..8 {
+            let entry = self.unit.entry(offset)?;
+            let next = entry
+                .attr_value(gimli::DW_AT_abstract_origin)?
+                .or(entry.attr_value(gimli::DW_AT_specification)?);
+            match next {
+                Some(AttributeValue::UnitRef(o)) => offset = o,
+                _ => return Ok(offset),
+            }
+        }
+        Ok(offset)
+    }
+
+    fn collect(&mut self, out: &mut Vec<FunctionInstance>, by_address: &HashMap<u64, Vec<String>>) -> Result<()> {
+        let mut offsets = Vec::new();
+        let mut entries = self.unit.entries();
+        while let Some((_, entry)) = entries.next_dfs()? {
+            if entry.tag() == gimli::DW_TAG_subprogram {
+                offsets.push(entry.offset());
+            }
+        }
+        for offset in offsets {
+            if let Some(f) = self.instance(offset, by_address)? {
+                out.push(f);
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry address of a subprogram with code: `DW_AT_low_pc`, or the first range of
+    /// `DW_AT_ranges` (a hot/cold split lists the entry part first).
+    fn entry_pc(&self, entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>) -> Result<Option<u64>> {
+        if let Some(AttributeValue::Addr(a)) = entry.attr_value(gimli::DW_AT_entry_pc)? {
+            return Ok(Some(a));
+        }
+        if let Some(v) = entry.attr_value(gimli::DW_AT_low_pc)? {
+            return Ok(self.unit.attr_address(v)?);
+        }
+        if let Some(v) = entry.attr_value(gimli::DW_AT_ranges)? {
+            if let Some(mut ranges) = self.unit.attr_ranges(v)? {
+                if let Some(r) = ranges.next()? {
+                    return Ok(Some(r.begin));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn instance(&mut self, offset: gimli::UnitOffset, by_address: &HashMap<u64, Vec<String>>) -> Result<Option<FunctionInstance>> {
+        let unit = self.unit;
+        let entry = unit.entry(offset)?;
+        if entry.attr_value(gimli::DW_AT_declaration)?.is_some() {
+            return Ok(None);
+        }
+        let Some(entry_pc) = self.entry_pc(&entry)? else {
+            return Ok(None);
+        };
+        let origin_off = self.origin(offset)?;
+        let origin = unit.entry(origin_off)?;
+        let Some(name) = self.string(&entry, gimli::DW_AT_name)?.or(self.string(&origin, gimli::DW_AT_name)?) else {
+            return Ok(None);
+        };
+        let flag = |e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, at| -> Result<bool> {
+            Ok(matches!(e.attr_value(at)?, Some(AttributeValue::Flag(true))))
+        };
+        let external = flag(&entry, gimli::DW_AT_external)? || flag(&origin, gimli::DW_AT_external)?;
+        let nocall = [&entry, &origin].iter().any(|e| {
+            matches!(
+                e.attr_value(gimli::DW_AT_calling_convention),
+                Ok(Some(AttributeValue::CallingConvention(gimli::DW_CC_nocall)))
+            )
+        });
+        let ret = match origin.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => self.type_id(t, 0)?,
+            _ => TypeId::VOID,
+        };
+
+        // Source parameters come from the abstract origin (or the DIE itself); their locations
+        // from the concrete DIE, whose formal_parameters point back at them.
+        let mut params: Vec<(gimli::UnitOffset, String, TypeId)> = Vec::new();
+        let mut variadic = false;
+        let mut tree = unit.entries_tree(Some(origin_off))?;
+        let root = tree.root()?;
+        let mut children = root.children();
+        while let Some(child) = children.next()? {
+            let e = child.entry();
+            match e.tag() {
+                gimli::DW_TAG_formal_parameter => {
+                    let pname = self.string(e, gimli::DW_AT_name)?.unwrap_or_default();
+                    let ty = match e.attr_value(gimli::DW_AT_type)? {
+                        Some(AttributeValue::UnitRef(t)) => self.type_id(t, 0)?,
+                        _ => TypeId::VOID,
+                    };
+                    params.push((e.offset(), pname, ty));
+                }
+                gimli::DW_TAG_unspecified_parameters => variadic = true,
+                _ => {}
+            }
+        }
+        let mut locations: HashMap<gimli::UnitOffset, EntryLocation> = HashMap::new();
+        let mut tree = unit.entries_tree(Some(offset))?;
+        let root = tree.root()?;
+        let mut children = root.children();
+        while let Some(child) = children.next()? {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_formal_parameter {
+                continue;
+            }
+            let key = match e.attr_value(gimli::DW_AT_abstract_origin)? {
+                Some(AttributeValue::UnitRef(o)) => o,
+                _ => e.offset(),
+            };
+            let loc = self.entry_location(e, entry_pc)?;
+            locations.insert(key, loc);
+        }
+
+        // Build the prototype in the scratch blob and render it like any BTF FUNC.
+        let mut proto_params: Vec<Param> = Vec::new();
+        let mut facts = Vec::new();
+        let mut int_regs = [5u16, 4, 1, 2, 8, 9].into_iter();
+        let mut sse_regs = 17u16..25;
+        for (off, pname, ty) in &params {
+            let n = self.scratch.add_str(pname);
+            proto_params.push(Param { name: n, ty: *ty });
+            let abi_register = match self.abi_class(*ty) {
+                AbiClass::Integer => int_regs.next(),
+                AbiClass::Sse => sse_regs.next(),
+                AbiClass::Other => None,
+            };
+            facts.push(ParamFact {
+                name: pname.clone(),
+                ty: btf::render::type_name(&self.scratch, *ty),
+                location: locations.get(off).copied().unwrap_or(EntryLocation::None),
+                abi_register,
+            });
+        }
+        if variadic {
+            proto_params.push(Param { name: btf::StrRef::EMPTY, ty: TypeId::VOID });
+        }
+        let proto = self.scratch.add_type(Type {
+            name: btf::StrRef::EMPTY,
+            data: TypeData::FuncProto(FuncProto { ret, params: proto_params }),
+        });
+        let r = btf::render::Renderer::new(&self.scratch);
+        Ok(Some(FunctionInstance {
+            prototype: r.prototype(proto, &name),
+            signature: r.without_param_names().prototype(proto, &name),
+            name,
+            cu: self.cu.clone(),
+            external,
+            entry: entry_pc,
+            symbols: by_address.get(&entry_pc).cloned().unwrap_or_default(),
+            params: facts,
+            variadic,
+            nocall,
+        }))
+    }
+
+    /// Classifies a parameter's location at the function's entry address.
+    fn entry_location(&self, e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, entry_pc: u64) -> Result<EntryLocation> {
+        if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
+            return Ok(EntryLocation::Constant);
+        }
+        let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
+            return Ok(EntryLocation::None);
+        };
+        if let AttributeValue::Exprloc(expr) = value {
+            return Ok(classify(expr, self.unit.encoding()));
+        }
+        let Some(mut locs) = self.unit.attr_locations(value)? else {
+            return Ok(EntryLocation::None);
+        };
+        while let Some(loc) = locs.next()? {
+            if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
+                return Ok(classify(loc.data, self.unit.encoding()));
+            }
+        }
+        Ok(EntryLocation::None)
+    }
+
+    /// x86-64 SysV class of a parameter type: integers, enums and pointers go in general
+    /// registers, float/double in SSE registers, aggregates and long double elsewhere (not checked).
+    fn abi_class(&self, mut ty: TypeId) -> AbiClass {
+        for _ in 0..MAX_TYPE_DEPTH {
+            match self.scratch.type_by_id(ty).map(|t| &t.data) {
+                Some(TypeData::Int(i)) if i.size <= 8 => return AbiClass::Integer,
+                Some(TypeData::Ptr(_) | TypeData::Enum(_) | TypeData::Enum64(_)) => {
+                    return AbiClass::Integer
+                }
+                Some(TypeData::Float(f)) if f.size <= 8 => return AbiClass::Sse,
+                Some(TypeData::Typedef(t) | TypeData::Const(t) | TypeData::Volatile(t) | TypeData::Restrict(t)) => ty = *t,
+                _ => return AbiClass::Other,
+            }
+        }
+        AbiClass::Other
+    }
+
+    /// Converts a DWARF type into the scratch blob (memoized; structs by name only).
+    fn type_id(&mut self, offset: gimli::UnitOffset, depth: usize) -> Result<TypeId> {
+        if let Some(&id) = self.types.get(&offset) {
+            return Ok(id);
+        }
+        if depth > MAX_TYPE_DEPTH {
+            bail!("DWARF type chain deeper than {MAX_TYPE_DEPTH} at {:?}", offset);
+        }
+        let unit = self.unit;
+        let entry = unit.entry(offset)?;
+        let name = self.string(&entry, gimli::DW_AT_name)?.unwrap_or_default();
+        let size = match entry.attr_value(gimli::DW_AT_byte_size)? {
+            Some(v) => v.udata_value().unwrap_or(0) as u32,
+            None => 0,
+        };
+        let target = match entry.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => Some(t),
+            _ => None,
+        };
+        let inner = |w: &mut Self| -> Result<TypeId> {
+            match target {
+                Some(t) => w.type_id(t, depth + 1),
+                None => Ok(TypeId::VOID),
+            }
+        };
+        let data = match entry.tag() {
+            gimli::DW_TAG_base_type => {
+                let enc = match entry.attr_value(gimli::DW_AT_encoding)? {
+                    Some(AttributeValue::Encoding(e)) => e,
+                    _ => gimli::DW_ATE_signed,
+                };
+                if enc == gimli::DW_ATE_float || enc == gimli::DW_ATE_complex_float {
+                    TypeData::Float(Float { size })
+                } else {
+                    let encoding = match enc {
+                        gimli::DW_ATE_signed | gimli::DW_ATE_signed_char => IntEncoding::SIGNED,
+                        gimli::DW_ATE_boolean => IntEncoding::BOOL,
+                        _ => IntEncoding::NONE,
+                    };
+                    TypeData::Int(Int { size, encoding, bit_offset: 0, bits: (size * 8).min(255) as u8 })
+                }
+            }
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type => TypeData::Ptr(inner(self)?),
+            gimli::DW_TAG_const_type => TypeData::Const(inner(self)?),
+            gimli::DW_TAG_volatile_type => TypeData::Volatile(inner(self)?),
+            gimli::DW_TAG_restrict_type => TypeData::Restrict(inner(self)?),
+            gimli::DW_TAG_typedef => TypeData::Typedef(inner(self)?),
+            // _Atomic has no BTF kind; encoders pass through to the underlying type.
+            gimli::DW_TAG_atomic_type => {
+                let id = inner(self)?;
+                self.types.insert(offset, id);
+                return Ok(id);
+            }
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => TypeData::Struct(Composite { size, bitfield_encoding: false, members: Vec::new() }),
+            gimli::DW_TAG_union_type => TypeData::Union(Composite { size, bitfield_encoding: false, members: Vec::new() }),
+            gimli::DW_TAG_enumeration_type => TypeData::Enum(Enum { size, signed: false, values: Vec::new() }),
+            gimli::DW_TAG_array_type => {
+                let elem = inner(self)?;
+                // One BTF array per subrange, innermost last: int a[2][3] is array 2 of array 3.
+                let mut dims = Vec::new();
+                let mut tree = unit.entries_tree(Some(offset))?;
+                let root = tree.root()?;
+                let mut children = root.children();
+                while let Some(child) = children.next()? {
+                    let e = child.entry();
+                    if e.tag() != gimli::DW_TAG_subrange_type {
+                        continue;
+                    }
+                    let count = match (e.attr_value(gimli::DW_AT_count)?, e.attr_value(gimli::DW_AT_upper_bound)?) {
+                        (Some(c), _) => c.udata_value().unwrap_or(0),
+                        (None, Some(u)) => u.udata_value().map_or(0, |u| u + 1),
+                        _ => 0,
+                    };
+                    dims.push(count as u32);
+                }
+                let mut id = elem;
+                for len in dims.iter().rev() {
+                    id = self.scratch.add_type(Type { name: btf::StrRef::EMPTY, data: TypeData::Array(Array { elem: id, index: TypeId::VOID, len: *len }) });
+                }
+                self.types.insert(offset, id);
+                return Ok(id);
+            }
+            gimli::DW_TAG_subroutine_type => {
+                let ret = inner(self)?;
+                let mut params = Vec::new();
+                let mut tree = unit.entries_tree(Some(offset))?;
+                let root = tree.root()?;
+                let mut children = root.children();
+                let mut pending = Vec::new();
+                while let Some(child) = children.next()? {
+                    let e = child.entry();
+                    match e.tag() {
+                        gimli::DW_TAG_formal_parameter => pending.push(match e.attr_value(gimli::DW_AT_type)? {
+                            Some(AttributeValue::UnitRef(t)) => Some(t),
+                            _ => None,
+                        }),
+                        gimli::DW_TAG_unspecified_parameters => pending.push(None),
+                        _ => {}
+                    }
+                }
+                for t in pending {
+                    let ty = match t {
+                        Some(t) => self.type_id(t, depth + 1)?,
+                        None => TypeId::VOID,
+                    };
+                    params.push(Param { name: btf::StrRef::EMPTY, ty });
+                }
+                TypeData::FuncProto(FuncProto { ret, params })
+            }
+            gimli::DW_TAG_unspecified_type => {
+                self.types.insert(offset, TypeId::VOID);
+                return Ok(TypeId::VOID);
+            }
+            other => bail!("unsupported DWARF type tag {other} at {:?} in {}", offset, self.cu),
+        };
+        let n = self.scratch.add_str(&name);
+        let id = self.scratch.add_type(Type { name: n, data });
+        self.types.insert(offset, id);
+        Ok(id)
+    }
+}
+
+enum AbiClass {
+    Integer,
+    Sse,
+    Other,
+}
+
+/// Classifies a location expression by its first operation.
+fn classify(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> EntryLocation {
+    let mut ops = expr.operations(encoding);
+    match ops.next() {
+        Ok(Some(gimli::Operation::Register { register })) => EntryLocation::Register(register.0),
+        Ok(Some(gimli::Operation::FrameOffset { .. } | gimli::Operation::RegisterOffset { .. } | gimli::Operation::CallFrameCFA)) => EntryLocation::Stack,
+        // DW_OP_entry_value(DW_OP_regN): "the value regN had on entry" — at entry, that is regN.
+        Ok(Some(gimli::Operation::EntryValue { expression })) => {
+            match gimli::Expression(expression).operations(encoding).next() {
+                Ok(Some(gimli::Operation::Register { register })) => EntryLocation::Register(register.0),
+                _ => EntryLocation::Other,
+            }
+        }
+        Ok(Some(gimli::Operation::UnsignedConstant { .. } | gimli::Operation::SignedConstant { .. } | gimli::Operation::ImplicitValue { .. })) => EntryLocation::Constant,
+        Ok(None) => EntryLocation::None,
+        _ => EntryLocation::Other,
+    }
+}
