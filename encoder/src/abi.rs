@@ -1,0 +1,339 @@
+//! Where the x86-64 SysV ABI puts each argument at function entry, and whether DWARF agrees.
+//!
+//! A tracer attached at a function's entry reads argument *n* from the *n*-th argument register
+//! (or stack slot). That is only right when the function still receives its source parameters in
+//! ABI order: not when a parameter was optimized out, constant-propagated, moved to another
+//! register, or when the function is a clone with a changed signature.
+
+use crate::dwarf::Walker;
+use crate::error::Result;
+use btf::TypeId;
+use gimli::constants::*;
+
+/// DWARF numbers of the integer argument registers: rdi rsi rdx rcx r8 r9.
+pub(crate) const INT_REGS: [u16; 6] = [5, 4, 1, 2, 8, 9];
+/// DWARF numbers of xmm0..xmm7.
+const SSE_FIRST: u16 = 17;
+const SSE_COUNT: u16 = 8;
+
+const REG_NAMES: [&str; 17] = [
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15", "rip",
+];
+
+fn reg_name(r: u16) -> String {
+    match r {
+        0..=16 => REG_NAMES[r as usize].to_string(),
+        17..=32 => format!("xmm{}", r - 17),
+        _ => format!("reg{r}"),
+    }
+}
+
+/// How an argument (or return value) is passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ArgClass {
+    /// No value.
+    Void,
+    /// In 1 or 2 integer registers.
+    Int(u8),
+    /// In an SSE register.
+    Sse,
+    /// In memory (on the stack; for a return value, through a hidden pointer in rdi).
+    Memory,
+    /// Not analysed; the reason.
+    Unknown(String),
+}
+
+/// Where DWARF says a parameter is at entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Loc {
+    /// No location at all: optimized out.
+    Missing,
+    /// `DW_AT_const_value`: constant-propagated.
+    Constant,
+    /// A location list that does not cover the entry address.
+    NotAtEntry,
+    /// In a register (and, for a two-eightbyte value, a second one).
+    Reg(u16, Option<u16>),
+    /// On the stack (frame base / rsp / rbp relative).
+    Stack,
+    /// Something else (computed, pieces in memory, ...).
+    Other,
+}
+
+/// One source parameter.
+#[derive(Debug, Clone)]
+pub(crate) struct ParamInfo {
+    pub name: String,
+    pub class: ArgClass,
+    pub loc: Loc,
+    pub ty: TypeId,
+}
+
+fn pname(p: &ParamInfo, i: usize) -> String {
+    if p.name.is_empty() {
+        format!("#{i}")
+    } else {
+        format!("'{}'", p.name)
+    }
+}
+
+/// Classifies the type in `e`'s `DW_AT_type` for argument passing.
+pub(crate) fn classify<'a>(w: &Walker<'a, '_>, e: &gimli::DebuggingInformationEntry<'_, '_, crate::elf::Reader<'a>>) -> Result<ArgClass> {
+    let Some(t) = w.type_ref(e)? else {
+        return Ok(ArgClass::Void);
+    };
+    classify_off(w, t, 0)
+}
+
+fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<ArgClass> {
+    if depth > 32 {
+        return Ok(ArgClass::Unknown("type chain too deep".into()));
+    }
+    let e = w.entry_at(off)?;
+    Ok(match e.tag() {
+        DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type | DW_TAG_restrict_type
+        | DW_TAG_atomic_type => match w.type_ref(&e)? {
+            Some(t) => return classify_off(w, t, depth + 1),
+            None => ArgClass::Void,
+        },
+        DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => ArgClass::Int(1),
+        DW_TAG_enumeration_type => ArgClass::Int(1),
+        DW_TAG_base_type => {
+            let size = w.u(&e, DW_AT_byte_size)?.unwrap_or(0);
+            let enc = match w.a(&e, DW_AT_encoding)? {
+                Some(gimli::AttributeValue::Encoding(x)) => x,
+                _ => DW_ATE_signed,
+            };
+            match enc {
+                DW_ATE_float if size <= 8 => ArgClass::Sse,
+                DW_ATE_float => ArgClass::Memory, // long double: x87, in memory
+                DW_ATE_complex_float => ArgClass::Unknown("complex floating-point parameter".into()),
+                _ if size <= 8 => ArgClass::Int(1),
+                _ if size <= 16 => ArgClass::Int(2),
+                _ => ArgClass::Memory,
+            }
+        }
+        DW_TAG_structure_type | DW_TAG_union_type | DW_TAG_class_type => {
+            let size = w.u(&e, DW_AT_byte_size)?.unwrap_or(0);
+            if size > 16 {
+                ArgClass::Memory
+            } else if size == 0 {
+                ArgClass::Unknown("empty or incomplete struct parameter".into())
+            } else {
+                match aggregate_ok(w, off, 0, depth)? {
+                    Ok(()) => ArgClass::Int(size.div_ceil(8) as u8),
+                    Err(why) => ArgClass::Unknown(why),
+                }
+            }
+        }
+        tag => ArgClass::Unknown(format!("parameter of type {tag}")),
+    })
+}
+
+/// Checks that a small aggregate is made of naturally aligned integer-class fields only (then it
+/// travels in integer registers); else says why we do not vouch for its location.
+fn aggregate_ok(w: &Walker<'_, '_>, off: gimli::UnitOffset, base: u64, depth: usize) -> Result<std::result::Result<(), String>> {
+    if depth > 32 {
+        return Ok(Err("struct nesting too deep".into()));
+    }
+    for (c, tag) in w.kids(off)? {
+        if tag != DW_TAG_member {
+            continue;
+        }
+        let m = w.entry_at(c)?;
+        if w.u(&m, DW_AT_bit_size)?.is_some() {
+            continue; // bitfields are integer class and packed by definition
+        }
+        let pos = base + w.member_loc(&m)?;
+        let Some(t) = w.type_ref(&m)? else { continue };
+        let (leaf, align) = leaf_of(w, t, depth + 1)?;
+        match leaf {
+            Leaf::Int => {}
+            Leaf::Float => return Ok(Err("struct parameter with floating-point members".into())),
+            Leaf::Aggregate(inner) => {
+                if let Err(why) = aggregate_ok(w, inner, pos, depth + 1)? {
+                    return Ok(Err(why));
+                }
+            }
+            Leaf::Unknown => return Ok(Err("struct parameter with members of unknown class".into())),
+        }
+        if align > 1 && pos % align != 0 {
+            return Ok(Err("packed struct parameter (unaligned member)".into()));
+        }
+    }
+    Ok(Ok(()))
+}
+
+enum Leaf {
+    Int,
+    Float,
+    Aggregate(gimli::UnitOffset),
+    Unknown,
+}
+
+/// The class of a member type (arrays by element) and its natural alignment.
+fn leaf_of(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<(Leaf, u64)> {
+    if depth > 32 {
+        return Ok((Leaf::Unknown, 1));
+    }
+    let e = w.entry_at(off)?;
+    Ok(match e.tag() {
+        DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type | DW_TAG_restrict_type
+        | DW_TAG_atomic_type | DW_TAG_array_type => match w.type_ref(&e)? {
+            Some(t) => return leaf_of(w, t, depth + 1),
+            None => (Leaf::Unknown, 1),
+        },
+        DW_TAG_pointer_type | DW_TAG_reference_type => (Leaf::Int, u64::from(w.address_size())),
+        DW_TAG_enumeration_type => (Leaf::Int, w.u(&e, DW_AT_byte_size)?.unwrap_or(4)),
+        DW_TAG_base_type => {
+            let size = w.u(&e, DW_AT_byte_size)?.unwrap_or(1);
+            let float = matches!(
+                w.a(&e, DW_AT_encoding)?,
+                Some(gimli::AttributeValue::Encoding(DW_ATE_float | DW_ATE_complex_float))
+            );
+            (if float { Leaf::Float } else { Leaf::Int }, size.min(16))
+        }
+        DW_TAG_structure_type | DW_TAG_union_type | DW_TAG_class_type => (Leaf::Aggregate(off), 1),
+        _ => (Leaf::Unknown, 1),
+    })
+}
+
+/// Checks every parameter against the register or stack slot the ABI assigns it.
+pub(crate) fn check(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::result::Result<(), String> {
+    // Presence first: these hold on any architecture.
+    for (i, p) in params.iter().enumerate() {
+        match p.loc {
+            Loc::Missing => return Err(format!("parameter {} optimized out (no location)", pname(p, i))),
+            Loc::Constant => return Err(format!("parameter {} constant-propagated", pname(p, i))),
+            Loc::NotAtEntry => return Err(format!("parameter {} has no location at function entry", pname(p, i))),
+            _ => {}
+        }
+    }
+    if !x86_64 {
+        return Ok(());
+    }
+    let mut next_int = usize::from(*ret == ArgClass::Memory);
+    let mut next_sse = 0u16;
+    for (i, p) in params.iter().enumerate() {
+        let want = match &p.class {
+            ArgClass::Void => return Err(format!("parameter {} has no type", pname(p, i))),
+            ArgClass::Unknown(why) => return Err(format!("parameter {}: {why}", pname(p, i))),
+            ArgClass::Int(n) => {
+                let n = usize::from(*n);
+                if next_int + n <= INT_REGS.len() {
+                    let r = (INT_REGS[next_int], (n == 2).then(|| INT_REGS[next_int + 1]));
+                    next_int += n;
+                    Some(r)
+                } else {
+                    None
+                }
+            }
+            ArgClass::Sse => {
+                if next_sse < SSE_COUNT {
+                    next_sse += 1;
+                    Some((SSE_FIRST + next_sse - 1, None))
+                } else {
+                    None
+                }
+            }
+            ArgClass::Memory => None,
+        };
+        match (want, &p.loc) {
+            (Some((r, _)), Loc::Reg(got, _)) if *got == r => {}
+            (Some((r, second)), loc) => {
+                let got = match loc {
+                    Loc::Reg(g, _) => reg_name(*g),
+                    Loc::Stack => "the stack".into(),
+                    _ => "a computed location".into(),
+                };
+                let want = match second {
+                    Some(s) => format!("{}:{}", reg_name(r), reg_name(s)),
+                    None => reg_name(r),
+                };
+                return Err(format!("parameter {} in {got}, ABI expects {want}", pname(p, i)));
+            }
+            (None, Loc::Reg(g, _)) => {
+                return Err(format!(
+                    "parameter {} in {}, ABI passes it on the stack",
+                    pname(p, i),
+                    reg_name(*g)
+                ))
+            }
+            (None, _) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The signature a clone actually has: the parameters that arrive in argument registers, in
+/// register order. Err when it cannot be told from DWARF.
+pub(crate) fn true_signature(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::result::Result<Vec<usize>, String> {
+    if !x86_64 {
+        return Err("true signatures are derived for x86-64 only".into());
+    }
+    if *ret == ArgClass::Memory {
+        return Err("returns a struct in memory".into());
+    }
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    for (i, p) in params.iter().enumerate() {
+        match p.loc {
+            Loc::Missing | Loc::Constant => continue,
+            Loc::Reg(r, None) => {
+                let Some(slot) = INT_REGS.iter().position(|&x| x == r) else {
+                    return Err(format!("parameter {} in {}", pname(p, i), reg_name(r)));
+                };
+                if p.class != ArgClass::Int(1) {
+                    return Err(format!("parameter {} is not a scalar or pointer", pname(p, i)));
+                }
+                slots.push((slot, i));
+            }
+            _ => return Err(format!("parameter {} not in a single register at entry", pname(p, i))),
+        }
+    }
+    slots.sort();
+    for (k, &(slot, _)) in slots.iter().enumerate() {
+        if slot != k {
+            return Err("parameter registers are not contiguous (a parameter of changed type?)".into());
+        }
+    }
+    Ok(slots.into_iter().map(|(_, i)| i).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(class: ArgClass, loc: Loc) -> ParamInfo {
+        ParamInfo { name: "x".into(), class, loc, ty: TypeId(1) }
+    }
+
+    #[test]
+    fn registers_in_order() {
+        let ok = [p(ArgClass::Int(1), Loc::Reg(5, None)), p(ArgClass::Int(1), Loc::Reg(4, None))];
+        assert_eq!(check(true, &ArgClass::Int(1), &ok), Ok(()));
+        let swapped = [p(ArgClass::Int(1), Loc::Reg(4, None)), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        assert_eq!(
+            check(true, &ArgClass::Int(1), &swapped).unwrap_err(),
+            "parameter 'x' in rsi, ABI expects rdi"
+        );
+        // A struct returned in memory takes rdi.
+        let sret = [p(ArgClass::Int(1), Loc::Reg(4, None))];
+        assert_eq!(check(true, &ArgClass::Memory, &sret), Ok(()));
+        let gone = [p(ArgClass::Int(1), Loc::Missing)];
+        assert!(check(true, &ArgClass::Void, &gone).unwrap_err().contains("optimized out"));
+        // Two-register struct then an int: rdi:rsi, rdx.
+        let two = [p(ArgClass::Int(2), Loc::Reg(5, Some(4))), p(ArgClass::Int(1), Loc::Reg(1, None))];
+        assert_eq!(check(true, &ArgClass::Void, &two), Ok(()));
+        let sse = [p(ArgClass::Sse, Loc::Reg(17, None)), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        assert_eq!(check(true, &ArgClass::Void, &sse), Ok(()));
+    }
+
+    #[test]
+    fn clone_signature() {
+        let ps = [p(ArgClass::Int(1), Loc::Missing), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        assert_eq!(true_signature(true, &ArgClass::Int(1), &ps), Ok(vec![1]));
+        let gap = [p(ArgClass::Int(1), Loc::Reg(4, None))];
+        assert!(true_signature(true, &ArgClass::Int(1), &gap).is_err());
+    }
+}

@@ -1,0 +1,1136 @@
+//! One compilation unit of DWARF → CU-local BTF types, function and variable candidates.
+//!
+//! Type DIEs get local ids in DIE order (pass 1), then each is translated (pass 2), so references
+//! (including cycles through pointers) are plain id lookups. Local ids start at 1; 0 is `void`.
+//! Names are indices into the CU's own string list; [`crate::merge`] interns them globally.
+
+use crate::abi::{self, ArgClass, Loc};
+use crate::elf::Reader;
+use crate::error::{EncodeError, Result};
+use crate::features::Features;
+use btf::types::*;
+use gimli::{constants::*, AttributeValue, DwTag, UnitOffset};
+use std::collections::HashMap;
+
+/// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
+pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
+
+/// Deepest chain of aliases / origins / typedefs followed before giving up.
+const MAX_DEPTH: usize = 64;
+
+/// The result of walking one CU.
+#[derive(Debug, Default)]
+pub(crate) struct CuOut {
+    /// `.debug_info` offset of the unit.
+    pub offset: u64,
+    /// `DW_AT_name` of the unit.
+    pub name: String,
+    /// Names; index 0 is `""`.
+    pub strings: Vec<String>,
+    /// Types; local id `i + 1` is `types[i]`. Names index [`CuOut::strings`].
+    pub types: Vec<Type>,
+    /// Per type: emitted only when an emitted FUNC refers to it (function prototypes).
+    pub weak: Vec<bool>,
+    /// Out-of-line functions (with code).
+    pub funcs: Vec<FuncCand>,
+    /// Functions with a body that only exist inlined.
+    pub inline_only: usize,
+    /// Variables with a static address.
+    pub vars: Vec<VarCand>,
+    /// Excluded by `--lang_exclude`.
+    pub excluded: bool,
+    /// Problems worked around (with `encode_force`).
+    pub warnings: Vec<String>,
+}
+
+/// An out-of-line instance of a function.
+#[derive(Debug, Clone)]
+pub(crate) struct FuncCand {
+    /// `DW_AT_name` (through abstract origin / specification).
+    pub name: String,
+    /// `DW_AT_external`.
+    pub external: bool,
+    /// Entry address (synthetic for relocatable inputs).
+    pub entry: u64,
+    /// `.debug_info` offset of the concrete DIE.
+    pub die: u64,
+    /// Local id of its source prototype (a weak FUNC_PROTO).
+    pub proto: TypeId,
+    /// `DW_CC_nocall`.
+    pub nocall: bool,
+    /// Whether every parameter is where the ABI puts it at entry; the reason when not.
+    pub abi: std::result::Result<(), String>,
+    /// The signature its parameter locations show (for clones), or why none could be derived.
+    pub true_proto: Option<std::result::Result<TypeId, String>>,
+    /// `btf_decl_tag`s: (tag, component index; -1 for the function).
+    pub decl_tags: Vec<(String, i32)>,
+}
+
+/// A variable at a fixed address.
+#[derive(Debug, Clone)]
+pub(crate) struct VarCand {
+    pub name: String,
+    pub ty: TypeId,
+    pub external: bool,
+    pub addr: u64,
+    pub size: u64,
+    pub decl_tags: Vec<String>,
+}
+
+/// What pass 1 decided for a DIE.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// Becomes the type with this local id.
+    Type(TypeId),
+    /// Stands for whatever its `DW_AT_type` is (`_Atomic`, `DW_TAG_unspecified_type`).
+    Alias,
+}
+
+pub(crate) struct Walker<'a, 'u> {
+    dwarf: &'a gimli::Dwarf<Reader<'a>>,
+    unit: &'u gimli::Unit<Reader<'a>>,
+    feats: &'u Features,
+    x86_64: bool,
+    flatten_arrays: bool,
+    slots: HashMap<UnitOffset, Slot>,
+    str_index: HashMap<String, u32>,
+    array_index: Option<TypeId>,
+    out: CuOut,
+}
+
+type Entry<'a, 'b, 'c> = gimli::DebuggingInformationEntry<'b, 'c, Reader<'a>>;
+
+/// Walks one unit.
+pub(crate) fn walk_unit<'a>(
+    dwarf: &'a gimli::Dwarf<Reader<'a>>,
+    header: gimli::UnitHeader<Reader<'a>>,
+    feats: &Features,
+    lang_exclude: &[gimli::DwLang],
+    x86_64: bool,
+    flatten_arrays: bool,
+) -> Result<CuOut> {
+    let uoff = header.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
+    let unit = dwarf.unit(header).map_err(|e| EncodeError::dwarf(uoff, e))?;
+    let mut w = Walker {
+        dwarf,
+        unit: &unit,
+        feats,
+        x86_64,
+        flatten_arrays,
+        slots: HashMap::new(),
+        str_index: HashMap::new(),
+        array_index: None,
+        out: CuOut {
+            offset: uoff,
+            strings: vec![String::new()],
+            ..CuOut::default()
+        },
+    };
+    w.run(lang_exclude)?;
+    Ok(w.out)
+}
+
+impl<'a, 'u> Walker<'a, 'u> {
+    fn die_off(&self, off: UnitOffset) -> u64 {
+        off.to_debug_info_offset(&self.unit.header).map_or(off.0 as u64, |o| o.0 as u64)
+    }
+
+    fn err(&self, off: UnitOffset) -> impl Fn(gimli::Error) -> EncodeError + use<> {
+        let at = self.die_off(off);
+        move |e| EncodeError::dwarf(at, e)
+    }
+
+    fn entry(&self, off: UnitOffset) -> Result<Entry<'a, 'u, 'u>> {
+        self.unit.entry(off).map_err(self.err(off))
+    }
+
+    fn intern(&mut self, s: &str) -> StrRef {
+        if s.is_empty() {
+            return StrRef::EMPTY;
+        }
+        if let Some(&i) = self.str_index.get(s) {
+            return StrRef(i);
+        }
+        let i = self.out.strings.len() as u32;
+        self.out.strings.push(s.to_string());
+        self.str_index.insert(s.to_string(), i);
+        StrRef(i)
+    }
+
+    fn push(&mut self, ty: Type, weak: bool) -> TypeId {
+        self.out.types.push(ty);
+        self.out.weak.push(weak);
+        TypeId(self.out.types.len() as u32)
+    }
+
+    fn set(&mut self, id: TypeId, ty: Type) {
+        self.out.types[id.0 as usize - 1] = ty;
+    }
+
+    fn attr(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
+        e.attr_value(at).map_err(self.err(e.offset()))
+    }
+
+    fn string(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<String>> {
+        match self.attr(e, at)? {
+            Some(v) => {
+                let r = self.dwarf.attr_string(self.unit, v).map_err(self.err(e.offset()))?;
+                let s = gimli::Reader::to_string_lossy(&r).map_err(self.err(e.offset()))?;
+                Ok(Some(s.into_owned()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn name(&self, e: &Entry<'a, '_, '_>) -> Result<String> {
+        Ok(self.string(e, DW_AT_name)?.unwrap_or_default())
+    }
+
+    fn udata(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<u64>> {
+        Ok(self.attr(e, at)?.and_then(|v| v.udata_value()))
+    }
+
+    fn flag(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<bool> {
+        Ok(matches!(self.attr(e, at)?, Some(AttributeValue::Flag(true))))
+    }
+
+    /// A reference attribute as an offset in this unit.
+    fn ref_attr(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<UnitOffset>> {
+        match self.attr(e, at)? {
+            None => Ok(None),
+            Some(AttributeValue::UnitRef(o)) => Ok(Some(o)),
+            Some(AttributeValue::DebugInfoRef(o)) => match o.to_unit_offset(&self.unit.header) {
+                Some(u) => Ok(Some(u)),
+                None => Err(EncodeError::Unsupported {
+                    die: self.die_off(e.offset()),
+                    tag: e.tag(),
+                    detail: Some(format!("reference to another unit ({:#x})", o.0)),
+                }),
+            },
+            Some(_) => Err(EncodeError::Unsupported {
+                die: self.die_off(e.offset()),
+                tag: e.tag(),
+                detail: Some(format!("{at} is not a reference")),
+            }),
+        }
+    }
+
+    fn children(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
+        let mut tree = self.unit.entries_tree(Some(off)).map_err(self.err(off))?;
+        let root = tree.root().map_err(self.err(off))?;
+        let mut kids = root.children();
+        let mut v = Vec::new();
+        while let Some(child) = kids.next().map_err(self.err(off))? {
+            v.push((child.entry().offset(), child.entry().tag()));
+        }
+        Ok(v)
+    }
+
+    /// `btf_decl_tag` / `btf_type_tag` annotations under a DIE, in order.
+    fn annotations(&self, off: UnitOffset, kind: &str) -> Result<Vec<String>> {
+        let mut v = Vec::new();
+        for (c, tag) in self.children(off)? {
+            if tag != DW_TAG_LLVM_ANNOTATION {
+                continue;
+            }
+            let e = self.entry(c)?;
+            if self.name(&e)? == kind {
+                if let Some(val) = self.string(&e, DW_AT_const_value)? {
+                    v.push(val);
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    fn run(&mut self, lang_exclude: &[gimli::DwLang]) -> Result<()> {
+        // Pass 1: give every type DIE its id, note functions and variables.
+        let mut types = Vec::new();
+        let mut subprograms = Vec::new();
+        let mut variables = Vec::new();
+        {
+            let unit = self.unit;
+            let mut cursor = unit.entries();
+            let mut depth = 0isize;
+            // Depth of the enclosing namespace chain (variables are global at depth 1 or in
+            // namespaces).
+            let mut ns_depth: Vec<isize> = Vec::new();
+            while let Some((delta, e)) = cursor.next_dfs().map_err(|err| EncodeError::dwarf(self.out.offset, err))? {
+                depth += delta;
+                while ns_depth.last().is_some_and(|&d| d >= depth) {
+                    ns_depth.pop();
+                }
+                let off = e.offset();
+                match e.tag() {
+                    DW_TAG_compile_unit | DW_TAG_partial_unit => {
+                        if let Some(AttributeValue::Language(l)) = self.attr(e, DW_AT_language)? {
+                            if lang_exclude.contains(&l) {
+                                self.out.excluded = true;
+                                return Ok(());
+                            }
+                        }
+                        self.out.name = self.name(e)?;
+                    }
+                    DW_TAG_namespace => ns_depth.push(depth),
+                    DW_TAG_base_type
+                    | DW_TAG_pointer_type
+                    | DW_TAG_reference_type
+                    | DW_TAG_rvalue_reference_type
+                    | DW_TAG_const_type
+                    | DW_TAG_volatile_type
+                    | DW_TAG_restrict_type
+                    | DW_TAG_typedef
+                    | DW_TAG_structure_type
+                    | DW_TAG_class_type
+                    | DW_TAG_union_type
+                    | DW_TAG_enumeration_type
+                    | DW_TAG_array_type
+                    | DW_TAG_subroutine_type => {
+                        if e.tag() == DW_TAG_base_type && self.array_index.is_none() {
+                            let sized4 = self.udata(e, DW_AT_byte_size)? == Some(4);
+                            let signed = matches!(
+                                self.attr(e, DW_AT_encoding)?,
+                                Some(AttributeValue::Encoding(DW_ATE_signed))
+                            );
+                            if sized4 && signed && self.name(e)? == "int" {
+                                self.array_index = Some(TypeId(self.out.types.len() as u32 + 1));
+                            }
+                        }
+                        let id = self.push(
+                            Type {
+                                name: StrRef::EMPTY,
+                                data: TypeData::Void,
+                            },
+                            false,
+                        );
+                        self.slots.insert(off, Slot::Type(id));
+                        types.push((off, id));
+                    }
+                    DW_TAG_atomic_type | DW_TAG_unspecified_type => {
+                        self.slots.insert(off, Slot::Alias);
+                    }
+                    DW_TAG_subprogram => subprograms.push(off),
+                    DW_TAG_variable if depth == 1 || ns_depth.last() == Some(&(depth - 1)) => {
+                        variables.push(off)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Pass 2.
+        for (off, id) in types {
+            let ty = self.build_type(off)?;
+            self.set(id, ty);
+        }
+        for off in subprograms {
+            self.function(off)?;
+        }
+        for off in variables {
+            self.variable(off)?;
+        }
+        Ok(())
+    }
+
+    /// The local id of the type a DIE's `DW_AT_type` names (void when absent).
+    fn type_of(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeId> {
+        match self.ref_attr(e, DW_AT_type)? {
+            None => Ok(TypeId::VOID),
+            Some(t) => self.resolve(e.offset(), t, 0),
+        }
+    }
+
+    fn resolve(&mut self, from: UnitOffset, target: UnitOffset, depth: usize) -> Result<TypeId> {
+        if depth > MAX_DEPTH {
+            return Err(EncodeError::TooDeep { die: self.die_off(from) });
+        }
+        match self.slots.get(&target) {
+            Some(Slot::Type(id)) => Ok(*id),
+            Some(Slot::Alias) => {
+                let e = self.entry(target)?;
+                match self.ref_attr(&e, DW_AT_type)? {
+                    None => Ok(TypeId::VOID),
+                    Some(t) => self.resolve(target, t, depth + 1),
+                }
+            }
+            None => {
+                let tag = match self.unit.entry(target) {
+                    Ok(e) => e.tag(),
+                    Err(_) => {
+                        return Err(EncodeError::BadReference {
+                            die: self.die_off(from),
+                            target: self.die_off(target),
+                        })
+                    }
+                };
+                let err = EncodeError::Unsupported {
+                    die: self.die_off(target),
+                    tag,
+                    detail: Some(format!("referenced from DIE {:#x}", self.die_off(from))),
+                };
+                if self.feats.encode_force {
+                    self.out.warnings.push(format!("{err}: encoded as void"));
+                    Ok(TypeId::VOID)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The index type of arrays: the CU's `int`, as pahole does, else `__ARRAY_SIZE_TYPE__`.
+    fn array_index_type(&mut self) -> TypeId {
+        if let Some(id) = self.array_index {
+            return id;
+        }
+        let name = self.intern("__ARRAY_SIZE_TYPE__");
+        let id = self.push(
+            Type {
+                name,
+                data: TypeData::Int(Int {
+                    size: 4,
+                    encoding: IntEncoding::NONE,
+                    bit_offset: 0,
+                    bits: 32,
+                }),
+            },
+            false,
+        );
+        self.array_index = Some(id);
+        id
+    }
+
+    fn unsupported(&self, e: &Entry<'a, '_, '_>, detail: impl Into<String>) -> EncodeError {
+        EncodeError::Unsupported {
+            die: self.die_off(e.offset()),
+            tag: e.tag(),
+            detail: Some(detail.into()),
+        }
+    }
+
+    fn decl_tag(&mut self, tag: &str, ty: TypeId, component_idx: i32) {
+        let name = self.intern(tag);
+        self.push(
+            Type {
+                name,
+                data: TypeData::DeclTag(DeclTag {
+                    ty,
+                    component_idx,
+                    attribute: false,
+                }),
+            },
+            false,
+        );
+    }
+
+    fn build_type(&mut self, off: UnitOffset) -> Result<Type> {
+        let e = self.entry(off)?;
+        let name_s = self.name(&e)?;
+        let name = self.intern(&name_s);
+        let data = match e.tag() {
+            DW_TAG_base_type => {
+                let size = match self.udata(&e, DW_AT_byte_size)? {
+                    Some(s) => s,
+                    None => self.udata(&e, DW_AT_bit_size)?.unwrap_or(0).div_ceil(8),
+                };
+                let enc = match self.attr(&e, DW_AT_encoding)? {
+                    Some(AttributeValue::Encoding(enc)) => enc,
+                    _ => DW_ATE_signed,
+                };
+                if size == 0 || size > 16 {
+                    return Err(self.unsupported(&e, format!("base type of {size} bytes")));
+                }
+                let size = size as u32;
+                let int = |encoding| {
+                    TypeData::Int(Int {
+                        size,
+                        encoding,
+                        bit_offset: 0,
+                        bits: (size * 8) as u8,
+                    })
+                };
+                match enc {
+                    DW_ATE_float if self.feats.float && matches!(size, 2 | 4 | 8 | 12 | 16) => {
+                        TypeData::Float(Float { size })
+                    }
+                    DW_ATE_boolean => int(IntEncoding::BOOL),
+                    DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => int(IntEncoding::SIGNED),
+                    _ => int(IntEncoding::NONE),
+                }
+            }
+            DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => {
+                let mut target = self.type_of(&e)?;
+                if self.feats.type_tag {
+                    // Innermost tag last: PTR -> tag1 -> tag2 -> T.
+                    let tags = self.annotations(off, "btf_type_tag")?;
+                    for t in tags.iter().rev() {
+                        let n = self.intern(t);
+                        target = self.push(
+                            Type {
+                                name: n,
+                                data: TypeData::TypeTag(TypeTag {
+                                    ty: target,
+                                    attribute: false,
+                                }),
+                            },
+                            false,
+                        );
+                    }
+                }
+                return Ok(Type {
+                    name: StrRef::EMPTY,
+                    data: TypeData::Ptr(target),
+                });
+            }
+            DW_TAG_const_type => TypeData::Const(self.type_of(&e)?),
+            DW_TAG_volatile_type => TypeData::Volatile(self.type_of(&e)?),
+            DW_TAG_restrict_type => TypeData::Restrict(self.type_of(&e)?),
+            DW_TAG_typedef => {
+                let t = self.type_of(&e)?;
+                let id = self.own_id(off);
+                if self.feats.decl_tag {
+                    for tag in self.annotations(off, "btf_decl_tag")? {
+                        self.decl_tag(&tag, id, -1);
+                    }
+                }
+                TypeData::Typedef(t)
+            }
+            DW_TAG_structure_type | DW_TAG_class_type | DW_TAG_union_type => {
+                let union = e.tag() == DW_TAG_union_type;
+                if self.flag(&e, DW_AT_declaration)? {
+                    TypeData::Fwd(Fwd { union })
+                } else {
+                    let c = self.composite(&e)?;
+                    if union {
+                        TypeData::Union(c)
+                    } else {
+                        TypeData::Struct(c)
+                    }
+                }
+            }
+            DW_TAG_enumeration_type => self.enumeration(&e)?,
+            DW_TAG_array_type => self.array(&e)?,
+            DW_TAG_subroutine_type => {
+                let ret = self.type_of(&e)?;
+                let mut params = Vec::new();
+                for (c, tag) in self.children(off)? {
+                    match tag {
+                        DW_TAG_formal_parameter => {
+                            let pe = self.entry(c)?;
+                            let n = self.name(&pe)?;
+                            let ty = self.type_of(&pe)?;
+                            params.push(Param {
+                                name: self.intern(&n),
+                                ty,
+                            });
+                        }
+                        DW_TAG_unspecified_parameters => params.push(Param {
+                            name: StrRef::EMPTY,
+                            ty: TypeId::VOID,
+                        }),
+                        _ => {}
+                    }
+                }
+                // Prototypes have no name in BTF.
+                return Ok(Type {
+                    name: StrRef::EMPTY,
+                    data: TypeData::FuncProto(FuncProto { ret, params }),
+                });
+            }
+            tag => {
+                return Err(EncodeError::Unsupported {
+                    die: self.die_off(off),
+                    tag,
+                    detail: None,
+                })
+            }
+        };
+        Ok(Type { name, data })
+    }
+
+    fn own_id(&self, off: UnitOffset) -> TypeId {
+        match self.slots.get(&off) {
+            Some(Slot::Type(id)) => *id,
+            _ => TypeId::VOID,
+        }
+    }
+
+    fn member_location(&self, e: &Entry<'a, '_, '_>) -> Result<u64> {
+        match self.attr(e, DW_AT_data_member_location)? {
+            None => Ok(0),
+            Some(AttributeValue::Exprloc(expr)) => {
+                // DWARF 2 style: DW_OP_plus_uconst N (or DW_OP_constu N).
+                let mut r = expr.0;
+                let op = gimli::Operation::parse(&mut r, self.unit.encoding()).map_err(self.err(e.offset()))?;
+                match op {
+                    gimli::Operation::PlusConstant { value } => Ok(value),
+                    gimli::Operation::UnsignedConstant { value } => Ok(value),
+                    _ => Err(self.unsupported(e, "member location expression")),
+                }
+            }
+            Some(v) => v
+                .udata_value()
+                .ok_or_else(|| self.unsupported(e, "member location form")),
+        }
+    }
+
+    fn composite(&mut self, e: &Entry<'a, '_, '_>) -> Result<Composite> {
+        let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(0);
+        let size = u32::try_from(size).map_err(|_| self.unsupported(e, format!("size {size}")))?;
+        let id = self.own_id(e.offset());
+        let mut members = Vec::new();
+        let mut any_bitfield = false;
+        let mut tags = Vec::new();
+        for (c, tag) in self.children(e.offset())? {
+            if tag != DW_TAG_member && tag != DW_TAG_inheritance {
+                continue;
+            }
+            let m = self.entry(c)?;
+            if self.flag(&m, DW_AT_external)? || self.flag(&m, DW_AT_declaration)? {
+                continue; // C++ static data member
+            }
+            let name = self.name(&m)?;
+            let ty = self.type_of(&m)?;
+            let loc = self.member_location(&m)?;
+            let bit_size = self.udata(&m, DW_AT_bit_size)?;
+            let bit_offset = if let Some(dbo) = self.udata(&m, DW_AT_data_bit_offset)? {
+                dbo
+            } else if let (Some(bs), Some(bo)) = (bit_size, self.udata(&m, DW_AT_bit_offset)?) {
+                // DWARF 2-4: offset of the field's MSB from the MSB of its storage unit.
+                let storage = match self.udata(&m, DW_AT_byte_size)? {
+                    Some(s) => s,
+                    None => self.type_size_die(&m, 0)?.unwrap_or(0),
+                };
+                (loc * 8 + storage * 8).saturating_sub(bo + bs)
+            } else {
+                loc * 8
+            };
+            if let Some(bs) = bit_size {
+                any_bitfield = true;
+                if bs > 255 {
+                    return Err(self.unsupported(&m, format!("bitfield of {bs} bits")));
+                }
+            }
+            if self.feats.decl_tag {
+                for t in self.annotations(c, "btf_decl_tag")? {
+                    tags.push((t, members.len() as i32));
+                }
+            }
+            members.push(Member {
+                name: self.intern(&name),
+                ty,
+                bit_offset: u32::try_from(bit_offset).map_err(|_| self.unsupported(&m, "member offset"))?,
+                bitfield_size: bit_size.unwrap_or(0) as u8,
+            });
+        }
+        if any_bitfield && members.iter().any(|m| m.bit_offset >= 1 << 24) {
+            return Err(self.unsupported(e, "bitfield struct larger than 2 MiB"));
+        }
+        if self.feats.decl_tag {
+            for t in self.annotations(e.offset(), "btf_decl_tag")? {
+                self.decl_tag(&t, id, -1);
+            }
+            for (t, i) in tags {
+                self.decl_tag(&t, id, i);
+            }
+        }
+        Ok(Composite {
+            size,
+            bitfield_encoding: any_bitfield,
+            members,
+        })
+    }
+
+    /// Whether a DIE's type (through typedefs and qualifiers) is a signed base type.
+    fn type_signed(&self, e: &Entry<'a, '_, '_>, depth: usize) -> Result<bool> {
+        if depth > MAX_DEPTH {
+            return Ok(false);
+        }
+        let Some(t) = self.ref_attr(e, DW_AT_type)? else { return Ok(false) };
+        let te = self.entry(t)?;
+        if te.tag() == DW_TAG_base_type {
+            return Ok(matches!(
+                self.attr(&te, DW_AT_encoding)?,
+                Some(AttributeValue::Encoding(DW_ATE_signed | DW_ATE_signed_char))
+            ));
+        }
+        self.type_signed(&te, depth + 1)
+    }
+
+    /// Byte size of a DIE's `DW_AT_type`, through typedefs and qualifiers.
+    fn type_size_die(&self, e: &Entry<'a, '_, '_>, depth: usize) -> Result<Option<u64>> {
+        if depth > MAX_DEPTH {
+            return Ok(None);
+        }
+        let Some(t) = self.ref_attr(e, DW_AT_type)? else { return Ok(None) };
+        let te = self.entry(t)?;
+        if let Some(s) = self.udata(&te, DW_AT_byte_size)? {
+            return Ok(Some(s));
+        }
+        match te.tag() {
+            DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type | DW_TAG_restrict_type
+            | DW_TAG_atomic_type => self.type_size_die(&te, depth + 1),
+            DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => {
+                Ok(Some(u64::from(self.unit.encoding().address_size)))
+            }
+            DW_TAG_array_type => {
+                let Some(elem) = self.type_size_die(&te, depth + 1)? else { return Ok(None) };
+                let mut n = 1u64;
+                for (c, tag) in self.children(t)? {
+                    if tag == DW_TAG_subrange_type {
+                        n = n.saturating_mul(self.subrange_len(&self.entry(c)?)?);
+                    }
+                }
+                Ok(Some(elem.saturating_mul(n)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn enumeration(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {
+        let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(4);
+        let size = u32::try_from(size).map_err(|_| self.unsupported(e, "enum size"))?;
+        let base_signed = self.type_signed(e, 0)?;
+        let mut values = Vec::new();
+        if !self.flag(e, DW_AT_declaration)? {
+            for (c, tag) in self.children(e.offset())? {
+                if tag != DW_TAG_enumerator {
+                    continue;
+                }
+                let ce = self.entry(c)?;
+                let n = self.name(&ce)?;
+                let v: i64 = match self.attr(&ce, DW_AT_const_value)? {
+                    Some(AttributeValue::Sdata(v)) => v,
+                    Some(AttributeValue::Udata(v)) => v as i64,
+                    Some(AttributeValue::Data1(v)) => if base_signed { v as i8 as i64 } else { v as i64 },
+                    Some(AttributeValue::Data2(v)) => if base_signed { v as i16 as i64 } else { v as i64 },
+                    Some(AttributeValue::Data4(v)) => if base_signed { v as i32 as i64 } else { v as i64 },
+                    Some(AttributeValue::Data8(v)) => v as i64,
+                    _ => return Err(self.unsupported(&ce, "enumerator value")),
+                };
+                values.push((self.intern(&n), v));
+            }
+        }
+        let signed = values.iter().any(|&(_, v)| v < 0);
+        Ok(if size > 4 && self.feats.enum64 {
+            TypeData::Enum64(Enum64 {
+                size,
+                signed,
+                values: values
+                    .into_iter()
+                    .map(|(name, v)| Enum64Value { name, value: v as u64 })
+                    .collect(),
+            })
+        } else {
+            TypeData::Enum(Enum {
+                size,
+                signed,
+                values: values
+                    .into_iter()
+                    .map(|(name, v)| EnumValue { name, value: v as u32 })
+                    .collect(),
+            })
+        })
+    }
+
+    fn subrange_len(&self, s: &Entry<'a, '_, '_>) -> Result<u64> {
+        if let Some(n) = self.udata(s, DW_AT_count)? {
+            return Ok(n);
+        }
+        let lower = match self.attr(s, DW_AT_lower_bound)? {
+            Some(AttributeValue::Sdata(v)) => v,
+            Some(v) => v.udata_value().map_or(0, |v| v as i64),
+            None => 0,
+        };
+        let upper = match self.attr(s, DW_AT_upper_bound)? {
+            Some(AttributeValue::Sdata(v)) => v,
+            Some(AttributeValue::Data1(v)) => v as i8 as i64,
+            Some(AttributeValue::Data2(v)) => v as i16 as i64,
+            Some(AttributeValue::Data4(v)) => v as i32 as i64,
+            Some(AttributeValue::Data8(v)) => v as i64,
+            Some(AttributeValue::Udata(v)) => v as i64,
+            // Absent (flexible array) or not a constant (VLA): no length.
+            _ => return Ok(0),
+        };
+        Ok(if upper < lower { 0 } else { (upper - lower + 1) as u64 })
+    }
+
+    fn array(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {
+        let elem = self.type_of(e)?;
+        let mut dims = Vec::new();
+        for (c, tag) in self.children(e.offset())? {
+            if tag == DW_TAG_subrange_type {
+                let len = self.subrange_len(&self.entry(c)?)?;
+                dims.push(u32::try_from(len).unwrap_or(u32::MAX));
+            }
+        }
+        if dims.is_empty() {
+            dims.push(0);
+        }
+        let index = self.array_index_type();
+        if self.flatten_arrays && dims.len() > 1 {
+            // pahole up to 1.31: one flat array of the product of the dimensions.
+            let n = dims.iter().fold(1u32, |a, &d| a.saturating_mul(d));
+            return Ok(TypeData::Array(Array { elem, index, len: n }));
+        }
+        let mut inner = elem;
+        for &len in dims[1..].iter().rev() {
+            inner = self.push(
+                Type {
+                    name: StrRef::EMPTY,
+                    data: TypeData::Array(Array { elem: inner, index, len }),
+                },
+                false,
+            );
+        }
+        Ok(TypeData::Array(Array {
+            elem: inner,
+            index,
+            len: dims[0],
+        }))
+    }
+
+    /// The entry address of a function DIE, if it has code.
+    fn entry_pc(&self, e: &Entry<'a, '_, '_>) -> Result<Option<u64>> {
+        if let Some(AttributeValue::Addr(a)) = self.attr(e, DW_AT_entry_pc)? {
+            return Ok(Some(a));
+        }
+        if let Some(v) = self.attr(e, DW_AT_low_pc)? {
+            return Ok(match v {
+                AttributeValue::Addr(a) => Some(a),
+                AttributeValue::DebugAddrIndex(i) => {
+                    Some(self.dwarf.address(self.unit, i).map_err(self.err(e.offset()))?)
+                }
+                _ => None,
+            });
+        }
+        if self.attr(e, DW_AT_ranges)?.is_some() {
+            let mut it = self.dwarf.die_ranges(self.unit, e).map_err(self.err(e.offset()))?;
+            if let Some(r) = it.next().map_err(self.err(e.offset()))? {
+                return Ok(Some(r.begin));
+            }
+        }
+        Ok(None)
+    }
+
+    fn function(&mut self, off: UnitOffset) -> Result<()> {
+        let e = self.entry(off)?;
+        if self.flag(&e, DW_AT_declaration)? {
+            return Ok(());
+        }
+        let Some(entry) = self.entry_pc(&e)? else {
+            if self.attr(&e, DW_AT_inline)?.is_some() {
+                self.out.inline_only += 1;
+            }
+            return Ok(());
+        };
+        // Follow abstract origin / specification for the source-level facts.
+        let mut chain = vec![off];
+        let mut cur = off;
+        for _ in 0..MAX_DEPTH {
+            let ce = self.entry(cur)?;
+            let next = match self.ref_attr(&ce, DW_AT_abstract_origin)? {
+                Some(o) => Some(o),
+                None => self.ref_attr(&ce, DW_AT_specification)?,
+            };
+            match next {
+                Some(n) if !chain.contains(&n) => {
+                    chain.push(n);
+                    cur = n;
+                }
+                _ => break,
+            }
+        }
+        let mut name = String::new();
+        let mut external = false;
+        let mut ret_die = None;
+        let mut nocall = false;
+        let mut decl_tags = Vec::new();
+        for &c in &chain {
+            let ce = self.entry(c)?;
+            if name.is_empty() {
+                name = self.name(&ce)?;
+            }
+            external |= self.flag(&ce, DW_AT_external)?;
+            if ret_die.is_none() && self.attr(&ce, DW_AT_type)?.is_some() {
+                ret_die = Some(c);
+            }
+            if let Some(AttributeValue::CallingConvention(cc)) = self.attr(&ce, DW_AT_calling_convention)? {
+                nocall |= cc == DW_CC_nocall;
+            }
+            if self.feats.decl_tag {
+                for t in self.annotations(c, "btf_decl_tag")? {
+                    if !decl_tags.iter().any(|(x, i)| x == &t && *i == -1) {
+                        decl_tags.push((t, -1));
+                    }
+                }
+            }
+        }
+        if name.is_empty() {
+            return Ok(());
+        }
+        let ret = match ret_die {
+            Some(d) => {
+                let de = self.entry(d)?;
+                self.type_of(&de)?
+            }
+            None => TypeId::VOID,
+        };
+        // Source parameters: those of the last DIE in the chain that has any (the abstract
+        // instance or declaration); else the concrete DIE's.
+        let mut src_die = off;
+        for &c in chain.iter().skip(1) {
+            if self.children(c)?.iter().any(|(_, t)| *t == DW_TAG_formal_parameter || *t == DW_TAG_unspecified_parameters) {
+                src_die = c;
+                break;
+            }
+        }
+        // Concrete parameters, keyed by the source parameter they stand for.
+        let mut concrete: HashMap<UnitOffset, UnitOffset> = HashMap::new();
+        for (c, tag) in self.children(off)? {
+            if tag != DW_TAG_formal_parameter {
+                continue;
+            }
+            let ce = self.entry(c)?;
+            let mut key = c;
+            let mut k = ce.offset();
+            for _ in 0..8 {
+                let ke = self.entry(k)?;
+                match self.ref_attr(&ke, DW_AT_abstract_origin)? {
+                    Some(o) => {
+                        key = o;
+                        k = o;
+                    }
+                    None => break,
+                }
+            }
+            concrete.insert(key, c);
+        }
+        let mut params = Vec::new();
+        let mut param_info = Vec::new();
+        for (c, tag) in self.children(src_die)? {
+            match tag {
+                DW_TAG_formal_parameter => {
+                    let pe = self.entry(c)?;
+                    let n = self.name(&pe)?;
+                    let ty = self.type_of(&pe)?;
+                    let class = abi::classify(self, &pe)?;
+                    let loc = match concrete.get(&c).or(if src_die == off { Some(&c) } else { None }) {
+                        Some(&cc) => self.param_loc(cc, entry)?,
+                        None => Loc::Missing,
+                    };
+                    if self.feats.decl_tag {
+                        for t in self.annotations(c, "btf_decl_tag")? {
+                            decl_tags.push((t, params.len() as i32));
+                        }
+                    }
+                    param_info.push(abi::ParamInfo {
+                        name: n.clone(),
+                        class,
+                        loc,
+                        ty,
+                    });
+                    params.push(Param {
+                        name: self.intern(&n),
+                        ty,
+                    });
+                }
+                DW_TAG_unspecified_parameters => params.push(Param {
+                    name: StrRef::EMPTY,
+                    ty: TypeId::VOID,
+                }),
+                _ => {}
+            }
+        }
+        let ret_class = match ret_die {
+            Some(d) => abi::classify(self, &self.entry(d)?)?,
+            None => ArgClass::Void,
+        };
+        let abi = abi::check(self.x86_64, &ret_class, &param_info);
+        let true_proto = if self.feats.clone_true_signature {
+            Some(match abi::true_signature(self.x86_64, &ret_class, &param_info) {
+                Ok(order) => {
+                    let ps = order
+                        .iter()
+                        .map(|&i| Param {
+                            name: params[i].name,
+                            ty: param_info[i].ty,
+                        })
+                        .collect();
+                    Ok(self.push(
+                        Type {
+                            name: StrRef::EMPTY,
+                            data: TypeData::FuncProto(FuncProto { ret, params: ps }),
+                        },
+                        true,
+                    ))
+                }
+                Err(e) => Err(e),
+            })
+        } else {
+            None
+        };
+        let proto = self.push(
+            Type {
+                name: StrRef::EMPTY,
+                data: TypeData::FuncProto(FuncProto { ret, params }),
+            },
+            true,
+        );
+        let die = self.die_off(off);
+        self.out.funcs.push(FuncCand {
+            name,
+            external,
+            entry,
+            die,
+            proto,
+            nocall,
+            abi,
+            true_proto,
+            decl_tags,
+        });
+        Ok(())
+    }
+
+    /// Where a parameter is at function entry.
+    fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<Loc> {
+        let e = self.entry(off)?;
+        match self.attr(&e, DW_AT_location)? {
+            Some(AttributeValue::Exprloc(expr)) => Ok(self.first_op(expr, off)),
+            Some(v) => {
+                let Some(mut it) = self.dwarf.attr_locations(self.unit, v).map_err(self.err(off))? else {
+                    return Ok(Loc::Missing);
+                };
+                let mut first = None;
+                while let Some(le) = it.next().map_err(self.err(off))? {
+                    if le.range.begin <= entry && entry < le.range.end {
+                        return Ok(self.first_op(le.data, off));
+                    }
+                    if first.is_none() {
+                        first = Some(le.data);
+                    }
+                }
+                Ok(match first {
+                    Some(_) => Loc::NotAtEntry,
+                    None => Loc::Missing,
+                })
+            }
+            None => Ok(if self.attr(&e, DW_AT_const_value)?.is_some() {
+                Loc::Constant
+            } else {
+                Loc::Missing
+            }),
+        }
+    }
+
+    fn first_op(&self, expr: gimli::Expression<Reader<'a>>, _off: UnitOffset) -> Loc {
+        let mut r = expr.0;
+        let enc = self.unit.encoding();
+        let Ok(op) = gimli::Operation::parse(&mut r, enc) else {
+            return Loc::Other;
+        };
+        match op {
+            gimli::Operation::Register { register } => {
+                let pieces = gimli::Reader::is_empty(&r);
+                // A second register after a piece (two-eightbyte struct).
+                let mut second = None;
+                if !pieces {
+                    if let Ok(gimli::Operation::Piece { .. }) = gimli::Operation::parse(&mut r, enc) {
+                        if let Ok(gimli::Operation::Register { register }) = gimli::Operation::parse(&mut r, enc) {
+                            second = Some(register.0);
+                        }
+                    }
+                }
+                Loc::Reg(register.0, second)
+            }
+            gimli::Operation::EntryValue { mut expression } => {
+                match gimli::Operation::parse(&mut expression, enc) {
+                    Ok(gimli::Operation::Register { register }) => Loc::Reg(register.0, None),
+                    _ => Loc::Other,
+                }
+            }
+            gimli::Operation::FrameOffset { .. } => Loc::Stack,
+            gimli::Operation::RegisterOffset { register, .. } if register.0 == 7 || register.0 == 6 => {
+                Loc::Stack
+            }
+            gimli::Operation::Piece { .. } => Loc::Other,
+            _ => Loc::Other,
+        }
+    }
+
+    fn variable(&mut self, off: UnitOffset) -> Result<()> {
+        let e = self.entry(off)?;
+        if self.flag(&e, DW_AT_declaration)? {
+            return Ok(());
+        }
+        let Some(AttributeValue::Exprloc(expr)) = self.attr(&e, DW_AT_location)? else {
+            return Ok(());
+        };
+        let mut r = expr.0;
+        let Ok(gimli::Operation::Address { address }) = gimli::Operation::parse(&mut r, self.unit.encoding()) else {
+            return Ok(());
+        };
+        if !gimli::Reader::is_empty(&r) {
+            return Ok(());
+        }
+        let mut name = self.name(&e)?;
+        let mut external = self.flag(&e, DW_AT_external)?;
+        let mut ty_die = off;
+        let mut decl_tags = Vec::new();
+        if self.feats.decl_tag {
+            decl_tags.extend(self.annotations(off, "btf_decl_tag")?);
+        }
+        let mut has_type = self.attr(&e, DW_AT_type)?.is_some();
+        if let Some(spec) = self.ref_attr(&e, DW_AT_specification)? {
+            let se = self.entry(spec)?;
+            if name.is_empty() {
+                name = self.name(&se)?;
+            }
+            external |= self.flag(&se, DW_AT_external)?;
+            if !has_type {
+                ty_die = spec;
+                has_type = self.attr(&se, DW_AT_type)?.is_some();
+            }
+            if self.feats.decl_tag {
+                decl_tags.extend(self.annotations(spec, "btf_decl_tag")?);
+            }
+        }
+        if name.is_empty() || !has_type {
+            return Ok(());
+        }
+        let te = self.entry(ty_die)?;
+        let ty = self.type_of(&te)?;
+        let size = self.type_size_die(&te, 0)?.unwrap_or(0);
+        self.out.vars.push(VarCand {
+            name,
+            ty,
+            external,
+            addr: address,
+            size,
+            decl_tags,
+        });
+        Ok(())
+    }
+
+    // Accessors for `abi`.
+    pub(crate) fn entry_at(&self, off: UnitOffset) -> Result<Entry<'a, 'u, 'u>> {
+        self.entry(off)
+    }
+    pub(crate) fn type_ref(&self, e: &Entry<'a, '_, '_>) -> Result<Option<UnitOffset>> {
+        self.ref_attr(e, DW_AT_type)
+    }
+    pub(crate) fn u(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<u64>> {
+        self.udata(e, at)
+    }
+    pub(crate) fn a(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
+        self.attr(e, at)
+    }
+    pub(crate) fn kids(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
+        self.children(off)
+    }
+    pub(crate) fn member_loc(&self, e: &Entry<'a, '_, '_>) -> Result<u64> {
+        self.member_location(e)
+    }
+    pub(crate) fn address_size(&self) -> u8 {
+        self.unit.encoding().address_size
+    }
+}

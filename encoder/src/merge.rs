@@ -1,0 +1,485 @@
+//! All CUs together: one type graph, deduplication, function and variable selection, and the
+//! final BTF in a deterministic order (CU order, then DIE order; never thread order).
+
+use crate::dedup::{self, remap};
+use crate::dwarf::{CuOut, FuncCand};
+use crate::elf::ElfInfo;
+use crate::features::Features;
+use crate::report::{Dropped, Instance, Report};
+use btf::types::*;
+use btf::Btf;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+struct Graph {
+    nodes: Vec<Type>,
+    weak: Vec<bool>,
+    strings: Vec<String>,
+    index: HashMap<String, u32>,
+    nbase: usize,
+}
+
+impl Graph {
+    fn intern(&mut self, s: &str) -> StrRef {
+        if s.is_empty() {
+            return StrRef::EMPTY;
+        }
+        if let Some(&i) = self.index.get(s) {
+            return StrRef(i);
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        StrRef(i)
+    }
+
+    fn rename(&mut self, ty: &Type, strs: &dyn Fn(StrRef) -> String) -> Type {
+        let mut t = ty.clone();
+        t.name = self.intern(&strs(ty.name));
+        match &mut t.data {
+            TypeData::Struct(c) | TypeData::Union(c) => {
+                for m in &mut c.members {
+                    m.name = self.intern(&strs(m.name));
+                }
+            }
+            TypeData::Enum(e) => {
+                for v in &mut e.values {
+                    v.name = self.intern(&strs(v.name));
+                }
+            }
+            TypeData::Enum64(e) => {
+                for v in &mut e.values {
+                    v.name = self.intern(&strs(v.name));
+                }
+            }
+            TypeData::FuncProto(p) => {
+                for q in &mut p.params {
+                    q.name = self.intern(&strs(q.name));
+                }
+            }
+            _ => {}
+        }
+        t
+    }
+}
+
+/// A CU function candidate with node ids.
+struct Inst<'c> {
+    cu: usize,
+    cand: &'c FuncCand,
+    proto: u32,
+    true_proto: Option<Result<u32, String>>,
+}
+
+pub(crate) fn merge(
+    cus: &[CuOut],
+    elf: &ElfInfo,
+    base: Option<Arc<Btf>>,
+    feats: &Features,
+    report: &mut Report,
+) -> Result<Btf, btf::WriteError> {
+    let mut g = Graph {
+        nodes: vec![Type {
+            name: StrRef::EMPTY,
+            data: TypeData::Void,
+        }],
+        weak: vec![false],
+        strings: vec![String::new()],
+        index: HashMap::new(),
+        nbase: 1,
+    };
+    if let Some(b) = &base {
+        for id in 1..b.type_count() {
+            let t = b.type_by_id(TypeId(id)).expect("id below type_count").clone();
+            let b2 = b.clone();
+            let t = g.rename(&t, &move |s| b2.str(s).to_string());
+            g.nodes.push(t);
+            g.weak.push(false);
+        }
+        g.nbase = g.nodes.len();
+    }
+    // CU types, function and variable candidates, in CU order.
+    let mut cu_base = Vec::with_capacity(cus.len());
+    for cu in cus {
+        let off = g.nodes.len() as u32 - 1;
+        cu_base.push(off);
+        let strs = |s: StrRef| cu.strings[s.0 as usize].clone();
+        for (t, &w) in cu.types.iter().zip(&cu.weak) {
+            let t = g.rename(t, &strs);
+            let t = remap(&t, |r| if r.0 == 0 { r } else { TypeId(r.0 + off) });
+            g.nodes.push(t);
+            g.weak.push(w);
+        }
+    }
+    let node = |cu: usize, t: TypeId| if t.0 == 0 { 0 } else { t.0 + cu_base[cu] };
+
+    let d = dedup::dedup(&g.nodes, g.nbase);
+    report.dedup_rounds = d.rounds;
+    report.types_before_dedup = g.nodes.len() - g.nbase;
+
+    // ---- functions ----
+    let mut insts: Vec<Inst<'_>> = Vec::new();
+    for (ci, cu) in cus.iter().enumerate() {
+        for f in &cu.funcs {
+            insts.push(Inst {
+                cu: ci,
+                cand: f,
+                proto: node(ci, f.proto),
+                true_proto: f.true_proto.as_ref().map(|r| r.clone().map(|t| node(ci, t))),
+            });
+        }
+        report.inline_only += cu.inline_only;
+    }
+    let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::new();
+    let mut sym_count: HashMap<&str, usize> = HashMap::new();
+    for s in &elf.funcs {
+        sym_at.entry(s.addr).or_default().push(&s.name);
+        *sym_count.entry(&s.name).or_default() += 1;
+    }
+    let instance = |i: &Inst<'_>, sym: Option<&str>| Instance {
+        cu: cus[i.cu].name.clone(),
+        die: i.cand.die,
+        symbol: sym.map(str::to_string),
+    };
+    // symbol name -> instances; DWARF name -> symbol names.
+    let mut groups: BTreeMap<String, Vec<&Inst<'_>>> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for i in &insts {
+        let name = i.cand.name.as_str();
+        let syms = sym_at.get(&i.cand.entry).map(Vec::as_slice).unwrap_or(&[]);
+        let clone_prefix = format!("{name}.");
+        let sym = syms
+            .iter()
+            .find(|s| **s == name)
+            .or_else(|| syms.iter().find(|s| s.starts_with(&clone_prefix)));
+        match sym {
+            Some(s) => {
+                groups.entry(s.to_string()).or_default().push(i);
+                let v = by_name.entry(name).or_default();
+                if !v.iter().any(|x| x == s) {
+                    v.push(s.to_string());
+                }
+            }
+            None => report.dropped.push(Dropped {
+                name: name.to_string(),
+                reason: "no ELF function symbol at its entry address".into(),
+                instances: vec![instance(i, None)],
+            }),
+        }
+    }
+    let mut raw: Option<Btf> = None;
+    let mut render = |proto: u32, name: &str, g: &Graph| -> String {
+        let r = raw.get_or_insert_with(|| raw_btf(g, base.clone()));
+        btf::render::Renderer::new(r).prototype(TypeId(proto), name)
+    };
+    let class = |n: u32| d.class[n as usize];
+    let proto_key = |n: u32| -> Vec<u32> {
+        let mut k = vec![class(n)];
+        if let TypeData::FuncProto(p) = &g.nodes[n as usize].data {
+            k = vec![class(p.ret.0)];
+            k.extend(p.params.iter().map(|q| class(q.ty.0)));
+        }
+        k
+    };
+    // (symbol name, linkage, proto node, decl tags)
+    let mut funcs: Vec<(String, FuncLinkage, u32, Vec<(String, i32)>)> = Vec::new();
+    for (sym, list) in &groups {
+        let dwarf_name = &list[0].cand.name;
+        let is_clone = sym != dwarf_name;
+        let insts_of: Vec<Instance> = list.iter().map(|i| instance(i, Some(sym))).collect();
+        let mut drop = |reason: String| {
+            report.dropped.push(Dropped {
+                name: sym.clone(),
+                reason,
+                instances: insts_of.clone(),
+            })
+        };
+        if is_clone && !feats.clone_true_signature {
+            continue; // reported per DWARF name below when no plain symbol exists
+        }
+        let mut entries: Vec<u64> = list.iter().map(|i| i.cand.entry).collect();
+        entries.sort_unstable();
+        entries.dedup();
+        let nsyms = sym_count.get(sym.as_str()).copied().unwrap_or(0);
+        if nsyms > entries.len() {
+            drop(format!(
+                "{nsyms} ELF symbols named {sym} but only {} described in DWARF (a tracer may attach to one without debug info)",
+                entries.len()
+            ));
+            continue;
+        }
+        if is_clone {
+            let suffix = &sym[dwarf_name.len()..];
+            if suffix.contains(".cold") || suffix.contains(".part") {
+                drop(format!("part of a split function ({suffix})"));
+                continue;
+            }
+        }
+        if list.iter().any(|i| i.cand.nocall) {
+            drop("DW_CC_nocall: the compiler changed its calling convention".into());
+            continue;
+        }
+        let protos: Vec<u32> = if is_clone {
+            match list
+                .iter()
+                .map(|i| i.true_proto.clone().unwrap_or_else(|| Err("no true signature".into())))
+                .collect::<Result<Vec<u32>, String>>()
+            {
+                Ok(p) => p,
+                Err(why) => {
+                    drop(format!("clone signature cannot be derived: {why}"));
+                    continue;
+                }
+            }
+        } else {
+            if let Some((i, Err(why))) = list.iter().map(|i| (i, &i.cand.abi)).find(|(_, a)| a.is_err()) {
+                let why = if list.len() > 1 {
+                    format!("{why} (in {})", cus[i.cu].name)
+                } else {
+                    why.clone()
+                };
+                drop(why);
+                continue;
+            }
+            list.iter().map(|i| i.proto).collect()
+        };
+        let k0 = proto_key(protos[0]);
+        if let Some(other) = protos.iter().find(|&&p| proto_key(p) != k0) {
+            let a = render(protos[0], sym, &g);
+            let b = render(*other, sym, &g);
+            drop(format!(
+                "{} definitions with different prototypes: `{a}` vs `{b}`",
+                list.len()
+            ));
+            continue;
+        }
+        let linkage = if !is_clone && list.iter().any(|i| i.cand.external) {
+            FuncLinkage::GLOBAL
+        } else {
+            FuncLinkage::STATIC
+        };
+        let tags = if is_clone { Vec::new() } else { list[0].cand.decl_tags.clone() };
+        // First instance in CU order decides the order of FUNCs.
+        funcs.push((sym.clone(), linkage, protos[0], tags));
+    }
+    for (name, syms) in &by_name {
+        if !syms.iter().any(|s| s == name) && !feats.clone_true_signature {
+            let list: Vec<Instance> = syms
+                .iter()
+                .flat_map(|s| groups[s].iter().map(|i| instance(i, Some(s))))
+                .collect();
+            report.dropped.push(Dropped {
+                name: name.to_string(),
+                reason: format!(
+                    "only clone symbols ({}); their signatures may differ from the source (see the clone_true_signature feature)",
+                    syms.join(", ")
+                ),
+                instances: list,
+            });
+        }
+    }
+    // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
+    let first_of: HashMap<&str, (usize, u64)> = groups
+        .iter()
+        .map(|(s, l)| (s.as_str(), (l[0].cu, l[0].cand.die)))
+        .collect();
+    funcs.sort_by_key(|f| first_of[f.0.as_str()]);
+    report.funcs = funcs.len();
+    for f in &funcs {
+        g.intern(&f.0);
+    }
+
+    // ---- variables ----
+    let mut vars: Vec<(String, VarLinkage, u32, u64, u64, Vec<String>, String)> = Vec::new();
+    if feats.var || feats.global_var {
+        let mut seen = std::collections::HashSet::new();
+        let obj_at: HashMap<u64, Vec<&crate::elf::Symbol>> =
+            elf.objects.iter().fold(HashMap::new(), |mut m, s| {
+                m.entry(s.addr).or_default().push(s);
+                m
+            });
+        for (ci, cu) in cus.iter().enumerate() {
+            for v in &cu.vars {
+                let Some(sec) = elf.section_of(v.addr) else { continue };
+                let percpu = sec.name == ".data..percpu";
+                if !(percpu && feats.var || feats.global_var) {
+                    continue;
+                }
+                let Some(sym) = obj_at.get(&v.addr).and_then(|l| l.iter().find(|s| s.name == v.name)) else {
+                    continue;
+                };
+                if !seen.insert((v.name.clone(), v.addr)) {
+                    continue;
+                }
+                let size = if sym.size != 0 { sym.size } else { v.size };
+                let linkage = if v.external { VarLinkage::GLOBAL } else { VarLinkage::STATIC };
+                vars.push((
+                    v.name.clone(),
+                    linkage,
+                    node(ci, v.ty),
+                    v.addr - sec.addr,
+                    size,
+                    v.decl_tags.clone(),
+                    sec.name.clone(),
+                ));
+            }
+        }
+    }
+
+    // ---- emission ----
+    let nclasses = d.rep.len();
+    let mut keep = vec![false; nclasses];
+    for (i, &w) in g.weak.iter().enumerate().skip(g.nbase) {
+        if !w {
+            keep[class(i as u32) as usize] = true;
+        }
+    }
+    // Classes with a base member are the base type.
+    let mut in_base = vec![false; nclasses];
+    for i in 0..g.nbase {
+        in_base[class(i as u32) as usize] = true;
+    }
+    // Protos of emitted FUNCs and their closure.
+    let mut stack: Vec<u32> = funcs.iter().map(|f| class(f.2)).collect();
+    stack.extend(vars.iter().map(|v| class(v.2)));
+    while let Some(c) = stack.pop() {
+        if in_base[c as usize] {
+            continue;
+        }
+        if !keep[c as usize] || g.weak[d.rep[c as usize] as usize] {
+            keep[c as usize] = true;
+            g.nodes[d.rep[c as usize] as usize].data.for_each_ref(|t| {
+                let cc = class(t.0);
+                if !keep[cc as usize] && !in_base[cc as usize] {
+                    stack.push(cc);
+                }
+            });
+        }
+    }
+    let first_new = base.as_ref().map_or(1, |b| b.type_count());
+    let mut id_of = vec![u32::MAX; nclasses];
+    let mut order = Vec::new();
+    for (c, &r) in d.rep.iter().enumerate() {
+        if in_base[c] {
+            id_of[c] = r; // base node index == base type id
+        } else if keep[c] {
+            id_of[c] = first_new + order.len() as u32;
+            order.push(r);
+        }
+    }
+    let mut out = Btf::new(base.clone());
+    let map = |t: TypeId| TypeId(id_of[class(t.0) as usize]);
+    let strs = |out: &mut Btf, s: StrRef| out.add_str(&g.strings[s.0 as usize]);
+    let mut types = Vec::with_capacity(order.len() + funcs.len() + vars.len());
+    let add = |out: &mut Btf, t: &Type, types: &mut Vec<Type>| {
+        let mut t = remap(t, map);
+        t.name = strs(out, t.name);
+        match &mut t.data {
+            TypeData::Struct(c) | TypeData::Union(c) => {
+                for m in &mut c.members {
+                    m.name = strs(out, m.name);
+                }
+            }
+            TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = strs(out, v.name)),
+            TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = strs(out, v.name)),
+            TypeData::FuncProto(p) => p.params.iter_mut().for_each(|q| q.name = strs(out, q.name)),
+            _ => {}
+        }
+        types.push(t);
+        TypeId(first_new + types.len() as u32 - 1)
+    };
+    for &r in &order {
+        add(&mut out, &g.nodes[r as usize], &mut types);
+    }
+    for (name, linkage, proto, tags) in &funcs {
+        let name_ref = StrRef(g.index[name.as_str()]);
+        let f = add(
+            &mut out,
+            &Type {
+                name: name_ref,
+                data: TypeData::Func(Func {
+                    proto: TypeId(*proto),
+                    linkage: *linkage,
+                }),
+            },
+            &mut types,
+        );
+        for (tag, idx) in tags {
+            let name = out.add_str(tag);
+            types.push(Type {
+                name,
+                data: TypeData::DeclTag(DeclTag {
+                    ty: f,
+                    component_idx: *idx,
+                    attribute: false,
+                }),
+            });
+        }
+    }
+    let mut secs: BTreeMap<(u64, String), Vec<VarSecInfo>> = BTreeMap::new();
+    for (name, linkage, ty, off, size, tags, sec) in &vars {
+        let name_ref = out.add_str(name);
+        let ty = map(TypeId(*ty));
+        types.push(Type {
+            name: name_ref,
+            data: TypeData::Var(Var { ty, linkage: *linkage }),
+        });
+        let v = TypeId(first_new + types.len() as u32 - 1);
+        for tag in tags {
+            let name = out.add_str(tag);
+            types.push(Type {
+                name,
+                data: TypeData::DeclTag(DeclTag {
+                    ty: v,
+                    component_idx: -1,
+                    attribute: false,
+                }),
+            });
+        }
+        let s = elf.sections.iter().find(|s| &s.name == sec).map_or(0, |s| s.addr);
+        secs.entry((s, sec.clone())).or_default().push(VarSecInfo {
+            ty: v,
+            offset: *off as u32,
+            size: *size as u32,
+        });
+    }
+    for ((addr, name), mut list) in secs {
+        list.sort_by_key(|v| v.offset);
+        let size = elf.sections.iter().find(|s| s.addr == addr).map_or(0, |s| s.size);
+        let name = out.add_str(&name);
+        types.push(Type {
+            name,
+            data: TypeData::Datasec(Datasec {
+                size: size as u32,
+                vars: list,
+            }),
+        });
+    }
+    report.vars = vars.len();
+    report.types = types.len();
+    out.set_types(types);
+    Ok(out)
+}
+
+/// The graph before dedup as a BTF blob (node index == type id), for rendering messages.
+fn raw_btf(g: &Graph, base: Option<Arc<Btf>>) -> Btf {
+    let mut b = Btf::new(base);
+    let mut types = Vec::new();
+    for t in &g.nodes[g.nbase..] {
+        let mut t = t.clone();
+        t.name = b.add_str(&g.strings[t.name.0 as usize]);
+        if let TypeData::FuncProto(p) = &mut t.data {
+            for q in &mut p.params {
+                q.name = b.add_str(&g.strings[q.name.0 as usize]);
+            }
+        }
+        if let TypeData::Struct(c) | TypeData::Union(c) = &mut t.data {
+            for m in &mut c.members {
+                m.name = b.add_str(&g.strings[m.name.0 as usize]);
+            }
+        }
+        types.push(t);
+    }
+    b.set_types(types);
+    b
+}
