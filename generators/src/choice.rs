@@ -1,0 +1,64 @@
+//! Sources of choices: the one interface the generator draws from.
+//!
+//! A seeded ChaCha RNG gives reproducible programs ([`SeededChoices`]); a list of numbers gives
+//! programs that proptest can shrink and cargo-fuzz can mutate ([`StreamChoices`]). An exhausted
+//! stream answers 0, and the generator orders every choice simplest first, so a shorter or
+//! smaller stream always yields a smaller program that is still valid.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Something that answers "pick a number below `n`".
+pub trait Choices {
+    /// A number in `0..n`; `n == 0` is treated as 1 (answer 0).
+    fn below(&mut self, n: u64) -> u64;
+}
+
+/// Choices from a ChaCha8 RNG seeded with a `u64`: same seed, same choices, on every platform.
+#[derive(Debug, Clone)]
+pub struct SeededChoices {
+    rng: ChaCha8Rng,
+}
+
+impl SeededChoices {
+    /// Choices for `seed`.
+    pub fn new(seed: u64) -> SeededChoices {
+        SeededChoices { rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+}
+
+impl Choices for SeededChoices {
+    fn below(&mut self, n: u64) -> u64 {
+        if n <= 1 {
+            0
+        } else {
+            self.rng.gen_range(0..n)
+        }
+    }
+}
+
+/// Choices read from a list of numbers; 0 once the list runs out.
+#[derive(Debug, Clone, Default)]
+pub struct StreamChoices {
+    data: Vec<u32>,
+    pos: usize,
+}
+
+impl StreamChoices {
+    /// Choices from `data`, in order.
+    pub fn new(data: Vec<u32>) -> StreamChoices {
+        StreamChoices { data, pos: 0 }
+    }
+}
+
+impl Choices for StreamChoices {
+    fn below(&mut self, n: u64) -> u64 {
+        let v = self.data.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        if n <= 1 {
+            0
+        } else {
+            u64::from(v) % n
+        }
+    }
+}

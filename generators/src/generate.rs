@@ -1,0 +1,967 @@
+//! The generator: draws a [`Program`] from a [`Choices`] source under a [`Policy`].
+//!
+//! Every choice is ordered simplest first, so the all-zero stream produces the smallest
+//! program; that is what makes proptest shrinking (and cargo-fuzz minimisation) effective.
+
+use crate::choice::{Choices, SeededChoices};
+use crate::error::GenError;
+use crate::model::*;
+use crate::policy::{Hazard, Policy, Range};
+
+/// Generates the program for `seed` under `policy`. Same seed and policy, same program.
+pub fn generate(seed: u64, policy: &Policy) -> Result<Program, GenError> {
+    let mut ch = SeededChoices::new(seed);
+    let mut prog = generate_from(&mut ch, policy)?;
+    prog.seed = Some(seed);
+    Ok(prog)
+}
+
+/// Generates a program from any source of choices.
+pub fn generate_from(ch: &mut dyn Choices, policy: &Policy) -> Result<Program, GenError> {
+    policy.validate()?;
+    let tus = range(ch, policy.limits.tus) as usize;
+    let mut g = Gen { ch, pol: policy, prog: Program::new(&policy.name, tus), group: 0, counter: 0 };
+    g.run()?;
+    Ok(g.prog)
+}
+
+fn range(ch: &mut dyn Choices, r: Range) -> u32 {
+    r.min + ch.below(u64::from(r.max - r.min) + 1) as u32
+}
+
+/// How a body uses one parameter.
+#[derive(Debug, Clone, PartialEq)]
+enum Use {
+    /// Folded whole, into the running value.
+    Whole,
+    /// One scalar part (path into the struct).
+    Part(Vec<PathStep>),
+    /// Never read.
+    Unused,
+    /// Read on one branch only.
+    SomePaths,
+    /// Read several times in arithmetic (constant-propagation target).
+    Heavy,
+}
+
+struct Gen<'a> {
+    ch: &'a mut dyn Choices,
+    pol: &'a Policy,
+    prog: Program,
+    group: usize,
+    counter: usize,
+}
+
+const INT_PARAM_SCALARS: [Scalar; 6] =
+    [Scalar::Int, Scalar::UInt, Scalar::Long, Scalar::ULong, Scalar::Short, Scalar::UChar];
+
+impl Gen<'_> {
+    fn below(&mut self, n: u64) -> u64 {
+        self.ch.below(n)
+    }
+    fn range(&mut self, r: Range) -> u32 {
+        range(self.ch, r)
+    }
+    fn chance(&mut self, percent: u32) -> bool {
+        // Simplest first: answer 0 means "no" unless the chance is certain.
+        percent >= 100 || (percent > 0 && self.below(100) >= u64::from(100 - percent))
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+    fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> Option<T> {
+        let total: u64 = items.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut x = self.below(total);
+        for (t, w) in items {
+            if x < u64::from(*w) {
+                return Some(*t);
+            }
+            x -= u64::from(*w);
+        }
+        None
+    }
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", self.counter)
+    }
+
+    fn run(&mut self) -> Result<(), GenError> {
+        let ntus = self.prog.tus.len();
+        for tu in 0..ntus {
+            for _ in 0..self.range(self.pol.limits.globals_per_tu) {
+                let ty = self.pick(&INT_PARAM_SCALARS);
+                let init = self.int_value(ty) as i64;
+                let linkage = if self.chance(30) { Linkage::Global } else { Linkage::Static };
+                let name = self.fresh("g");
+                self.prog.globals.push(Global { name, tu, ty, init, linkage });
+            }
+        }
+        for _ in 0..self.range(self.pol.limits.types) {
+            self.random_type()?;
+        }
+        let groups = self.range(self.pol.limits.groups).max(1);
+        let mut hazards = Vec::new();
+        if !self.pol.guaranteed.is_empty() {
+            let g = self.pick(&self.pol.guaranteed.clone());
+            hazards.push(g);
+        }
+        let weights = self.pol.weights.clone();
+        while hazards.len() < groups as usize {
+            match self.weighted(&weights) {
+                Some(h) => hazards.push(h),
+                None => break,
+            }
+        }
+        for h in hazards {
+            self.recipe(h)?;
+            self.group += 1;
+        }
+        // Calls run unit by unit, in the order drivers make them.
+        let funcs = &self.prog.functions;
+        self.prog.calls.sort_by_key(|c| funcs[c.callee.0].tu);
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------- types
+
+    fn scalar(&mut self, allow_float: bool) -> Scalar {
+        let mut w: Vec<(Scalar, u32)> =
+            Scalar::ALL.iter().copied().zip(self.pol.scalar_weights.iter().copied()).collect();
+        if !allow_float {
+            w.retain(|(s, _)| !s.is_float());
+        }
+        self.weighted(&w).unwrap_or(Scalar::Int)
+    }
+
+    fn int_value(&mut self, s: Scalar) -> i128 {
+        let bits = s.value_bits();
+        let (lo, hi): (i128, i128) = if s == Scalar::Bool {
+            (0, 1)
+        } else if s.is_signed() {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        } else {
+            (0, (1i128 << bits) - 1)
+        };
+        match self.below(6) {
+            0 => self.below(10) as i128,
+            1 => 1,
+            2 => hi,
+            3 => lo,
+            4 => (lo + self.below(1000) as i128).min(hi),
+            _ => (self.below(1 << 20) as i128).min(hi),
+        }
+    }
+
+    fn float_value(&mut self) -> f64 {
+        self.pick(&[1.5, 0.0, -2.25, 3.0, 1048576.5, -0.125, 100.75])
+    }
+
+    /// A fresh struct of integer (and, when allowed, richer) members.
+    fn struct_type(&mut self, nfields: u32, rich: bool, allow_float: bool) -> Result<TypeId, GenError> {
+        let name = self.fresh("s");
+        let mut fields = Vec::new();
+        for i in 0..nfields.max(1) {
+            let fname = format!("m{i}");
+            let kind = if rich { self.below(7) } else { 0 };
+            let field = match kind {
+                1 => {
+                    let base = self.pick(&[Scalar::UInt, Scalar::Int, Scalar::UChar, Scalar::UShort]);
+                    let width = 1 + self.below(u64::from(base.value_bits())) as u32;
+                    Field::bitfield(fname, base, width)?
+                }
+                2 => {
+                    let elem = Ty::Scalar(self.scalar(false));
+                    Field { name: fname, kind: FieldKind::Array { elem, len: 1 + self.below(4) as u32 }, quals: Quals::default() }
+                }
+                3 => match self.earlier_value_type() {
+                    Some(t) => Field::plain(fname, t),
+                    None => Field::plain(fname, Ty::Scalar(Scalar::Long)),
+                },
+                4 => Field::plain(fname, Ty::Ptr { pointee: Box::new(Ty::Scalar(Scalar::Int)), to_const: true }),
+                5 => Field { name: fname, kind: FieldKind::Plain(Ty::Scalar(self.scalar(allow_float))), quals: Quals { is_const: false, is_volatile: self.chance(20) } },
+                _ => Field::plain(fname, Ty::Scalar(self.scalar(allow_float))),
+            };
+            fields.push(field);
+        }
+        let packed = rich && self.chance(15);
+        self.prog.push_type(TypeDef::Struct { name, fields, packed })
+    }
+
+    /// A struct, union, enum or typedef defined earlier that holds a value (not a function pointer).
+    fn earlier_value_type(&mut self) -> Option<Ty> {
+        let cands: Vec<TypeId> = (0..self.prog.types.len())
+            .map(TypeId)
+            .filter(|t| !matches!(self.prog.def(*t), TypeDef::FnPtr { .. }))
+            .collect();
+        if cands.is_empty() {
+            None
+        } else {
+            Some(Ty::Def(self.pick(&cands)))
+        }
+    }
+
+    fn random_type(&mut self) -> Result<TypeId, GenError> {
+        let lim = self.pol.limits.fields;
+        match self.below(6) {
+            0 | 1 => {
+                let n = self.range(lim);
+                self.struct_type(n, true, true)
+            }
+            2 => {
+                let name = self.fresh("u");
+                let n = self.range(lim).max(1);
+                let mut fields = Vec::new();
+                for i in 0..n {
+                    fields.push(Field::plain(format!("m{i}"), Ty::Scalar(self.scalar(true))));
+                }
+                self.prog.push_type(TypeDef::Union { name, fields })
+            }
+            3 => {
+                let name = self.fresh("e");
+                let n = 1 + self.below(4) as usize;
+                let mut variants = Vec::new();
+                let mut v = 0i32;
+                for j in 0..n {
+                    variants.push((format!("{}_{}", name.to_uppercase(), j), v));
+                    v += 1 + self.below(100) as i32;
+                }
+                self.prog.push_type(TypeDef::Enum { name, variants })
+            }
+            4 => {
+                let name = self.fresh("t");
+                let target = match self.earlier_value_type() {
+                    Some(t) if self.chance(50) => t,
+                    _ => Ty::Scalar(self.scalar(false)),
+                };
+                let quals = Quals { is_const: self.chance(20), is_volatile: false };
+                self.prog.push_type(TypeDef::Typedef { name, target, quals })
+            }
+            _ => {
+                let name = self.fresh("fp");
+                let n = self.below(4);
+                let params = (0..n).map(|_| Ty::Scalar(Scalar::Int)).collect();
+                self.prog.push_type(TypeDef::FnPtr { name, ret: Ty::Scalar(Scalar::Long), params })
+            }
+        }
+    }
+
+    /// A parameter type for a plain function.
+    fn param_ty(&mut self, allow_float: bool) -> Ty {
+        if self.chance(self.pol.aggregate_param_percent) {
+            let cands: Vec<TypeId> = (0..self.prog.types.len()).map(TypeId).collect();
+            if !cands.is_empty() {
+                let t = self.pick(&cands);
+                let floaty = self.prog.ty_has_float(&Ty::Def(t));
+                if allow_float || !floaty {
+                    let is_agg = matches!(self.prog.def(t), TypeDef::Struct { .. } | TypeDef::Union { .. });
+                    return match is_agg {
+                        true if self.chance(50) => {
+                            Ty::Ptr { pointee: Box::new(Ty::Def(t)), to_const: true }
+                        }
+                        _ => Ty::Def(t),
+                    };
+                }
+            }
+        }
+        let s = self.scalar(allow_float);
+        if self.chance(5) {
+            return Ty::Ptr { pointee: Box::new(Ty::Scalar(s)), to_const: self.chance(50) };
+        }
+        Ty::Scalar(s)
+    }
+
+    fn ret_ty(&mut self) -> Ty {
+        match self.below(10) {
+            0..=5 => Ty::Scalar(self.pick(&INT_PARAM_SCALARS)),
+            6 => Ty::Scalar(Scalar::ULongLong),
+            7 => Ty::Void,
+            8 => Ty::Scalar(Scalar::Bool),
+            _ => match self.earlier_value_type() {
+                Some(t) if self.prog.size_of(&t) <= 32 => t,
+                _ => Ty::Scalar(Scalar::Long),
+            },
+        }
+    }
+
+    fn params(&mut self, n: u32, prefix: &str, allow_float: bool) -> Vec<Param> {
+        (0..n)
+            .map(|i| {
+                let ty = self.param_ty(allow_float);
+                let quals = Quals { is_const: self.chance(10), is_volatile: false };
+                Param { name: format!("{prefix}{i}"), ty, quals }
+            })
+            .collect()
+    }
+
+    fn int_params(&mut self, n: u32) -> Vec<Param> {
+        (0..n)
+            .map(|i| Param { name: format!("p{i}"), ty: Ty::Scalar(self.pick(&INT_PARAM_SCALARS)), quals: Quals::default() })
+            .collect()
+    }
+
+    // ----------------------------------------------------------------------------- values
+
+    fn value(&mut self, ty: &Ty, depth: usize) -> Value {
+        if depth > 12 {
+            return Value::Int(0);
+        }
+        let ty = self.prog.resolve(ty).clone();
+        match ty {
+            Ty::Void => Value::Int(0),
+            Ty::Scalar(s) if s.is_float() => Value::Float(self.float_value()),
+            Ty::Scalar(s) => Value::Int(self.int_value(s)),
+            Ty::Ptr { pointee, .. } => Value::Ptr(Box::new(self.value(&pointee, depth + 1))),
+            Ty::Def(d) => match self.prog.def(d).clone() {
+                TypeDef::Enum { variants, .. } => {
+                    let i = self.below(variants.len() as u64) as usize;
+                    Value::Int(i128::from(variants[i].1))
+                }
+                TypeDef::FnPtr { .. } => Value::Null,
+                TypeDef::Typedef { target, .. } => self.value(&target, depth + 1),
+                TypeDef::Struct { fields, .. } => {
+                    Value::Fields(fields.iter().map(|f| (f.name.clone(), self.field_value(f, depth))).collect())
+                }
+                TypeDef::Union { fields, .. } => {
+                    Value::Fields(vec![(fields[0].name.clone(), self.field_value(&fields[0], depth))])
+                }
+            },
+        }
+    }
+
+    fn field_value(&mut self, f: &Field, depth: usize) -> Value {
+        match &f.kind {
+            FieldKind::Plain(Ty::Ptr { .. }) => Value::Null,
+            FieldKind::Plain(t) => self.value(t, depth + 1),
+            FieldKind::Array { elem, len } => Value::Elems((0..*len).map(|_| self.value(elem, depth + 1)).collect()),
+            FieldKind::Bitfield { base, width } => {
+                let w = *width;
+                let v = if base.is_signed() {
+                    let hi = (1i128 << (w - 1)) - 1;
+                    let lo = -(1i128 << (w - 1));
+                    match self.below(3) {
+                        0 => 0,
+                        1 => hi,
+                        _ => lo,
+                    }
+                } else {
+                    let hi = (1i128 << w) - 1;
+                    if self.chance(50) {
+                        hi
+                    } else {
+                        (self.below(1000) as i128).min(hi)
+                    }
+                };
+                Value::Int(v)
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------------------- bodies
+
+    fn leaf(&mut self, usable: &[usize], tu: usize) -> Expr {
+        match self.below(5) {
+            0 => Expr::Const(self.below(1000)),
+            1 | 2 if !usable.is_empty() => Expr::Param(self.pick(usable)),
+            3 => {
+                let gs: Vec<usize> = self
+                    .prog
+                    .globals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.tu == tu)
+                    .map(|(i, _)| i)
+                    .collect();
+                if gs.is_empty() {
+                    Expr::Acc
+                } else {
+                    Expr::Global(self.pick(&gs))
+                }
+            }
+            _ => Expr::Acc,
+        }
+    }
+
+    fn expr(&mut self, depth: u32, usable: &[usize], tu: usize) -> Expr {
+        if depth == 0 || self.chance(30) {
+            return self.leaf(usable, tu);
+        }
+        const OPS: [BinOp; 12] = [
+            BinOp::Add,
+            BinOp::Xor,
+            BinOp::Mul,
+            BinOp::Sub,
+            BinOp::And,
+            BinOp::Or,
+            BinOp::Shl,
+            BinOp::Shr,
+            BinOp::Div,
+            BinOp::Rem,
+            BinOp::Lt,
+            BinOp::Eq,
+        ];
+        match self.below(8) {
+            0 => {
+                let c = self.expr(depth - 1, usable, tu);
+                let a = self.expr(depth - 1, usable, tu);
+                let b = self.expr(depth - 1, usable, tu);
+                Expr::Cond(Box::new(c), Box::new(a), Box::new(b))
+            }
+            1 => {
+                // A call to an earlier plain function of this unit with integer signature.
+                let callees: Vec<FuncId> = self
+                    .prog
+                    .functions_in(tu)
+                    .filter(|(_, f)| {
+                        f.hazard == Hazard::Plain
+                            && !f.variadic
+                            && f.params.iter().all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer()))
+                            && matches!(f.ret, Ty::Scalar(s) if s.is_integer())
+                    })
+                    .map(|(id, _)| id)
+                    .collect();
+                if callees.is_empty() {
+                    self.leaf(usable, tu)
+                } else {
+                    let c = self.pick(&callees);
+                    let n = self.prog.functions[c.0].params.len();
+                    let args = (0..n).map(|_| self.expr(depth - 1, usable, tu)).collect();
+                    Expr::Call(c, args)
+                }
+            }
+            _ => {
+                let op = self.pick(&OPS);
+                let a = self.expr(depth - 1, usable, tu);
+                let b = self.expr(depth - 1, usable, tu);
+                Expr::Bin(op, Box::new(a), Box::new(b))
+            }
+        }
+    }
+
+    /// A body that uses each parameter as `uses` says, plus random filler.
+    fn body(&mut self, uses: &[Use], tu: usize, filler: u32) -> Vec<Stmt> {
+        let usable: Vec<usize> = uses.iter().enumerate().filter(|(_, u)| **u == Use::Whole).map(|(i, _)| i).collect();
+        let depth = self.pol.limits.expr_depth;
+        let mut body = Vec::new();
+        for (i, u) in uses.iter().enumerate() {
+            match u {
+                Use::Whole => {
+                    let e = self.expr(depth.saturating_sub(1), &usable, tu);
+                    let op = self.pick(&[BinOp::Add, BinOp::Xor, BinOp::Mul]);
+                    body.push(Stmt::Mix(Expr::Bin(op, Box::new(Expr::Param(i)), Box::new(e))));
+                }
+                Use::Part(path) => body.push(Stmt::Mix(Expr::ParamPart(i, path.clone()))),
+                Use::Unused => {}
+                Use::SomePaths => {
+                    let k = self.below(1000);
+                    body.push(Stmt::If {
+                        cond: Expr::Bin(BinOp::Lt, Box::new(Expr::Acc), Box::new(Expr::Const(k))),
+                        expect: None,
+                        then: vec![Stmt::Mix(Expr::Bin(BinOp::Mul, Box::new(Expr::Param(i)), Box::new(Expr::Const(3))))],
+                        otherwise: vec![],
+                    });
+                }
+                Use::Heavy => {
+                    let p = Box::new(Expr::Param(i));
+                    body.push(Stmt::Mix(Expr::Bin(BinOp::Mul, p.clone(), Box::new(Expr::Acc))));
+                    body.push(Stmt::Mix(Expr::Bin(BinOp::Shl, Box::new(Expr::Acc), p.clone())));
+                    body.push(Stmt::If {
+                        cond: Expr::Bin(BinOp::Lt, p.clone(), Box::new(Expr::Const(1 + self.below(50)))),
+                        expect: None,
+                        then: vec![Stmt::Mix(Expr::Bin(BinOp::Div, Box::new(Expr::Acc), p.clone()))],
+                        otherwise: vec![Stmt::Mix(Expr::Bin(BinOp::Rem, Box::new(Expr::Acc), p))],
+                    });
+                }
+            }
+        }
+        for _ in 0..filler {
+            let s = match self.below(5) {
+                0 | 1 => Stmt::Mix(self.expr(depth, &usable, tu)),
+                2 => {
+                    let cond = self.expr(depth.min(2), &usable, tu);
+                    let then = vec![Stmt::Mix(self.expr(depth, &usable, tu))];
+                    let otherwise = if self.chance(50) { vec![Stmt::Mix(self.expr(depth, &usable, tu))] } else { vec![] };
+                    Stmt::If { cond, expect: None, then, otherwise }
+                }
+                3 => Stmt::Loop { count: 1 + self.below(4) as u32, body: vec![Stmt::Mix(self.expr(depth, &usable, tu))] },
+                _ => Stmt::Sink(self.expr(depth, &usable, tu)),
+            };
+            body.push(s);
+        }
+        body
+    }
+
+    fn filler(&mut self) -> u32 {
+        self.range(self.pol.limits.stmts)
+    }
+
+    // ----------------------------------------------------------------------------- functions
+
+    #[allow(clippy::too_many_arguments)]
+    fn function(
+        &mut self,
+        name: String,
+        tu: usize,
+        linkage: Linkage,
+        inline: InlineHint,
+        ret: Ty,
+        params: Vec<Param>,
+        body: Vec<Stmt>,
+        hazard: Hazard,
+    ) -> FuncId {
+        let id = FuncId(self.prog.functions.len());
+        self.prog.functions.push(Function {
+            name,
+            tu,
+            linkage,
+            inline,
+            ret,
+            params,
+            variadic: false,
+            body,
+            address_taken: false,
+            result_unused: false,
+            hazard,
+            group: self.group,
+        });
+        id
+    }
+
+    /// Driver calls to `f`: `n` of them, with `fixed` values forced (and left as constants).
+    fn calls(&mut self, f: FuncId, n: u32, fixed: &[(usize, Value)]) {
+        let params = self.prog.functions[f.0].params.clone();
+        for _ in 0..n.max(1) {
+            let mut args = Vec::new();
+            let mut opaque = Vec::new();
+            for (i, p) in params.iter().enumerate() {
+                if let Some((_, v)) = fixed.iter().find(|(j, _)| *j == i) {
+                    args.push(v.clone());
+                    opaque.push(false);
+                } else {
+                    args.push(self.value(&p.ty, 0));
+                    opaque.push(self.chance(self.pol.opaque_args_percent));
+                }
+            }
+            self.prog.calls.push(CallSite { callee: f, args, opaque });
+        }
+    }
+
+    fn ncalls(&mut self) -> u32 {
+        self.range(self.pol.limits.calls_per_function)
+    }
+
+    fn random_tu(&mut self) -> usize {
+        self.below(self.prog.tus.len() as u64) as usize
+    }
+
+    fn recipe(&mut self, h: Hazard) -> Result<(), GenError> {
+        use Hazard as H;
+        let nil = InlineHint::NoInline;
+        match h {
+            H::Plain => {
+                let tu = self.random_tu();
+                let linkage = self.pick(&[Linkage::Static, Linkage::Static, Linkage::Global, Linkage::Weak]);
+                let inline = if self.chance(20) { InlineHint::None } else { nil };
+                let n = self.range(self.pol.limits.params);
+                let params = self.params(n, "p", true);
+                let ret = self.ret_ty();
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let name = self.fresh("fn");
+                let f = self.function(name, tu, linkage, inline, ret, params, body, h);
+                let n = self.ncalls();
+                self.calls(f, n, &[]);
+            }
+            H::SameNameIdentical
+            | H::SameNameDifferentTypes
+            | H::SameNameDifferentArity
+            | H::SameNameRenamedParams
+            | H::SameNameMany
+            | H::SameNameGlobalAndStatic
+            | H::SameNameWeakAndStatic => self.same_name(h)?,
+            H::IsraStructPointer | H::IsraStructByValue => {
+                let tu = self.random_tu();
+                let nf = 2 + self.below(4) as u32;
+                let s = self.struct_type(nf, false, false)?;
+                let sty = Ty::Def(s);
+                let ty = if h == H::IsraStructPointer {
+                    Ty::Ptr { pointee: Box::new(sty), to_const: self.chance(50) }
+                } else {
+                    sty
+                };
+                let extra = self.below(3) as u32;
+                let mut params = self.int_params(extra);
+                let pos = self.below(params.len() as u64 + 1) as usize;
+                params.insert(pos, Param { name: "ps".into(), ty, quals: Quals::default() });
+                for (i, p) in params.iter_mut().enumerate() {
+                    p.name = format!("p{i}");
+                }
+                let field = self.below(u64::from(nf)) as usize;
+                let mut uses = vec![Use::Whole; params.len()];
+                uses[pos] = Use::Part(vec![PathStep::Field(format!("m{field}"))]);
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("isra");
+                let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
+                let n = self.ncalls();
+                self.calls(f, n, &[]);
+            }
+            H::ConstpropSameConstant => {
+                let tu = self.random_tu();
+                let n = 1 + self.below(4) as u32;
+                let params = self.int_params(n);
+                let k = self.below(params.len() as u64) as usize;
+                let mut uses = vec![Use::Whole; params.len()];
+                uses[k] = Use::Heavy;
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill + 1);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("cprop");
+                let kty = params[k].ty.clone();
+                let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
+                let kval = match kty {
+                    Ty::Scalar(s) => Value::Int((2 + self.below(20) as i128).min(self.int_value_max(s))),
+                    _ => Value::Int(3),
+                };
+                let ncalls = 1 + self.ncalls();
+                self.calls(f, ncalls, &[(k, kval)]);
+            }
+            H::PartialInline => {
+                let tu = self.random_tu();
+                let n = 1 + self.below(3) as u32;
+                let params = self.int_params(n);
+                let kconst = self.below(100);
+                let mut body = vec![Stmt::EarlyReturn {
+                    cond: Expr::Bin(BinOp::Eq, Box::new(Expr::Bin(BinOp::Eq, Box::new(Expr::Param(0)), Box::new(Expr::Const(kconst)))), Box::new(Expr::Const(0))),
+                    value: Expr::Bin(BinOp::Add, Box::new(Expr::Param(0)), Box::new(Expr::Const(1))),
+                }];
+                let uses = vec![Use::Whole; params.len()];
+                let usable: Vec<usize> = (0..params.len()).collect();
+                let tail = self.body(&uses, tu, 2);
+                body.extend(tail);
+                let e1 = self.expr(3, &usable, tu);
+                let e2 = self.expr(3, &usable, tu);
+                body.push(Stmt::Loop { count: 3 + self.below(5) as u32, body: vec![Stmt::Mix(e1), Stmt::Sink(Expr::Acc), Stmt::Mix(e2)] });
+                for _ in 0..3 {
+                    let e = self.expr(3, &usable, tu);
+                    body.push(Stmt::Sink(e));
+                    body.push(Stmt::Mix(Expr::Bin(BinOp::Mul, Box::new(Expr::Acc), Box::new(Expr::Const(31)))));
+                }
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("part");
+                let f = self.function(name, tu, Linkage::Static, InlineHint::None, ret, params, body, h);
+                let ncalls = 1 + self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::ColdPath => {
+                let tu = self.random_tu();
+                let n = 1 + self.below(3) as u32;
+                let params = self.int_params(n);
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let mut body = self.body(&uses, tu, fill);
+                let k = self.below(100);
+                let then = vec![
+                    Stmt::ColdCall(Expr::Acc),
+                    Stmt::Sink(Expr::Bin(BinOp::Mul, Box::new(Expr::Acc), Box::new(Expr::Param(0)))),
+                    Stmt::ColdCall(Expr::Bin(BinOp::Xor, Box::new(Expr::Acc), Box::new(Expr::Const(k)))),
+                    Stmt::Mix(Expr::Bin(BinOp::Shr, Box::new(Expr::Acc), Box::new(Expr::Const(3)))),
+                ];
+                let pos = self.below(body.len() as u64 + 1) as usize;
+                body.insert(
+                    pos,
+                    Stmt::If {
+                        cond: Expr::Bin(BinOp::Eq, Box::new(Expr::Param(0)), Box::new(Expr::Const(k))),
+                        expect: Some(false),
+                        then,
+                        otherwise: vec![],
+                    },
+                );
+                let linkage = if self.chance(70) { Linkage::Static } else { Linkage::Global };
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("cold");
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::UnusedParam | H::ParamSomePaths | H::ClangDeadArg | H::AddressTakenControl => {
+                let tu = self.random_tu();
+                let n = 2 + self.below(4) as u32;
+                let params = if h == H::UnusedParam || h == H::ParamSomePaths {
+                    self.params(n, "p", false)
+                } else {
+                    self.int_params(n)
+                };
+                let mut uses = vec![Use::Whole; params.len()];
+                // Never only the last one: a dropped leading parameter shifts the others.
+                let k = self.below(params.len() as u64 - 1) as usize;
+                uses[k] = if h == H::ParamSomePaths { Use::SomePaths } else { Use::Unused };
+                if params.len() > 3 && self.chance(30) {
+                    uses[k + 1] = uses[k].clone();
+                }
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let prefix = match h {
+                    H::UnusedParam => "unused",
+                    H::ParamSomePaths => "paths",
+                    H::ClangDeadArg => "dead",
+                    _ => "addr",
+                };
+                let name = self.fresh(prefix);
+                let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
+                self.prog.functions[f.0].address_taken = h == H::AddressTakenControl;
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::ClangDeadReturn => {
+                let tu = self.random_tu();
+                let n = 1 + self.below(4) as u32;
+                let params = self.int_params(n);
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let mut body = self.body(&uses, tu, fill);
+                body.push(Stmt::Sink(Expr::Acc));
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("deadret");
+                let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
+                self.prog.functions[f.0].result_unused = true;
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::ClangArgPromotion => {
+                let tu = self.random_tu();
+                let n = self.below(3) as u32;
+                let mut params = self.int_params(n);
+                let s = self.pick(&INT_PARAM_SCALARS);
+                let pos = self.below(params.len() as u64 + 1) as usize;
+                params.insert(pos, Param { name: "pp".into(), ty: Ty::Ptr { pointee: Box::new(Ty::Scalar(s)), to_const: true }, quals: Quals::default() });
+                for (i, p) in params.iter_mut().enumerate() {
+                    p.name = format!("p{i}");
+                }
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("promo");
+                let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::ManyArgs | H::VeryManyArgs | H::FloatArgs => {
+                let tu = self.random_tu();
+                let (n, floats) = match h {
+                    H::ManyArgs => (7 + self.below(2) as u32, false),
+                    H::VeryManyArgs => (9 + self.below(5) as u32, false),
+                    _ => (1 + self.below(6) as u32, true),
+                };
+                let mut params = self.params(n, "p", floats);
+                if floats {
+                    let i = self.below(params.len() as u64) as usize;
+                    params[i].ty = Ty::Scalar(self.pick(&[Scalar::Double, Scalar::Float]));
+                    if self.chance(50) {
+                        let j = self.below(params.len() as u64) as usize;
+                        params[j].ty = Ty::Scalar(Scalar::Double);
+                    }
+                }
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+                let ret = if floats && self.chance(40) { Ty::Scalar(Scalar::Double) } else { self.ret_ty() };
+                let name = self.fresh(match h {
+                    H::ManyArgs => "many",
+                    H::VeryManyArgs => "vmany",
+                    _ => "flt",
+                });
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::StructByValueSmall | H::StructByValueLarge => {
+                let tu = self.random_tu();
+                let small = h == H::StructByValueSmall;
+                let s = loop {
+                    let nf = if small { 1 + self.below(3) as u32 } else { 3 + self.below(4) as u32 };
+                    let s = self.struct_type(nf, !small, false)?;
+                    let size = self.prog.size_of(&Ty::Def(s));
+                    if small && size <= 16 || !small && size > 16 {
+                        break s;
+                    }
+                    // Make it fit: a fixed layout that surely does.
+                    let name = self.fresh("s");
+                    let fields = if small {
+                        vec![Field::plain("m0", Ty::Scalar(Scalar::Int)), Field::plain("m1", Ty::Scalar(Scalar::Long))]
+                    } else {
+                        vec![
+                            Field::plain("m0", Ty::Scalar(Scalar::Long)),
+                            Field::plain("m1", Ty::Scalar(Scalar::Long)),
+                            Field::plain("m2", Ty::Scalar(Scalar::Int)),
+                        ]
+                    };
+                    break self.prog.push_type(TypeDef::Struct { name, fields, packed: false })?;
+                };
+                let extra = self.below(3) as u32;
+                let mut params = self.int_params(extra);
+                let pos = self.below(params.len() as u64 + 1) as usize;
+                params.insert(pos, Param { name: "sv".into(), ty: Ty::Def(s), quals: Quals::default() });
+                for (i, p) in params.iter_mut().enumerate() {
+                    p.name = format!("p{i}");
+                }
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let body = self.body(&uses, tu, fill);
+                let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+                let ret = self.ret_ty();
+                let name = self.fresh(if small { "sbv" } else { "lbv" });
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+            }
+            H::Varargs => {
+                let tu = self.random_tu();
+                let params = vec![Param { name: "n".into(), ty: Ty::Scalar(Scalar::UInt), quals: Quals::default() }];
+                let fill = self.filler();
+                let mut body = vec![Stmt::VaSum];
+                body.extend(self.body(&[Use::Whole], tu, fill));
+                let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("va");
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                self.prog.functions[f.0].variadic = true;
+                for _ in 0..self.ncalls() {
+                    let extra = self.below(7);
+                    let mut args = vec![Value::Int(i128::from(extra as u32))];
+                    for _ in 0..extra {
+                        args.push(Value::Int(self.int_value(Scalar::ULongLong)));
+                    }
+                    let opaque = vec![self.chance(self.pol.opaque_args_percent); args.len()];
+                    self.prog.calls.push(CallSite { callee: f, args, opaque });
+                }
+            }
+            H::Recursion => {
+                let tu = self.random_tu();
+                let n = 1 + self.below(2) as u32;
+                let mut params = self.int_params(n);
+                params.insert(0, Param { name: "depth".into(), ty: Ty::Scalar(Scalar::UInt), quals: Quals::default() });
+                let mut uses = vec![Use::Whole; params.len()];
+                uses[0] = Use::Unused;
+                let fill = self.filler();
+                let mut body = self.body(&uses, tu, fill);
+                body.push(Stmt::Recurse { depth_param: 0 });
+                let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let name = self.fresh("rec");
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                for _ in 0..self.ncalls() {
+                    let depth = Value::Int(self.below(6) as i128);
+                    self.calls(f, 1, &[(0, depth)]);
+                }
+            }
+            H::TailCall => {
+                let tu = self.random_tu();
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                let n = 1 + self.below(4) as u32;
+                let cparams = self.int_params(n);
+                let uses = vec![Use::Whole; cparams.len()];
+                let fill = self.filler();
+                let cbody = self.body(&uses, tu, fill);
+                let cname = self.fresh("tailee");
+                let callee = self.function(cname, tu, Linkage::Static, nil, ret.clone(), cparams, cbody, h);
+                let n = 1 + self.below(4) as u32;
+                let params = self.int_params(n);
+                let uses = vec![Use::Whole; params.len()];
+                let fill = self.filler();
+                let mut body = self.body(&uses, tu, fill);
+                let usable: Vec<usize> = (0..params.len()).collect();
+                let nargs = self.prog.functions[callee.0].params.len();
+                let args = (0..nargs).map(|_| self.expr(2, &usable, tu)).collect();
+                body.push(Stmt::TailCall(callee, args));
+                let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+                let name = self.fresh("tail");
+                let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+                let ncalls = self.ncalls();
+                self.calls(f, ncalls, &[]);
+                self.calls(callee, 1, &[]);
+            }
+        }
+        Ok(())
+    }
+
+    fn int_value_max(&self, s: Scalar) -> i128 {
+        let bits = s.value_bits();
+        if s.is_signed() {
+            (1i128 << (bits - 1)) - 1
+        } else {
+            (1i128 << bits) - 1
+        }
+    }
+
+    fn same_name(&mut self, h: Hazard) -> Result<(), GenError> {
+        use Hazard as H;
+        let ntus = self.prog.tus.len();
+        let want = if h == H::SameNameMany { 3 + self.below(3) as usize } else { 2 };
+        let count = want.min(ntus);
+        // Distinct units, chosen by rotating from a random start.
+        let start = self.random_tu();
+        let tus: Vec<usize> = (0..count).map(|i| (start + i) % ntus).collect();
+        let name = self.fresh("dup");
+        let nparams = self.range(self.pol.limits.params).max(1);
+        let base = self.params(nparams, "p", false);
+        let ret = self.ret_ty();
+        for (i, &tu) in tus.iter().enumerate() {
+            let variant = match h {
+                H::SameNameMany => self.pick(&[H::SameNameIdentical, H::SameNameDifferentTypes, H::SameNameDifferentArity, H::SameNameRenamedParams]),
+                other => other,
+            };
+            let mut params = base.clone();
+            let mut ret_i = ret.clone();
+            if i > 0 {
+                match variant {
+                    H::SameNameDifferentTypes => {
+                        let j = self.below(params.len() as u64) as usize;
+                        params[j].ty = match &params[j].ty {
+                            Ty::Scalar(Scalar::Long) => Ty::Scalar(Scalar::Int),
+                            Ty::Scalar(_) => Ty::Scalar(Scalar::Long),
+                            _ => Ty::Scalar(Scalar::UInt),
+                        };
+                        if self.chance(30) {
+                            ret_i = Ty::Scalar(Scalar::ULongLong);
+                        }
+                    }
+                    H::SameNameDifferentArity => {
+                        let extra = 1 + self.below(3) as u32 + i as u32;
+                        let more = self.params(extra, "x", false);
+                        if self.chance(50) && params.len() > 1 {
+                            params.truncate(params.len() - 1);
+                        } else {
+                            params.extend(more);
+                        }
+                    }
+                    H::SameNameRenamedParams => {
+                        for p in params.iter_mut() {
+                            p.name = format!("r{i}_{}", p.name);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let linkage = match h {
+                H::SameNameGlobalAndStatic if i == 0 => Linkage::Global,
+                H::SameNameWeakAndStatic if i == 0 => Linkage::Weak,
+                _ => Linkage::Static,
+            };
+            let uses = vec![Use::Whole; params.len()];
+            let fill = self.filler();
+            let body = self.body(&uses, tu, fill);
+            let f = self.function(name.clone(), tu, linkage, InlineHint::NoInline, ret_i, params, body, h);
+            let n = self.ncalls();
+            self.calls(f, n, &[]);
+        }
+        Ok(())
+    }
+}

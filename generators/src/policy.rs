@@ -1,0 +1,384 @@
+//! Generation policies as data: relative weights over hazard recipes plus size limits.
+//!
+//! A [`Policy`] is plain serde data (YARPGen-style relative weights, not cumulative
+//! thresholds). Each built-in policy biases programs toward one phenomenon; `mixed` draws
+//! from all of them. Load your own with `serde_json::from_str::<Policy>`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::GenError;
+
+/// A recipe: a small group of functions and calls built to provoke one phenomenon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    /// An ordinary function with a random signature (filler and control).
+    Plain,
+    /// `static` functions of the same name and identical prototype in two or more units.
+    SameNameIdentical,
+    /// Same-name statics whose parameter types differ.
+    SameNameDifferentTypes,
+    /// Same-name statics with different numbers of parameters.
+    SameNameDifferentArity,
+    /// Same-name statics with the same types but different parameter names.
+    SameNameRenamedParams,
+    /// Three or more same-name statics.
+    SameNameMany,
+    /// One global definition plus same-name statics elsewhere.
+    SameNameGlobalAndStatic,
+    /// A weak global plus same-name statics elsewhere.
+    SameNameWeakAndStatic,
+    /// gcc `.isra`: a struct pointer parameter of which one field is read.
+    IsraStructPointer,
+    /// gcc `.isra`: a struct passed by value of which one field is read.
+    IsraStructByValue,
+    /// gcc `.constprop`: every caller passes the same constant.
+    ConstpropSameConstant,
+    /// gcc `.part`: an inlinable function with a cheap early exit and a big tail.
+    PartialInline,
+    /// gcc `.cold`: a function with an unlikely path calling a cold helper.
+    ColdPath,
+    /// Parameters never read.
+    UnusedParam,
+    /// Parameters read on some paths only.
+    ParamSomePaths,
+    /// clang dead-argument elimination: an unused leading parameter of a static function.
+    ClangDeadArg,
+    /// clang dead-return elimination: every caller ignores the result.
+    ClangDeadReturn,
+    /// clang argument promotion: a `const T *` parameter read once (O3).
+    ClangArgPromotion,
+    /// Control: like [`Hazard::ClangDeadArg`] but the address is taken, so nothing may change.
+    AddressTakenControl,
+    /// 7 or 8 parameters (more than the 6 argument registers).
+    ManyArgs,
+    /// 9 to 13 parameters (around the 12-argument limit of BPF trampolines).
+    VeryManyArgs,
+    /// A struct of at most 16 bytes passed by value.
+    StructByValueSmall,
+    /// A struct of more than 16 bytes passed by value.
+    StructByValueLarge,
+    /// `float` and `double` parameters.
+    FloatArgs,
+    /// A variadic function.
+    Varargs,
+    /// A bounded self-recursive function.
+    Recursion,
+    /// A function ending in a tail call.
+    TailCall,
+}
+
+impl Hazard {
+    /// Every recipe.
+    pub const ALL: [Hazard; 27] = [
+        Hazard::Plain,
+        Hazard::SameNameIdentical,
+        Hazard::SameNameDifferentTypes,
+        Hazard::SameNameDifferentArity,
+        Hazard::SameNameRenamedParams,
+        Hazard::SameNameMany,
+        Hazard::SameNameGlobalAndStatic,
+        Hazard::SameNameWeakAndStatic,
+        Hazard::IsraStructPointer,
+        Hazard::IsraStructByValue,
+        Hazard::ConstpropSameConstant,
+        Hazard::PartialInline,
+        Hazard::ColdPath,
+        Hazard::UnusedParam,
+        Hazard::ParamSomePaths,
+        Hazard::ClangDeadArg,
+        Hazard::ClangDeadReturn,
+        Hazard::ClangArgPromotion,
+        Hazard::AddressTakenControl,
+        Hazard::ManyArgs,
+        Hazard::VeryManyArgs,
+        Hazard::StructByValueSmall,
+        Hazard::StructByValueLarge,
+        Hazard::FloatArgs,
+        Hazard::Varargs,
+        Hazard::Recursion,
+        Hazard::TailCall,
+    ];
+
+    /// True for the same-name recipes.
+    pub fn is_same_name(self) -> bool {
+        matches!(
+            self,
+            Hazard::SameNameIdentical
+                | Hazard::SameNameDifferentTypes
+                | Hazard::SameNameDifferentArity
+                | Hazard::SameNameRenamedParams
+                | Hazard::SameNameMany
+                | Hazard::SameNameGlobalAndStatic
+                | Hazard::SameNameWeakAndStatic
+        )
+    }
+}
+
+/// A phenomenon the classifier can observe in a compiled object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phenomenon {
+    /// Two or more out-of-line definitions of one name in different units.
+    Collision,
+    /// A `.isra` clone.
+    Isra,
+    /// A `.constprop` clone.
+    Constprop,
+    /// A `.part` or `.cold` piece.
+    PartOrCold,
+    /// A parameter of an out-of-line instance without a location.
+    OptimizedOut,
+    /// A changed calling convention on a function that kept its name.
+    SignatureChangeWithoutRename,
+    /// A function with more than 6 parameters kept out of line.
+    ManyArgs,
+    /// A struct parameter passed by value kept out of line.
+    StructByValue,
+    /// A float parameter kept out of line.
+    FloatArgs,
+    /// A variadic function kept out of line.
+    Varargs,
+    /// Any function kept out of line (used by `mixed` and `plain`).
+    OutOfLine,
+}
+
+impl Phenomenon {
+    /// Short name used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phenomenon::Collision => "collision",
+            Phenomenon::Isra => "isra",
+            Phenomenon::Constprop => "constprop",
+            Phenomenon::PartOrCold => "part/cold",
+            Phenomenon::OptimizedOut => "optimized-out",
+            Phenomenon::SignatureChangeWithoutRename => "sig-change-no-rename",
+            Phenomenon::ManyArgs => "many-args",
+            Phenomenon::StructByValue => "struct-by-value",
+            Phenomenon::FloatArgs => "float-args",
+            Phenomenon::Varargs => "varargs",
+            Phenomenon::OutOfLine => "out-of-line",
+        }
+    }
+}
+
+/// An inclusive range of counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    /// Smallest value.
+    pub min: u32,
+    /// Largest value.
+    pub max: u32,
+}
+
+impl Range {
+    /// `min..=max`.
+    pub const fn new(min: u32, max: u32) -> Range {
+        Range { min, max }
+    }
+}
+
+/// Size limits of a program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Translation units (a driver `main.c` comes on top).
+    pub tus: Range,
+    /// Extra type definitions made up front (recipes add their own).
+    pub types: Range,
+    /// Recipe groups per program.
+    pub groups: Range,
+    /// Parameters of a plain function.
+    pub params: Range,
+    /// Statements in a plain body.
+    pub stmts: Range,
+    /// Expression depth.
+    pub expr_depth: u32,
+    /// Members of a generated struct.
+    pub fields: Range,
+    /// Driver calls per function.
+    pub calls_per_function: Range,
+    /// Globals per unit.
+    pub globals_per_tu: Range,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            tus: Range::new(2, 4),
+            types: Range::new(1, 5),
+            groups: Range::new(2, 6),
+            params: Range::new(0, 5),
+            stmts: Range::new(1, 4),
+            expr_depth: 3,
+            fields: Range::new(1, 5),
+            calls_per_function: Range::new(1, 2),
+            globals_per_tu: Range::new(0, 2),
+        }
+    }
+}
+
+/// A generation policy: which recipes to draw, with relative weights, and the size limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Name (`mixed`, `collisions`, ...).
+    pub name: String,
+    /// What the policy aims at; `gen_stats` measures these.
+    pub targets: Vec<Phenomenon>,
+    /// Relative weights of the recipes; zero or missing means never.
+    pub weights: Vec<(Hazard, u32)>,
+    /// Recipes every program gets at least once (one of them, chosen by weight), before the rest.
+    pub guaranteed: Vec<Hazard>,
+    /// Size limits.
+    pub limits: Limits,
+    /// Weights of parameter scalar types, indexed like [`crate::model::Scalar::ALL`].
+    pub scalar_weights: Vec<u32>,
+    /// Chance in percent that a plain parameter is a pointer to a struct, or a struct, or a typedef.
+    pub aggregate_param_percent: u32,
+    /// Chance in percent that a driver argument is hidden from constant propagation.
+    pub opaque_args_percent: u32,
+}
+
+/// The names of the built-in policies, `mixed` first.
+pub const POLICY_NAMES: [&str; 12] = [
+    "mixed",
+    "collisions",
+    "isra",
+    "constprop",
+    "part-cold",
+    "optimized-out",
+    "clang-signature",
+    "many-args",
+    "struct-by-value",
+    "float-args",
+    "varargs",
+    "recursion-tailcall",
+];
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::mixed()
+    }
+}
+
+impl Policy {
+    fn focused(name: &str, targets: Vec<Phenomenon>, hazards: &[Hazard]) -> Policy {
+        let mut weights: Vec<(Hazard, u32)> = hazards.iter().map(|h| (*h, 10)).collect();
+        weights.push((Hazard::Plain, 2));
+        Policy {
+            name: name.to_string(),
+            targets,
+            weights,
+            guaranteed: hazards.to_vec(),
+            limits: Limits::default(),
+            scalar_weights: vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 0, 0],
+            aggregate_param_percent: 25,
+            opaque_args_percent: 85,
+        }
+    }
+
+    /// Draws from every recipe.
+    pub fn mixed() -> Policy {
+        let mut p = Policy::focused("mixed", vec![Phenomenon::OutOfLine], &[]);
+        p.weights = Hazard::ALL.iter().map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 })).collect();
+        p.scalar_weights = vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 1, 2];
+        p
+    }
+
+    /// A built-in policy by name (see [`POLICY_NAMES`]).
+    pub fn by_name(name: &str) -> Result<Policy, GenError> {
+        use Hazard as H;
+        use Phenomenon as P;
+        let p = match name {
+            "mixed" => Policy::mixed(),
+            "collisions" => Policy::focused(
+                name,
+                vec![P::Collision],
+                &[
+                    H::SameNameIdentical,
+                    H::SameNameDifferentTypes,
+                    H::SameNameDifferentArity,
+                    H::SameNameRenamedParams,
+                    H::SameNameMany,
+                    H::SameNameGlobalAndStatic,
+                    H::SameNameWeakAndStatic,
+                ],
+            ),
+            "isra" => Policy::focused(name, vec![P::Isra], &[H::IsraStructPointer, H::IsraStructByValue]),
+            "constprop" => Policy::focused(name, vec![P::Constprop], &[H::ConstpropSameConstant]),
+            "part-cold" => Policy::focused(name, vec![P::PartOrCold], &[H::PartialInline, H::ColdPath]),
+            "optimized-out" => {
+                Policy::focused(name, vec![P::OptimizedOut], &[H::UnusedParam, H::ParamSomePaths])
+            }
+            "clang-signature" => Policy::focused(
+                name,
+                vec![P::SignatureChangeWithoutRename],
+                &[H::ClangDeadArg, H::ClangDeadReturn, H::ClangArgPromotion, H::AddressTakenControl],
+            ),
+            "many-args" => Policy::focused(name, vec![P::ManyArgs], &[H::ManyArgs, H::VeryManyArgs]),
+            "struct-by-value" => Policy::focused(
+                name,
+                vec![P::StructByValue],
+                &[H::StructByValueSmall, H::StructByValueLarge],
+            ),
+            "float-args" => {
+                let mut p = Policy::focused(name, vec![P::FloatArgs], &[H::FloatArgs]);
+                p.scalar_weights[12] = 4;
+                p.scalar_weights[13] = 4;
+                p
+            }
+            "varargs" => Policy::focused(name, vec![P::Varargs], &[H::Varargs]),
+            "recursion-tailcall" => {
+                Policy::focused(name, vec![P::OutOfLine], &[H::Recursion, H::TailCall])
+            }
+            _ => {
+                return Err(GenError::UnknownPolicy { name: name.to_string(), known: POLICY_NAMES.join(", ") })
+            }
+        };
+        // A single-phenomenon policy also keeps its `guaranteed` list; `mixed` guarantees nothing.
+        Ok(p)
+    }
+
+    /// Every built-in policy, `mixed` first.
+    pub fn all() -> Vec<Policy> {
+        POLICY_NAMES.iter().filter_map(|n| Policy::by_name(n).ok()).collect()
+    }
+
+    /// Checks that the policy can generate anything: some positive weight, sane ranges.
+    pub fn validate(&self) -> Result<(), GenError> {
+        let bad = |what: String| Err(GenError::InvalidPolicy { name: self.name.clone(), what });
+        if !self.weights.iter().any(|(_, w)| *w > 0) && self.guaranteed.is_empty() {
+            return bad("no recipe has a positive weight".into());
+        }
+        let l = &self.limits;
+        for (what, r) in [
+            ("tus", l.tus),
+            ("types", l.types),
+            ("groups", l.groups),
+            ("params", l.params),
+            ("stmts", l.stmts),
+            ("fields", l.fields),
+            ("calls_per_function", l.calls_per_function),
+            ("globals_per_tu", l.globals_per_tu),
+        ] {
+            if r.min > r.max {
+                return bad(format!("limits.{what}: min {} > max {}", r.min, r.max));
+            }
+        }
+        if l.tus.min < 1 || l.tus.max > 16 {
+            return bad(format!("limits.tus must lie in 1..=16, got {}..={}", l.tus.min, l.tus.max));
+        }
+        if l.groups.max > 64 || l.params.max > 16 || l.fields.max > 16 || l.fields.min < 1 {
+            return bad("limits too large (groups <= 64, params <= 16, fields 1..=16)".into());
+        }
+        if l.calls_per_function.min < 1 || l.calls_per_function.max > 8 {
+            return bad("limits.calls_per_function must lie in 1..=8".into());
+        }
+        if self.scalar_weights.len() != crate::model::Scalar::ALL.len() || self.scalar_weights.iter().take(12).all(|w| *w == 0) {
+            return bad("scalar_weights needs 14 entries with some integer weight".into());
+        }
+        if l.expr_depth > 8 || l.stmts.max > 16 {
+            return bad("limits.expr_depth <= 8 and limits.stmts <= 16".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Ground truth: what the program contains and which calls its trigger makes, as JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::emit::{Emitter, Flavour};
+use crate::model::{Linkage, Program, Value};
+use crate::policy::Hazard;
+
+/// One parameter of a function, as written in the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthParam {
+    /// Name.
+    pub name: String,
+    /// C type text (`const struct s3 *`).
+    pub c_type: String,
+    /// Size in bytes (x86-64).
+    pub size: u64,
+}
+
+/// One function definition (an instance: same-name statics are separate instances).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthFunction {
+    /// Index in the program's function list.
+    pub id: usize,
+    /// Name.
+    pub name: String,
+    /// Unit file (`tu0.c`).
+    pub tu: String,
+    /// Linkage.
+    pub linkage: Linkage,
+    /// Prototype as C text.
+    pub prototype: String,
+    /// Return type as C text.
+    pub ret: String,
+    /// Parameters in order.
+    pub params: Vec<TruthParam>,
+    /// Variadic.
+    pub variadic: bool,
+    /// Marked `noinline`.
+    pub noinline: bool,
+    /// Address taken by the driver.
+    pub address_taken: bool,
+    /// Callers ignore the result.
+    pub result_unused: bool,
+    /// Called from other generated functions too (so a tracer sees more calls than recorded).
+    pub called_internally: bool,
+    /// The recipe that made it.
+    pub hazard: Hazard,
+}
+
+/// One call the trigger makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthCall {
+    /// Position in execution order.
+    pub order: usize,
+    /// Callee instance id (index into `functions`).
+    pub function: usize,
+    /// Callee name.
+    pub name: String,
+    /// Unit of the callee (and of the driver that calls it).
+    pub tu: String,
+    /// Argument values (variadic ones appended as `unsigned long long`).
+    pub args: Vec<Value>,
+}
+
+/// Everything a checker needs to know about a generated program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroundTruth {
+    /// Generator version.
+    pub generator_version: String,
+    /// Seed, when generated from one.
+    pub seed: Option<u64>,
+    /// Policy name.
+    pub policy: String,
+    /// Flavour written.
+    pub flavour: Flavour,
+    /// Unit files, in link order (`main.c` last).
+    pub units: Vec<String>,
+    /// Every function instance.
+    pub functions: Vec<TruthFunction>,
+    /// Every call the trigger makes, in order.
+    pub calls: Vec<TruthCall>,
+}
+
+impl GroundTruth {
+    /// The ground truth of `prog` as written in `flavour`.
+    pub fn of(prog: &Program, flavour: Flavour) -> GroundTruth {
+        let em = Emitter::new(prog, flavour);
+        let mut internal = vec![false; prog.functions.len()];
+        for f in &prog.functions {
+            mark_calls(&f.body, &mut internal);
+        }
+        let functions = prog
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| TruthFunction {
+                id: i,
+                name: f.name.clone(),
+                tu: format!("{}.c", prog.tus[f.tu].name),
+                linkage: f.linkage,
+                prototype: em.prototype(f),
+                ret: em.c_type(&f.ret),
+                params: f
+                    .params
+                    .iter()
+                    .map(|p| TruthParam { name: p.name.clone(), c_type: em.c_type(&p.ty), size: prog.size_of(&p.ty) })
+                    .collect(),
+                variadic: f.variadic,
+                noinline: f.inline == crate::model::InlineHint::NoInline,
+                address_taken: f.address_taken,
+                result_unused: f.result_unused,
+                called_internally: internal[i],
+                hazard: f.hazard,
+            })
+            .collect();
+        let calls = prog
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(order, c)| {
+                let f = &prog.functions[c.callee.0];
+                TruthCall {
+                    order,
+                    function: c.callee.0,
+                    name: f.name.clone(),
+                    tu: format!("{}.c", prog.tus[f.tu].name),
+                    args: c.args.clone(),
+                }
+            })
+            .collect();
+        let mut units: Vec<String> = prog.tus.iter().map(|t| format!("{}.c", t.name)).collect();
+        units.push("main.c".into());
+        GroundTruth {
+            generator_version: prog.generator_version.clone(),
+            seed: prog.seed,
+            policy: prog.policy.clone(),
+            flavour,
+            units,
+            functions,
+            calls,
+        }
+    }
+}
+
+fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
+    use crate::model::{Expr, Stmt};
+    fn e(x: &Expr, out: &mut [bool]) {
+        match x {
+            Expr::Call(f, args) => {
+                if let Some(o) = out.get_mut(f.0) {
+                    *o = true;
+                }
+                args.iter().for_each(|a| e(a, out));
+            }
+            Expr::Bin(_, a, b) => {
+                e(a, out);
+                e(b, out);
+            }
+            Expr::Cond(c, a, b) => {
+                e(c, out);
+                e(a, out);
+                e(b, out);
+            }
+            _ => {}
+        }
+    }
+    for s in body {
+        match s {
+            Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) => e(x, out),
+            Stmt::If { cond, then, otherwise, .. } => {
+                e(cond, out);
+                mark_calls(then, out);
+                mark_calls(otherwise, out);
+            }
+            Stmt::Loop { body, .. } => mark_calls(body, out),
+            Stmt::TailCall(f, args) => {
+                if let Some(o) = out.get_mut(f.0) {
+                    *o = true;
+                }
+                args.iter().for_each(|a| e(a, out));
+            }
+            Stmt::EarlyReturn { cond, value } => {
+                e(cond, out);
+                e(value, out);
+            }
+            Stmt::Recurse { .. } | Stmt::VaSum => {}
+        }
+    }
+}
