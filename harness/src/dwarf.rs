@@ -44,6 +44,8 @@ pub struct ParamFact {
     pub location: EntryLocation,
     /// What the x86-64 SysV ABI says for this parameter position, when it names a register.
     pub abi_register: Option<u16>,
+    /// Its x86-64 SysV class.
+    pub abi_class: AbiClass,
 }
 
 /// One out-of-line instance of a function (a concrete body with code).
@@ -65,6 +67,8 @@ pub struct FunctionInstance {
     pub signature: String,
     /// Parameters in source order.
     pub params: Vec<ParamFact>,
+    /// Return type, rendered.
+    pub ret: String,
     /// Variadic.
     pub variadic: bool,
     /// `DW_AT_calling_convention` is `DW_CC_nocall`: the compiler changed how it is called.
@@ -478,21 +482,17 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         // Build the prototype in the scratch blob and render it like any BTF FUNC.
         let mut proto_params: Vec<Param> = Vec::new();
         let mut facts = Vec::new();
-        let mut int_regs = [5u16, 4, 1, 2, 8, 9].into_iter();
-        let mut sse_regs = 17u16..25;
-        for (off, pname, ty) in &params {
+        let classes: Vec<AbiClass> = params.iter().map(|(_, _, ty)| self.abi_class(*ty)).collect();
+        let registers = abi_registers(&classes);
+        for (i, (off, pname, ty)) in params.iter().enumerate() {
             let n = self.scratch.add_str(pname);
             proto_params.push(Param { name: n, ty: *ty });
-            let abi_register = match self.abi_class(*ty) {
-                AbiClass::Integer => int_regs.next(),
-                AbiClass::Sse => sse_regs.next(),
-                AbiClass::Other => None,
-            };
             facts.push(ParamFact {
                 name: pname.clone(),
                 ty: btf::render::type_name(&self.scratch, *ty),
                 location: locations.get(off).copied().unwrap_or(EntryLocation::None),
-                abi_register,
+                abi_register: registers[i],
+                abi_class: classes[i],
             });
         }
         if variadic {
@@ -512,6 +512,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             entry: entry_pc,
             symbols: by_address.get(&entry_pc).cloned().unwrap_or_default(),
             params: facts,
+            ret: btf::render::type_name(&self.scratch, ret),
             variadic,
             nocall,
         }))
@@ -678,10 +679,44 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     }
 }
 
-enum AbiClass {
+/// x86-64 SysV parameter class, as far as the oracles check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum AbiClass {
+    /// Integers, enums, pointers: rdi, rsi, rdx, rcx, r8, r9.
     Integer,
+    /// float, double: xmm0..xmm7.
     Sse,
+    /// Aggregates, long double, anything not checked.
     Other,
+}
+
+impl AbiClass {
+    /// The DWARF register numbers of this class's argument registers, in order.
+    pub fn registers(self) -> &'static [u16] {
+        match self {
+            AbiClass::Integer => &[5, 4, 1, 2, 8, 9],
+            AbiClass::Sse => &[17, 18, 19, 20, 21, 22, 23, 24],
+            AbiClass::Other => &[],
+        }
+    }
+}
+
+/// The ABI register of each parameter, given their classes in order.
+pub fn abi_registers(classes: &[AbiClass]) -> Vec<Option<u16>> {
+    let (mut int, mut sse) = (0, 0);
+    classes
+        .iter()
+        .map(|c| {
+            let n = match c {
+                AbiClass::Integer => &mut int,
+                AbiClass::Sse => &mut sse,
+                AbiClass::Other => return None,
+            };
+            let r = c.registers().get(*n).copied();
+            *n += 1;
+            r
+        })
+        .collect()
 }
 
 /// Classifies a location expression by its first operation.

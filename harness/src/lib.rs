@@ -6,6 +6,9 @@
 
 pub mod btf_cmd;
 pub mod cli;
+pub mod config;
+pub mod oracle;
+pub mod pipeline;
 pub mod dwarf;
 pub mod process;
 pub mod toolchains;

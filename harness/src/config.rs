@@ -1,0 +1,151 @@
+//! Campaign configuration: which encoders (with which flags) and which compilers × -O levels.
+//!
+//! Raw TOML ([`Config`]) is resolved against the installed toolchains into a [`Matrix`] whose
+//! every entry has an executable path, so a missing tool is an error before any work starts.
+
+use crate::toolchains::{Tool, Toolchains};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in configuration.
+pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
+
+/// One encoder configuration, as written in TOML.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EncoderConfig {
+    /// Unique label (`pahole-1.30/kernel`).
+    pub name: String,
+    /// Toolchain id (`pahole-1.30`) or `btfenc`.
+    pub tool: String,
+    /// Arguments before `--btf_encode_detached=OUT INPUT`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// One line on what this configuration is.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The TOML file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Toolchain ids or families (`gcc`, `clang-19`).
+    pub compilers: Vec<String>,
+    /// Optimization flags (`-O2`).
+    pub opt_levels: Vec<String>,
+    /// Encoder configurations.
+    #[serde(rename = "encoder")]
+    pub encoders: Vec<EncoderConfig>,
+}
+
+impl Config {
+    /// The built-in configuration.
+    pub fn builtin() -> Config {
+        toml::from_str(DEFAULT_CONFIG).expect("the built-in configuration parses")
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+/// A compiler at one -O level.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CompilerSetup {
+    /// Label, `gcc-12 -O2`.
+    pub name: String,
+    /// Toolchain id (`gcc-12`).
+    pub tool: String,
+    /// Family (`gcc`, `clang`).
+    pub family: String,
+    /// Executable.
+    pub path: PathBuf,
+    /// `-O2`.
+    pub opt: String,
+}
+
+/// An encoder configuration with its executable resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EncoderSetup {
+    /// The configuration.
+    pub config: EncoderConfig,
+    /// Executable.
+    pub path: PathBuf,
+    /// Version string (`1.30`, or btfenc's `--version`).
+    pub version: String,
+}
+
+/// Everything a campaign runs: compilers × encoders, all resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Matrix {
+    /// Compilers × -O levels.
+    pub compilers: Vec<CompilerSetup>,
+    /// Encoders.
+    pub encoders: Vec<EncoderSetup>,
+}
+
+/// Where btfenc is: `$BTFSMITH_BTFENC`, else next to the running btfsmith (also when that is a
+/// test binary in `target/*/deps`).
+pub fn btfenc_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("BTFSMITH_BTFENC") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("locating the btfsmith binary")?;
+    let mut dir = exe.parent().map(Path::to_path_buf);
+    for _ in 0..2 {
+        let Some(d) = dir else { break };
+        let candidate = d.join("btfenc");
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    bail!("btfenc not found next to {}: build it with `cargo build --release` (or set BTFSMITH_BTFENC)", exe.display())
+}
+
+impl Matrix {
+    /// Resolves `config` against the toolchains, keeping only the encoders and compilers whose
+    /// names match the filters (comma-separated substrings; empty = all).
+    pub fn resolve(config: &Config, tc: &Toolchains, encoders: &[String], compilers: &[String]) -> Result<Matrix> {
+        let wanted = |name: &str, filters: &[String]| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+        let mut out = Matrix { compilers: Vec::new(), encoders: Vec::new() };
+        for c in &config.compilers {
+            let tools: Vec<&Tool> = match tc.find(c) {
+                Some(t) => vec![t],
+                None => tc.family(c).collect(),
+            };
+            if tools.is_empty() {
+                return Err(tc.require(c).unwrap_err().into());
+            }
+            for t in tools {
+                for opt in &config.opt_levels {
+                    let name = format!("{} {opt}", t.name);
+                    if wanted(&name, compilers) {
+                        out.compilers.push(CompilerSetup { name, tool: t.name.clone(), family: t.family.clone(), path: t.path.clone(), opt: opt.clone() });
+                    }
+                }
+            }
+        }
+        for e in &config.encoders {
+            if !wanted(&e.name, encoders) {
+                continue;
+            }
+            let (path, version) = if e.tool == "btfenc" {
+                (btfenc_path()?, "btfenc".to_string())
+            } else {
+                let t = tc.require(&e.tool)?;
+                (t.path.clone(), t.version.clone())
+            };
+            out.encoders.push(EncoderSetup { config: e.clone(), path, version });
+        }
+        if out.compilers.is_empty() {
+            bail!("no compiler matches {compilers:?}");
+        }
+        if out.encoders.is_empty() {
+            bail!("no encoder configuration matches {encoders:?}");
+        }
+        Ok(out)
+    }
+}

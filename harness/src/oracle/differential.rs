@@ -1,0 +1,216 @@
+//! Differential: every configuration's canonical form against the reference configuration's
+//! (the first in the matrix that produced BTF). Each differing line is classified against the
+//! table of expected differences ([`EXPECTED`]); what no rule explains is a finding, shown as a
+//! unified diff.
+//!
+//! Differences in *which* FUNCs are emitted are expected (selection policies differ by design);
+//! the DWARF-truth oracle judges each of those FUNCs on its own. What must never differ without
+//! a reason is a prototype for the same name, or the layout of a type.
+
+use super::{CaseRun, Oracle, Verdict, VerdictKind};
+use btf::canon::Canon;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The differential oracle.
+#[derive(Debug)]
+pub struct Differential;
+
+/// A rule of the expected-differences table: (name, why it is expected). Facts from
+/// shared/background/pahole-behaviour.md, re-checked against runs here.
+pub const EXPECTED: &[(&str, &str)] = &[
+    ("func-selection", "which FUNCs an encoder keeps is its selection policy (consistent_func, optimized_func, clone and collision handling); each kept FUNC is judged by the DWARF-truth oracle"),
+    ("func-linkage", "pahole writes every FUNC with static linkage; others follow the symbol's binding"),
+    ("float-as-int", "without the float feature, pahole encodes float/double/long double as INT"),
+    ("flattened-array", "pahole flattens multi-dimensional arrays (int a[2][3] -> int a[6])"),
+    ("variables", "VAR/DATASEC depend on the var/global_var features and on per-cpu-only encoding"),
+    ("decl-tags", "DECL_TAG/TYPE_TAG depend on decl_tag/type_tag/decl_tag_kfuncs/attributes features"),
+    ("duplicate-funcs", "pahole 1.24 with -j may write the same FUNC more than once (non-deterministic)"),
+    ("unused-anon", "anonymous types nothing refers to are dedup leftovers; they do not change meaning"),
+];
+
+/// A canonical line without its `(xN)` count, and the count.
+fn split_count(line: &str) -> (&str, usize) {
+    if let Some(start) = line.rfind(" (x") {
+        if let Some(n) = line[start + 3..].strip_suffix(')').and_then(|n| n.parse().ok()) {
+            return (&line[..start], n);
+        }
+    }
+    (line, 1)
+}
+
+/// `FUNC name linkage: proto` → (name, linkage, proto).
+fn func_parts(line: &str) -> Option<(&str, &str, &str)> {
+    let rest = line.strip_prefix("FUNC ")?;
+    let (head, proto) = rest.split_once(": ")?;
+    let (name, linkage) = head.split_once(' ')?;
+    Some((name, linkage, proto))
+}
+
+/// Multi-dimensional array sizes multiplied out: `int a[2][3]` → `int a[6]`.
+fn flatten_arrays(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('[') {
+        out.push_str(&rest[..start]);
+        let mut product: Option<u64> = None;
+        let mut tail = &rest[start..];
+        while let Some(inner) = tail.strip_prefix('[') {
+            let Some(end) = inner.find(']') else { break };
+            let Ok(n) = inner[..end].parse::<u64>() else { break };
+            product = Some(product.unwrap_or(1).saturating_mul(n));
+            tail = &inner[end + 1..];
+        }
+        match product {
+            Some(p) => {
+                out.push_str(&format!("[{p}]"));
+                rest = tail;
+            }
+            None => {
+                out.push('[');
+                rest = &rest[start + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+const FLOAT_NAMES: &[&str] = &["float", "double", "long double", "_Float128", "__float128", "_Float16"];
+
+/// Which rule explains a line present on one side only, if any.
+fn explain_one_sided(line: &str, other: &BTreeSet<String>) -> Option<&'static str> {
+    let (text, _) = split_count(line);
+    if text.starts_with("FUNC ") {
+        return Some("func-selection");
+    }
+    if text.starts_with("VAR ") || text.starts_with("DATASEC ") {
+        return Some("variables");
+    }
+    if text.starts_with("DECL_TAG ") {
+        return Some("decl-tags");
+    }
+    if text.starts_with("UNUSED ") {
+        return Some("unused-anon");
+    }
+    for f in FLOAT_NAMES {
+        if text.starts_with(&format!("INT {f} size=")) || text.starts_with(&format!("FLOAT {f} size=")) {
+            return Some("float-as-int");
+        }
+    }
+    // The line is one-sided, so if the other side has it up to array shapes, only the shapes
+    // differ.
+    let flat = flatten_arrays(text);
+    if other.iter().any(|o| flatten_arrays(split_count(o).0) == flat) {
+        return Some("flattened-array");
+    }
+    None
+}
+
+/// Compares two canonical forms; returns the unexplained lines (with their side) and the set of
+/// rules used.
+pub fn classify(reference: &Canon, other: &Canon) -> (Vec<String>, BTreeSet<&'static str>) {
+    let a: BTreeSet<String> = reference.lines.iter().cloned().collect();
+    let b: BTreeSet<String> = other.lines.iter().cloned().collect();
+    let mut used = BTreeSet::new();
+    let mut unexplained = Vec::new();
+    // FUNCs present on both sides: compare prototypes name by name.
+    let funcs = |s: &BTreeSet<String>| -> BTreeMap<String, (String, String, usize)> {
+        s.iter()
+            .filter_map(|l| {
+                let (text, n) = split_count(l);
+                let (name, linkage, proto) = func_parts(text)?;
+                Some((name.to_string(), (linkage.to_string(), proto.to_string(), n)))
+            })
+            .collect()
+    };
+    let (fa, fb) = (funcs(&a), funcs(&b));
+    for (name, (la, pa, na)) in &fa {
+        let Some((lb, pb, nb)) = fb.get(name) else { continue };
+        if pa != pb {
+            unexplained.push(format!("FUNC {name}: reference says `{pa}`, this says `{pb}`"));
+        }
+        if la != lb {
+            used.insert("func-linkage");
+        }
+        if na != nb {
+            used.insert("duplicate-funcs");
+        }
+    }
+    for (line, side, other) in a.difference(&b).map(|l| (l, '-', &b)).chain(b.difference(&a).map(|l| (l, '+', &a))) {
+        if line.starts_with("FUNC ") && split_count(line).0.starts_with("FUNC ") {
+            let name = func_parts(split_count(line).0).map(|p| p.0);
+            if name.is_some_and(|n| fa.contains_key(n) && fb.contains_key(n)) {
+                continue; // judged above
+            }
+        }
+        match explain_one_sided(line, other) {
+            Some(rule) => {
+                used.insert(rule);
+            }
+            None => unexplained.push(format!("{side}{line}")),
+        }
+    }
+    (unexplained, used)
+}
+
+impl Oracle for Differential {
+    fn name(&self) -> &'static str {
+        "differential"
+    }
+
+    fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
+        let canons: Vec<(&str, Canon)> = case
+            .encodings
+            .iter()
+            .filter_map(|e| Some((e.encoder.config.name.as_str(), Canon::of(e.btf.as_ref().ok()?))))
+            .collect();
+        let Some((ref_name, reference)) = canons.first() else { return Vec::new() };
+        let mut out = Vec::new();
+        for (name, canon) in &canons[1..] {
+            let (unexplained, _) = classify(reference, canon);
+            if unexplained.is_empty() {
+                continue;
+            }
+            let kind_of = |l: &str| l.trim_start_matches(['+', '-']).split_whitespace().next().unwrap_or("?").to_string();
+            let diff = btf::canon::diff(reference, canon, ref_name, name).unwrap_or_default();
+            out.push(Verdict {
+                oracle: self.name().into(),
+                kind: VerdictKind::UnexplainedDiff,
+                encoder: name.to_string(),
+                compiler: case.build.compiler.name.clone(),
+                function: None,
+                phenomenon: format!("vs {ref_name}: {}", kind_of(&unexplained[0])),
+                detail: format!("unexplained differences:\n{}\n\n{diff}", unexplained.join("\n")),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(lines: &[&str]) -> Canon {
+        Canon { lines: lines.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn flattening_multiplies_dimensions() {
+        assert_eq!(flatten_arrays("STRUCT s size=24 {int grid[2][3] @0;}"), "STRUCT s size=24 {int grid[6] @0;}");
+        assert_eq!(flatten_arrays("char name[16] @0"), "char name[16] @0");
+    }
+
+    #[test]
+    fn expected_differences_are_explained_and_others_are_not() {
+        let a = canon(&["FUNC f static: int f(int a)", "INT double size=8 bits=64 encoding=(none)", "STRUCT s size=24 {int g[2][3] @0;}"]);
+        let b = canon(&["FLOAT double size=8", "FUNC f global: int f(int a)", "FUNC g static: void g(void)", "STRUCT s size=24 {int g[6] @0;}"]);
+        let (unexplained, used) = classify(&a, &b);
+        assert!(unexplained.is_empty(), "{unexplained:?}");
+        assert!(used.contains("float-as-int") && used.contains("flattened-array") && used.contains("func-linkage") && used.contains("func-selection"), "{used:?}");
+        let c = canon(&["FUNC f static: long int f(int a)", "STRUCT s size=24 {int g[5] @0;}"]);
+        let (unexplained, _) = classify(&a, &c);
+        assert!(unexplained.iter().any(|l| l.contains("FUNC f: reference says `int f(int a)`")), "{unexplained:?}");
+        assert!(unexplained.iter().any(|l| l == "+STRUCT s size=24 {int g[5] @0;}"), "{unexplained:?}");
+    }
+}

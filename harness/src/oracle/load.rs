@@ -1,0 +1,114 @@
+//! Loading: libbpf parses the BTF (`btf__new`) and the host kernel accepts it (`BPF_BTF_LOAD`).
+//! The kernel's verifier is the authority on what BTF it takes; its log is kept on rejection.
+
+use super::{CaseRun, Oracle, Verdict, VerdictKind};
+use std::ffi::c_void;
+
+/// The libbpf + kernel load oracle.
+#[derive(Debug)]
+pub struct KernelLoad;
+
+/// Why a blob did not load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// libbpf's own parser refused it.
+    Libbpf(i32),
+    /// The kernel refused it; with its verifier log.
+    Kernel {
+        /// errno.
+        errno: i32,
+        /// The kernel's BTF verifier log (last lines).
+        log: String,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Libbpf(e) => write!(f, "libbpf btf__new: {}", std::io::Error::from_raw_os_error(*e)),
+            LoadError::Kernel { errno, log } => write!(f, "BPF_BTF_LOAD: {}\n{log}", std::io::Error::from_raw_os_error(*errno)),
+        }
+    }
+}
+
+/// Parses `raw` with libbpf, then loads it into the running kernel and closes the fd.
+pub fn load(raw: &[u8]) -> Result<(), LoadError> {
+    let len = u32::try_from(raw.len()).map_err(|_| LoadError::Libbpf(libc_e2big()))?;
+    // SAFETY: libbpf copies `raw` (len bytes, valid for the call) and returns an owned object or
+    // an error pointer, which libbpf_get_error decodes; the object is freed once.
+    unsafe {
+        let btf = libbpf_sys::btf__new(raw.as_ptr().cast::<c_void>(), len);
+        let err = libbpf_sys::libbpf_get_error(btf.cast::<c_void>() as *const c_void);
+        if err != 0 {
+            return Err(LoadError::Libbpf((-err) as i32));
+        }
+        libbpf_sys::btf__free(btf);
+    }
+    let mut log = vec![0u8; 1 << 20];
+    // SAFETY: opts is zero-initialised with its size set, as libbpf's OPTS convention requires;
+    // log points at a live buffer of log_size bytes for the duration of the call.
+    let fd = unsafe {
+        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
+        opts.log_buf = log.as_mut_ptr().cast();
+        opts.log_size = log.len() as u32;
+        opts.log_level = 1;
+        libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
+    };
+    if fd < 0 {
+        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        let text = String::from_utf8_lossy(&log[..end]);
+        let tail: Vec<&str> = text.lines().rev().take(8).collect();
+        return Err(LoadError::Kernel { errno: -fd, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") });
+    }
+    // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
+    unsafe {
+        libc_close(fd);
+    }
+    Ok(())
+}
+
+fn libc_e2big() -> i32 {
+    7
+}
+
+extern "C" {
+    #[link_name = "close"]
+    fn libc_close(fd: i32) -> i32;
+}
+
+impl Oracle for KernelLoad {
+    fn name(&self) -> &'static str {
+        "kernel-load"
+    }
+
+    fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
+        case.encodings
+            .iter()
+            .filter_map(|e| {
+                let btf = e.btf.as_ref().ok()?;
+                let raw = btf.to_bytes().ok()?;
+                let err = load(&raw).err()?;
+                Some(Verdict {
+                    oracle: self.name().into(),
+                    kind: VerdictKind::LoadRejected,
+                    encoder: e.encoder.config.name.clone(),
+                    compiler: case.build.compiler.name.clone(),
+                    function: None,
+                    phenomenon: match &err {
+                        LoadError::Libbpf(_) => "libbpf".into(),
+                        // The verifier's last line, ids and offsets blanked, so one bug is one finding.
+                        LoadError::Kernel { log, .. } => log
+                            .lines()
+                            .last()
+                            .unwrap_or("kernel")
+                            .chars()
+                            .map(|c| if c.is_ascii_digit() { 'N' } else { c })
+                            .collect(),
+                    },
+                    detail: err.to_string(),
+                })
+            })
+            .collect()
+    }
+}

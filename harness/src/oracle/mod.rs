@@ -1,0 +1,128 @@
+//! Oracles: each looks at one built case and its encodings and returns typed verdicts.
+//!
+//! - [`run::EncoderRun`]: crash, timeout, non-zero exit, unreadable output.
+//! - [`truth::DwarfTruth`]: each FUNC against the DWARF (ambiguous, wrong prototype, unsafe
+//!   optimized, missed).
+//! - [`load::KernelLoad`]: libbpf parses it and the host kernel accepts it (BPF_BTF_LOAD).
+//! - [`differential::Differential`]: canonical diffs between configurations, classified against
+//!   the table of expected differences.
+
+pub mod differential;
+pub mod load;
+pub mod run;
+pub mod truth;
+
+use crate::pipeline::{Build, Encoding};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What an oracle concluded, from worst to merely informative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerdictKind {
+    /// The encoder was killed by a signal.
+    EncoderCrash,
+    /// The encoder did not finish in time.
+    EncoderTimeout,
+    /// The encoder exited non-zero.
+    EncoderFailed,
+    /// The encoder exited 0 but its output is not valid BTF.
+    Unreadable,
+    /// libbpf or the kernel rejected the BTF.
+    LoadRejected,
+    /// Same-name functions with different prototypes, one FUNC: a tracer cannot know which.
+    Ambiguous,
+    /// The FUNC's prototype is not the prototype of the function the kernel attaches to.
+    WrongProto,
+    /// The function's real calling convention differs from the prototype the FUNC claims.
+    UnsafeOptimized,
+    /// Two configurations differ in a way the expected-differences table does not explain.
+    UnexplainedDiff,
+    /// A function that could have been encoded safely was not (a rate, not a failure).
+    Missed,
+}
+
+impl VerdictKind {
+    /// True for verdicts that mean a tracer can be misled or the BTF is unusable.
+    pub fn is_unsafe(self) -> bool {
+        !matches!(self, VerdictKind::Missed | VerdictKind::UnexplainedDiff)
+    }
+    /// True for verdicts that become findings.
+    pub fn is_finding(self) -> bool {
+        self != VerdictKind::Missed
+    }
+    /// The upper-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictKind::EncoderCrash => "ENCODER_CRASH",
+            VerdictKind::EncoderTimeout => "ENCODER_TIMEOUT",
+            VerdictKind::EncoderFailed => "ENCODER_FAILED",
+            VerdictKind::Unreadable => "UNREADABLE",
+            VerdictKind::LoadRejected => "LOAD_REJECTED",
+            VerdictKind::Ambiguous => "AMBIGUOUS",
+            VerdictKind::WrongProto => "WRONG_PROTO",
+            VerdictKind::UnsafeOptimized => "UNSAFE_OPTIMIZED",
+            VerdictKind::UnexplainedDiff => "UNEXPLAINED_DIFF",
+            VerdictKind::Missed => "MISSED",
+        }
+    }
+}
+
+impl fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One verdict about one encoder configuration on one build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Which oracle said it.
+    pub oracle: String,
+    /// What it said.
+    pub kind: VerdictKind,
+    /// The encoder configuration judged.
+    pub encoder: String,
+    /// The compiler setup of the build (`gcc-12 -O2`).
+    pub compiler: String,
+    /// The function concerned, if any.
+    pub function: Option<String>,
+    /// The compiler phenomenon behind it (`collision:inconsistent`, `clone:constprop`, ...).
+    pub phenomenon: String,
+    /// Human-readable detail: what was expected, what was found.
+    pub detail: String,
+}
+
+impl Verdict {
+    /// The deduplication key of a finding: oracle verdict, configuration, phenomenon.
+    pub fn signature(&self) -> String {
+        format!("{}|{}|{}", self.kind, self.encoder, self.phenomenon)
+    }
+}
+
+/// Everything the oracles look at for one build of one case.
+#[derive(Debug)]
+pub struct CaseRun<'a> {
+    /// The build (binary + DWARF truth).
+    pub build: &'a Build,
+    /// One encoding per encoder configuration.
+    pub encodings: &'a [Encoding],
+}
+
+/// An oracle.
+pub trait Oracle: Send + Sync {
+    /// Its name in reports.
+    fn name(&self) -> &'static str;
+    /// Judges one build and its encodings.
+    fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict>;
+}
+
+/// The oracles every campaign runs, in report order.
+pub fn standard(with_kernel_load: bool) -> Vec<Box<dyn Oracle>> {
+    let mut v: Vec<Box<dyn Oracle>> = vec![Box::new(run::EncoderRun), Box::new(truth::DwarfTruth)];
+    if with_kernel_load {
+        v.push(Box::new(load::KernelLoad));
+    }
+    v.push(Box::new(differential::Differential));
+    v
+}

@@ -1,0 +1,179 @@
+//! DWARF truth: every FUNC an encoder emitted, checked against what the compiler produced.
+//!
+//! For a FUNC named `N`, the kernel attaches to the first symbol named exactly `N` (see
+//! [`crate::dwarf::Facts::attach_target`]) and a tracer reads its arguments as the FUNC's
+//! prototype says. So:
+//! - AMBIGUOUS: several functions carry the symbol `N` with different signatures;
+//! - WRONG_PROTO: the FUNC's signature is not the attached function's;
+//! - UNSAFE_OPTIMIZED: the FUNC claims the source prototype but the function `N` stands for
+//!   (the attached one, or a clone `N.isra.0` when no `N` exists) does not receive its arguments
+//!   that way (optimized-out or constant-propagated parameters, moved registers, DW_CC_nocall);
+//! - MISSED (a rate): `N` could have been described safely and was not.
+//!
+//! A FUNC named like a clone (`N.constprop.0`, from true-signature encoding) must describe the
+//! clone's real parameters: the ones that still arrive, in the registers their new positions give.
+//! Signatures are compared without parameter names: names do not change how arguments travel.
+
+use super::{CaseRun, Oracle, Verdict, VerdictKind};
+use crate::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance};
+use btf::{Btf, TypeData, TypeId};
+use std::collections::BTreeSet;
+
+/// The DWARF-truth oracle.
+#[derive(Debug)]
+pub struct DwarfTruth;
+
+/// Functions the harness adds itself, never judged.
+const HARNESS_FUNCTIONS: &[&str] = &["main"];
+
+/// What happened to the functions named `name`, for finding signatures.
+pub fn phenomenon(facts: &Facts, name: &str) -> String {
+    let instances: Vec<&FunctionInstance> = facts.instances(name).collect();
+    let signatures: BTreeSet<&str> = instances.iter().map(|f| f.signature.as_str()).collect();
+    if instances.len() > 1 {
+        return if signatures.len() > 1 { "collision:inconsistent".into() } else { "collision:consistent".into() };
+    }
+    let Some(f) = instances.first() else { return "no-code".into() };
+    let suffixes = f.clone_suffixes();
+    if !suffixes.is_empty() {
+        return format!("clone:{}", suffixes.join("+"));
+    }
+    if f.nocall {
+        return "nocall".into();
+    }
+    for p in &f.params {
+        match (p.location, p.abi_register) {
+            (EntryLocation::None, _) => return "optimized-out".into(),
+            (EntryLocation::Constant, _) => return "constant-param".into(),
+            (EntryLocation::Register(r), Some(a)) if r != a => return "moved-register".into(),
+            _ => {}
+        }
+    }
+    "plain".into()
+}
+
+/// The clone's real signature: the parameters that still arrive, and whether each sits in the
+/// register its new position calls for. `None` for a parameter that arrives correctly.
+fn true_signature(f: &FunctionInstance, name: &str) -> (String, Option<String>) {
+    let kept: Vec<_> = f.params.iter().filter(|p| !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
+    let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
+    let regs = abi_registers(&classes);
+    let mut problem = None;
+    for (p, abi) in kept.iter().zip(&regs) {
+        if let (EntryLocation::Register(r), Some(a)) = (p.location, abi) {
+            if r != *a && problem.is_none() {
+                problem = Some(format!("parameter {} arrives in DWARF register {r}, its position says {a}", p.name));
+            }
+        }
+    }
+    let types: Vec<&str> = kept.iter().map(|p| p.ty.as_str()).collect();
+    let params = if types.is_empty() { "void".to_string() } else { types.join(", ") };
+    (format!("{} {name}({params})", f.ret), problem)
+}
+
+impl Oracle for DwarfTruth {
+    fn name(&self) -> &'static str {
+        "dwarf-truth"
+    }
+
+    fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
+        let facts = &case.build.facts;
+        let mut out = Vec::new();
+        for enc in case.encodings {
+            let Ok(btf) = &enc.btf else { continue };
+            let verdict = |kind, function: &str, detail: String| Verdict {
+                oracle: "dwarf-truth".into(),
+                kind,
+                encoder: enc.encoder.config.name.clone(),
+                compiler: case.build.compiler.name.clone(),
+                function: Some(function.to_string()),
+                phenomenon: phenomenon(facts, function.split('.').next().unwrap_or(function)),
+                detail,
+            };
+            let mut encoded = BTreeSet::new();
+            for (id, ty) in btf.own_ids().zip(btf.own_types()) {
+                let TypeData::Func(_) = ty.data else { continue };
+                let name = btf.str(ty.name).to_string();
+                encoded.insert(name.clone());
+                out.extend(judge_func(btf, id, &name, facts).into_iter().map(|(k, d)| verdict(k, &name, d)));
+            }
+            for name in safely_encodable(facts) {
+                if !encoded.contains(&name) {
+                    out.push(verdict(VerdictKind::Missed, &name, format!("{name} has one attachable body whose arguments arrive as its prototype says, but no FUNC")));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Judges one FUNC. Returns (kind, detail) pairs.
+fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<(VerdictKind, String)> {
+    let Some(claimed) = btf::render::func_signature(btf, id) else { return Vec::new() };
+    let shown = btf::render::func_prototype(btf, id).unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(base) = name.split_once('.').map(|(b, _)| b) {
+        // A clone encoded under its own symbol name.
+        let Some(f) = facts.functions.iter().find(|f| f.symbols.iter().any(|s| s == name)) else { return out };
+        let (expected, problem) = true_signature(f, name);
+        if claimed != expected {
+            out.push((VerdictKind::WrongProto, format!("FUNC {shown}\nbut {name} (clone of {base} in {}) really takes: {expected}", f.cu)));
+        } else if let Some(p) = problem {
+            out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {p}", f.cu)));
+        }
+        return out;
+    }
+    if HARNESS_FUNCTIONS.contains(&name) {
+        return out;
+    }
+    let instances: Vec<&FunctionInstance> = facts.instances(name).collect();
+    let Some(target_sym) = facts.attach_target(name) else {
+        // No symbol `name`: the FUNC stands for a clone, if anything.
+        for f in instances.iter().filter(|f| f.signature == claimed) {
+            if let Some(why) = f.convention_change() {
+                out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\nclaims the source prototype of {} ({}), whose body is {}: {why}", name, f.cu, f.symbols.join(", "))));
+            }
+        }
+        return out;
+    };
+    let Some(target) = facts.instance_at(target_sym.address) else { return out };
+    let attachable: Vec<&&FunctionInstance> = instances.iter().filter(|f| f.has_exact_symbol()).collect();
+    let signatures: BTreeSet<&str> = attachable.iter().map(|f| f.signature.as_str()).collect();
+    if signatures.len() > 1 {
+        let list: Vec<String> = attachable.iter().map(|f| format!("  {} ({})", f.prototype, f.cu)).collect();
+        out.push((VerdictKind::Ambiguous, format!("FUNC {shown}\nbut {} functions are named {name}, with different prototypes:\n{}", attachable.len(), list.join("\n"))));
+    }
+    if claimed != target.signature {
+        let matching: Vec<String> = instances.iter().filter(|f| f.signature == claimed).map(|f| format!("{} ({})", f.symbols.join(","), f.cu)).collect();
+        out.push((
+            VerdictKind::WrongProto,
+            format!(
+                "FUNC {shown}\nbut the kernel attaches {name} to {} in {}: {}{}",
+                target_sym.name,
+                target.cu,
+                target.prototype,
+                if matching.is_empty() { String::new() } else { format!("\n(the FUNC's prototype is that of {})", matching.join(", ")) }
+            ),
+        ));
+    } else if let Some(why) = target.convention_change() {
+        out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {why}", target.cu)));
+    }
+    out
+}
+
+/// Names a FUNC could describe safely: one attachable body (or several with one signature),
+/// arguments arriving as the prototype says, and not variadic.
+pub fn safely_encodable(facts: &Facts) -> Vec<String> {
+    let names: BTreeSet<&str> = facts.functions.iter().map(|f| f.name.as_str()).collect();
+    names
+        .into_iter()
+        .filter(|n| !HARNESS_FUNCTIONS.contains(n))
+        .filter(|n| {
+            let Some(sym) = facts.attach_target(n) else { return false };
+            let Some(target) = facts.instance_at(sym.address) else { return false };
+            let sigs: BTreeSet<&str> = facts.instances(n).filter(|f| f.has_exact_symbol()).map(|f| f.signature.as_str()).collect();
+            sigs.len() == 1 && target.convention_change().is_none() && !target.variadic
+        })
+        .map(str::to_string)
+        .collect()
+}

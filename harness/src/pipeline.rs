@@ -1,0 +1,163 @@
+//! One case through the tools: compile its translation units, link them, read the DWARF truth,
+//! then run every encoder on the linked binary.
+//!
+//! The binary is a linked executable, like vmlinux: addresses are final, every static function
+//! keeps its own symbol, and kallsyms' "first match" is the lowest address. A case without `main`
+//! gets a stub one compiled without debug info, so it adds no DWARF.
+
+use crate::config::{CompilerSetup, EncoderSetup};
+use crate::dwarf::{self, Facts};
+use crate::process::{self, ProcRes};
+use btf::Btf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Timeout of one compiler or linker run.
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Timeout of one encoder run.
+pub const ENCODE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A compiled case.
+#[derive(Debug)]
+pub struct Build {
+    /// The compiler setup.
+    pub compiler: CompilerSetup,
+    /// The linked binary.
+    pub binary: PathBuf,
+    /// What the DWARF says.
+    pub facts: Facts,
+    /// Every compiler and linker run, in order.
+    pub procs: Vec<ProcRes>,
+}
+
+/// Why a case could not be built. Not a finding: the encoders never ran.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A compiler or linker failed (or timed out).
+    #[error("{0}")]
+    Tool(#[from] process::ToolFailed),
+    /// A tool could not be started.
+    #[error("cannot run the compiler: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// The DWARF of the result could not be read.
+    #[error("reading the DWARF truth: {0:#}")]
+    Dwarf(anyhow::Error),
+}
+
+/// The flags every compile gets: debug info for the encoders, and warnings so that generated
+/// programs stay clean.
+pub fn compile_flags(opt: &str) -> Vec<String> {
+    vec!["-g".into(), opt.into(), "-Wall".into()]
+}
+
+/// Compiles `sources` with `compiler` into `dir` and links them.
+pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Result<Build, BuildError> {
+    std::fs::create_dir_all(dir)?;
+    let mut procs = Vec::new();
+    let mut objects = Vec::new();
+    for src in sources {
+        let stem = src.file_stem().map_or("tu".into(), |s| s.to_string_lossy().into_owned());
+        let obj = dir.join(format!("{stem}.o"));
+        let mut args = compile_flags(&compiler.opt);
+        args.extend(["-c".into(), src.display().to_string(), "-o".into(), obj.display().to_string()]);
+        let res = process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?;
+        procs.push(res);
+        objects.push(obj);
+    }
+    if !objects.iter().any(|o| defines_main(o)) {
+        let stub = dir.join("btfsmith_main.c");
+        std::fs::write(&stub, "int main(void) { return 0; }\n")?;
+        let obj = dir.join("btfsmith_main.o");
+        let args = ["-O2".to_string(), "-c".into(), stub.display().to_string(), "-o".into(), obj.display().to_string()];
+        procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
+        objects.push(obj);
+    }
+    let binary = dir.join("prog");
+    let mut args: Vec<String> = objects.iter().map(|o| o.display().to_string()).collect();
+    args.extend(["-o".into(), binary.display().to_string()]);
+    procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
+    let facts = dwarf::read_file(&binary).map_err(BuildError::Dwarf)?;
+    Ok(Build { compiler: compiler.clone(), binary, facts, procs })
+}
+
+fn defines_main(object_path: &Path) -> bool {
+    use object::{Object, ObjectSymbol};
+    let Ok(data) = std::fs::read(object_path) else { return false };
+    let Ok(file) = object::File::parse(&*data) else { return false };
+    let found = file.symbols().any(|s| s.is_definition() && s.name() == Ok("main"));
+    found
+}
+
+/// What running one encoder produced.
+#[derive(Debug)]
+pub struct Encoding {
+    /// The encoder setup.
+    pub encoder: EncoderSetup,
+    /// The run.
+    pub proc: ProcRes,
+    /// Where its BTF went.
+    pub output: PathBuf,
+    /// The parsed BTF, or why there is none.
+    pub btf: Result<Btf, EncodeFailure>,
+}
+
+/// Why an encoder produced no usable BTF.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum EncodeFailure {
+    /// Killed at its timeout.
+    Timeout,
+    /// Killed by a signal (a crash).
+    Crash(String),
+    /// Exited non-zero.
+    Failed(String),
+    /// Exited 0 but its output is missing or not valid BTF.
+    Unreadable(String),
+    /// Could not be started.
+    Spawn(String),
+}
+
+/// The encoder's command line for `input` → `output`.
+pub fn encoder_args(encoder: &EncoderSetup, input: &Path, output: &Path) -> Vec<String> {
+    let mut args = encoder.config.args.clone();
+    args.push(format!("--btf_encode_detached={}", output.display()));
+    args.push(input.display().to_string());
+    args
+}
+
+/// Runs `encoder` on `input`, writing `output`.
+pub fn encode(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encoding {
+    let _ = std::fs::remove_file(output);
+    let args = encoder_args(encoder, input, output);
+    let cmd = process::command(&encoder.path, &args, None);
+    let proc = match process::run(cmd, ENCODE_TIMEOUT) {
+        Ok(p) => p,
+        Err(e) => {
+            let line = process::cmdline(&process::command(&encoder.path, &args, None));
+            return Encoding {
+                encoder: encoder.clone(),
+                proc: ProcRes { cmdline: line, status: None, stdout: Vec::new(), stderr: e.to_string().into_bytes(), truncated: false, elapsed: Duration::ZERO },
+                output: output.to_path_buf(),
+                btf: Err(EncodeFailure::Spawn(e.to_string())),
+            };
+        }
+    };
+    let btf = classify_run(&proc).and_then(|()| {
+        let bytes = std::fs::read(output).map_err(|e| EncodeFailure::Unreadable(format!("no output {}: {e}", output.display())))?;
+        Btf::parse(&bytes, None).map_err(|e| EncodeFailure::Unreadable(e.to_string()))
+    });
+    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf }
+}
+
+fn classify_run(proc: &ProcRes) -> Result<(), EncodeFailure> {
+    use std::os::unix::process::ExitStatusExt;
+    let tail = || {
+        let err = proc.stderr_text();
+        err.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
+    match proc.status {
+        None => Err(EncodeFailure::Timeout),
+        Some(s) if s.signal().is_some() => Err(EncodeFailure::Crash(format!("signal {}: {}", s.signal().unwrap_or(0), tail()))),
+        Some(s) if !s.success() => Err(EncodeFailure::Failed(format!("{s}: {}", tail()))),
+        Some(_) => Ok(()),
+    }
+}
