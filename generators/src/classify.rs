@@ -1,1 +1,608 @@
-//! placeholder
+//! The phenomena classifier: what the compiler really did to each function, read from the
+//! symbols and DWARF of compiled relocatable objects.
+//!
+//! Relocations are applied while reading (`.rela.debug_*` hold the real values in `ET_REL`
+//! files). Addresses are tagged with the section they point into, so functions in `.text`,
+//! `.text.unlikely` and `.text.startup` never alias and every DWARF range can be matched to the
+//! symbol that starts it (`foo.isra.0`, `foo.cold`).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use gimli::{AttributeValue, EndianSlice, LittleEndian, RelocateReader, UnitOffset};
+use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
+use serde::{Deserialize, Serialize};
+
+use crate::error::GenError;
+use crate::policy::Phenomenon;
+
+/// Where a parameter lives at function entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "reg")]
+pub enum EntryLoc {
+    /// A DWARF register number.
+    Reg(u16),
+    /// A stack slot (frame-base or memory relative).
+    Stack,
+    /// Something else (a computed value, an implicit value, a piece).
+    Other,
+    /// No location covers the function's entry.
+    Unknown,
+}
+
+/// One observed parameter of an out-of-line instance (in source order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamObs {
+    /// Name (from the instance or its abstract origin).
+    pub name: String,
+    /// Type as short text (`int`, `struct s1 *`).
+    pub type_name: String,
+    /// Whether the instance describes it with `DW_AT_location`.
+    pub has_location: bool,
+    /// Whether it has `DW_AT_const_value` instead.
+    pub has_const_value: bool,
+    /// Location at entry.
+    pub entry: EntryLoc,
+    /// Where the ABI says it arrives, if certain.
+    pub expected: EntryLoc,
+}
+
+/// One out-of-line instance of a function (a DWARF subprogram with code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    /// Source name.
+    pub name: String,
+    /// Compilation unit name (`tu0.c`).
+    pub cu: String,
+    /// Object file it came from.
+    pub object: String,
+    /// Symbols starting its address ranges (`foo`, `foo.isra.0`, `foo.cold`).
+    pub symbols: Vec<String>,
+    /// Clone suffix kinds seen in those symbols (`isra`, `constprop`, `part`, `cold`, ...).
+    pub suffixes: Vec<String>,
+    /// `DW_AT_external`.
+    pub external: bool,
+    /// Return type as short text.
+    pub ret: String,
+    /// Parameters in source order.
+    pub params: Vec<ParamObs>,
+    /// `DW_TAG_unspecified_parameters` present.
+    pub variadic: bool,
+    /// `DW_AT_calling_convention` is `DW_CC_nocall`.
+    pub nocall: bool,
+    /// Some parameter arrives in a register other than the ABI's.
+    pub abi_mismatch: bool,
+}
+
+impl Instance {
+    /// The symbol at the entry has exactly the source name (no clone suffix).
+    pub fn kept_name(&self) -> bool {
+        self.symbols.first().is_some_and(|s| *s == self.name)
+    }
+
+    /// Parameters without a location (optimized out or never described).
+    pub fn optimized_out(&self) -> impl Iterator<Item = &ParamObs> {
+        self.params.iter().filter(|p| !p.has_location)
+    }
+
+    /// Calling convention changed: `DW_CC_nocall` or a parameter in an unexpected register.
+    pub fn convention_changed(&self) -> bool {
+        self.nocall || self.abi_mismatch
+    }
+
+    /// Prototype text used to compare same-name instances.
+    pub fn prototype_key(&self) -> String {
+        let ps: Vec<&str> = self.params.iter().map(|p| p.type_name.as_str()).collect();
+        format!("{}({}{})", self.ret, ps.join(", "), if self.variadic { ", ..." } else { "" })
+    }
+}
+
+/// What happened to one name across all objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameSummary {
+    /// Out-of-line instances (all units).
+    pub instances: usize,
+    /// Distinct units with an out-of-line instance.
+    pub units: usize,
+    /// Whether all instances share one prototype.
+    pub consistent: bool,
+    /// Inlined call sites seen.
+    pub inlined_calls: usize,
+    /// Units that mention the function (definition or abstract) but have no out-of-line code.
+    pub inlined_away_in: Vec<String>,
+}
+
+/// The classifier's answer for a set of objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Every out-of-line instance.
+    pub instances: Vec<Instance>,
+    /// Per source name.
+    pub names: BTreeMap<String, NameSummary>,
+}
+
+impl Classification {
+    /// Whether a phenomenon occurred anywhere in these objects (for names in `only`, if given).
+    pub fn occurred(&self, p: Phenomenon, only: Option<&BTreeSet<String>>) -> bool {
+        let want = |n: &str| only.is_none_or(|s| s.contains(n));
+        let inst = || self.instances.iter().filter(|i| want(&i.name));
+        match p {
+            Phenomenon::Collision => self.names.iter().any(|(n, s)| want(n) && s.units >= 2),
+            Phenomenon::Isra => inst().any(|i| i.suffixes.iter().any(|s| s == "isra")),
+            Phenomenon::Constprop => inst().any(|i| i.suffixes.iter().any(|s| s == "constprop")),
+            Phenomenon::PartOrCold => inst().any(|i| i.suffixes.iter().any(|s| s == "part" || s == "cold")),
+            Phenomenon::OptimizedOut => inst().any(|i| i.optimized_out().next().is_some()),
+            Phenomenon::SignatureChangeWithoutRename => inst().any(|i| i.kept_name() && i.convention_changed()),
+            Phenomenon::ManyArgs => inst().any(|i| i.params.len() > 6),
+            Phenomenon::StructByValue => inst().any(|i| i.params.iter().any(|p| p.type_name.starts_with("struct ") && !p.type_name.ends_with('*'))),
+            Phenomenon::FloatArgs => inst().any(|i| i.params.iter().any(|p| p.type_name == "float" || p.type_name == "double")),
+            Phenomenon::Varargs => inst().any(|i| i.variadic),
+            Phenomenon::OutOfLine => inst().next().is_some(),
+        }
+    }
+}
+
+/// Relocations of one section: offset → (tag of target section, value).
+#[derive(Debug, Clone, Default)]
+struct Relocs(Rc<HashMap<usize, (u64, u64)>>);
+
+/// Section tags live above bit 40; section offsets stay below.
+const TAG_SHIFT: u32 = 40;
+
+fn tag(section_index: usize) -> u64 {
+    (section_index as u64 + 1) << TAG_SHIFT
+}
+
+impl gimli::Relocate<usize> for Relocs {
+    fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
+        Ok(match self.0.get(&offset) {
+            Some((t, v)) => t | v,
+            None => value,
+        })
+    }
+    fn relocate_offset(&self, offset: usize, value: usize) -> gimli::Result<usize> {
+        Ok(match self.0.get(&offset) {
+            Some((_, v)) => *v as usize,
+            None => value,
+        })
+    }
+}
+
+type Reader<'a> = RelocateReader<EndianSlice<'a, LittleEndian>, Relocs>;
+
+/// Classifies every function instance in the given relocatable objects (or executables).
+pub fn classify_objects(paths: &[PathBuf]) -> Result<Classification, GenError> {
+    let mut out = Classification::default();
+    let mut mentioned: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut inlined: BTreeMap<String, usize> = BTreeMap::new();
+    for path in paths {
+        classify_one(path, &mut out.instances, &mut mentioned, &mut inlined)?;
+    }
+    let mut by_name: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
+    for i in &out.instances {
+        by_name.entry(i.name.clone()).or_default().push(i);
+    }
+    for (name, cus) in &mentioned {
+        let insts = by_name.get(name).cloned().unwrap_or_default();
+        let units: BTreeSet<&str> = insts.iter().map(|i| i.cu.as_str()).collect();
+        let protos: BTreeSet<String> = insts.iter().map(|i| i.prototype_key()).collect();
+        out.names.insert(
+            name.clone(),
+            NameSummary {
+                instances: insts.len(),
+                units: units.len(),
+                consistent: protos.len() <= 1,
+                inlined_calls: inlined.get(name).copied().unwrap_or(0),
+                inlined_away_in: cus.iter().filter(|c| !units.contains(c.as_str())).cloned().collect(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn classify_one(
+    path: &Path,
+    instances: &mut Vec<Instance>,
+    mentioned: &mut BTreeMap<String, BTreeSet<String>>,
+    inlined: &mut BTreeMap<String, usize>,
+) -> Result<(), GenError> {
+    let data = std::fs::read(path).map_err(|source| GenError::Io { path: path.to_path_buf(), source })?;
+    let obj_err = |source| GenError::Object { path: path.to_path_buf(), source };
+    let file = object::File::parse(&*data).map_err(obj_err)?;
+    let dwarf_err = |source| GenError::Dwarf { path: path.to_path_buf(), source };
+
+    // Symbols by tagged address.
+    let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
+    for s in file.symbols() {
+        if s.kind() != object::SymbolKind::Text {
+            continue;
+        }
+        let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else { continue };
+        syms.entry(tag(idx.0) | s.address()).or_default().push(name.to_string());
+    }
+
+    // Section data and relocations.
+    let mut sections: HashMap<gimli::SectionId, (Cow<[u8]>, Relocs)> = HashMap::new();
+    for id in ALL_SECTIONS {
+        let Some(sec) = file.section_by_name(id.name()) else { continue };
+        let bytes = sec.uncompressed_data().map_err(obj_err)?;
+        let mut map = HashMap::new();
+        for (offset, r) in sec.relocations() {
+            let (t, base) = match r.target() {
+                RelocationTarget::Symbol(si) => match file.symbol_by_index(si) {
+                    Ok(sym) => (sym.section_index().map_or(0, |i| tag(i.0)), sym.address()),
+                    Err(_) => (0, 0),
+                },
+                RelocationTarget::Section(si) => (tag(si.0), 0),
+                _ => (0, 0),
+            };
+            let implicit = if r.has_implicit_addend() { 0 } else { r.addend() };
+            map.insert(offset as usize, (t, base.wrapping_add(implicit as u64)));
+        }
+        sections.insert(id, (bytes, Relocs(Rc::new(map))));
+    }
+    let load = |id: gimli::SectionId| -> Result<Reader<'_>, gimli::Error> {
+        Ok(match sections.get(&id) {
+            Some((bytes, relocs)) => RelocateReader::new(EndianSlice::new(bytes, LittleEndian), relocs.clone()),
+            None => RelocateReader::new(EndianSlice::new(&[], LittleEndian), Relocs::default()),
+        })
+    };
+    let dwarf = gimli::Dwarf::load(load).map_err(dwarf_err)?;
+    let object_name = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+
+    let mut headers = dwarf.units();
+    while let Some(header) = headers.next().map_err(dwarf_err)? {
+        let unit = dwarf.unit(header).map_err(dwarf_err)?;
+        let cu_name = unit
+            .name
+            .as_ref()
+            .and_then(|n| gimli::Reader::to_slice(n).ok().map(|s| String::from_utf8_lossy(&s).into_owned()))
+            .map(|n| n.rsplit('/').next().unwrap_or(&n).to_string())
+            .unwrap_or_default();
+        let mut cursor = unit.entries();
+        while let Some((_, entry)) = cursor.next_dfs().map_err(dwarf_err)? {
+            match entry.tag() {
+                gimli::DW_TAG_inlined_subroutine => {
+                    if let Some(name) = die_name(&dwarf, &unit, entry.offset(), 0) {
+                        *inlined.entry(name).or_default() += 1;
+                    }
+                }
+                gimli::DW_TAG_subprogram => {
+                    let offset = entry.offset();
+                    let Some(name) = die_name(&dwarf, &unit, offset, 0) else { continue };
+                    let is_decl = matches!(entry.attr_value(gimli::DW_AT_declaration), Ok(Some(_)));
+                    if !is_decl {
+                        mentioned.entry(name.clone()).or_default().insert(cu_name.clone());
+                    }
+                    let mut starts = Vec::new();
+                    if let Ok(mut ranges) = dwarf.die_ranges(&unit, entry) {
+                        while let Ok(Some(r)) = ranges.next() {
+                            if r.begin < r.end {
+                                starts.push(r.begin);
+                            }
+                        }
+                    }
+                    if starts.is_empty() {
+                        continue;
+                    }
+                    let low_pc = entry
+                        .attr_value(gimli::DW_AT_low_pc)
+                        .ok()
+                        .flatten()
+                        .and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
+                    if let Some(lp) = low_pc {
+                        // The entry point first.
+                        starts.sort_by_key(|a| u64::from(*a != lp));
+                    }
+                    let inst = instance(&dwarf, &unit, offset, &name, &cu_name, &object_name, &starts, &syms, low_pc)
+                        .map_err(dwarf_err)?;
+                    instances.push(inst);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+const ALL_SECTIONS: [gimli::SectionId; 12] = [
+    gimli::SectionId::DebugAbbrev,
+    gimli::SectionId::DebugAddr,
+    gimli::SectionId::DebugInfo,
+    gimli::SectionId::DebugLine,
+    gimli::SectionId::DebugLineStr,
+    gimli::SectionId::DebugLoc,
+    gimli::SectionId::DebugLocLists,
+    gimli::SectionId::DebugRanges,
+    gimli::SectionId::DebugRngLists,
+    gimli::SectionId::DebugStr,
+    gimli::SectionId::DebugStrOffsets,
+    gimli::SectionId::DebugTypes,
+];
+
+fn attr_str(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, v: AttributeValue<Reader<'_>>) -> Option<String> {
+    let r = dwarf.attr_string(unit, v).ok()?;
+    let s = gimli::Reader::to_slice(&r).ok()?;
+    Some(String::from_utf8_lossy(&s).into_owned())
+}
+
+/// The DIE an `abstract_origin` or `specification` points to, in the same unit.
+fn origin(entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'_>>) -> Option<UnitOffset> {
+    for at in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
+        if let Ok(Some(AttributeValue::UnitRef(o))) = entry.attr_value(at) {
+            return Some(o);
+        }
+    }
+    None
+}
+
+fn die_name(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, off: UnitOffset, depth: usize) -> Option<String> {
+    if depth > 4 {
+        return None;
+    }
+    let e = unit.entry(off).ok()?;
+    if let Ok(Some(v)) = e.attr_value(gimli::DW_AT_name) {
+        return attr_str(dwarf, unit, v);
+    }
+    die_name(dwarf, unit, origin(&e)?, depth + 1)
+}
+
+/// An attribute of the DIE or, failing that, of its origin chain.
+fn attr_follow<'a>(
+    unit: &gimli::Unit<Reader<'a>>,
+    off: UnitOffset,
+    at: gimli::DwAt,
+    depth: usize,
+) -> Option<AttributeValue<Reader<'a>>> {
+    if depth > 4 {
+        return None;
+    }
+    let e = unit.entry(off).ok()?;
+    if let Ok(Some(v)) = e.attr_value(at) {
+        return Some(v);
+    }
+    attr_follow(unit, origin(&e)?, at, depth + 1)
+}
+
+/// Short type text and ABI class of the type at `off`.
+fn type_info(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, off: Option<UnitOffset>, depth: usize) -> (String, AbiClass) {
+    let Some(off) = off else { return ("void".into(), AbiClass::Unknown) };
+    if depth > 8 {
+        return ("?".into(), AbiClass::Unknown);
+    }
+    let Ok(e) = unit.entry(off) else { return ("?".into(), AbiClass::Unknown) };
+    let name = e.attr_value(gimli::DW_AT_name).ok().flatten().and_then(|v| attr_str(dwarf, unit, v));
+    let inner = match e.attr_value(gimli::DW_AT_type) {
+        Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+        _ => None,
+    };
+    let size = match e.attr_value(gimli::DW_AT_byte_size) {
+        Ok(Some(v)) => v.udata_value().unwrap_or(0),
+        _ => 0,
+    };
+    match e.tag() {
+        gimli::DW_TAG_base_type => {
+            let float = matches!(e.attr_value(gimli::DW_AT_encoding), Ok(Some(AttributeValue::Encoding(gimli::DW_ATE_float))));
+            (name.unwrap_or_default(), if float { AbiClass::Sse } else { AbiClass::Int })
+        }
+        gimli::DW_TAG_pointer_type => {
+            let (t, _) = type_info(dwarf, unit, inner, depth + 1);
+            (format!("{t} *"), AbiClass::Int)
+        }
+        gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
+            let (t, c) = type_info(dwarf, unit, inner, depth + 1);
+            let q = if e.tag() == gimli::DW_TAG_const_type { "const" } else { "volatile" };
+            (format!("{q} {t}"), c)
+        }
+        gimli::DW_TAG_typedef => {
+            let (_, c) = type_info(dwarf, unit, inner, depth + 1);
+            (name.unwrap_or_default(), c)
+        }
+        gimli::DW_TAG_enumeration_type => (format!("enum {}", name.unwrap_or_default()), AbiClass::Int),
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
+            let kw = if e.tag() == gimli::DW_TAG_structure_type { "struct" } else { "union" };
+            (format!("{kw} {}", name.unwrap_or_default()), if size > 16 { AbiClass::Memory } else { AbiClass::Unknown })
+        }
+        gimli::DW_TAG_subroutine_type => ("fn".into(), AbiClass::Int),
+        _ => (name.unwrap_or_else(|| "?".into()), AbiClass::Unknown),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AbiClass {
+    Int,
+    Sse,
+    Memory,
+    Unknown,
+}
+
+/// x86-64 SysV integer argument registers as DWARF numbers: rdi rsi rdx rcx r8 r9.
+const INT_REGS: [u16; 6] = [5, 4, 1, 2, 8, 9];
+/// xmm0..xmm7 as DWARF numbers.
+const SSE_REGS: [u16; 8] = [17, 18, 19, 20, 21, 22, 23, 24];
+
+fn first_op(bytes: &[u8]) -> EntryLoc {
+    match bytes.first() {
+        Some(op @ 0x50..=0x6f) => EntryLoc::Reg(u16::from(op - 0x50)),
+        Some(0x90) => {
+            // DW_OP_regx ULEB128.
+            let mut v: u64 = 0;
+            for (i, b) in bytes[1..].iter().enumerate().take(3) {
+                v |= u64::from(b & 0x7f) << (7 * i);
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            EntryLoc::Reg(v as u16)
+        }
+        Some(0x91) | Some(0x70..=0x8f) => EntryLoc::Stack,
+        Some(_) => EntryLoc::Other,
+        None => EntryLoc::Unknown,
+    }
+}
+
+fn entry_loc(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    v: AttributeValue<Reader<'_>>,
+    low_pc: Option<u64>,
+) -> EntryLoc {
+    if let AttributeValue::Exprloc(e) = &v {
+        return match gimli::Reader::to_slice(&e.0) {
+            Ok(b) => first_op(&b),
+            Err(_) => EntryLoc::Unknown,
+        };
+    }
+    let (Ok(Some(mut iter)), Some(lp)) = (dwarf.attr_locations(unit, v), low_pc) else { return EntryLoc::Unknown };
+    while let Ok(Some(entry)) = iter.next() {
+        if entry.range.begin <= lp && lp < entry.range.end {
+            return match gimli::Reader::to_slice(&entry.data.0) {
+                Ok(b) => first_op(&b),
+                Err(_) => EntryLoc::Unknown,
+            };
+        }
+    }
+    EntryLoc::Unknown
+}
+
+#[allow(clippy::too_many_arguments)]
+fn instance(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    offset: UnitOffset,
+    name: &str,
+    cu: &str,
+    object: &str,
+    starts: &[u64],
+    syms: &HashMap<u64, Vec<String>>,
+    low_pc: Option<u64>,
+) -> gimli::Result<Instance> {
+    let mut symbols = Vec::new();
+    for s in starts {
+        if let Some(names) = syms.get(s) {
+            // Prefer the symbol that carries the source name.
+            let mut names = names.clone();
+            names.sort_by_key(|n| (!n.starts_with(name), n.len()));
+            symbols.push(names[0].clone());
+        }
+    }
+    let mut suffixes = BTreeSet::new();
+    for s in &symbols {
+        if let Some(rest) = s.strip_prefix(name) {
+            for part in rest.split('.') {
+                if !part.is_empty() && !part.chars().all(|c| c.is_ascii_digit()) {
+                    suffixes.insert(part.to_string());
+                }
+            }
+        }
+    }
+    let external = matches!(attr_follow(unit, offset, gimli::DW_AT_external, 0), Some(AttributeValue::Flag(true)));
+    let nocall = matches!(
+        attr_follow(unit, offset, gimli::DW_AT_calling_convention, 0),
+        Some(AttributeValue::CallingConvention(gimli::DW_CC_nocall))
+    );
+    let ret_off = match attr_follow(unit, offset, gimli::DW_AT_type, 0) {
+        Some(AttributeValue::UnitRef(o)) => Some(o),
+        _ => None,
+    };
+    let (ret, _) = type_info(dwarf, unit, ret_off, 0);
+
+    // Concrete parameters (children), keyed by their abstract origin when they have one.
+    let mut concrete: Vec<(Option<UnitOffset>, UnitOffset)> = Vec::new();
+    let mut variadic = false;
+    let mut tree = unit.entries_tree(Some(offset))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(child) = children.next()? {
+        let e = child.entry();
+        match e.tag() {
+            gimli::DW_TAG_formal_parameter => concrete.push((origin(e), e.offset())),
+            gimli::DW_TAG_unspecified_parameters => variadic = true,
+            _ => {}
+        }
+    }
+    // Source order: the abstract origin's parameter list when there is one.
+    let abstract_params: Vec<UnitOffset> = match unit.entry(offset).ok().as_ref().and_then(origin) {
+        Some(o) => {
+            let mut v = Vec::new();
+            let mut t = unit.entries_tree(Some(o))?;
+            let r = t.root()?;
+            let mut ch = r.children();
+            while let Some(c) = ch.next()? {
+                match c.entry().tag() {
+                    gimli::DW_TAG_formal_parameter => v.push(c.entry().offset()),
+                    gimli::DW_TAG_unspecified_parameters => variadic = true,
+                    _ => {}
+                }
+            }
+            v
+        }
+        None => Vec::new(),
+    };
+    let order: Vec<(UnitOffset, Option<UnitOffset>)> = if abstract_params.is_empty() {
+        concrete.iter().map(|(_, c)| (*c, Some(*c))).collect()
+    } else {
+        abstract_params
+            .iter()
+            .map(|a| (*a, concrete.iter().find(|(o, _)| *o == Some(*a)).map(|(_, c)| *c)))
+            .collect()
+    };
+
+    let mut params = Vec::new();
+    let (mut ni, mut ns, mut certain) = (0usize, 0usize, true);
+    for (source_die, concrete_die) in order {
+        let name = die_name(dwarf, unit, source_die, 0).unwrap_or_default();
+        let ty = match attr_follow(unit, source_die, gimli::DW_AT_type, 0) {
+            Some(AttributeValue::UnitRef(o)) => Some(o),
+            _ => None,
+        };
+        let (type_name, class) = type_info(dwarf, unit, ty, 0);
+        let expected = if !certain {
+            EntryLoc::Unknown
+        } else {
+            match class {
+                AbiClass::Int => {
+                    ni += 1;
+                    INT_REGS.get(ni - 1).map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                }
+                AbiClass::Sse => {
+                    ns += 1;
+                    SSE_REGS.get(ns - 1).map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                }
+                AbiClass::Memory => EntryLoc::Stack,
+                AbiClass::Unknown => {
+                    certain = false;
+                    EntryLoc::Unknown
+                }
+            }
+        };
+        let (has_location, has_const_value, entry) = match concrete_die.and_then(|c| unit.entry(c).ok()) {
+            Some(e) => {
+                let loc = e.attr_value(gimli::DW_AT_location).ok().flatten();
+                let cv = matches!(e.attr_value(gimli::DW_AT_const_value), Ok(Some(_)));
+                match loc {
+                    Some(v) => (true, cv, entry_loc(dwarf, unit, v, low_pc)),
+                    None => (false, cv, EntryLoc::Unknown),
+                }
+            }
+            None => (false, false, EntryLoc::Unknown),
+        };
+        params.push(ParamObs { name, type_name, has_location, has_const_value, entry, expected });
+    }
+    let abi_mismatch = params.iter().any(|p| matches!((p.entry, p.expected), (EntryLoc::Reg(a), EntryLoc::Reg(b)) if a != b));
+    Ok(Instance {
+        name: name.to_string(),
+        cu: cu.to_string(),
+        object: object.to_string(),
+        symbols,
+        suffixes: suffixes.into_iter().collect(),
+        external,
+        ret,
+        params,
+        variadic,
+        nocall,
+        abi_mismatch,
+    })
+}

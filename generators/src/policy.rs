@@ -278,7 +278,18 @@ impl Policy {
 
     /// Draws from every recipe.
     pub fn mixed() -> Policy {
-        let mut p = Policy::focused("mixed", vec![Phenomenon::OutOfLine], &[]);
+        let mut p = Policy::focused(
+            "mixed",
+            vec![
+                Phenomenon::Collision,
+                Phenomenon::Isra,
+                Phenomenon::Constprop,
+                Phenomenon::PartOrCold,
+                Phenomenon::OptimizedOut,
+                Phenomenon::SignatureChangeWithoutRename,
+            ],
+            &[],
+        );
         p.weights = Hazard::ALL.iter().map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 })).collect();
         p.scalar_weights = vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 1, 2];
         p

@@ -1,1 +1,167 @@
-//! placeholder
+//! Phenomena statistics: how often each policy's target phenomenon really happens once the
+//! program is compiled, as measured by [`crate::classify`].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{classify_objects, Classification};
+use crate::emit::Flavour;
+use crate::error::GenError;
+use crate::generate::generate;
+use crate::policy::{Phenomenon, Policy};
+use crate::toolchain::{compile_unit, Compiler};
+use crate::write::write_program;
+
+/// One line of the statistics table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsRow {
+    /// Policy name.
+    pub policy: String,
+    /// The phenomenon measured.
+    pub phenomenon: Phenomenon,
+    /// Programs compiled and classified.
+    pub programs: usize,
+    /// Programs in which the phenomenon occurred.
+    pub hits: usize,
+    /// Programs that failed to build or classify (counted as misses, reported here).
+    pub failures: usize,
+}
+
+impl StatsRow {
+    /// `hits / programs` in percent.
+    pub fn percent(&self) -> f64 {
+        if self.programs == 0 {
+            0.0
+        } else {
+            100.0 * self.hits as f64 / self.programs as f64
+        }
+    }
+}
+
+/// The whole table, with the settings that produced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsTable {
+    /// Compiler executable.
+    pub compiler: String,
+    /// Optimisation flag.
+    pub opt: String,
+    /// Seeds used: `first_seed .. first_seed + count`.
+    pub first_seed: u64,
+    /// Rows, one per policy and target.
+    pub rows: Vec<StatsRow>,
+    /// First few build or classify errors, for diagnosis.
+    pub errors: Vec<String>,
+}
+
+impl StatsTable {
+    /// A plain-text table.
+    pub fn render(&self) -> String {
+        let mut o = format!("compiler {} {}, seeds {}..\n", self.compiler, self.opt, self.first_seed);
+        let _ = writeln!(o, "{:<20} {:<22} {:>8} {:>6} {:>8} {:>8}", "policy", "phenomenon", "programs", "hits", "share", "failures");
+        for r in &self.rows {
+            let _ = writeln!(
+                o,
+                "{:<20} {:<22} {:>8} {:>6} {:>7.1}% {:>8}",
+                r.policy,
+                r.phenomenon.label(),
+                r.programs,
+                r.hits,
+                r.percent(),
+                r.failures
+            );
+        }
+        for e in &self.errors {
+            let _ = writeln!(o, "error: {e}");
+        }
+        o
+    }
+}
+
+/// Compiles the units of a written user-flavour program in `dir` to objects (`tuN.o`), with
+/// the standard flags and `opt`. `main.c` is left out: it defines no generated function.
+pub fn build_objects(units: &[String], cc: &Compiler, opt: &str, dir: &Path) -> Result<Vec<PathBuf>, GenError> {
+    let mut objs = Vec::new();
+    for u in units {
+        let obj = format!("{u}.o");
+        compile_unit(cc, opt, &[], dir, &format!("{u}.c"), &obj)?;
+        objs.push(dir.join(obj));
+    }
+    Ok(objs)
+}
+
+/// Generates, compiles and classifies one program; returns the classification.
+pub fn measure_one(seed: u64, policy: &Policy, cc: &Compiler, opt: &str, dir: &Path) -> Result<Classification, GenError> {
+    let prog = generate(seed, policy)?;
+    write_program(&prog, Flavour::User, dir)?;
+    let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
+    let objs = build_objects(&units, cc, opt, dir)?;
+    classify_objects(&objs)
+}
+
+static RUN: AtomicUsize = AtomicUsize::new(0);
+
+/// For each policy, the share of `count` programs (seeds `first_seed..`) in which its target
+/// phenomena really occurred after compiling with `cc` at `opt`. Runs on all cores.
+pub fn gen_stats(
+    count: usize,
+    cc: &Compiler,
+    opt: &str,
+    policies: &[Policy],
+    first_seed: u64,
+) -> Result<StatsTable, GenError> {
+    for p in policies {
+        p.validate()?;
+    }
+    let run = RUN.fetch_add(1, Ordering::Relaxed);
+    let root = std::env::temp_dir().join(format!("btfsmith-gen-stats-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(&root).map_err(|source| GenError::Io { path: root.clone(), source })?;
+    let jobs: Vec<(usize, u64)> =
+        (0..policies.len()).flat_map(|p| (0..count as u64).map(move |s| (p, first_seed + s))).collect();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<Classification, String>)>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(p, seed)) = jobs.get(i) else { break };
+                let dir = root.join(format!("{}-{seed}", policies[p].name));
+                let r = measure_one(seed, &policies[p], cc, opt, &dir).map_err(|e| format!("{} seed {seed}: {e}", policies[p].name));
+                let _ = std::fs::remove_dir_all(&dir);
+                if let Ok(mut v) = results.lock() {
+                    v.push((p, r));
+                }
+            });
+        }
+    });
+    let _ = std::fs::remove_dir_all(&root);
+    let results = results.into_inner().unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (pi, p) in policies.iter().enumerate() {
+        for &target in &p.targets {
+            let mut row = StatsRow { policy: p.name.clone(), phenomenon: target, programs: 0, hits: 0, failures: 0 };
+            for (rp, r) in &results {
+                if *rp != pi {
+                    continue;
+                }
+                row.programs += 1;
+                match r {
+                    Ok(c) => row.hits += usize::from(c.occurred(target, None)),
+                    Err(e) => {
+                        row.failures += 1;
+                        if errors.len() < 5 {
+                            errors.push(e.clone());
+                        }
+                    }
+                }
+            }
+            rows.push(row);
+        }
+    }
+    Ok(StatsTable { compiler: cc.name(), opt: opt.to_string(), first_seed, rows, errors })
+}
