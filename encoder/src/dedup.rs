@@ -1,25 +1,38 @@
 //! Type graph deduplication.
 //!
 //! Two types are merged when they are equivalent as graphs: same kind, name and scalar data, and
-//! pairwise equivalent referenced types, cycles included (the coarsest bisimulation, computed by
-//! partition refinement). This merges everything libbpf's `btf__dedup` merges for well-formed
-//! input, and a little more (libbpf only compares against one canonical candidate per hash).
-//! Then forward declarations are resolved: a `FWD struct foo` whose name denotes exactly one
-//! struct class is replaced by it, and the graph is refined again, so a struct that pointed to the
-//! FWD in one CU and to the full type in another merges too. Base types (split BTF) take part as
-//! ordinary nodes; a class containing a base type *is* that base type.
+//! pairwise equivalent referenced types, cycles included (the coarsest bisimulation). This merges
+//! everything libbpf's `btf__dedup` merges for well-formed input, and a little more (libbpf
+//! compares against one canonical candidate per hash).
+//!
+//! 1. **Base matching** (split BTF). The base is already deduplicated, so each new node has at most
+//!    one base partner. Candidates come from an index of base types by a depth-limited structural
+//!    hash; then a fixpoint removes every candidate pair whose children are not candidate pairs.
+//!    What survives is a bisimulation, and no bisimilar pair is ever removed: the result is exact,
+//!    and costs O(base) hashing plus O(new types) matching, not a refinement over the whole base.
+//! 2. **Refinement** over the new nodes (partition refinement to the coarsest stable partition),
+//!    with matched nodes pinned to their base type.
+//! 3. **Forward declarations**: a `FWD struct foo` whose name denotes exactly one struct (new or
+//!    base) is redirected to it, and 1–2 run again, so a struct that pointed to the FWD in one CU
+//!    and to the full type in another merges too.
 
 use btf::types::*;
+use btf::Btf;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// The graph: node `i` is a type whose references are node indices (as `TypeId(i)`), node 0 is
-/// `void`. Names are ids in some string table shared by all nodes.
+/// Rounds of the structural hash used to index base types.
+const HASH_DEPTH: usize = 4;
+
+/// The result.
 #[derive(Debug)]
 pub(crate) struct Dedup {
     /// Equivalence class of each node.
     pub class: Vec<u32>,
     /// Smallest node of each class.
     pub rep: Vec<u32>,
+    /// The base type id a class is equivalent to (void is base id 0).
+    pub base_id: Vec<Option<u32>>,
     /// Refinement rounds run.
     pub rounds: usize,
 }
@@ -57,37 +70,153 @@ pub(crate) fn remap(ty: &Type, f: impl FnMut(TypeId) -> TypeId) -> Type {
     t
 }
 
+/// Calls `f` on every name of a type (its own, then members', parameters', enumerators').
+pub(crate) fn for_each_name(t: &Type, mut f: impl FnMut(StrRef)) {
+    f(t.name);
+    match &t.data {
+        TypeData::Struct(c) | TypeData::Union(c) => c.members.iter().for_each(|m| f(m.name)),
+        TypeData::Enum(e) => e.values.iter().for_each(|v| f(v.name)),
+        TypeData::Enum64(e) => e.values.iter().for_each(|v| f(v.name)),
+        TypeData::FuncProto(p) => p.params.iter().for_each(|q| f(q.name)),
+        _ => {}
+    }
+}
+
+/// The type with references zeroed and names blanked: what is compared besides names.
+fn shape(t: &Type) -> Type {
+    let mut s = remap(t, |_| TypeId::VOID);
+    s.name = StrRef::EMPTY;
+    match &mut s.data {
+        TypeData::Struct(c) | TypeData::Union(c) => c.members.iter_mut().for_each(|m| m.name = StrRef::EMPTY),
+        TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
+        TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
+        TypeData::FuncProto(p) => p.params.iter_mut().for_each(|q| q.name = StrRef::EMPTY),
+        _ => {}
+    }
+    s
+}
+
+fn label_hash<'s>(t: &Type, name: &dyn Fn(StrRef) -> &'s str) -> u64 {
+    let mut h = DefaultHasher::new();
+    shape(t).hash(&mut h);
+    for_each_name(t, |n| name(n).hash(&mut h));
+    h.finish()
+}
+
+fn same_label<'s, 'b>(a: &Type, na: &dyn Fn(StrRef) -> &'s str, b: &Type, nb: &dyn Fn(StrRef) -> &'b str) -> bool {
+    if a.data.kind() != b.data.kind() || shape(a) != shape(b) {
+        return false;
+    }
+    let mut x = Vec::new();
+    for_each_name(a, |n| x.push(na(n)));
+    let mut i = 0;
+    let mut eq = true;
+    for_each_name(b, |n| {
+        eq &= x.get(i) == Some(&nb(n));
+        i += 1;
+    });
+    eq && i == x.len()
+}
+
 fn children(ty: &Type) -> Vec<u32> {
     let mut v = Vec::new();
     ty.data.for_each_ref(|t| v.push(t.0));
     v
 }
 
-/// Runs the refinement until stable. `edges[i]` are the (possibly redirected) children of node i.
-fn refine(nodes: &[Type], edges: &[Vec<u32>]) -> (Vec<u32>, usize) {
-    let mut labels: HashMap<Type, u32> = HashMap::with_capacity(nodes.len());
-    let mut class: Vec<u32> = nodes
-        .iter()
-        .map(|t| {
-            let label = remap(t, |_| TypeId::VOID);
-            let n = labels.len() as u32;
-            *labels.entry(label).or_insert(n)
-        })
-        .collect();
-    drop(labels);
+/// Structural hashes for depths 0..=`HASH_DEPTH` of a graph given by labels and children;
+/// `fixed(i, depth)` overrides a node's hash (nodes pinned to a base type take its hashes).
+fn deep_hashes(
+    labels: &[u64],
+    kids: &dyn Fn(usize) -> Vec<u32>,
+    fixed: &dyn Fn(usize, usize) -> Option<u64>,
+) -> Vec<Vec<u64>> {
+    let first: Vec<u64> = (0..labels.len()).map(|i| fixed(i, 0).unwrap_or(labels[i])).collect();
+    let mut levels = vec![first];
+    for j in 1..=HASH_DEPTH {
+        let h = &levels[j - 1];
+        let next: Vec<u64> = (0..h.len())
+            .map(|i| {
+                if let Some(x) = fixed(i, j) {
+                    return x;
+                }
+                let mut s = DefaultHasher::new();
+                labels[i].hash(&mut s);
+                for c in kids(i) {
+                    h[c as usize].hash(&mut s);
+                }
+                s.finish()
+            })
+            .collect();
+        levels.push(next);
+    }
+    levels
+}
+
+/// An index of base types by structural hash, built once per base.
+#[derive(Debug)]
+pub(crate) struct BaseIndex<'b> {
+    base: &'b Btf,
+    /// Hashes of every base type at each depth.
+    levels: Vec<Vec<u64>>,
+    by_hash: HashMap<u64, Vec<u32>>,
+    /// Struct/union ids by (name, is_union).
+    by_name: HashMap<(&'b str, bool), Vec<u32>>,
+}
+
+impl<'b> BaseIndex<'b> {
+    pub(crate) fn new(base: &'b Btf) -> Self {
+        let n = base.type_count() as usize;
+        let name = |s: StrRef| base.str(s);
+        let ty = |i: usize| base.type_by_id(TypeId(i as u32)).expect("below type_count");
+        let labels: Vec<u64> = (0..n).map(|i| label_hash(ty(i), &name)).collect();
+        let levels = deep_hashes(&labels, &|i| children(ty(i)), &|_, _| None);
+        let hashes = &levels[HASH_DEPTH];
+        let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut by_name: HashMap<(&'b str, bool), Vec<u32>> = HashMap::new();
+        for (i, h) in hashes.iter().enumerate().skip(1) {
+            by_hash.entry(*h).or_default().push(i as u32);
+            let t = ty(i);
+            let u = match t.data {
+                TypeData::Struct(_) => false,
+                TypeData::Union(_) => true,
+                _ => continue,
+            };
+            if !t.name.is_empty() {
+                by_name.entry((base.str(t.name), u)).or_default().push(i as u32);
+            }
+        }
+        BaseIndex { base, levels, by_hash, by_name }
+    }
+}
+
+/// Runs the refinement until stable. `init[i]` is the initial class, `edges[i]` the children.
+fn refine(init: Vec<u32>, edges: &[Vec<u32>]) -> (Vec<u32>, usize) {
+    let mut class = init;
     let mut count = class.iter().copied().max().map_or(0, |m| m as usize + 1);
     let mut rounds = 0;
+    let mut buf: Vec<u32> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(class.len());
     loop {
         rounds += 1;
-        let mut sigs: HashMap<(u32, Vec<u32>), u32> = HashMap::with_capacity(count * 2);
-        let next: Vec<u32> = (0..nodes.len())
-            .map(|i| {
-                let key = (class[i], edges[i].iter().map(|&c| class[c as usize]).collect());
+        buf.clear();
+        spans.clear();
+        for (i, e) in edges.iter().enumerate() {
+            let s = buf.len();
+            buf.push(class[i]);
+            buf.extend(e.iter().map(|&c| class[c as usize]));
+            spans.push((s, buf.len()));
+        }
+        let mut sigs: HashMap<&[u32], u32> = HashMap::with_capacity(count * 2);
+        let next: Vec<u32> = spans
+            .iter()
+            .map(|&(s, e)| {
                 let n = sigs.len() as u32;
-                *sigs.entry(key).or_insert(n)
+                *sigs.entry(&buf[s..e]).or_insert(n)
             })
             .collect();
         let new_count = sigs.len();
+        drop(sigs);
         class = next;
         if new_count == count {
             break;
@@ -97,13 +226,111 @@ fn refine(nodes: &[Type], edges: &[Vec<u32>]) -> (Vec<u32>, usize) {
     (class, rounds)
 }
 
-/// Deduplicates `nodes` (node 0 is void; `nbase` first nodes are the base, already deduped).
-pub(crate) fn dedup(nodes: &[Type], nbase: usize) -> Dedup {
+/// Greatest base matching: `pinned[i]` forces a partner (proxies, void).
+fn match_base(
+    nodes: &[Type],
+    strings: &[String],
+    edges: &[Vec<u32>],
+    pinned: &[Option<u32>],
+    index: Option<&BaseIndex<'_>>,
+) -> Vec<Option<u32>> {
+    let n = nodes.len();
+    let Some(index) = index else {
+        return pinned.to_vec();
+    };
+    let base = index.base;
+    let gname = |s: StrRef| strings[s.0 as usize].as_str();
+    let bname = |s: StrRef| base.str(s);
+    let labels: Vec<u64> = nodes.iter().map(|t| label_hash(t, &gname)).collect();
+    let levels = deep_hashes(&labels, &|i| edges[i].clone(), &|i, j| {
+        pinned[i].map(|b| index.levels[j][b as usize])
+    });
+    let hashes = &levels[HASH_DEPTH];
+    // Candidate sets.
+    let mut cand: Vec<Vec<u32>> = (0..n)
+        .map(|i| {
+            if let Some(p) = pinned[i] {
+                return vec![p];
+            }
+            let Some(list) = index.by_hash.get(&hashes[i]) else { return Vec::new() };
+            list.iter()
+                .copied()
+                .filter(|&b| {
+                    let bt = base.type_by_id(TypeId(b)).expect("indexed");
+                    same_label(&nodes[i], &gname, bt, &bname)
+                })
+                .collect()
+        })
+        .collect();
+    // Fixpoint: drop (i, b) when some child pair is not a candidate pair.
+    loop {
+        let mut changed = false;
+        for i in 0..n {
+            if pinned[i].is_some() || cand[i].is_empty() {
+                continue;
+            }
+            let before = cand[i].len();
+            let kids = &edges[i];
+            let mut keep = std::mem::take(&mut cand[i]);
+            keep.retain(|&b| {
+                let bk = children(base.type_by_id(TypeId(b)).expect("base id"));
+                bk.len() == kids.len() && kids.iter().zip(&bk).all(|(&c, &bc)| cand[c as usize].contains(&bc))
+            });
+            changed |= keep.len() != before;
+            cand[i] = keep;
+        }
+        if !changed {
+            break;
+        }
+    }
+    cand.into_iter().map(|c| c.into_iter().min()).collect()
+}
+
+fn pass(
+    nodes: &[Type],
+    strings: &[String],
+    edges: &[Vec<u32>],
+    pinned: &[Option<u32>],
+    index: Option<&BaseIndex<'_>>,
+) -> (Vec<u32>, Vec<Option<u32>>, usize) {
+    let partner = match_base(nodes, strings, edges, pinned, index);
+    #[derive(Hash, PartialEq, Eq)]
+    enum Label {
+        Base(u32),
+        Own(Type),
+    }
+    let mut labels: HashMap<Label, u32> = HashMap::with_capacity(nodes.len());
+    let init: Vec<u32> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let l = match partner[i] {
+                Some(b) => Label::Base(b),
+                None => Label::Own(remap(t, |_| TypeId::VOID)),
+            };
+            let n = labels.len() as u32;
+            *labels.entry(l).or_insert(n)
+        })
+        .collect();
+    let (class, rounds) = refine(init, edges);
+    (class, partner, rounds)
+}
+
+/// Deduplicates `nodes` (node 0 is void; names index `strings`), over `base` if given.
+pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex<'_>>) -> Dedup {
+    let mut nodes: Vec<Type> = nodes.to_vec();
     let mut edges: Vec<Vec<u32>> = nodes.iter().map(children).collect();
-    let (mut class, mut rounds) = refine(nodes, &edges);
+    let mut pinned: Vec<Option<u32>> = vec![None; nodes.len()];
+    pinned[0] = Some(0);
+    let (mut class, mut partner, mut rounds) = pass(&nodes, strings, &edges, &pinned, index);
 
     // Resolve forward declarations to the single complete type of that name, if there is one.
-    let mut by_name: HashMap<(StrRef, bool), Vec<u32>> = HashMap::new();
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Target {
+        Base(u32),
+        Class(u32, u32), // class, a node of it
+    }
+    let mut by_name: HashMap<(&str, bool), Vec<Target>> = HashMap::new();
     for (i, t) in nodes.iter().enumerate() {
         let union = match t.data {
             TypeData::Struct(_) => false,
@@ -113,52 +340,89 @@ pub(crate) fn dedup(nodes: &[Type], nbase: usize) -> Dedup {
         if t.name.is_empty() {
             continue;
         }
-        let v = by_name.entry((t.name, union)).or_default();
-        if !v.iter().any(|&n| class[n as usize] == class[i]) {
-            v.push(i as u32);
+        let tg = match partner[i] {
+            Some(b) => Target::Base(b),
+            None => Target::Class(class[i], i as u32),
+        };
+        let v = by_name.entry((strings[t.name.0 as usize].as_str(), union)).or_default();
+        let same = |a: &Target, b: &Target| match (a, b) {
+            (Target::Base(x), Target::Base(y)) => x == y,
+            (Target::Class(x, _), Target::Class(y, _)) => x == y,
+            _ => false,
+        };
+        if !v.iter().any(|x| same(x, &tg)) {
+            v.push(tg);
         }
     }
-    let mut target: Vec<Option<u32>> = vec![None; nodes.len()];
-    let mut any = false;
-    for (i, t) in nodes.iter().enumerate().skip(nbase) {
-        if let TypeData::Fwd(f) = t.data {
-            if let Some(v) = by_name.get(&(t.name, f.union)) {
-                if v.len() == 1 {
-                    target[i] = Some(v[0]);
-                    any = true;
+    let orig_len = nodes.len();
+    let mut target: Vec<Option<u32>> = vec![None; orig_len];
+    let mut proxies: HashMap<u32, u32> = HashMap::new();
+    for i in 0..orig_len {
+        let TypeData::Fwd(f) = nodes[i].data else { continue };
+        let name = strings[nodes[i].name.0 as usize].as_str();
+        let mut all: Vec<Target> = by_name.get(&(name, f.union)).cloned().unwrap_or_default();
+        if let Some(ix) = index {
+            for &b in ix.by_name.get(&(name, f.union)).map(Vec::as_slice).unwrap_or(&[]) {
+                if !all.contains(&Target::Base(b)) {
+                    all.push(Target::Base(b));
                 }
             }
         }
+        if all.len() != 1 {
+            continue;
+        }
+        target[i] = Some(match all[0] {
+            Target::Class(_, node) => node,
+            Target::Base(b) => *proxies.entry(b).or_insert_with(|| {
+                // A stand-in node for the base type, pinned to it.
+                nodes.push(Type { name: StrRef::EMPTY, data: TypeData::Void });
+                edges.push(Vec::new());
+                pinned.push(Some(b));
+                (nodes.len() - 1) as u32
+            }),
+        });
     }
-    if any {
+    if target.iter().any(Option::is_some) {
         for e in edges.iter_mut() {
             for c in e.iter_mut() {
-                if let Some(t) = target[*c as usize] {
+                if let Some(t) = target.get(*c as usize).copied().flatten() {
                     *c = t;
                 }
             }
         }
-        let (c2, r2) = refine(nodes, &edges);
+        let (c2, p2, r2) = pass(&nodes, strings, &edges, &pinned, index);
         class = c2;
+        partner = p2;
         rounds += r2;
-        // A resolved FWD joins its target's class.
         for (i, t) in target.iter().enumerate() {
             if let Some(t) = t {
                 class[i] = class[*t as usize];
+                partner[i] = partner[*t as usize];
             }
         }
     }
-    // Renumber classes by smallest member so that representatives are stable.
+    // Renumber classes by smallest member; proxies are never representatives of new classes.
+    class.truncate(orig_len);
+    partner.truncate(orig_len);
     let mut renum: HashMap<u32, u32> = HashMap::new();
     let mut rep = Vec::new();
+    let mut base_id = Vec::new();
+    let mut proxy_class: HashMap<u32, u32> = HashMap::new();
     for (i, c) in class.iter_mut().enumerate() {
         let n = *renum.entry(*c).or_insert_with(|| {
             rep.push(i as u32);
+            base_id.push(partner[i]);
             (rep.len() - 1) as u32
         });
         *c = n;
     }
-    Dedup { class, rep, rounds }
+    proxy_class.clear();
+    Dedup {
+        class,
+        rep,
+        base_id,
+        rounds,
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +443,7 @@ mod tests {
                 bitfield_encoding: false,
                 members: members
                     .iter()
-                    .map(|&t| Member { name: StrRef(9), ty: TypeId(t), bit_offset: 0, bitfield_size: 0 })
+                    .map(|&t| Member { name: StrRef(4), ty: TypeId(t), bit_offset: 0, bitfield_size: 0 })
                     .collect(),
             }),
         }
@@ -187,15 +451,20 @@ mod tests {
     fn ptr(t: u32) -> Type {
         Type { name: StrRef::EMPTY, data: TypeData::Ptr(TypeId(t)) }
     }
+    fn void() -> Type {
+        Type { name: StrRef::EMPTY, data: TypeData::Void }
+    }
+    fn strings() -> Vec<String> {
+        ["", "int", "s", "t", "m"].iter().map(|s| s.to_string()).collect()
+    }
 
     #[test]
     fn cycles_and_fwd() {
-        let void = Type { name: StrRef::EMPTY, data: TypeData::Void };
         // CU1: 1 int, 2 struct s { int; s* }, 3 ptr->2
         // CU2: 4 int, 5 struct s { int; s* }, 6 ptr->5
         // CU3: 7 fwd s, 8 ptr->7, 9 struct t {s*}; CU4: 10 struct t {s*} with full s
         let nodes = vec![
-            void,
+            void(),
             int(1),
             st(2, &[1, 3]),
             ptr(2),
@@ -207,11 +476,47 @@ mod tests {
             st(3, &[8]),
             st(3, &[3]),
         ];
-        let d = dedup(&nodes, 1);
+        let d = dedup(&nodes, &strings(), None);
         assert_eq!(d.class[1], d.class[4]);
         assert_eq!(d.class[2], d.class[5]);
         assert_eq!(d.class[3], d.class[6]);
         assert_eq!(d.class[7], d.class[2], "fwd resolved");
         assert_eq!(d.class[9], d.class[10], "struct via fwd merges with struct via full type");
+        assert_eq!(d.rep.len(), 5, "void, int, s, s*, t");
+    }
+
+    #[test]
+    fn against_base() {
+        // Base: [1] int, [2] struct s {int; s*}, [3] ptr->2, [4] struct t {s*}.
+        let mut base = Btf::new(None);
+        let names: Vec<StrRef> = strings().iter().map(|s| base.add_str(s)).collect();
+        let ren = |t: Type| {
+            let mut t = t;
+            t.name = names[t.name.0 as usize];
+            if let TypeData::Struct(c) = &mut t.data {
+                c.members.iter_mut().for_each(|m| m.name = names[m.name.0 as usize]);
+            }
+            t
+        };
+        for t in [int(1), st(2, &[1, 3]), ptr(2), st(3, &[3])] {
+            base.add_type(ren(t));
+        }
+        let ix = BaseIndex::new(&base);
+        // New: 1 int, 2 fwd s, 3 ptr->2, 4 struct t {s*} (via fwd), 5 struct s {int; int} (differs)
+        let nodes = vec![
+            void(),
+            int(1),
+            Type { name: StrRef(2), data: TypeData::Fwd(Fwd { union: false }) },
+            ptr(2),
+            st(3, &[3]),
+            st(3, &[1]),
+        ];
+        let d = dedup(&nodes, &strings(), Some(&ix));
+        let b = |n: usize| d.base_id[d.class[n] as usize];
+        assert_eq!(b(1), Some(1));
+        assert_eq!(b(2), Some(2), "fwd resolved into the base struct");
+        assert_eq!(b(3), Some(3));
+        assert_eq!(b(4), Some(4));
+        assert_eq!(b(5), None);
     }
 }

@@ -154,6 +154,9 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
             .warnings
             .push(format!("{} non-absolute relocations in DWARF sections not applied", info.skipped_relocs));
     }
+    if std::env::var_os("BTFENC_TIMING").is_some() {
+        eprintln!("btfenc: {} CUs walked", cus.len());
+    }
     let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
     report.dropped.sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));

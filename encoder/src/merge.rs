@@ -88,16 +88,6 @@ pub(crate) fn merge(
         index: HashMap::new(),
         nbase: 1,
     };
-    if let Some(b) = &base {
-        for id in 1..b.type_count() {
-            let t = b.type_by_id(TypeId(id)).expect("id below type_count").clone();
-            let b2 = b.clone();
-            let t = g.rename(&t, &move |s| b2.str(s).to_string());
-            g.nodes.push(t);
-            g.weak.push(false);
-        }
-        g.nbase = g.nodes.len();
-    }
     // CU types, function and variable candidates, in CU order.
     let mut cu_base = Vec::with_capacity(cus.len());
     for cu in cus {
@@ -111,11 +101,23 @@ pub(crate) fn merge(
             g.weak.push(w);
         }
     }
+    let t_graph = std::time::Instant::now();
     let node = |cu: usize, t: TypeId| if t.0 == 0 { 0 } else { t.0 + cu_base[cu] };
 
-    let d = dedup::dedup(&g.nodes, g.nbase);
+    // A base whose string index is built once (the btf crate rebuilds it on every lookup
+    // through a shared base otherwise).
+    let base = base.map(|b| {
+        let mut b = (*b).clone();
+        warm_str_index(&mut b);
+        Arc::new(b)
+    });
+    let index = base.as_deref().map(dedup::BaseIndex::new);
+    let d = dedup::dedup(&g.nodes, &g.strings, index.as_ref());
+    if std::env::var_os("BTFENC_TIMING").is_some() {
+        eprintln!("btfenc: graph built; dedup {:?}", t_graph.elapsed());
+    }
     report.dedup_rounds = d.rounds;
-    report.types_before_dedup = g.nodes.len() - g.nbase;
+    report.types_before_dedup = g.nodes.len() - 1;
 
     // ---- functions ----
     let mut insts: Vec<Inst<'_>> = Vec::new();
@@ -169,7 +171,7 @@ pub(crate) fn merge(
     }
     let mut raw: Option<Btf> = None;
     let mut render = |proto: u32, name: &str, g: &Graph| -> String {
-        let r = raw.get_or_insert_with(|| raw_btf(g, base.clone()));
+        let r = raw.get_or_insert_with(|| raw_btf(g));
         btf::render::Renderer::new(r).prototype(TypeId(proto), name)
     };
     let class = |n: u32| d.class[n as usize];
@@ -334,11 +336,8 @@ pub(crate) fn merge(
             keep[class(i as u32) as usize] = true;
         }
     }
-    // Classes with a base member are the base type.
-    let mut in_base = vec![false; nclasses];
-    for i in 0..g.nbase {
-        in_base[class(i as u32) as usize] = true;
-    }
+    // Classes equivalent to a base type are that type.
+    let in_base: Vec<bool> = d.base_id.iter().map(Option::is_some).collect();
     // Protos of emitted FUNCs and their closure.
     let mut stack: Vec<u32> = funcs.iter().map(|f| class(f.2)).collect();
     stack.extend(vars.iter().map(|v| class(v.2)));
@@ -360,8 +359,8 @@ pub(crate) fn merge(
     let mut id_of = vec![u32::MAX; nclasses];
     let mut order = Vec::new();
     for (c, &r) in d.rep.iter().enumerate() {
-        if in_base[c] {
-            id_of[c] = r; // base node index == base type id
+        if let Some(b) = d.base_id[c] {
+            id_of[c] = b;
         } else if keep[c] {
             id_of[c] = first_new + order.len() as u32;
             order.push(r);
@@ -462,8 +461,8 @@ pub(crate) fn merge(
 }
 
 /// The graph before dedup as a BTF blob (node index == type id), for rendering messages.
-fn raw_btf(g: &Graph, base: Option<Arc<Btf>>) -> Btf {
-    let mut b = Btf::new(base);
+fn raw_btf(g: &Graph) -> Btf {
+    let mut b = Btf::new(None);
     let mut types = Vec::new();
     for t in &g.nodes[g.nbase..] {
         let mut t = t.clone();
@@ -482,4 +481,20 @@ fn raw_btf(g: &Graph, base: Option<Arc<Btf>>) -> Btf {
     }
     b.set_types(types);
     b
+}
+
+/// Makes `b` build its string index now, by looking up a string it already has (so nothing is
+/// added).
+fn warm_str_index(b: &mut Btf) {
+    let first = b
+        .own_strings()
+        .split(|&c| c == 0)
+        .find(|s| !s.is_empty())
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .map(str::to_string);
+    if let Some(s) = first {
+        let before = b.own_strings().len();
+        b.add_str(&s);
+        debug_assert_eq!(before, b.own_strings().len());
+    }
 }
