@@ -1,0 +1,35 @@
+/* Types of every BTF kind the encoder produces from plain C. */
+#include <stddef.h>
+struct list { struct list *next; int v; };
+struct bits { unsigned a:3, b:5; int c; unsigned long long d:40; signed char e:2; };
+union u { int i; float f; char c[3]; };
+enum color { RED, GREEN = 5, BLUE = -1 };
+enum big { B1 = 1ULL << 40 };
+enum small_unsigned { S0 = 0, S1 = 0xffffffffu };
+typedef struct list list_t;
+typedef int (*callback_t)(const char *fmt, ...);
+struct flex { int n; int data[]; };
+struct holder {
+    int grid[2][3];
+    const volatile int *cvp;
+    char *restrict rp;
+    struct fwdonly *fp;
+    union { long l; void *p; } anon;
+    struct { int x, y; } pt;
+    callback_t cb;
+    _Bool flag;
+    double d;
+    long double ld;
+    unsigned char uc;
+    short s;
+    list_t *lt;
+    struct bits b;
+    union u un;
+    enum color col;
+    enum big bg;
+    enum small_unsigned su;
+    struct flex *fl;
+};
+struct holder global_holder;
+int add(int a, int b) { return a + b; }
+long use_holder(struct holder *h) { return h->grid[1][2] + h->b.a + h->un.i + h->col + h->bg + h->su; }

@@ -1,0 +1,99 @@
+//! Function selection: same-name statics, identical duplicates, clones, --explain.
+
+mod common;
+use common::*;
+
+const DUP_A: &str = include_str!("data/dup_a.c");
+const DUP_B: &str = include_str!("data/dup_b.c");
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ab: std::path::PathBuf,
+}
+
+/// dup_a.c + dup_b.c, gcc -O2, merged with `ld -r`: two `static dup_fn` with different
+/// prototypes, two identical `static same_fn`, a clone-only `cprop.constprop.0`.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let a = compile(&gcc(), dir.path(), "dup_a", DUP_A, &[]);
+    let b = compile(&gcc(), dir.path(), "dup_b", DUP_B, &[]);
+    let ab = link_r(dir.path(), "ab.o", &[a, b]);
+    Fixture { _dir: dir, ab }
+}
+
+fn funcs(c: &btf::canon::Canon) -> Vec<String> {
+    c.funcs().map(str::to_string).collect()
+}
+
+#[test]
+fn same_name_statics() {
+    let f = fixture();
+    let c = canon(&btfenc_detached(&f.ab, &[]));
+    let fs = funcs(&c);
+    assert!(!fs.iter().any(|l| l.starts_with("FUNC dup_fn ")), "dup_fn must not be encoded: {fs:#?}");
+    // Identical prototypes: exactly one FUNC.
+    assert!(fs.contains(&"FUNC same_fn static: int same_fn(int a, int b)".to_string()), "{fs:#?}");
+    assert!(!c.to_text().contains("FUNC same_fn static: int same_fn(int a, int b) (x"));
+    assert!(fs.contains(&"FUNC api_a global: int api_a(int x)".to_string()));
+    assert!(fs.contains(&"FUNC api_b global: long int api_b(long int x, long int y)".to_string()));
+    // Clones are not encoded under the source name.
+    assert!(!fs.iter().any(|l| l.contains("cprop")), "{fs:#?}");
+
+    let text = explain(&f.ab, &[]);
+    assert!(
+        text.contains("dup_fn: 2 definitions with different prototypes: `int dup_fn(int a, int b)` vs `long int dup_fn(long int a, long int b, long int c)`"),
+        "{text}"
+    );
+    assert!(text.contains("    in dup_a.c") || text.contains("dup_a.c (DIE"), "{text}");
+    assert!(text.contains("cprop: only clone symbols (cprop.constprop.0)"), "{text}");
+    assert!(!text.contains("same_fn:"), "{text}");
+
+    // pahole 1.24 keeps one dup_fn (the seed's hazard); we document the difference.
+    let theirs = canon(&pahole_detached(&f.ab));
+    assert!(theirs.funcs().any(|l| l.starts_with("FUNC dup_fn ")));
+}
+
+#[test]
+fn explain_json() {
+    let f = fixture();
+    let out = run(std::process::Command::new(btfenc()).arg("--explain-json").arg(&f.ab));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dropped = v["dropped"].as_array().unwrap();
+    let dup = dropped.iter().find(|d| d["name"] == "dup_fn").expect("dup_fn listed");
+    assert_eq!(dup["instances"].as_array().unwrap().len(), 2);
+    assert!(dup["reason"].as_str().unwrap().contains("different prototypes"));
+    assert_eq!(v["funcs"].as_u64().unwrap(), 3, "api_a, api_b, same_fn");
+}
+
+#[test]
+fn clone_true_signature() {
+    let f = fixture();
+    for feat in ["--btf_features=default,clone_true_signature", "--btf_features=true_signature"] {
+        let c = canon(&btfenc_detached(&f.ab, &[feat]));
+        let fs = funcs(&c);
+        // cprop(a, k) called with k == 7 everywhere: gcc's clone takes only `a`.
+        assert!(
+            fs.contains(&"FUNC cprop.constprop.0 static: int cprop.constprop.0(int a)".to_string()),
+            "{feat}: {fs:#?}"
+        );
+        assert!(!fs.iter().any(|l| l.starts_with("FUNC dup_fn ")));
+    }
+}
+
+#[test]
+fn optimized_out_parameter_is_dropped() {
+    // clang removes the unused parameter of a static function in place (same symbol, new ABI):
+    // the FUNC would make a tracer read `b` from a register the function never receives.
+    let src = r#"
+__attribute__((noinline)) static int drop_b(int a, int b) { return a * 3; }
+int caller(int x) { return drop_b(x, x); }
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let o = compile(&clang(), dir.path(), "opt", src, &[]);
+    let text = explain(&o, &[]);
+    let c = canon(&btfenc_detached(&o, &[]));
+    if c.funcs().any(|l| l.starts_with("FUNC drop_b ")) {
+        panic!("drop_b encoded although its parameter is gone:\n{text}\n{}", c.to_text());
+    }
+    assert!(text.contains("drop_b: "), "{text}");
+}
