@@ -145,7 +145,7 @@ fn aggregate_ok(w: &Walker<'_, '_>, off: gimli::UnitOffset, base: u64, depth: us
         if w.u(&m, DW_AT_bit_size)?.is_some() {
             continue; // bitfields are integer class and packed by definition
         }
-        let pos = base + w.member_loc(&m)?;
+        let pos = base.saturating_add(w.member_loc(&m)?);
         let Some(t) = w.type_ref(&m)? else { continue };
         let (leaf, align) = leaf_of(w, t, depth + 1)?;
         match leaf {

@@ -600,9 +600,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(s) => s,
                     None => self.type_size_die(&m, 0)?.unwrap_or(0),
                 };
-                (loc * 8 + storage * 8).saturating_sub(bo + bs)
+                loc.saturating_mul(8).saturating_add(storage.saturating_mul(8)).saturating_sub(bo.saturating_add(bs))
             } else {
-                loc * 8
+                loc.saturating_mul(8)
             };
             if let Some(bs) = bit_size {
                 any_bitfield = true;
@@ -751,7 +751,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             // Absent (flexible array) or not a constant (VLA): no length.
             _ => return Ok(0),
         };
-        Ok(if upper < lower { 0 } else { (upper - lower + 1) as u64 })
+        Ok(if upper < lower { 0 } else { (upper as i128 - lower as i128 + 1).min(u64::MAX as i128) as u64 })
     }
 
     fn array(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {

@@ -89,7 +89,7 @@ impl ElfInfo {
     pub fn section_of(&self, addr: u64) -> Option<&AllocSection> {
         let i = self.sections.partition_point(|s| s.addr <= addr);
         let s = self.sections.get(i.checked_sub(1)?)?;
-        (addr < s.addr + s.size.max(1)).then_some(s)
+        (addr < s.addr.saturating_add(s.size.max(1))).then_some(s)
     }
 }
 
@@ -159,9 +159,9 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
             continue;
         }
         let addr = if relocatable {
-            let align = s.align().max(1);
-            let a = next.div_ceil(align) * align;
-            next = a + s.size().max(1);
+            let align = s.align().clamp(1, 1 << 20);
+            let a = next.div_ceil(align).saturating_mul(align);
+            next = a.saturating_add(s.size().max(1));
             bases.insert(s.index().0, a);
             a
         } else {
@@ -186,7 +186,7 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
         }
         let s = Symbol {
             name: name.to_string(),
-            addr: sym.address() + base_of(Some(sec)),
+            addr: sym.address().wrapping_add(base_of(Some(sec))),
             size: sym.size(),
             global: sym.is_global(),
             weak: sym.is_weak(),
@@ -268,7 +268,10 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
         _ => return Err(bad("bad ELF data encoding")),
     };
     let rd = |off: usize, n: usize| -> Result<u64> {
-        let b = elf.get(off..off + n).ok_or_else(|| bad("truncated ELF header or section table"))?;
+        let b = off
+            .checked_add(n)
+            .and_then(|end| elf.get(off..end))
+            .ok_or_else(|| bad("truncated ELF header or section table"))?;
         let mut v = 0u64;
         for i in 0..n {
             let byte = if le { b[n - 1 - i] } else { b[i] };
@@ -290,8 +293,9 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
     }
     let shoff = usize::try_from(shoff).map_err(|_| bad("section table offset"))?;
     let ent = shentsize as usize;
-    let table = elf
-        .get(shoff..shoff + ent * shnum as usize)
+    let table = shoff
+        .checked_add(ent * shnum as usize)
+        .and_then(|end| elf.get(shoff..end))
         .ok_or_else(|| bad("section header table outside the file"))?;
     // Field offsets inside a section header.
     let (o_name, o_type, o_offset, o_size, o_align, w) = if is64 {
@@ -300,10 +304,11 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
         (0, 4, 0x10, 0x14, 0x20, 4)
     };
     let hdr = |i: usize, field: usize, n: usize| rd(shoff + i * ent + field, n);
-    let str_off = hdr(shstrndx as usize, o_offset, w)? as usize;
-    let str_size = hdr(shstrndx as usize, o_size, w)? as usize;
-    let strtab = elf
-        .get(str_off..str_off + str_size)
+    let str_off = usize::try_from(hdr(shstrndx as usize, o_offset, w)?).map_err(|_| bad("name table offset"))?;
+    let str_size = usize::try_from(hdr(shstrndx as usize, o_size, w)?).map_err(|_| bad("name table size"))?;
+    let strtab = str_off
+        .checked_add(str_size)
+        .and_then(|end| elf.get(str_off..end))
         .ok_or_else(|| bad("section name table outside the file"))?;
     let name_of = |i: usize| -> Result<&[u8]> {
         let n = hdr(i, o_name, 4)? as usize;
