@@ -113,3 +113,34 @@ pub fn explain(input: &Path, args: &[&str]) -> String {
     let out = run(Command::new(btfenc()).args(args).arg("--explain").arg(input));
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `[kernel] headers` and `vmlinux_btf` from ci/setup's toolchains.toml.
+pub fn kernel() -> (PathBuf, PathBuf) {
+    let manifest = btfsmith_home().join("toolchains.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("{}: {e}: run ci/setup to install the 6.12 kernel headers", manifest.display()));
+    let mut in_kernel = false;
+    let (mut headers, mut vmlinux) = (None, None);
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_kernel = l == "[kernel]";
+            continue;
+        }
+        if !in_kernel {
+            continue;
+        }
+        if let Some((k, v)) = l.split_once('=') {
+            let v = v.trim().trim_matches('"').to_string();
+            match k.trim() {
+                "headers" => headers = Some(PathBuf::from(v)),
+                "vmlinux_btf" => vmlinux = Some(PathBuf::from(v)),
+                _ => {}
+            }
+        }
+    }
+    match (headers, vmlinux) {
+        (Some(h), Some(v)) if h.exists() && v.exists() => (h, v),
+        _ => panic!("no usable [kernel] headers/vmlinux_btf in {}: run ci/setup", manifest.display()),
+    }
+}
