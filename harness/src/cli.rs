@@ -22,12 +22,97 @@ enum Command {
     /// Work with BTF files.
     #[command(subcommand)]
     Btf(BtfCommand),
+    /// The campaign: generate programs, compile them with every compiler, encode with every
+    /// configuration, judge, and keep findings. Resumable: rerun with the same --out.
+    Run(RunArgs),
+    /// Run the same pipeline (static oracles) on your own C files.
+    Check {
+        /// C translation units, linked together.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        matrix: MatrixArgs,
+        /// Where findings go.
+        #[arg(long, default_value = "btfsmith-check")]
+        out: PathBuf,
+    },
+    /// Re-run findings (a finding directory, a campaign directory or a findings directory) and
+    /// say whether each still reproduces. Exit 0 when all do, 1 when one does not.
+    Replay {
+        /// Finding or campaign directory.
+        dir: PathBuf,
+        /// Skip the host-kernel BPF_BTF_LOAD oracle.
+        #[arg(long)]
+        no_kernel_load: bool,
+    },
+    /// Print the built-in campaign configuration (TOML), to edit and pass back with --config.
+    DumpConfig,
     /// Print the DWARF truth of an ELF file (function instances, symbols, parameter locations)
     /// as JSON: what the oracles judge encoders against.
     Facts {
         /// An object, executable or module compiled with -g.
         file: PathBuf,
     },
+}
+
+/// Which compilers and encoders to run.
+#[derive(Debug, clap::Args)]
+struct MatrixArgs {
+    /// Campaign configuration (TOML); default: the built-in one (`btfsmith dump-config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Only encoder configurations whose name contains one of these (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    encoders: Vec<String>,
+    /// Only compiler setups (`gcc-12 -O2`) containing one of these (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    compilers: Vec<String>,
+    /// Skip the host-kernel BPF_BTF_LOAD oracle (e.g. without root).
+    #[arg(long)]
+    no_kernel_load: bool,
+}
+
+impl MatrixArgs {
+    fn resolve(&self) -> Result<crate::config::Matrix> {
+        let config = match &self.config {
+            Some(p) => crate::config::Config::from_file(p)?,
+            None => crate::config::Config::builtin(),
+        };
+        crate::config::Matrix::resolve(&config, &Toolchains::load()?, &self.encoders, &self.compilers)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Stop after this many minutes (programs in flight finish).
+    #[arg(long, conflicts_with = "count")]
+    minutes: Option<f64>,
+    /// Stop after this many programs (default 20 when neither is given).
+    #[arg(long)]
+    count: Option<u64>,
+    /// First seed; program i uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Parallel workers (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// This machine's share, k/n: programs with index % n == k (disjoint across k).
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Generator policy (`mixed`, `collisions`, ...).
+    #[arg(long, default_value = "mixed")]
+    policy: String,
+    /// Campaign directory (state, findings, reports).
+    #[arg(long, default_value = "btfsmith-out")]
+    out: PathBuf,
+    /// Print the harness's own overhead against the summed tool time at the end.
+    #[arg(long)]
+    bench: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    matrix: MatrixArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +154,39 @@ pub fn run() -> Result<ExitCode> {
     let args = Args::parse();
     match args.command {
         Command::Toolchains => toolchains(),
+        Command::Run(args) => run_campaign(args),
+        Command::Check { files, matrix, out } => {
+            let m = matrix.resolve()?;
+            let verdicts = crate::check::check(&files, &m, !matrix.no_kernel_load, &out)?;
+            let findings: Vec<_> = verdicts.iter().filter(|v| v.kind.is_finding()).collect();
+            for v in &findings {
+                println!("{} [{}] {} ({}){}", v.kind, v.oracle, v.encoder, v.compiler, v.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default());
+                for line in v.detail.lines().take(12) {
+                    println!("    {line}");
+                }
+            }
+            let missed = verdicts.len() - findings.len();
+            println!("{} verdicts ({} MISSED); findings in {}", findings.len(), missed, out.join("findings").display());
+            Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Replay { dir, no_kernel_load } => {
+            let mut refuted = 0;
+            for d in crate::check::finding_dirs(&dir)? {
+                let r = crate::check::replay(&d, !no_kernel_load)?;
+                println!("{} {} ({})", if r.confirmed { "CONFIRMED" } else { "REFUTED" }, r.dir.display(), r.signature);
+                if !r.confirmed {
+                    refuted += 1;
+                    for v in &r.verdicts {
+                        println!("    now: {} {}", v.signature(), v.function.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            Ok(if refuted == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::DumpConfig => {
+            print!("{}", crate::config::DEFAULT_CONFIG);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Facts { file } => {
             let facts = crate::dwarf::read_file(&file)?;
             println!("{}", serde_json::to_string_pretty(&facts)?);
@@ -128,4 +246,54 @@ fn toolchains() -> Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
+}
+
+fn run_campaign(args: RunArgs) -> Result<ExitCode> {
+    use anyhow::Context;
+    let (k, n) = args
+        .shard
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+        .filter(|(k, n)| *n > 0 && k < n)
+        .with_context(|| format!("--shard {}: expected k/n with 0 <= k < n", args.shard))?;
+    generators::Policy::by_name(&args.policy).map_err(|e| anyhow::anyhow!("--policy {}: {e}", args.policy))?;
+    let spec = crate::campaign::CampaignSpec {
+        seed: args.seed,
+        policy: args.policy.clone(),
+        shard: (k, n),
+        matrix: args.matrix.resolve()?,
+        kernel_load: !args.matrix.no_kernel_load,
+        generator_version: generators::GENERATOR_VERSION.to_string(),
+    };
+    let budget = match (args.minutes, args.count) {
+        (Some(m), _) => crate::campaign::Budget::Time(std::time::Duration::from_secs_f64(m * 60.0)),
+        (None, Some(c)) => crate::campaign::Budget::Count(c),
+        (None, None) => crate::campaign::Budget::Count(20),
+    };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let started = std::time::Instant::now();
+    let findings = crate::campaign::run(&spec, budget, jobs, &args.out, args.quiet)?;
+    let report = crate::report::build(&args.out)?;
+    print!("{}", crate::report::markdown(&report, Some(&spec)));
+    println!("\nreports: {}/report.md, report.json, junit.xml", args.out.display());
+    if args.bench {
+        let wall = started.elapsed().as_secs_f64();
+        let per_program_overhead = if report.tool_seconds > 0.0 { (report.wall_seconds - report.tool_seconds) / report.tool_seconds } else { 0.0 };
+        println!(
+            "bench: {} programs in {wall:.1} s with {jobs} jobs ({:.2} programs/s); tool time {:.1} s, harness time {:.1} s: overhead {:.1}% of the tool floor",
+            report.programs,
+            report.programs as f64 / wall.max(1e-9),
+            report.tool_seconds,
+            report.wall_seconds - report.tool_seconds,
+            per_program_overhead * 100.0
+        );
+    }
+    let unsafe_count: u64 = report
+        .counts
+        .values()
+        .flat_map(|m| m.iter())
+        .filter(|(k, _)| serde_json::from_value::<crate::oracle::VerdictKind>(serde_json::Value::String((*k).clone())).is_ok_and(|k| k.is_finding()))
+        .map(|(_, c)| c)
+        .sum();
+    Ok(if findings == 0 && unsafe_count == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

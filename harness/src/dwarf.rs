@@ -96,31 +96,39 @@ impl FunctionInstance {
         out
     }
 
+    /// True when the body sits only under a clone's name (`walk.constprop.0`): the compiler was
+    /// free to change how it is called, and did so knowingly.
+    pub fn is_clone(&self) -> bool {
+        !self.symbols.is_empty() && !self.has_exact_symbol()
+    }
+
     /// Why a tracer reading this instance's arguments per its source prototype would read
-    /// garbage, or `None` when its calling convention is what the prototype says.
+    /// garbage, or `None` when nothing *proves* its calling convention differs.
+    ///
+    /// Only definite evidence counts (false positives are the worst bug an oracle can have):
+    /// `DW_CC_nocall`; a parameter that arrives in a register other than the ABI's; and, in a
+    /// clone, a parameter that has no location or is a propagated constant (the clone's callers do
+    /// not pass it). A parameter without location in a function that kept its name is *not*
+    /// evidence: an unused argument has no location, yet every caller still passes it.
     pub fn convention_change(&self) -> Option<String> {
-        if self.nocall {
-            return Some("DW_CC_nocall: the compiler changed its calling convention".into());
-        }
         for (i, p) in self.params.iter().enumerate() {
             match (p.location, p.abi_register) {
-                (EntryLocation::None, _) => {
-                    return Some(format!("parameter {i} ({}) is optimized out", p.name))
-                }
-                (EntryLocation::Constant, _) => {
-                    return Some(format!(
-                        "parameter {i} ({}) is a propagated constant, not passed",
-                        p.name
-                    ))
-                }
                 (EntryLocation::Register(r), Some(abi)) if r != abi => {
-                    return Some(format!(
-                        "parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}",
-                        p.name
-                    ))
+                    return Some(format!("parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}", p.name))
+                }
+                (EntryLocation::None, _) if self.is_clone() => {
+                    return Some(format!("parameter {i} ({}) is not passed to the clone {}", p.name, self.symbols.join(",")))
+                }
+                (EntryLocation::Constant, _) if self.is_clone() => {
+                    return Some(format!("parameter {i} ({}) is a propagated constant, not passed to the clone {}", p.name, self.symbols.join(",")))
                 }
                 _ => {}
             }
+        }
+        if self.nocall {
+            // clang marks a function whose signature it changed (dead arguments or return value,
+            // promoted pointer arguments) even when every argument still sits in its register.
+            return Some("DW_CC_nocall: the compiler changed its signature (arguments, their types, or the return value); the source prototype no longer describes it".into());
         }
         None
     }

@@ -5,10 +5,14 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod btf_cmd;
+pub mod campaign;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;
+pub mod finding;
 pub mod process;
+pub mod report;
 pub mod toolchains;

@@ -1,7 +1,8 @@
-//! Differential: every configuration's canonical form against the reference configuration's
-//! (the first in the matrix that produced BTF). Each differing line is classified against the
-//! table of expected differences ([`EXPECTED`]); what no rule explains is a finding, shown as a
-//! unified diff.
+//! Differential: every configuration's canonical form against the consensus — the lines that
+//! more than half of the configurations produced — so that a difference is blamed on the
+//! configuration that deviates, not on whichever one happens to come first. Each differing line
+//! is classified against the table of expected differences ([`EXPECTED`]); what no rule explains
+//! is a finding, shown as a unified diff against the consensus.
 //!
 //! Differences in *which* FUNCs are emitted are expected (selection policies differ by design);
 //! the DWARF-truth oracle judges each of those FUNCs on its own. What must never differ without
@@ -164,15 +165,27 @@ impl Oracle for Differential {
             .iter()
             .filter_map(|e| Some((e.encoder.config.name.as_str(), Canon::of(e.btf.as_ref().ok()?))))
             .collect();
-        let Some((ref_name, reference)) = canons.first() else { return Vec::new() };
+        if canons.len() < 2 {
+            return Vec::new();
+        }
+        let mut support: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, c) in &canons {
+            for l in &c.lines {
+                *support.entry(l.as_str()).or_default() += 1;
+            }
+        }
+        let consensus = Canon {
+            lines: support.iter().filter(|(_, n)| **n * 2 > canons.len()).map(|(l, _)| l.to_string()).collect(),
+        };
+        let ref_name = "consensus";
         let mut out = Vec::new();
-        for (name, canon) in &canons[1..] {
-            let (unexplained, _) = classify(reference, canon);
+        for (name, canon) in &canons {
+            let (unexplained, _) = classify(&consensus, canon);
             if unexplained.is_empty() {
                 continue;
             }
             let kind_of = |l: &str| l.trim_start_matches(['+', '-']).split_whitespace().next().unwrap_or("?").to_string();
-            let diff = btf::canon::diff(reference, canon, ref_name, name).unwrap_or_default();
+            let diff = btf::canon::diff(&consensus, canon, ref_name, name).unwrap_or_default();
             out.push(Verdict {
                 oracle: self.name().into(),
                 kind: VerdictKind::UnexplainedDiff,

@@ -38,16 +38,16 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
     if !suffixes.is_empty() {
         return format!("clone:{}", suffixes.join("+"));
     }
-    if f.nocall {
-        return "nocall".into();
-    }
     for p in &f.params {
         match (p.location, p.abi_register) {
-            (EntryLocation::None, _) => return "optimized-out".into(),
-            (EntryLocation::Constant, _) => return "constant-param".into(),
             (EntryLocation::Register(r), Some(a)) if r != a => return "moved-register".into(),
+            (EntryLocation::None, _) => return "unused-param".into(),
+            (EntryLocation::Constant, _) => return "constant-param".into(),
             _ => {}
         }
+    }
+    if f.nocall {
+        return "nocall".into();
     }
     "plain".into()
 }

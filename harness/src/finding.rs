@@ -1,0 +1,225 @@
+//! Findings: one self-contained directory per distinct signature, written atomically.
+//!
+//! ```text
+//! findings/<slug>/
+//!   verdict.json     the verdict, its signature, the exact compiler and encoder setups, seed
+//!   src/             the C sources (and ground_truth.json for generated programs)
+//!   build.sh         the exact compile, link and encode commands, runnable from the directory
+//!   outputs/         the encoder's BTF, its stderr, the DWARF facts
+//!   diff.txt         what the oracle saw
+//! ```
+//! A directory appears whole or not at all (written under a temporary name, then renamed), so a
+//! campaign killed at any point loses no finding and leaves no half-written one.
+
+use crate::config::{CompilerSetup, EncoderSetup};
+use crate::oracle::Verdict;
+use crate::pipeline::{self, Build, Encoding};
+use crate::process::quote;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What `verdict.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// Deduplication key: verdict kind, configuration, phenomenon.
+    pub signature: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The compiler setup that built the case.
+    pub compiler: CompilerSetup,
+    /// The encoders involved: the judged one last (a differential finding also lists the
+    /// reference first).
+    pub encoders: Vec<EncoderSetup>,
+    /// Source files, in link order, relative to `src/`.
+    pub sources: Vec<String>,
+    /// Generator seed, for generated programs.
+    pub seed: Option<u64>,
+    /// Generator policy, for generated programs.
+    pub policy: Option<String>,
+    /// btfsmith version that found it.
+    pub btfsmith_version: String,
+    /// The command that re-checks it.
+    pub replay: String,
+}
+
+/// The findings directory of a campaign, with its known signatures.
+#[derive(Debug)]
+pub struct FindingStore {
+    root: PathBuf,
+    known: Mutex<HashSet<String>>,
+}
+
+/// A case's files, for copying into a finding.
+#[derive(Debug, Clone)]
+pub struct CaseFiles<'a> {
+    /// Directory holding the sources (and ground truth).
+    pub dir: &'a Path,
+    /// Source files in link order.
+    pub sources: &'a [PathBuf],
+    /// Seed, for generated programs.
+    pub seed: Option<u64>,
+    /// Policy, for generated programs.
+    pub policy: Option<&'a str>,
+}
+
+/// A file-name-safe form of a signature, with a hash so that different signatures never share a
+/// directory.
+pub fn slug(signature: &str) -> String {
+    let mut s: String = signature
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    s.truncate(80);
+    // FNV-1a: stable across runs and platforms, unlike std's RandomState.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in signature.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    format!("{s}-{:08x}", h as u32)
+}
+
+impl FindingStore {
+    /// Opens (creating) `root`, reading the signatures of the findings already there.
+    pub fn open(root: &Path) -> Result<FindingStore> {
+        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let mut known = HashSet::new();
+        for entry in std::fs::read_dir(root)? {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with(".tmp-") {
+                // A finding whose writer was killed before the rename: incomplete, remove it.
+                let _ = std::fs::remove_dir_all(&path);
+                continue;
+            }
+            if let Ok(rec) = read_record(&path) {
+                known.insert(rec.signature);
+            }
+        }
+        Ok(FindingStore { root: root.to_path_buf(), known: Mutex::new(known) })
+    }
+
+    /// Where the findings are.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Number of distinct findings.
+    pub fn len(&self) -> usize {
+        self.known.lock().map(|k| k.len()).unwrap_or(0)
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records `verdict` unless its signature is known. Returns the new directory, if any.
+    pub fn record(&self, verdict: &Verdict, case: &CaseFiles<'_>, build: &Build, encodings: &[&Encoding]) -> Result<Option<PathBuf>> {
+        let signature = verdict.signature();
+        {
+            let mut known = self.known.lock().map_err(|_| anyhow::anyhow!("finding store lock poisoned"))?;
+            if !known.insert(signature.clone()) {
+                return Ok(None);
+            }
+        }
+        let final_dir = self.root.join(slug(&signature));
+        let tmp = self.root.join(format!(".tmp-{}-{}", slug(&signature), std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        write_dir(&tmp, &final_dir, &signature, verdict, case, build, encodings)
+            .with_context(|| format!("writing finding {}", final_dir.display()))?;
+        if final_dir.exists() {
+            // Another run of the same campaign wrote it first.
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Ok(None);
+        }
+        std::fs::rename(&tmp, &final_dir).with_context(|| format!("renaming into {}", final_dir.display()))?;
+        Ok(Some(final_dir))
+    }
+}
+
+/// Reads a finding's `verdict.json`.
+pub fn read_record(dir: &Path) -> Result<FindingRecord> {
+    let path = dir.join("verdict.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn write_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Verdict, case: &CaseFiles<'_>, build: &Build, encodings: &[&Encoding]) -> Result<()> {
+    let src = tmp.join("src");
+    let outputs = tmp.join("outputs");
+    std::fs::create_dir_all(&src)?;
+    std::fs::create_dir_all(&outputs)?;
+    for entry in std::fs::read_dir(case.dir)? {
+        let p = entry?.path();
+        let keep = p.extension().is_some_and(|e| e == "c" || e == "h" || e == "json");
+        if keep && p.is_file() {
+            std::fs::copy(&p, src.join(p.file_name().unwrap_or_default()))?;
+        }
+    }
+    let sources: Vec<String> = case.sources.iter().map(|s| s.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    for e in encodings {
+        let label = slug(&e.encoder.config.name);
+        if e.output.exists() {
+            std::fs::copy(&e.output, outputs.join(format!("{label}.btf")))?;
+        }
+        std::fs::write(outputs.join(format!("{label}.stderr")), &e.proc.stderr)?;
+    }
+    std::fs::write(outputs.join("facts.json"), serde_json::to_string_pretty(&build.facts)?)?;
+    std::fs::write(tmp.join("diff.txt"), format!("{}\n", verdict.detail))?;
+    let encoders: Vec<EncoderSetup> = encodings.iter().map(|e| e.encoder.clone()).collect();
+    std::fs::write(tmp.join("build.sh"), build_script(&build.compiler, &encoders, &sources))?;
+    set_executable(&tmp.join("build.sh"))?;
+    let record = FindingRecord {
+        signature: signature.to_string(),
+        verdict: verdict.clone(),
+        compiler: build.compiler.clone(),
+        encoders,
+        sources,
+        seed: case.seed,
+        policy: case.policy.map(str::to_string),
+        btfsmith_version: env!("CARGO_PKG_VERSION").to_string(),
+        replay: format!("btfsmith replay {}", final_dir.display()),
+    };
+    std::fs::write(tmp.join("verdict.json"), serde_json::to_string_pretty(&record)?)?;
+    Ok(())
+}
+
+fn set_executable(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perm = std::fs::metadata(p)?.permissions();
+    perm.set_mode(0o755);
+    std::fs::set_permissions(p, perm)?;
+    Ok(())
+}
+
+/// A shell script that rebuilds and re-encodes the case from its own directory.
+pub fn build_script(compiler: &CompilerSetup, encoders: &[EncoderSetup], sources: &[String]) -> String {
+    let cc = quote(&compiler.path.to_string_lossy());
+    let flags: Vec<String> = pipeline::compile_flags(&compiler.opt).iter().map(|f| quote(f)).collect();
+    let mut s = String::from("#!/bin/sh\n# Rebuilds this finding's binary and re-runs its encoder(s); outputs go to out/.\nset -eu\ncd \"$(dirname \"$0\")\"\nmkdir -p out\n");
+    let mut objects = Vec::new();
+    for src in sources {
+        let stem = src.trim_end_matches(".c");
+        s.push_str(&format!("{cc} {} -c src/{} -o out/{}.o\n", flags.join(" "), quote(src), quote(stem)));
+        objects.push(format!("out/{}.o", quote(stem)));
+    }
+    s.push_str(&format!(
+        "# Without a main of its own the case gets a stub one, compiled without debug info.\nif ! nm {} | grep -q ' T main$'; then echo 'int main(void) {{ return 0; }}' > out/btfsmith_main.c; {cc} -O2 -c out/btfsmith_main.c -o out/btfsmith_main.o; fi\n",
+        objects.join(" ")
+    ));
+    s.push_str(&format!("{cc} {} $(ls out/btfsmith_main.o 2>/dev/null || true) -o out/prog\n", objects.join(" ")));
+    for e in encoders {
+        let label = slug(&e.config.name);
+        let args: Vec<String> = e.config.args.iter().map(|a| quote(a)).collect();
+        s.push_str(&format!(
+            "# {}\n{} {} --btf_encode_detached=out/{label}.btf out/prog\n",
+            e.config.name,
+            quote(&e.path.to_string_lossy()),
+            args.join(" ")
+        ));
+    }
+    s
+}

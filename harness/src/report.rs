@@ -1,0 +1,177 @@
+//! Reports of a campaign directory: Markdown summary, JSON, and JUnit XML for CI.
+//! Everything is recomputed from `progress.jsonl` and `findings/`, so a resumed campaign reports
+//! its whole history.
+
+use crate::campaign::{read_progress, CampaignSpec, ProgramRecord};
+use crate::finding::{read_record, FindingRecord};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The JSON report (`report.json`).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Programs judged.
+    pub programs: u64,
+    /// Builds that failed to compile.
+    pub build_errors: u64,
+    /// encoder → verdict kind → count.
+    pub counts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// MISSED rate denominators: safely encodable functions × encoders, summed.
+    pub missed_candidates: u64,
+    /// Summed subprocess seconds.
+    pub tool_seconds: f64,
+    /// Summed per-program wall seconds.
+    pub wall_seconds: f64,
+    /// Distinct findings.
+    pub findings: Vec<FindingSummary>,
+}
+
+/// One finding in the report.
+#[derive(Debug, Serialize)]
+pub struct FindingSummary {
+    /// Its signature.
+    pub signature: String,
+    /// Directory.
+    pub dir: String,
+    /// Verdict kind.
+    pub kind: String,
+    /// Encoder configuration.
+    pub encoder: String,
+    /// Compiler setup.
+    pub compiler: String,
+    /// Function, if any.
+    pub function: Option<String>,
+    /// First line of the detail.
+    pub summary: String,
+}
+
+/// Builds the report of `out_dir`.
+pub fn build(out_dir: &Path) -> Result<Report> {
+    let records: Vec<ProgramRecord> = read_progress(&out_dir.join("progress.jsonl"))?;
+    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for r in &records {
+        for (key, c) in &r.counts {
+            let (enc, kind) = key.rsplit_once('|').unwrap_or((key, "?"));
+            *counts.entry(enc.to_string()).or_default().entry(kind.to_string()).or_default() += c;
+        }
+    }
+    let mut findings = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(out_dir.join("findings")) {
+        let mut dirs: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        dirs.sort();
+        for d in dirs {
+            let Ok(FindingRecord { signature, verdict, .. }) = read_record(&d) else { continue };
+            findings.push(FindingSummary {
+                signature,
+                dir: d.display().to_string(),
+                kind: verdict.kind.to_string(),
+                encoder: verdict.encoder,
+                compiler: verdict.compiler,
+                function: verdict.function,
+                summary: verdict.detail.lines().next().unwrap_or("").to_string(),
+            });
+        }
+    }
+    Ok(Report {
+        programs: records.len() as u64,
+        build_errors: records.iter().map(|r| r.build_errors.len() as u64).sum(),
+        counts,
+        missed_candidates: records.iter().map(|r| r.candidates).sum(),
+        tool_seconds: records.iter().map(|r| r.tool_seconds).sum(),
+        wall_seconds: records.iter().map(|r| r.wall_seconds).sum(),
+        findings,
+    })
+}
+
+/// The Markdown summary: configuration × verdict table, then the findings.
+pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
+    let kinds: BTreeSet<&str> = report.counts.values().flat_map(|m| m.keys().map(String::as_str)).collect();
+    let mut s = String::from("# btfsmith campaign\n\n");
+    if let Some(spec) = spec {
+        let compilers: Vec<&str> = spec.matrix.compilers.iter().map(|c| c.name.as_str()).collect();
+        s.push_str(&format!("seed {} · policy `{}` · shard {}/{} · compilers: {}\n\n", spec.seed, spec.policy, spec.shard.0, spec.shard.1, compilers.join(", ")));
+    }
+    s.push_str(&format!("{} programs, {} build errors, {} distinct findings.\n\n", report.programs, report.build_errors, report.findings.len()));
+    s.push_str("| configuration |");
+    for k in &kinds {
+        s.push_str(&format!(" {k} |"));
+    }
+    s.push_str("\n|---|");
+    for _ in &kinds {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    let mut encoders: Vec<&String> = report.counts.keys().collect();
+    if let Some(spec) = spec {
+        encoders = spec.matrix.encoders.iter().map(|e| &e.config.name).filter(|n| report.counts.contains_key(*n)).collect();
+        for e in &spec.matrix.encoders {
+            if !report.counts.contains_key(&e.config.name) {
+                s.push_str(&format!("| {} |{}\n", e.config.name, " 0 |".repeat(kinds.len())));
+            }
+        }
+    }
+    for enc in encoders {
+        s.push_str(&format!("| {enc} |"));
+        for k in &kinds {
+            s.push_str(&format!(" {} |", report.counts[enc].get(*k).copied().unwrap_or(0)));
+        }
+        s.push('\n');
+    }
+    if report.missed_candidates > 0 {
+        s.push_str(&format!("\nMISSED is a rate: out of {} (function, configuration) pairs that could be encoded safely.\n", report.missed_candidates));
+    }
+    s.push_str("\n## Findings\n\n");
+    if report.findings.is_empty() {
+        s.push_str("none\n");
+    }
+    for f in &report.findings {
+        s.push_str(&format!(
+            "- **{}** `{}` ({}){}: {}\n  `btfsmith replay {}`\n",
+            f.kind,
+            f.encoder,
+            f.compiler,
+            f.function.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default(),
+            f.summary,
+            f.dir
+        ));
+    }
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// JUnit XML: one test case per encoder configuration, failing when it has an unsafe verdict.
+pub fn junit(report: &Report) -> String {
+    let mut cases = String::new();
+    let mut failures = 0;
+    for (enc, kinds) in &report.counts {
+        let bad: Vec<String> = kinds
+            .iter()
+            .filter(|(k, c)| **c > 0 && serde_json::from_value::<crate::oracle::VerdictKind>(serde_json::Value::String((*k).clone())).is_ok_and(|k| k.is_unsafe()))
+            .map(|(k, c)| format!("{k}={c}"))
+            .collect();
+        cases.push_str(&format!("  <testcase classname=\"btfsmith\" name=\"{}\">", xml_escape(enc)));
+        if !bad.is_empty() {
+            failures += 1;
+            cases.push_str(&format!("<failure message=\"{}\"/>", xml_escape(&bad.join(" "))));
+        }
+        cases.push_str("</testcase>\n");
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"btfsmith\" tests=\"{}\" failures=\"{failures}\">\n{cases}</testsuite>\n",
+        report.counts.len()
+    )
+}
+
+/// Writes report.md, report.json and junit.xml into `out_dir`.
+pub fn write_all(out_dir: &Path, spec: &CampaignSpec) -> Result<Report> {
+    let report = build(out_dir)?;
+    std::fs::write(out_dir.join("report.md"), markdown(&report, Some(spec)))?;
+    std::fs::write(out_dir.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(out_dir.join("junit.xml"), junit(&report))?;
+    Ok(report)
+}
