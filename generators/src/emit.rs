@@ -115,7 +115,7 @@ impl<'p> Emitter<'p> {
                 for f in fields {
                     let _ = writeln!(out, "\t{};", self.field_decl(f));
                 }
-                let _ = writeln!(out, "}}{};", if *packed { " __attribute__((packed))" } else { "" });
+                let _ = writeln!(out, "}}{};", if *packed { " __attribute__((__packed__))" } else { "" });
                 let size = self.prog.size_of(&Ty::Def(id));
                 let _ = writeln!(out, "_Static_assert(sizeof(struct {name}) == {size}, \"layout of struct {name}\");");
             }
@@ -561,7 +561,7 @@ impl<'p> Emitter<'p> {
             .map(|(i, p)| {
                 let d = self.decl(&p.ty, p.quals, &p.name);
                 if mark_unused && !used[i] {
-                    format!("{d} __attribute__((unused))")
+                    format!("{d} __attribute__((__unused__))")
                 } else {
                     d
                 }
@@ -598,13 +598,13 @@ impl<'p> Emitter<'p> {
 
     fn function(&self, o: &mut String, f: &Function, seed: u64) {
         let storage = match (f.linkage, f.inline) {
-            (Linkage::Static, InlineHint::NoInline) => "static __attribute__((noinline)) ",
+            (Linkage::Static, InlineHint::NoInline) => "static __attribute__((__noinline__)) ",
             (Linkage::Static, InlineHint::Inline) => "static inline ",
             (Linkage::Static, InlineHint::None) => "static ",
-            (Linkage::Global, InlineHint::NoInline) => "__attribute__((noinline)) ",
+            (Linkage::Global, InlineHint::NoInline) => "__attribute__((__noinline__)) ",
             (Linkage::Global, _) => "",
-            (Linkage::Weak, InlineHint::NoInline) => "__attribute__((weak, noinline)) ",
-            (Linkage::Weak, _) => "__attribute__((weak)) ",
+            (Linkage::Weak, InlineHint::NoInline) => "__attribute__((__weak__, __noinline__)) ",
+            (Linkage::Weak, _) => "__attribute__((__weak__)) ",
         };
         if f.linkage != Linkage::Static {
             let _ = writeln!(o, "{};", self.signature(f, false));
@@ -743,7 +743,7 @@ impl<'p> Emitter<'p> {
         if uses_cold {
             let _ = writeln!(
                 o,
-                "static __attribute__((cold, noinline)) bs_u64 bs_cold_{name}(bs_u64 v)\n{{\n\tbs_sink ^= v;\n\treturn v * 3ULL + 1ULL;\n}}\n"
+                "static __attribute__((__cold__, __noinline__)) bs_u64 bs_cold_{name}(bs_u64 v)\n{{\n\tbs_sink ^= v;\n\treturn v * 3ULL + 1ULL;\n}}\n"
             );
         }
         for (id, f) in p.functions_in(tu) {

@@ -22,6 +22,7 @@ pub fn generate_from(ch: &mut dyn Choices, policy: &Policy) -> Result<Program, G
     let tus = range(ch, policy.limits.tus) as usize;
     let mut g = Gen { ch, pol: policy, prog: Program::new(&policy.name, tus), group: 0, counter: 0 };
     g.run()?;
+    g.prog.validate()?;
     Ok(g.prog)
 }
 
@@ -280,10 +281,31 @@ impl Gen<'_> {
             7 => Ty::Void,
             8 => Ty::Scalar(Scalar::Bool),
             _ => match self.earlier_value_type() {
-                Some(t) if self.prog.size_of(&t) <= 32 => t,
+                Some(t) if self.prog.size_of(&t) <= 32 && !self.is_const_typedef(&t) => t,
                 _ => Ty::Scalar(Scalar::Long),
             },
         }
+    }
+
+    /// True if `t` is (a chain of typedefs reaching) a `const`-qualified typedef: not usable as
+    /// a return type without `-Wignored-qualifiers`.
+    fn is_const_typedef(&self, t: &Ty) -> bool {
+        let mut cur = t;
+        for _ in 0..16 {
+            match cur {
+                Ty::Def(d) => match self.prog.def(*d) {
+                    TypeDef::Typedef { quals, target, .. } => {
+                        if quals.is_const {
+                            return true;
+                        }
+                        cur = target;
+                    }
+                    _ => return false,
+                },
+                _ => return false,
+            }
+        }
+        false
     }
 
     fn params(&mut self, n: u32, prefix: &str, allow_float: bool) -> Vec<Param> {

@@ -734,6 +734,142 @@ impl Program {
     }
 }
 
+impl Program {
+    /// Checks every invariant the emitter relies on: types refer only to earlier types, calls
+    /// and references point at existing, earlier functions of the same unit with matching
+    /// arity, names are unique where C needs them to be, and call arguments match parameters.
+    pub fn validate(&self) -> Result<(), GenError> {
+        let bad = |what: String| Err(GenError::InvalidModel { what });
+        if self.tus.is_empty() {
+            return bad("program has no translation unit".into());
+        }
+        let mut check = Program::new(&self.policy, self.tus.len());
+        for t in &self.types {
+            check.push_type(t.clone())?;
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut external = std::collections::HashSet::new();
+        for (i, f) in self.functions.iter().enumerate() {
+            if f.tu >= self.tus.len() {
+                return bad(format!("function {} in unit {} of {}", f.name, f.tu, self.tus.len()));
+            }
+            if !names.insert((f.tu, f.name.clone())) {
+                return bad(format!("function {} defined twice in unit {}", f.name, f.tu));
+            }
+            if f.linkage != Linkage::Static && !external.insert(f.name.clone()) {
+                return bad(format!("two external definitions of {}", f.name));
+            }
+            if f.variadic && f.params.is_empty() {
+                return bad(format!("variadic {} has no named parameter", f.name));
+            }
+            let mut pnames = std::collections::HashSet::new();
+            for p in &f.params {
+                if p.ty == Ty::Void || !pnames.insert(p.name.clone()) {
+                    return bad(format!("{}: bad or duplicate parameter {}", f.name, p.name));
+                }
+                self.check_refs(&p.ty, TypeId(self.types.len()))?;
+            }
+            self.check_refs(&f.ret, TypeId(self.types.len()))?;
+            self.check_body(i, f, &f.body)?;
+        }
+        for c in &self.calls {
+            let Some(f) = self.functions.get(c.callee.0) else {
+                return bad(format!("call to missing function {}", c.callee.0));
+            };
+            let arity_ok = if f.variadic { c.args.len() >= f.params.len() } else { c.args.len() == f.params.len() };
+            if !arity_ok || c.opaque.len() != c.args.len() {
+                return bad(format!("call to {} with {} arguments for {} parameters", f.name, c.args.len(), f.params.len()));
+            }
+        }
+        for g in &self.globals {
+            if g.tu >= self.tus.len() || !g.ty.is_integer() {
+                return bad(format!("global {} is not an integer of an existing unit", g.name));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_body(&self, me: usize, f: &Function, body: &[Stmt]) -> Result<(), GenError> {
+        for (k, s) in body.iter().enumerate() {
+            match s {
+                Stmt::Mix(e) | Stmt::ColdCall(e) | Stmt::Sink(e) => self.check_expr(me, f, e)?,
+                Stmt::If { cond, then, otherwise, .. } => {
+                    self.check_expr(me, f, cond)?;
+                    self.check_body(me, f, then)?;
+                    self.check_body(me, f, otherwise)?;
+                }
+                Stmt::Loop { body, .. } => self.check_body(me, f, body)?,
+                Stmt::VaSum => {
+                    if !f.variadic {
+                        return Err(GenError::InvalidModel { what: format!("{}: va_arg in a non-variadic function", f.name) });
+                    }
+                }
+                Stmt::Recurse { depth_param } => {
+                    if !matches!(f.params.get(*depth_param).map(|p| &p.ty), Some(Ty::Scalar(s)) if s.is_integer() && !s.is_signed())
+                        || !matches!(self.resolve(&f.ret), Ty::Scalar(s) if s.is_integer())
+                    {
+                        return Err(GenError::InvalidModel { what: format!("{}: recursion needs an unsigned depth and an integer result", f.name) });
+                    }
+                }
+                Stmt::TailCall(callee, args) => {
+                    self.check_callee(me, f, *callee, args.len())?;
+                    let g = &self.functions[callee.0];
+                    if g.ret != f.ret || k + 1 != body.len() {
+                        return Err(GenError::InvalidModel { what: format!("{}: tail call to {} must be last and return the same type", f.name, g.name) });
+                    }
+                    for a in args {
+                        self.check_expr(me, f, a)?;
+                    }
+                }
+                Stmt::EarlyReturn { cond, value } => {
+                    self.check_expr(me, f, cond)?;
+                    self.check_expr(me, f, value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_callee(&self, me: usize, f: &Function, callee: FuncId, nargs: usize) -> Result<(), GenError> {
+        match self.functions.get(callee.0) {
+            Some(g) if callee.0 < me && g.tu == f.tu && !g.variadic && g.params.len() == nargs
+                && g.params.iter().all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer())) => Ok(()),
+            _ => Err(GenError::InvalidModel { what: format!("{}: bad call to function {}", f.name, callee.0) }),
+        }
+    }
+
+    fn check_expr(&self, me: usize, f: &Function, e: &Expr) -> Result<(), GenError> {
+        let bad = |what: String| Err(GenError::InvalidModel { what });
+        match e {
+            Expr::Const(_) | Expr::Acc => Ok(()),
+            Expr::Param(i) | Expr::ParamPart(i, _) if *i >= f.params.len() => {
+                bad(format!("{}: parameter {i} out of range", f.name))
+            }
+            Expr::Param(_) | Expr::ParamPart(..) => Ok(()),
+            Expr::Global(g) => match self.globals.get(*g) {
+                Some(gl) if gl.tu == f.tu => Ok(()),
+                _ => bad(format!("{}: global {g} not in its unit", f.name)),
+            },
+            Expr::Bin(_, a, b) => {
+                self.check_expr(me, f, a)?;
+                self.check_expr(me, f, b)
+            }
+            Expr::Cond(c, a, b) => {
+                self.check_expr(me, f, c)?;
+                self.check_expr(me, f, a)?;
+                self.check_expr(me, f, b)
+            }
+            Expr::Call(callee, args) => {
+                self.check_callee(me, f, *callee, args.len())?;
+                if !matches!(self.functions[callee.0].ret, Ty::Scalar(s) if s.is_integer()) {
+                    return bad(format!("{}: callee {} must return an integer", f.name, callee.0));
+                }
+                args.iter().try_for_each(|a| self.check_expr(me, f, a))
+            }
+        }
+    }
+}
+
 fn round_up(v: u64, to: u64) -> u64 {
     if to <= 1 {
         v

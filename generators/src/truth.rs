@@ -87,8 +87,11 @@ impl GroundTruth {
     pub fn of(prog: &Program, flavour: Flavour) -> GroundTruth {
         let em = Emitter::new(prog, flavour);
         let mut internal = vec![false; prog.functions.len()];
-        for f in &prog.functions {
+        for (i, f) in prog.functions.iter().enumerate() {
             mark_calls(&f.body, &mut internal);
+            if f.body.iter().any(|s| matches!(s, crate::model::Stmt::Recurse { .. })) {
+                internal[i] = true;
+            }
         }
         let functions = prog
             .functions
