@@ -324,65 +324,62 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
     pinned[0] = Some(0);
     let (mut class, mut partner, mut rounds) = pass(&nodes, strings, &edges, &pinned, index);
 
-    // Resolve forward declarations to the single complete type of that name, if there is one.
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Target {
-        Base(u32),
-        Class(u32, u32), // class, a node of it
-    }
-    let mut by_name: HashMap<(&str, bool), Vec<Target>> = HashMap::new();
-    for (i, t) in nodes.iter().enumerate() {
-        let union = match t.data {
-            TypeData::Struct(_) => false,
-            TypeData::Union(_) => true,
-            _ => continue,
-        };
-        if t.name.is_empty() {
-            continue;
-        }
-        let tg = match partner[i] {
-            Some(b) => Target::Base(b),
-            None => Target::Class(class[i], i as u32),
-        };
-        let v = by_name.entry((strings[t.name.0 as usize].as_str(), union)).or_default();
-        let same = |a: &Target, b: &Target| match (a, b) {
-            (Target::Base(x), Target::Base(y)) => x == y,
-            (Target::Class(x, _), Target::Class(y, _)) => x == y,
-            _ => false,
-        };
-        if !v.iter().any(|x| same(x, &tg)) {
-            v.push(tg);
-        }
-    }
+    // Resolve forward declarations: to the base's struct of that name when the base has exactly
+    // one (the module's own copy then matches it too, if it is the same), else to the single
+    // class of new structs of that name. Repeat while that resolves more.
     let orig_len = nodes.len();
     let mut target: Vec<Option<u32>> = vec![None; orig_len];
     let mut proxies: HashMap<u32, u32> = HashMap::new();
-    for i in 0..orig_len {
-        let TypeData::Fwd(f) = nodes[i].data else { continue };
-        let name = strings[nodes[i].name.0 as usize].as_str();
-        let mut all: Vec<Target> = by_name.get(&(name, f.union)).cloned().unwrap_or_default();
-        if let Some(ix) = index {
-            for &b in ix.by_name.get(&(name, f.union)).map(Vec::as_slice).unwrap_or(&[]) {
-                if !all.contains(&Target::Base(b)) {
-                    all.push(Target::Base(b));
-                }
+    for _ in 0..4 {
+        let mut by_name: HashMap<(&str, bool), Vec<(u32, u32)>> = HashMap::new(); // (class, node)
+        for (i, t) in nodes.iter().enumerate().take(orig_len) {
+            let union = match t.data {
+                TypeData::Struct(_) => false,
+                TypeData::Union(_) => true,
+                _ => continue,
+            };
+            if t.name.is_empty() || partner[i].is_some() {
+                continue;
+            }
+            let v = by_name.entry((strings[t.name.0 as usize].as_str(), union)).or_default();
+            if !v.iter().any(|&(c, _)| c == class[i]) {
+                v.push((class[i], i as u32));
             }
         }
-        if all.len() != 1 {
-            continue;
+        let mut changed = false;
+        for i in 0..orig_len {
+            let TypeData::Fwd(f) = nodes[i].data else { continue };
+            if target[i].is_some() {
+                continue;
+            }
+            let name = strings[nodes[i].name.0 as usize].as_str();
+            let in_base = index
+                .and_then(|ix| ix.by_name.get(&(name, f.union)))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let t = if in_base.len() == 1 {
+                let b = in_base[0];
+                *proxies.entry(b).or_insert_with(|| {
+                    // A stand-in node for the base type, pinned to it.
+                    nodes.push(Type { name: StrRef::EMPTY, data: TypeData::Void });
+                    edges.push(Vec::new());
+                    pinned.push(Some(b));
+                    (nodes.len() - 1) as u32
+                })
+            } else if in_base.is_empty() {
+                match by_name.get(&(name, f.union)).map(Vec::as_slice) {
+                    Some([(_, node)]) => *node,
+                    _ => continue,
+                }
+            } else {
+                continue;
+            };
+            target[i] = Some(t);
+            changed = true;
         }
-        target[i] = Some(match all[0] {
-            Target::Class(_, node) => node,
-            Target::Base(b) => *proxies.entry(b).or_insert_with(|| {
-                // A stand-in node for the base type, pinned to it.
-                nodes.push(Type { name: StrRef::EMPTY, data: TypeData::Void });
-                edges.push(Vec::new());
-                pinned.push(Some(b));
-                (nodes.len() - 1) as u32
-            }),
-        });
-    }
-    if target.iter().any(Option::is_some) {
+        if !changed {
+            break;
+        }
         for e in edges.iter_mut() {
             for c in e.iter_mut() {
                 if let Some(t) = target.get(*c as usize).copied().flatten() {
@@ -407,7 +404,6 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
     let mut renum: HashMap<u32, u32> = HashMap::new();
     let mut rep = Vec::new();
     let mut base_id = Vec::new();
-    let mut proxy_class: HashMap<u32, u32> = HashMap::new();
     for (i, c) in class.iter_mut().enumerate() {
         let n = *renum.entry(*c).or_insert_with(|| {
             rep.push(i as u32);
@@ -416,7 +412,6 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
         });
         *c = n;
     }
-    proxy_class.clear();
     Dedup {
         class,
         rep,

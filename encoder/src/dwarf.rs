@@ -732,26 +732,24 @@ impl<'a, 'u> Walker<'a, 'u> {
         })
     }
 
+    /// Element count of a subrange. Bounds of a data form are unsigned (their type is
+    /// `sizetype`); like pahole, `upper - lower + 1` wraps, so an upper bound of -1 (zero-length
+    /// array) in any form gives 0.
     fn subrange_len(&self, s: &Entry<'a, '_, '_>) -> Result<u64> {
         if let Some(n) = self.udata(s, DW_AT_count)? {
             return Ok(n);
         }
-        let lower = match self.attr(s, DW_AT_lower_bound)? {
-            Some(AttributeValue::Sdata(v)) => v,
-            Some(v) => v.udata_value().map_or(0, |v| v as i64),
-            None => 0,
+        let bound = |v: Option<AttributeValue<Reader<'a>>>| match v {
+            Some(AttributeValue::Sdata(v)) => Some(v as u64),
+            Some(v) => v.udata_value(),
+            None => None,
         };
-        let upper = match self.attr(s, DW_AT_upper_bound)? {
-            Some(AttributeValue::Sdata(v)) => v,
-            Some(AttributeValue::Data1(v)) => v as i8 as i64,
-            Some(AttributeValue::Data2(v)) => v as i16 as i64,
-            Some(AttributeValue::Data4(v)) => v as i32 as i64,
-            Some(AttributeValue::Data8(v)) => v as i64,
-            Some(AttributeValue::Udata(v)) => v as i64,
+        let lower = bound(self.attr(s, DW_AT_lower_bound)?).unwrap_or(0);
+        match bound(self.attr(s, DW_AT_upper_bound)?) {
+            Some(upper) => Ok(upper.wrapping_sub(lower).wrapping_add(1)),
             // Absent (flexible array) or not a constant (VLA): no length.
-            _ => return Ok(0),
-        };
-        Ok(if upper < lower { 0 } else { (upper as i128 - lower as i128 + 1).min(u64::MAX as i128) as u64 })
+            None => Ok(0),
+        }
     }
 
     fn array(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {
@@ -760,7 +758,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         for (c, tag) in self.children(e.offset())? {
             if tag == DW_TAG_subrange_type {
                 let len = self.subrange_len(&self.entry(c)?)?;
-                dims.push(u32::try_from(len).unwrap_or(u32::MAX));
+                dims.push(len as u32); // truncated as pahole does
             }
         }
         if dims.is_empty() {

@@ -29,6 +29,9 @@ struct holder {
     enum big bg;
     enum small_unsigned su;
     struct flex *fl;
+    char name[256];          /* upper bound 255 in DW_FORM_data1: unsigned */
+    unsigned short big[40000];
+    int zero[0];             /* upper bound -1 */
 };
 struct holder global_holder;
 int add(int a, int b) { return a + b; }
