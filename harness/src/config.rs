@@ -16,7 +16,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
 pub struct EncoderConfig {
     /// Unique label (`pahole-1.30/kernel`).
     pub name: String,
-    /// Toolchain id (`pahole-1.30`) or `btfenc`.
+    /// Toolchain id (`pahole-1.30`), `btfenc`, or an absolute path (a local encoder build).
     pub tool: String,
     /// Arguments before `--btf_encode_detached=OUT INPUT`.
     #[serde(default)]
@@ -24,6 +24,13 @@ pub struct EncoderConfig {
     /// One line on what this configuration is.
     #[serde(default)]
     pub note: String,
+    /// Seconds before a run is killed and judged ENCODER_TIMEOUT.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    120
 }
 
 /// The TOML file.
@@ -134,6 +141,11 @@ impl Matrix {
             }
             let (path, version) = if e.tool == "btfenc" {
                 (btfenc_path()?, "btfenc".to_string())
+            } else if Path::new(&e.tool).is_absolute() {
+                if !Path::new(&e.tool).exists() {
+                    bail!("encoder {}: {} does not exist", e.name, e.tool);
+                }
+                (PathBuf::from(&e.tool), "local".to_string())
             } else {
                 let t = tc.require(&e.tool)?;
                 (t.path.clone(), t.version.clone())

@@ -69,6 +69,8 @@ pub struct FunctionInstance {
     pub params: Vec<ParamFact>,
     /// Return type, rendered.
     pub ret: String,
+    /// The return type is not a scalar (a struct may come back through a hidden pointer).
+    pub returns_aggregate: bool,
     /// Variadic.
     pub variadic: bool,
     /// `DW_AT_calling_convention` is `DW_CC_nocall`: the compiler changed how it is called.
@@ -491,7 +493,8 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         let mut proto_params: Vec<Param> = Vec::new();
         let mut facts = Vec::new();
         let classes: Vec<AbiClass> = params.iter().map(|(_, _, ty)| self.abi_class(*ty)).collect();
-        let registers = abi_registers(&classes);
+        let returns_aggregate = ret != TypeId::VOID && self.abi_class(ret) == AbiClass::Other;
+        let registers = abi_registers(&classes, returns_aggregate);
         for (i, (off, pname, ty)) in params.iter().enumerate() {
             let n = self.scratch.add_str(pname);
             proto_params.push(Param { name: n, ty: *ty });
@@ -521,6 +524,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             symbols: by_address.get(&entry_pc).cloned().unwrap_or_default(),
             params: facts,
             ret: btf::render::type_name(&self.scratch, ret),
+            returns_aggregate,
             variadic,
             nocall,
         }))
@@ -709,16 +713,29 @@ impl AbiClass {
     }
 }
 
-/// The ABI register of each parameter, given their classes in order.
-pub fn abi_registers(classes: &[AbiClass]) -> Vec<Option<u16>> {
+/// The ABI register of each parameter, given their classes in order, where this model is sure.
+///
+/// After the first parameter it does not classify (a struct by value, `__int128`, long double),
+/// later positions are unknown: a small struct takes one or two registers, a large one none. A
+/// function returning a struct or union may take a hidden pointer in rdi, so `returns_aggregate`
+/// leaves every position unknown. Unknown positions are never checked: better a missed hazard
+/// (the runtime oracle sees it) than a false alarm.
+pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Option<u16>> {
     let (mut int, mut sse) = (0, 0);
+    let mut sure = !returns_aggregate;
     classes
         .iter()
         .map(|c| {
+            if !sure {
+                return None;
+            }
             let n = match c {
                 AbiClass::Integer => &mut int,
                 AbiClass::Sse => &mut sse,
-                AbiClass::Other => return None,
+                AbiClass::Other => {
+                    sure = false;
+                    return None;
+                }
             };
             let r = c.registers().get(*n).copied();
             *n += 1;

@@ -14,8 +14,6 @@ use std::time::Duration;
 
 /// Timeout of one compiler or linker run.
 pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
-/// Timeout of one encoder run.
-pub const ENCODE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A compiled case.
 #[derive(Debug)]
@@ -129,7 +127,7 @@ pub fn encode(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encoding {
     let _ = std::fs::remove_file(output);
     let args = encoder_args(encoder, input, output);
     let cmd = process::command(&encoder.path, &args, None);
-    let proc = match process::run(cmd, ENCODE_TIMEOUT) {
+    let proc = match process::run(cmd, Duration::from_secs(encoder.config.timeout_secs)) {
         Ok(p) => p,
         Err(e) => {
             let line = process::cmdline(&process::command(&encoder.path, &args, None));

@@ -125,8 +125,12 @@ fn read_capped(mut r: impl Read, truncated: &mut bool) -> Vec<u8> {
 /// Runs `cmd` with no standard input, capturing its output, killing it (and reporting a timeout)
 /// after `timeout`. Errors only when the program cannot be started at all.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
+    use std::os::unix::process::CommandExt;
     let line = cmdline(&cmd);
     let start = Instant::now();
+    // Its own process group, so that a timeout kills whatever it started too (a wrapper script's
+    // child would otherwise keep the output pipes open).
+    cmd.process_group(0);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -148,6 +152,11 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
     let status = match child.wait_timeout(timeout)? {
         Some(s) => Some(s),
         None => {
+            // SAFETY: kill(2) with a negative pid signals the process group we created above;
+            // it touches no memory.
+            unsafe {
+                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
             None

@@ -33,7 +33,7 @@ impl std::fmt::Display for LoadError {
 
 /// Parses `raw` with libbpf, then loads it into the running kernel and closes the fd.
 pub fn load(raw: &[u8]) -> Result<(), LoadError> {
-    let len = u32::try_from(raw.len()).map_err(|_| LoadError::Libbpf(libc_e2big()))?;
+    let len = u32::try_from(raw.len()).map_err(|_| LoadError::Libbpf(libc::E2BIG))?;
     // SAFETY: libbpf copies `raw` (len bytes, valid for the call) and returns an owned object or
     // an error pointer, which libbpf_get_error decodes; the object is freed once.
     unsafe {
@@ -63,18 +63,9 @@ pub fn load(raw: &[u8]) -> Result<(), LoadError> {
     }
     // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
     unsafe {
-        libc_close(fd);
+        libc::close(fd);
     }
     Ok(())
-}
-
-fn libc_e2big() -> i32 {
-    7
-}
-
-extern "C" {
-    #[link_name = "close"]
-    fn libc_close(fd: i32) -> i32;
 }
 
 impl Oracle for KernelLoad {

@@ -57,7 +57,7 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
 fn true_signature(f: &FunctionInstance, name: &str) -> (String, Option<String>) {
     let kept: Vec<_> = f.params.iter().filter(|p| !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
     let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
-    let regs = abi_registers(&classes);
+    let regs = abi_registers(&classes, f.returns_aggregate);
     let mut problem = None;
     for (p, abi) in kept.iter().zip(&regs) {
         if let (EntryLocation::Register(r), Some(a)) = (p.location, abi) {

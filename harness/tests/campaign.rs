@@ -1,0 +1,94 @@
+//! The campaign end to end: `btfsmith run` finds the seed's bug with no hint, and a campaign
+//! killed with SIGKILL resumes with no finding lost or duplicated.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn signatures(out: &Path) -> BTreeSet<String> {
+    let dirs = std::fs::read_dir(out.join("findings")).map(|r| r.filter_map(|e| e.ok()).collect::<Vec<_>>()).unwrap_or_default();
+    let mut sigs = BTreeSet::new();
+    for d in dirs {
+        let name = d.file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".tmp-"), "half-written finding left behind: {name}");
+        let rec = harness::finding::read_record(&d.path()).unwrap();
+        assert!(sigs.insert(rec.signature.clone()), "duplicate finding {}", rec.signature);
+    }
+    sigs
+}
+
+fn campaign_args(out: &Path) -> Vec<String> {
+    // Deterministic encoders only (pahole 1.24 -j is not), so two runs must agree exactly.
+    ["run", "--count", "10", "--seed", "100", "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc,clang-14", "--out"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+}
+
+#[test]
+fn killed_campaign_resumes_without_losing_or_duplicating_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean");
+    let resumed = dir.path().join("resumed");
+    let r = run(btfsmith(), &campaign_args(&clean), None);
+    assert!(r.status.and_then(|s| s.code()).is_some_and(|c| c <= 1), "{}", r.stderr_text());
+    let expected = signatures(&clean);
+
+    // Start the same campaign, SIGKILL it after a few programs, then rerun it.
+    let mut child = Command::new(btfsmith()).args(campaign_args(&resumed)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let progress = resumed.join("progress.jsonl");
+    let start = Instant::now();
+    while std::fs::read_to_string(&progress).map(|t| t.lines().count()).unwrap_or(0) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(120), "campaign made no progress");
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&progress).unwrap().lines().count();
+    assert!(before < 10, "the campaign finished before it could be killed ({before} programs)");
+
+    let r = run(btfsmith(), &campaign_args(&resumed), None);
+    assert!(r.status.and_then(|s| s.code()).is_some_and(|c| c <= 1), "{}", r.stderr_text());
+    let records = harness::campaign::read_progress(&progress).unwrap();
+    let indices: Vec<u64> = records.iter().map(|r| r.index).collect();
+    let unique: BTreeSet<u64> = indices.iter().copied().collect();
+    assert_eq!(unique, (0..10).collect::<BTreeSet<u64>>(), "{indices:?}");
+    assert_eq!(indices.len(), 10, "a program was recorded twice: {indices:?}");
+    assert_eq!(signatures(&resumed), expected);
+    for f in ["report.md", "report.json", "junit.xml"] {
+        assert!(resumed.join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn a_campaign_finds_the_seed_bug_with_no_hint() {
+    // The mixed policy, unguided: pahole 1.24 with a 6.1 kernel's flags must be caught on
+    // same-name statics, pahole 1.30 with the kernel's flags must not, btfenc must be clean.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    let args: Vec<String> = ["run", "--count", "12", "--seed", "1", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.24,pahole-1.30/kernel", "--compilers", "gcc", "--out"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect();
+    let r = run(btfsmith(), &args, None);
+    assert!(r.status.and_then(|s| s.code()).is_some_and(|c| c <= 1), "{}", r.stderr_text());
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let count = |enc: &str, kind: &str| report["counts"][enc][kind].as_u64().unwrap_or(0);
+    assert!(count("pahole-1.24/kernel-6.1", "AMBIGUOUS") + count("pahole-1.24/kernel-6.1", "WRONG_PROTO") > 0, "{report:#}");
+    assert_eq!(count("pahole-1.30/kernel", "AMBIGUOUS") + count("pahole-1.30/kernel", "WRONG_PROTO"), 0, "{report:#}");
+    for kind in ["AMBIGUOUS", "WRONG_PROTO", "UNSAFE_OPTIMIZED", "LOAD_REJECTED", "ENCODER_CRASH", "ENCODER_FAILED", "UNREADABLE"] {
+        assert_eq!(count("btfenc", kind), 0, "btfenc {kind}: {report:#}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| pahole-1.24/kernel-6.1 |"), "{md}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("<testcase classname=\"btfsmith\" name=\"pahole-1.24/kernel-6.1\"><failure"), "{junit}");
+}
