@@ -12,7 +12,17 @@ use rand_chacha::ChaCha8Rng;
 pub trait Choices {
     /// A number in `0..n`; `n == 0` is treated as 1 (answer 0).
     fn below(&mut self, n: u64) -> u64;
+
+    /// Announces that the generator starts independent part `index` (a recipe group).
+    /// Stream sources jump to a fixed window per part, so shrinking one part does not shift the
+    /// choices of the others; seeded sources ignore it.
+    fn region(&mut self, _index: usize) {}
 }
+
+/// Choices read by the program header (units, globals, types) before the first region.
+pub const HEADER_LEN: usize = 64;
+/// Choices reserved for each region.
+pub const REGION_LEN: usize = 48;
 
 /// Choices from a ChaCha8 RNG seeded with a `u64`: same seed, same choices, on every platform.
 #[derive(Debug, Clone)]
@@ -52,6 +62,10 @@ impl StreamChoices {
 }
 
 impl Choices for StreamChoices {
+    fn region(&mut self, index: usize) {
+        self.pos = HEADER_LEN + index * REGION_LEN;
+    }
+
     fn below(&mut self, n: u64) -> u64 {
         let v = self.data.get(self.pos).copied().unwrap_or(0);
         self.pos += 1;

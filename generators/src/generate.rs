@@ -104,19 +104,19 @@ impl Gen<'_> {
             self.random_type()?;
         }
         let groups = self.range(self.pol.limits.groups).max(1);
-        let mut hazards = Vec::new();
-        if !self.pol.guaranteed.is_empty() {
-            let g = self.pick(&self.pol.guaranteed.clone());
-            hazards.push(g);
-        }
         let weights = self.pol.weights.clone();
-        while hazards.len() < groups as usize {
-            match self.weighted(&weights) {
-                Some(h) => hazards.push(h),
-                None => break,
-            }
-        }
-        for h in hazards {
+        let guaranteed = self.pol.guaranteed.clone();
+        for i in 0..groups as usize {
+            // Each group reads its own window of a choice stream (see `Choices::region`).
+            self.ch.region(i);
+            let h = if i == 0 && !guaranteed.is_empty() {
+                self.pick(&guaranteed)
+            } else {
+                match self.weighted(&weights) {
+                    Some(h) => h,
+                    None => break,
+                }
+            };
             self.recipe(h)?;
             self.group += 1;
         }

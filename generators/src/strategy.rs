@@ -13,9 +13,10 @@ use crate::generate::generate_from;
 use crate::model::Program;
 use crate::policy::Policy;
 
-/// The choice streams behind [`programs`].
+/// The choice streams behind [`programs`]: a header window plus one window per recipe group
+/// (see [`crate::choice::Choices::region`]).
 pub fn choice_streams() -> impl Strategy<Value = Vec<u32>> {
-    vec(any::<u32>(), 0..400)
+    vec(any::<u32>(), 0..crate::choice::HEADER_LEN + 8 * crate::choice::REGION_LEN)
 }
 
 /// Programs under `policy`. An invalid policy yields the empty program of one unit.

@@ -1,0 +1,103 @@
+//! The classifier on hand-written C with known outcomes, and on generated programs at -O0
+//! (where nothing may be reported but what the source itself contains).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use generators::classify::{classify_objects, Classification, Instance};
+use generators::toolchain::BASE_FLAGS;
+use generators::Phenomenon;
+
+mod common;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn compile(cc: &str, opt: &str, srcs: &[&str]) -> (tempfile::TempDir, Classification) {
+    let cc = common::require_compiler(cc);
+    let dir = common::scratch("classify");
+    let mut objs = Vec::new();
+    for s in srcs {
+        let obj = dir.path().join(s.replace(".c", ".o"));
+        let out = common::run_cmd(
+            Command::new(&cc.path).arg(opt).args(BASE_FLAGS).arg("-c").arg(fixture(s)).arg("-o").arg(&obj),
+            120,
+        )
+        .expect("run compiler");
+        assert!(out.success, "{}", out.stderr);
+        objs.push(obj);
+    }
+    let c = classify_objects(&objs).expect("classify");
+    (dir, c)
+}
+
+fn inst<'a>(c: &'a Classification, name: &str) -> Vec<&'a Instance> {
+    c.instances.iter().filter(|i| i.name == name).collect()
+}
+
+#[test]
+fn gcc_o2_clones_are_named_and_parameters_tracked() {
+    let (_d, c) = compile("gcc", "-O2", &["phenomena.c", "dup_b.c"]);
+    let suffixes = |n: &str| inst(&c, n).iter().flat_map(|i| i.suffixes.clone()).collect::<Vec<_>>();
+    assert!(suffixes("isra_ptr").contains(&"isra".to_string()), "{:?}", inst(&c, "isra_ptr"));
+    assert!(suffixes("cprop").contains(&"constprop".to_string()), "{:?}", inst(&c, "cprop"));
+    assert!(suffixes("coldpath").contains(&"cold".to_string()), "{:?}", inst(&c, "coldpath"));
+    assert!(suffixes("partf").contains(&"part".to_string()), "{:?}", inst(&c, "partf"));
+    // cprop's constant parameter is gone from the clone.
+    let cp = inst(&c, "cprop")[0];
+    assert!(cp.params.iter().any(|p| p.name == "k" && !p.has_location), "{cp:?}");
+    // An untouched global function keeps its name and registers.
+    let run = inst(&c, "run")[0];
+    assert!(run.kept_name() && !run.convention_changed() && run.external, "{run:?}");
+    // dup: one definition in each unit, prototypes disagree.
+    let dup = &c.names["dup"];
+    assert_eq!((dup.instances, dup.units, dup.consistent), (2, 2, false), "{dup:?}");
+    assert!(c.occurred(Phenomenon::Collision, None));
+    assert!(c.occurred(Phenomenon::Isra, None) && c.occurred(Phenomenon::Constprop, None));
+}
+
+#[test]
+fn clang_o2_dead_argument_elimination_is_a_signature_change_without_rename() {
+    let (_d, c) = compile("clang", "-O2", &["phenomena.c"]);
+    let unused = inst(&c, "unused")[0];
+    assert!(unused.kept_name(), "{unused:?}");
+    assert!(unused.convention_changed(), "clang dropped `k`, so `x` arrives in rdi: {unused:?}");
+    assert!(unused.params.iter().any(|p| p.name == "k" && !p.has_location), "{unused:?}");
+    // The address-taken control keeps its calling convention.
+    let control = inst(&c, "addr_taken")[0];
+    assert!(!control.convention_changed(), "{control:?}");
+    assert!(c.occurred(Phenomenon::SignatureChangeWithoutRename, None));
+    assert!(!c.occurred(Phenomenon::Isra, None), "clang never renames");
+}
+
+#[test]
+fn at_o0_nothing_is_cloned_changed_or_optimized_out() {
+    for cc in ["gcc", "clang"] {
+        let (_d, c) = compile(cc, "-O0", &["phenomena.c", "dup_b.c"]);
+        for p in [Phenomenon::Isra, Phenomenon::Constprop, Phenomenon::PartOrCold, Phenomenon::OptimizedOut, Phenomenon::SignatureChangeWithoutRename] {
+            assert!(!c.occurred(p, None), "{cc} -O0 reports {p:?}: {:#?}", c.instances);
+        }
+        // Every function is out of line exactly once per definition.
+        assert_eq!(c.names["dup"].instances, 2, "{cc}");
+        assert!(c.instances.iter().all(|i| i.kept_name()), "{cc}");
+    }
+}
+
+#[test]
+fn generated_noinline_functions_are_all_found_at_o0() {
+    let gcc = common::require_compiler("gcc");
+    for seed in 0..4u64 {
+        let prog = generators::generate(seed, &generators::Policy::mixed()).expect("generate");
+        let dir = common::scratch("classify-gen");
+        generators::write_program(&prog, generators::Flavour::User, dir.path()).expect("write");
+        let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
+        let objs = generators::stats::build_objects(&units, &gcc, "-O0", dir.path()).expect("build");
+        let c = classify_objects(&objs).expect("classify");
+        for f in &prog.functions {
+            let cu = format!("{}.c", prog.tus[f.tu].name);
+            let found = c.instances.iter().filter(|i| i.name == f.name && i.cu == cu).count();
+            assert_eq!(found, 1, "seed {seed}: {} in {cu}", f.name);
+        }
+    }
+}
