@@ -53,6 +53,10 @@ enum Command {
         /// An object, executable or module compiled with -g.
         file: PathBuf,
     },
+    /// Generate one C program (userspace or kernel module) with its build script and ground truth.
+    Gen(crate::gen_cmd::GenArgs),
+    /// Measure how often each policy's target phenomenon really occurs in compiled programs.
+    GenStats(crate::gen_cmd::GenStatsArgs),
 }
 
 /// Which compilers and encoders to run.
@@ -154,6 +158,8 @@ pub fn run() -> Result<ExitCode> {
     let args = Args::parse();
     match args.command {
         Command::Toolchains => toolchains(),
+        Command::Gen(args) => crate::gen_cmd::gen(args),
+        Command::GenStats(args) => crate::gen_cmd::gen_stats(args),
         Command::Run(args) => run_campaign(args),
         Command::Check { files, matrix, out } => {
             let m = matrix.resolve()?;

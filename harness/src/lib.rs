@@ -13,6 +13,7 @@ pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;
 pub mod finding;
+pub mod gen_cmd;
 pub mod process;
 pub mod report;
 pub mod toolchains;

@@ -174,3 +174,26 @@ fn a_finding_replays_from_its_directory() {
     run_ok("sh", &[moved.join("build.sh").display().to_string()], None);
     assert!(std::fs::read_dir(moved.join("out")).unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "btf")));
 }
+
+#[test]
+fn the_kernel_accepts_valid_btf_and_rejects_a_bad_name() {
+    use btf::types::*;
+    use btf::{Btf, TypeData};
+    let build = |fname: &str| {
+        let mut b = Btf::new(None);
+        let int = b.add_str("int");
+        let i = b.add_type(Type { name: int, data: TypeData::Int(Int { size: 4, encoding: IntEncoding::SIGNED, bit_offset: 0, bits: 32 }) });
+        let a = b.add_str("a");
+        let proto = b.add_type(Type { name: btf::StrRef::EMPTY, data: TypeData::FuncProto(FuncProto { ret: i, params: vec![Param { name: a, ty: i }] }) });
+        let n = b.add_str(fname);
+        b.add_type(Type { name: n, data: TypeData::Func(Func { proto, linkage: FuncLinkage::STATIC }) });
+        b.to_bytes().unwrap()
+    };
+    harness::oracle::load::load(&build("good_name")).unwrap_or_else(|e| panic!("valid BTF rejected (is this root with BPF?): {e}"));
+    // libbpf's parser takes any name; the kernel's verifier does not.
+    let err = harness::oracle::load::load(&build("bad name")).unwrap_err();
+    match &err {
+        harness::oracle::load::LoadError::Kernel { log, .. } => assert!(log.contains("Invalid name"), "{err}"),
+        other => panic!("expected the kernel to reject it: {other}"),
+    }
+}
