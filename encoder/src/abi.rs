@@ -79,7 +79,7 @@ fn pname(p: &ParamInfo, i: usize) -> String {
 }
 
 /// Classifies the type in `e`'s `DW_AT_type` for argument passing.
-pub(crate) fn classify<'a>(w: &Walker<'a, '_>, e: &gimli::DebuggingInformationEntry<'_, '_, crate::elf::Reader<'a>>) -> Result<ArgClass> {
+pub(crate) fn classify<'a>(w: &Walker<'a, '_>, e: &crate::dwarf::Die<'a>) -> Result<ArgClass> {
     let Some(t) = w.type_ref(e)? else {
         return Ok(ArgClass::Void);
     };
@@ -97,7 +97,9 @@ fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Res
             Some(t) => return classify_off(w, t, depth + 1),
             None => ArgClass::Void,
         },
-        DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => ArgClass::Int(1),
+        DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => {
+            ArgClass::Int(1)
+        }
         DW_TAG_enumeration_type => ArgClass::Int(1),
         DW_TAG_base_type => {
             let size = w.u(&e, DW_AT_byte_size)?.unwrap_or(0);
@@ -108,7 +110,9 @@ fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Res
             match enc {
                 DW_ATE_float if size <= 8 => ArgClass::Sse,
                 DW_ATE_float => ArgClass::Memory, // long double: x87, in memory
-                DW_ATE_complex_float => ArgClass::Unknown("complex floating-point parameter".into()),
+                DW_ATE_complex_float => {
+                    ArgClass::Unknown("complex floating-point parameter".into())
+                }
                 _ if size <= 8 => ArgClass::Int(1),
                 _ if size <= 16 => ArgClass::Int(2),
                 _ => ArgClass::Memory,
@@ -133,7 +137,12 @@ fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Res
 
 /// Checks that a small aggregate is made of naturally aligned integer-class fields only (then it
 /// travels in integer registers); else says why we do not vouch for its location.
-fn aggregate_ok(w: &Walker<'_, '_>, off: gimli::UnitOffset, base: u64, depth: usize) -> Result<std::result::Result<(), String>> {
+fn aggregate_ok(
+    w: &Walker<'_, '_>,
+    off: gimli::UnitOffset,
+    base: u64,
+    depth: usize,
+) -> Result<std::result::Result<(), String>> {
     if depth > 32 {
         return Ok(Err("struct nesting too deep".into()));
     }
@@ -156,7 +165,9 @@ fn aggregate_ok(w: &Walker<'_, '_>, off: gimli::UnitOffset, base: u64, depth: us
                     return Ok(Err(why));
                 }
             }
-            Leaf::Unknown => return Ok(Err("struct parameter with members of unknown class".into())),
+            Leaf::Unknown => {
+                return Ok(Err("struct parameter with members of unknown class".into()))
+            }
         }
         if align > 1 && pos % align != 0 {
             return Ok(Err("packed struct parameter (unaligned member)".into()));
@@ -190,7 +201,9 @@ fn leaf_of(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<(
             let size = w.u(&e, DW_AT_byte_size)?.unwrap_or(1);
             let float = matches!(
                 w.a(&e, DW_AT_encoding)?,
-                Some(gimli::AttributeValue::Encoding(DW_ATE_float | DW_ATE_complex_float))
+                Some(gimli::AttributeValue::Encoding(
+                    DW_ATE_float | DW_ATE_complex_float
+                ))
             );
             (if float { Leaf::Float } else { Leaf::Int }, size.min(16))
         }
@@ -200,13 +213,27 @@ fn leaf_of(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<(
 }
 
 /// Checks every parameter against the register or stack slot the ABI assigns it.
-pub(crate) fn check(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::result::Result<(), String> {
+pub(crate) fn check(
+    x86_64: bool,
+    ret: &ArgClass,
+    params: &[ParamInfo],
+) -> std::result::Result<(), String> {
     // Presence first: these hold on any architecture.
     for (i, p) in params.iter().enumerate() {
         match p.loc {
-            Loc::Missing => return Err(format!("parameter {} optimized out (no location)", pname(p, i))),
+            Loc::Missing => {
+                return Err(format!(
+                    "parameter {} optimized out (no location)",
+                    pname(p, i)
+                ))
+            }
             Loc::Constant => return Err(format!("parameter {} constant-propagated", pname(p, i))),
-            Loc::NotAtEntry => return Err(format!("parameter {} has no location at function entry", pname(p, i))),
+            Loc::NotAtEntry => {
+                return Err(format!(
+                    "parameter {} has no location at function entry",
+                    pname(p, i)
+                ))
+            }
             _ => {}
         }
     }
@@ -251,7 +278,10 @@ pub(crate) fn check(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::
                     Some(s) => format!("{}:{}", reg_name(r), reg_name(s)),
                     None => reg_name(r),
                 };
-                return Err(format!("parameter {} in {got}, ABI expects {want}", pname(p, i)));
+                return Err(format!(
+                    "parameter {} in {got}, ABI expects {want}",
+                    pname(p, i)
+                ));
             }
             (None, Loc::Reg(g, _)) => {
                 return Err(format!(
@@ -268,7 +298,11 @@ pub(crate) fn check(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::
 
 /// The signature a clone actually has: the parameters that arrive in argument registers, in
 /// register order. Err when it cannot be told from DWARF.
-pub(crate) fn true_signature(x86_64: bool, ret: &ArgClass, params: &[ParamInfo]) -> std::result::Result<Vec<usize>, String> {
+pub(crate) fn true_signature(
+    x86_64: bool,
+    ret: &ArgClass,
+    params: &[ParamInfo],
+) -> std::result::Result<Vec<usize>, String> {
     if !x86_64 {
         return Err("true signatures are derived for x86-64 only".into());
     }
@@ -284,17 +318,27 @@ pub(crate) fn true_signature(x86_64: bool, ret: &ArgClass, params: &[ParamInfo])
                     return Err(format!("parameter {} in {}", pname(p, i), reg_name(r)));
                 };
                 if p.class != ArgClass::Int(1) {
-                    return Err(format!("parameter {} is not a scalar or pointer", pname(p, i)));
+                    return Err(format!(
+                        "parameter {} is not a scalar or pointer",
+                        pname(p, i)
+                    ));
                 }
                 slots.push((slot, i));
             }
-            _ => return Err(format!("parameter {} not in a single register at entry", pname(p, i))),
+            _ => {
+                return Err(format!(
+                    "parameter {} not in a single register at entry",
+                    pname(p, i)
+                ))
+            }
         }
     }
     slots.sort();
     for (k, &(slot, _)) in slots.iter().enumerate() {
         if slot != k {
-            return Err("parameter registers are not contiguous (a parameter of changed type?)".into());
+            return Err(
+                "parameter registers are not contiguous (a parameter of changed type?)".into(),
+            );
         }
     }
     Ok(slots.into_iter().map(|(_, i)| i).collect())
@@ -305,14 +349,25 @@ mod tests {
     use super::*;
 
     fn p(class: ArgClass, loc: Loc) -> ParamInfo {
-        ParamInfo { name: "x".into(), class, loc, ty: TypeId(1) }
+        ParamInfo {
+            name: "x".into(),
+            class,
+            loc,
+            ty: TypeId(1),
+        }
     }
 
     #[test]
     fn registers_in_order() {
-        let ok = [p(ArgClass::Int(1), Loc::Reg(5, None)), p(ArgClass::Int(1), Loc::Reg(4, None))];
+        let ok = [
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+            p(ArgClass::Int(1), Loc::Reg(4, None)),
+        ];
         assert_eq!(check(true, &ArgClass::Int(1), &ok), Ok(()));
-        let swapped = [p(ArgClass::Int(1), Loc::Reg(4, None)), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        let swapped = [
+            p(ArgClass::Int(1), Loc::Reg(4, None)),
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+        ];
         assert_eq!(
             check(true, &ArgClass::Int(1), &swapped).unwrap_err(),
             "parameter 'x' in rsi, ABI expects rdi"
@@ -321,17 +376,28 @@ mod tests {
         let sret = [p(ArgClass::Int(1), Loc::Reg(4, None))];
         assert_eq!(check(true, &ArgClass::Memory, &sret), Ok(()));
         let gone = [p(ArgClass::Int(1), Loc::Missing)];
-        assert!(check(true, &ArgClass::Void, &gone).unwrap_err().contains("optimized out"));
+        assert!(check(true, &ArgClass::Void, &gone)
+            .unwrap_err()
+            .contains("optimized out"));
         // Two-register struct then an int: rdi:rsi, rdx.
-        let two = [p(ArgClass::Int(2), Loc::Reg(5, Some(4))), p(ArgClass::Int(1), Loc::Reg(1, None))];
+        let two = [
+            p(ArgClass::Int(2), Loc::Reg(5, Some(4))),
+            p(ArgClass::Int(1), Loc::Reg(1, None)),
+        ];
         assert_eq!(check(true, &ArgClass::Void, &two), Ok(()));
-        let sse = [p(ArgClass::Sse, Loc::Reg(17, None)), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        let sse = [
+            p(ArgClass::Sse, Loc::Reg(17, None)),
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+        ];
         assert_eq!(check(true, &ArgClass::Void, &sse), Ok(()));
     }
 
     #[test]
     fn clone_signature() {
-        let ps = [p(ArgClass::Int(1), Loc::Missing), p(ArgClass::Int(1), Loc::Reg(5, None))];
+        let ps = [
+            p(ArgClass::Int(1), Loc::Missing),
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+        ];
         assert_eq!(true_signature(true, &ArgClass::Int(1), &ps), Ok(vec![1]));
         let gap = [p(ArgClass::Int(1), Loc::Reg(4, None))];
         assert!(true_signature(true, &ArgClass::Int(1), &gap).is_err());

@@ -16,10 +16,11 @@
 //!    base) is redirected to it, and 1–2 run again, so a struct that pointed to the FWD in one CU
 //!    and to the full type in another merges too.
 
+use crate::fx::FxHasher as DefaultHasher;
+use crate::fx::HashMap;
 use btf::types::*;
 use btf::Btf;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 /// Rounds of the structural hash used to index base types.
 const HASH_DEPTH: usize = 4;
@@ -52,7 +53,9 @@ fn map_refs(data: &mut TypeData, mut f: impl FnMut(TypeId) -> TypeId) {
             a.elem = f(a.elem);
             a.index = f(a.index);
         }
-        TypeData::Struct(c) | TypeData::Union(c) => c.members.iter_mut().for_each(|m| m.ty = f(m.ty)),
+        TypeData::Struct(c) | TypeData::Union(c) => {
+            c.members.iter_mut().for_each(|m| m.ty = f(m.ty))
+        }
         TypeData::Func(func) => func.proto = f(func.proto),
         TypeData::FuncProto(p) => {
             p.ret = f(p.ret);
@@ -87,7 +90,9 @@ fn shape(t: &Type) -> Type {
     let mut s = remap(t, |_| TypeId::VOID);
     s.name = StrRef::EMPTY;
     match &mut s.data {
-        TypeData::Struct(c) | TypeData::Union(c) => c.members.iter_mut().for_each(|m| m.name = StrRef::EMPTY),
+        TypeData::Struct(c) | TypeData::Union(c) => {
+            c.members.iter_mut().for_each(|m| m.name = StrRef::EMPTY)
+        }
         TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
         TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
         TypeData::FuncProto(p) => p.params.iter_mut().for_each(|q| q.name = StrRef::EMPTY),
@@ -97,13 +102,18 @@ fn shape(t: &Type) -> Type {
 }
 
 fn label_hash<'s>(t: &Type, name: &dyn Fn(StrRef) -> &'s str) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = DefaultHasher::default();
     shape(t).hash(&mut h);
     for_each_name(t, |n| name(n).hash(&mut h));
     h.finish()
 }
 
-fn same_label<'s, 'b>(a: &Type, na: &dyn Fn(StrRef) -> &'s str, b: &Type, nb: &dyn Fn(StrRef) -> &'b str) -> bool {
+fn same_label<'s, 'b>(
+    a: &Type,
+    na: &dyn Fn(StrRef) -> &'s str,
+    b: &Type,
+    nb: &dyn Fn(StrRef) -> &'b str,
+) -> bool {
     if a.data.kind() != b.data.kind() || shape(a) != shape(b) {
         return false;
     }
@@ -131,7 +141,9 @@ fn deep_hashes(
     kids: &dyn Fn(usize) -> Vec<u32>,
     fixed: &dyn Fn(usize, usize) -> Option<u64>,
 ) -> Vec<Vec<u64>> {
-    let first: Vec<u64> = (0..labels.len()).map(|i| fixed(i, 0).unwrap_or(labels[i])).collect();
+    let first: Vec<u64> = (0..labels.len())
+        .map(|i| fixed(i, 0).unwrap_or(labels[i]))
+        .collect();
     let mut levels = vec![first];
     for j in 1..=HASH_DEPTH {
         let h = &levels[j - 1];
@@ -140,7 +152,7 @@ fn deep_hashes(
                 if let Some(x) = fixed(i, j) {
                     return x;
                 }
-                let mut s = DefaultHasher::new();
+                let mut s = DefaultHasher::default();
                 labels[i].hash(&mut s);
                 for c in kids(i) {
                     h[c as usize].hash(&mut s);
@@ -172,8 +184,8 @@ impl<'b> BaseIndex<'b> {
         let labels: Vec<u64> = (0..n).map(|i| label_hash(ty(i), &name)).collect();
         let levels = deep_hashes(&labels, &|i| children(ty(i)), &|_, _| None);
         let hashes = &levels[HASH_DEPTH];
-        let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
-        let mut by_name: HashMap<(&'b str, bool), Vec<u32>> = HashMap::new();
+        let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::default();
+        let mut by_name: HashMap<(&'b str, bool), Vec<u32>> = HashMap::default();
         for (i, h) in hashes.iter().enumerate().skip(1) {
             by_hash.entry(*h).or_default().push(i as u32);
             let t = ty(i);
@@ -183,10 +195,18 @@ impl<'b> BaseIndex<'b> {
                 _ => continue,
             };
             if !t.name.is_empty() {
-                by_name.entry((base.str(t.name), u)).or_default().push(i as u32);
+                by_name
+                    .entry((base.str(t.name), u))
+                    .or_default()
+                    .push(i as u32);
             }
         }
-        BaseIndex { base, levels, by_hash, by_name }
+        BaseIndex {
+            base,
+            levels,
+            by_hash,
+            by_name,
+        }
     }
 }
 
@@ -207,7 +227,8 @@ fn refine(init: Vec<u32>, edges: &[Vec<u32>]) -> (Vec<u32>, usize) {
             buf.extend(e.iter().map(|&c| class[c as usize]));
             spans.push((s, buf.len()));
         }
-        let mut sigs: HashMap<&[u32], u32> = HashMap::with_capacity(count * 2);
+        let mut sigs: HashMap<&[u32], u32> =
+            HashMap::with_capacity_and_hasher(count * 2, Default::default());
         let next: Vec<u32> = spans
             .iter()
             .map(|&(s, e)| {
@@ -252,7 +273,9 @@ fn match_base(
             if let Some(p) = pinned[i] {
                 return vec![p];
             }
-            let Some(list) = index.by_hash.get(&hashes[i]) else { return Vec::new() };
+            let Some(list) = index.by_hash.get(&hashes[i]) else {
+                return Vec::new();
+            };
             list.iter()
                 .copied()
                 .filter(|&b| {
@@ -274,7 +297,11 @@ fn match_base(
             let mut keep = std::mem::take(&mut cand[i]);
             keep.retain(|&b| {
                 let bk = children(base.type_by_id(TypeId(b)).expect("base id"));
-                bk.len() == kids.len() && kids.iter().zip(&bk).all(|(&c, &bc)| cand[c as usize].contains(&bc))
+                bk.len() == kids.len()
+                    && kids
+                        .iter()
+                        .zip(&bk)
+                        .all(|(&c, &bc)| cand[c as usize].contains(&bc))
             });
             changed |= keep.len() != before;
             cand[i] = keep;
@@ -299,7 +326,8 @@ fn pass(
         Base(u32),
         Own(Type),
     }
-    let mut labels: HashMap<Label, u32> = HashMap::with_capacity(nodes.len());
+    let mut labels: HashMap<Label, u32> =
+        HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     let init: Vec<u32> = nodes
         .iter()
         .enumerate()
@@ -329,9 +357,9 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
     // class of new structs of that name. Repeat while that resolves more.
     let orig_len = nodes.len();
     let mut target: Vec<Option<u32>> = vec![None; orig_len];
-    let mut proxies: HashMap<u32, u32> = HashMap::new();
+    let mut proxies: HashMap<u32, u32> = HashMap::default();
     for _ in 0..4 {
-        let mut by_name: HashMap<(&str, bool), Vec<(u32, u32)>> = HashMap::new(); // (class, node)
+        let mut by_name: HashMap<(&str, bool), Vec<(u32, u32)>> = HashMap::default(); // (class, node)
         for (i, t) in nodes.iter().enumerate().take(orig_len) {
             let union = match t.data {
                 TypeData::Struct(_) => false,
@@ -341,14 +369,18 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
             if t.name.is_empty() || partner[i].is_some() {
                 continue;
             }
-            let v = by_name.entry((strings[t.name.0 as usize].as_str(), union)).or_default();
+            let v = by_name
+                .entry((strings[t.name.0 as usize].as_str(), union))
+                .or_default();
             if !v.iter().any(|&(c, _)| c == class[i]) {
                 v.push((class[i], i as u32));
             }
         }
         let mut changed = false;
         for i in 0..orig_len {
-            let TypeData::Fwd(f) = nodes[i].data else { continue };
+            let TypeData::Fwd(f) = nodes[i].data else {
+                continue;
+            };
             if target[i].is_some() {
                 continue;
             }
@@ -361,7 +393,10 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
                 let b = in_base[0];
                 *proxies.entry(b).or_insert_with(|| {
                     // A stand-in node for the base type, pinned to it.
-                    nodes.push(Type { name: StrRef::EMPTY, data: TypeData::Void });
+                    nodes.push(Type {
+                        name: StrRef::EMPTY,
+                        data: TypeData::Void,
+                    });
                     edges.push(Vec::new());
                     pinned.push(Some(b));
                     (nodes.len() - 1) as u32
@@ -401,7 +436,7 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
     // Renumber classes by smallest member; proxies are never representatives of new classes.
     class.truncate(orig_len);
     partner.truncate(orig_len);
-    let mut renum: HashMap<u32, u32> = HashMap::new();
+    let mut renum: HashMap<u32, u32> = HashMap::default();
     let mut rep = Vec::new();
     let mut base_id = Vec::new();
     for (i, c) in class.iter_mut().enumerate() {
@@ -427,7 +462,12 @@ mod tests {
     fn int(name: u32) -> Type {
         Type {
             name: StrRef(name),
-            data: TypeData::Int(Int { size: 4, encoding: IntEncoding::SIGNED, bit_offset: 0, bits: 32 }),
+            data: TypeData::Int(Int {
+                size: 4,
+                encoding: IntEncoding::SIGNED,
+                bit_offset: 0,
+                bits: 32,
+            }),
         }
     }
     fn st(name: u32, members: &[u32]) -> Type {
@@ -438,19 +478,33 @@ mod tests {
                 bitfield_encoding: false,
                 members: members
                     .iter()
-                    .map(|&t| Member { name: StrRef(4), ty: TypeId(t), bit_offset: 0, bitfield_size: 0 })
+                    .map(|&t| Member {
+                        name: StrRef(4),
+                        ty: TypeId(t),
+                        bit_offset: 0,
+                        bitfield_size: 0,
+                    })
                     .collect(),
             }),
         }
     }
     fn ptr(t: u32) -> Type {
-        Type { name: StrRef::EMPTY, data: TypeData::Ptr(TypeId(t)) }
+        Type {
+            name: StrRef::EMPTY,
+            data: TypeData::Ptr(TypeId(t)),
+        }
     }
     fn void() -> Type {
-        Type { name: StrRef::EMPTY, data: TypeData::Void }
+        Type {
+            name: StrRef::EMPTY,
+            data: TypeData::Void,
+        }
     }
     fn strings() -> Vec<String> {
-        ["", "int", "s", "t", "m"].iter().map(|s| s.to_string()).collect()
+        ["", "int", "s", "t", "m"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
@@ -466,7 +520,10 @@ mod tests {
             int(1),
             st(2, &[4, 6]),
             ptr(5),
-            Type { name: StrRef(2), data: TypeData::Fwd(Fwd { union: false }) },
+            Type {
+                name: StrRef(2),
+                data: TypeData::Fwd(Fwd { union: false }),
+            },
             ptr(7),
             st(3, &[8]),
             st(3, &[3]),
@@ -476,7 +533,10 @@ mod tests {
         assert_eq!(d.class[2], d.class[5]);
         assert_eq!(d.class[3], d.class[6]);
         assert_eq!(d.class[7], d.class[2], "fwd resolved");
-        assert_eq!(d.class[9], d.class[10], "struct via fwd merges with struct via full type");
+        assert_eq!(
+            d.class[9], d.class[10],
+            "struct via fwd merges with struct via full type"
+        );
         assert_eq!(d.rep.len(), 5, "void, int, s, s*, t");
     }
 
@@ -489,7 +549,9 @@ mod tests {
             let mut t = t;
             t.name = names[t.name.0 as usize];
             if let TypeData::Struct(c) = &mut t.data {
-                c.members.iter_mut().for_each(|m| m.name = names[m.name.0 as usize]);
+                c.members
+                    .iter_mut()
+                    .for_each(|m| m.name = names[m.name.0 as usize]);
             }
             t
         };
@@ -501,7 +563,10 @@ mod tests {
         let nodes = vec![
             void(),
             int(1),
-            Type { name: StrRef(2), data: TypeData::Fwd(Fwd { union: false }) },
+            Type {
+                name: StrRef(2),
+                data: TypeData::Fwd(Fwd { union: false }),
+            },
             ptr(2),
             st(3, &[3]),
             st(3, &[1]),

@@ -8,9 +8,9 @@ use crate::abi::{self, ArgClass, Loc};
 use crate::elf::Reader;
 use crate::error::{EncodeError, Result};
 use crate::features::Features;
+use crate::fx::HashMap;
 use btf::types::*;
 use gimli::{constants::*, AttributeValue, DwTag, UnitOffset};
-use std::collections::HashMap;
 
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
@@ -98,7 +98,40 @@ pub(crate) struct Walker<'a, 'u> {
     out: CuOut,
 }
 
-type Entry<'a, 'b, 'c> = gimli::DebuggingInformationEntry<'b, 'c, Reader<'a>>;
+/// A DIE with its attributes parsed once (gimli re-parses them on every `attr_value` call).
+#[derive(Debug)]
+pub(crate) struct Die<'a> {
+    off: UnitOffset,
+    tag: DwTag,
+    attrs: Vec<gimli::Attribute<Reader<'a>>>,
+}
+
+impl<'a> Die<'a> {
+    fn new(e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>) -> gimli::Result<Self> {
+        let mut attrs = Vec::with_capacity(8);
+        let mut it = e.attrs();
+        while let Some(a) = it.next()? {
+            attrs.push(a);
+        }
+        Ok(Die {
+            off: e.offset(),
+            tag: e.tag(),
+            attrs,
+        })
+    }
+    pub(crate) fn offset(&self) -> UnitOffset {
+        self.off
+    }
+    pub(crate) fn tag(&self) -> DwTag {
+        self.tag
+    }
+    fn value(&self, at: DwAt) -> Option<AttributeValue<Reader<'a>>> {
+        self.attrs
+            .iter()
+            .find(|a| a.name() == at)
+            .map(|a| a.value())
+    }
+}
 
 /// Walks one unit.
 pub(crate) fn walk_unit<'a>(
@@ -109,16 +142,21 @@ pub(crate) fn walk_unit<'a>(
     x86_64: bool,
     flatten_arrays: bool,
 ) -> Result<CuOut> {
-    let uoff = header.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
-    let unit = dwarf.unit(header).map_err(|e| EncodeError::dwarf(uoff, e))?;
+    let uoff = header
+        .offset()
+        .as_debug_info_offset()
+        .map_or(0, |o| o.0 as u64);
+    let unit = dwarf
+        .unit(header)
+        .map_err(|e| EncodeError::dwarf(uoff, e))?;
     let mut w = Walker {
         dwarf,
         unit: &unit,
         feats,
         x86_64,
         flatten_arrays,
-        slots: HashMap::new(),
-        str_index: HashMap::new(),
+        slots: HashMap::default(),
+        str_index: HashMap::default(),
         array_index: None,
         out: CuOut {
             offset: uoff,
@@ -132,7 +170,8 @@ pub(crate) fn walk_unit<'a>(
 
 impl<'a, 'u> Walker<'a, 'u> {
     fn die_off(&self, off: UnitOffset) -> u64 {
-        off.to_debug_info_offset(&self.unit.header).map_or(off.0 as u64, |o| o.0 as u64)
+        off.to_debug_info_offset(&self.unit.header)
+            .map_or(off.0 as u64, |o| o.0 as u64)
     }
 
     fn err(&self, off: UnitOffset) -> impl Fn(gimli::Error) -> EncodeError + use<> {
@@ -140,8 +179,9 @@ impl<'a, 'u> Walker<'a, 'u> {
         move |e| EncodeError::dwarf(at, e)
     }
 
-    fn entry(&self, off: UnitOffset) -> Result<Entry<'a, 'u, 'u>> {
-        self.unit.entry(off).map_err(self.err(off))
+    fn entry(&self, off: UnitOffset) -> Result<Die<'a>> {
+        let e = self.unit.entry(off).map_err(self.err(off))?;
+        Die::new(&e).map_err(self.err(off))
     }
 
     fn intern(&mut self, s: &str) -> StrRef {
@@ -167,14 +207,17 @@ impl<'a, 'u> Walker<'a, 'u> {
         self.out.types[id.0 as usize - 1] = ty;
     }
 
-    fn attr(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
-        e.attr_value(at).map_err(self.err(e.offset()))
+    fn attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
+        Ok(e.value(at))
     }
 
-    fn string(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<String>> {
+    fn string(&self, e: &Die<'a>, at: DwAt) -> Result<Option<String>> {
         match self.attr(e, at)? {
             Some(v) => {
-                let r = self.dwarf.attr_string(self.unit, v).map_err(self.err(e.offset()))?;
+                let r = self
+                    .dwarf
+                    .attr_string(self.unit, v)
+                    .map_err(self.err(e.offset()))?;
                 let s = gimli::Reader::to_string_lossy(&r).map_err(self.err(e.offset()))?;
                 Ok(Some(s.into_owned()))
             }
@@ -182,20 +225,23 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    fn name(&self, e: &Entry<'a, '_, '_>) -> Result<String> {
+    fn name(&self, e: &Die<'a>) -> Result<String> {
         Ok(self.string(e, DW_AT_name)?.unwrap_or_default())
     }
 
-    fn udata(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<u64>> {
+    fn udata(&self, e: &Die<'a>, at: DwAt) -> Result<Option<u64>> {
         Ok(self.attr(e, at)?.and_then(|v| v.udata_value()))
     }
 
-    fn flag(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<bool> {
-        Ok(matches!(self.attr(e, at)?, Some(AttributeValue::Flag(true))))
+    fn flag(&self, e: &Die<'a>, at: DwAt) -> Result<bool> {
+        Ok(matches!(
+            self.attr(e, at)?,
+            Some(AttributeValue::Flag(true))
+        ))
     }
 
     /// A reference attribute as an offset in this unit.
-    fn ref_attr(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<UnitOffset>> {
+    fn ref_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<UnitOffset>> {
         match self.attr(e, at)? {
             None => Ok(None),
             Some(AttributeValue::UnitRef(o)) => Ok(Some(o)),
@@ -255,14 +301,19 @@ impl<'a, 'u> Walker<'a, 'u> {
             // Depth of the enclosing namespace chain (variables are global at depth 1 or in
             // namespaces).
             let mut ns_depth: Vec<isize> = Vec::new();
-            while let Some((delta, e)) = cursor.next_dfs().map_err(|err| EncodeError::dwarf(self.out.offset, err))? {
+            while let Some((delta, raw)) = cursor
+                .next_dfs()
+                .map_err(|err| EncodeError::dwarf(self.out.offset, err))?
+            {
                 depth += delta;
+                let e = raw;
                 while ns_depth.last().is_some_and(|&d| d >= depth) {
                     ns_depth.pop();
                 }
                 let off = e.offset();
                 match e.tag() {
                     DW_TAG_compile_unit | DW_TAG_partial_unit => {
+                        let e = &Die::new(e).map_err(self.err(off))?;
                         if let Some(AttributeValue::Language(l)) = self.attr(e, DW_AT_language)? {
                             if lang_exclude.contains(&l) {
                                 self.out.excluded = true;
@@ -287,6 +338,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     | DW_TAG_array_type
                     | DW_TAG_subroutine_type => {
                         if e.tag() == DW_TAG_base_type && self.array_index.is_none() {
+                            let e = &Die::new(e).map_err(self.err(off))?;
                             let sized4 = self.udata(e, DW_AT_byte_size)? == Some(4);
                             let signed = matches!(
                                 self.attr(e, DW_AT_encoding)?,
@@ -332,7 +384,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The local id of the type a DIE's `DW_AT_type` names (void when absent).
-    fn type_of(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeId> {
+    fn type_of(&mut self, e: &Die<'a>) -> Result<TypeId> {
         match self.ref_attr(e, DW_AT_type)? {
             None => Ok(TypeId::VOID),
             Some(t) => self.resolve(e.offset(), t, 0),
@@ -341,7 +393,9 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     fn resolve(&mut self, from: UnitOffset, target: UnitOffset, depth: usize) -> Result<TypeId> {
         if depth > MAX_DEPTH {
-            return Err(EncodeError::TooDeep { die: self.die_off(from) });
+            return Err(EncodeError::TooDeep {
+                die: self.die_off(from),
+            });
         }
         match self.slots.get(&target) {
             Some(Slot::Type(id)) => Ok(*id),
@@ -399,7 +453,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         id
     }
 
-    fn unsupported(&self, e: &Entry<'a, '_, '_>, detail: impl Into<String>) -> EncodeError {
+    fn unsupported(&self, e: &Die<'a>, detail: impl Into<String>) -> EncodeError {
         EncodeError::Unsupported {
             die: self.die_off(e.offset()),
             tag: e.tag(),
@@ -453,7 +507,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                         TypeData::Float(Float { size })
                     }
                     DW_ATE_boolean => int(IntEncoding::BOOL),
-                    DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => int(IntEncoding::SIGNED),
+                    DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => {
+                        int(IntEncoding::SIGNED)
+                    }
                     _ => int(IntEncoding::NONE),
                 }
             }
@@ -554,13 +610,14 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    fn member_location(&self, e: &Entry<'a, '_, '_>) -> Result<u64> {
+    fn member_location(&self, e: &Die<'a>) -> Result<u64> {
         match self.attr(e, DW_AT_data_member_location)? {
             None => Ok(0),
             Some(AttributeValue::Exprloc(expr)) => {
                 // DWARF 2 style: DW_OP_plus_uconst N (or DW_OP_constu N).
                 let mut r = expr.0;
-                let op = gimli::Operation::parse(&mut r, self.unit.encoding()).map_err(self.err(e.offset()))?;
+                let op = gimli::Operation::parse(&mut r, self.unit.encoding())
+                    .map_err(self.err(e.offset()))?;
                 match op {
                     gimli::Operation::PlusConstant { value } => Ok(value),
                     gimli::Operation::UnsignedConstant { value } => Ok(value),
@@ -573,7 +630,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    fn composite(&mut self, e: &Entry<'a, '_, '_>) -> Result<Composite> {
+    fn composite(&mut self, e: &Die<'a>) -> Result<Composite> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(0);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, format!("size {size}")))?;
         let id = self.own_id(e.offset());
@@ -600,7 +657,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(s) => s,
                     None => self.type_size_die(&m, 0)?.unwrap_or(0),
                 };
-                loc.saturating_mul(8).saturating_add(storage.saturating_mul(8)).saturating_sub(bo.saturating_add(bs))
+                loc.saturating_mul(8)
+                    .saturating_add(storage.saturating_mul(8))
+                    .saturating_sub(bo.saturating_add(bs))
             } else {
                 loc.saturating_mul(8)
             };
@@ -618,7 +677,8 @@ impl<'a, 'u> Walker<'a, 'u> {
             members.push(Member {
                 name: self.intern(&name),
                 ty,
-                bit_offset: u32::try_from(bit_offset).map_err(|_| self.unsupported(&m, "member offset"))?,
+                bit_offset: u32::try_from(bit_offset)
+                    .map_err(|_| self.unsupported(&m, "member offset"))?,
                 bitfield_size: bit_size.unwrap_or(0) as u8,
             });
         }
@@ -641,11 +701,13 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// Whether a DIE's type (through typedefs and qualifiers) is a signed base type.
-    fn type_signed(&self, e: &Entry<'a, '_, '_>, depth: usize) -> Result<bool> {
+    fn type_signed(&self, e: &Die<'a>, depth: usize) -> Result<bool> {
         if depth > MAX_DEPTH {
             return Ok(false);
         }
-        let Some(t) = self.ref_attr(e, DW_AT_type)? else { return Ok(false) };
+        let Some(t) = self.ref_attr(e, DW_AT_type)? else {
+            return Ok(false);
+        };
         let te = self.entry(t)?;
         if te.tag() == DW_TAG_base_type {
             return Ok(matches!(
@@ -657,11 +719,13 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// Byte size of a DIE's `DW_AT_type`, through typedefs and qualifiers.
-    fn type_size_die(&self, e: &Entry<'a, '_, '_>, depth: usize) -> Result<Option<u64>> {
+    fn type_size_die(&self, e: &Die<'a>, depth: usize) -> Result<Option<u64>> {
         if depth > MAX_DEPTH {
             return Ok(None);
         }
-        let Some(t) = self.ref_attr(e, DW_AT_type)? else { return Ok(None) };
+        let Some(t) = self.ref_attr(e, DW_AT_type)? else {
+            return Ok(None);
+        };
         let te = self.entry(t)?;
         if let Some(s) = self.udata(&te, DW_AT_byte_size)? {
             return Ok(Some(s));
@@ -673,7 +737,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                 Ok(Some(u64::from(self.unit.encoding().address_size)))
             }
             DW_TAG_array_type => {
-                let Some(elem) = self.type_size_die(&te, depth + 1)? else { return Ok(None) };
+                let Some(elem) = self.type_size_die(&te, depth + 1)? else {
+                    return Ok(None);
+                };
                 let mut n = 1u64;
                 for (c, tag) in self.children(t)? {
                     if tag == DW_TAG_subrange_type {
@@ -686,7 +752,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    fn enumeration(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {
+    fn enumeration(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(4);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, "enum size"))?;
         let base_signed = self.type_signed(e, 0)?;
@@ -701,9 +767,27 @@ impl<'a, 'u> Walker<'a, 'u> {
                 let v: i64 = match self.attr(&ce, DW_AT_const_value)? {
                     Some(AttributeValue::Sdata(v)) => v,
                     Some(AttributeValue::Udata(v)) => v as i64,
-                    Some(AttributeValue::Data1(v)) => if base_signed { v as i8 as i64 } else { v as i64 },
-                    Some(AttributeValue::Data2(v)) => if base_signed { v as i16 as i64 } else { v as i64 },
-                    Some(AttributeValue::Data4(v)) => if base_signed { v as i32 as i64 } else { v as i64 },
+                    Some(AttributeValue::Data1(v)) => {
+                        if base_signed {
+                            v as i8 as i64
+                        } else {
+                            v as i64
+                        }
+                    }
+                    Some(AttributeValue::Data2(v)) => {
+                        if base_signed {
+                            v as i16 as i64
+                        } else {
+                            v as i64
+                        }
+                    }
+                    Some(AttributeValue::Data4(v)) => {
+                        if base_signed {
+                            v as i32 as i64
+                        } else {
+                            v as i64
+                        }
+                    }
                     Some(AttributeValue::Data8(v)) => v as i64,
                     _ => return Err(self.unsupported(&ce, "enumerator value")),
                 };
@@ -717,7 +801,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                 signed,
                 values: values
                     .into_iter()
-                    .map(|(name, v)| Enum64Value { name, value: v as u64 })
+                    .map(|(name, v)| Enum64Value {
+                        name,
+                        value: v as u64,
+                    })
                     .collect(),
             })
         } else {
@@ -726,7 +813,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                 signed,
                 values: values
                     .into_iter()
-                    .map(|(name, v)| EnumValue { name, value: v as u32 })
+                    .map(|(name, v)| EnumValue {
+                        name,
+                        value: v as u32,
+                    })
                     .collect(),
             })
         })
@@ -735,7 +825,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// Element count of a subrange. Bounds of a data form are unsigned (their type is
     /// `sizetype`); like pahole, `upper - lower + 1` wraps, so an upper bound of -1 (zero-length
     /// array) in any form gives 0.
-    fn subrange_len(&self, s: &Entry<'a, '_, '_>) -> Result<u64> {
+    fn subrange_len(&self, s: &Die<'a>) -> Result<u64> {
         if let Some(n) = self.udata(s, DW_AT_count)? {
             return Ok(n);
         }
@@ -752,7 +842,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    fn array(&mut self, e: &Entry<'a, '_, '_>) -> Result<TypeData> {
+    fn array(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let elem = self.type_of(e)?;
         let mut dims = Vec::new();
         for (c, tag) in self.children(e.offset())? {
@@ -768,14 +858,22 @@ impl<'a, 'u> Walker<'a, 'u> {
         if self.flatten_arrays && dims.len() > 1 {
             // pahole up to 1.31: one flat array of the product of the dimensions.
             let n = dims.iter().fold(1u32, |a, &d| a.saturating_mul(d));
-            return Ok(TypeData::Array(Array { elem, index, len: n }));
+            return Ok(TypeData::Array(Array {
+                elem,
+                index,
+                len: n,
+            }));
         }
         let mut inner = elem;
         for &len in dims[1..].iter().rev() {
             inner = self.push(
                 Type {
                     name: StrRef::EMPTY,
-                    data: TypeData::Array(Array { elem: inner, index, len }),
+                    data: TypeData::Array(Array {
+                        elem: inner,
+                        index,
+                        len,
+                    }),
                 },
                 false,
             );
@@ -788,23 +886,28 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The entry address of a function DIE, if it has code.
-    fn entry_pc(&self, e: &Entry<'a, '_, '_>) -> Result<Option<u64>> {
+    fn entry_pc(&self, e: &Die<'a>) -> Result<Option<u64>> {
         if let Some(AttributeValue::Addr(a)) = self.attr(e, DW_AT_entry_pc)? {
             return Ok(Some(a));
         }
         if let Some(v) = self.attr(e, DW_AT_low_pc)? {
             return Ok(match v {
                 AttributeValue::Addr(a) => Some(a),
-                AttributeValue::DebugAddrIndex(i) => {
-                    Some(self.dwarf.address(self.unit, i).map_err(self.err(e.offset()))?)
-                }
+                AttributeValue::DebugAddrIndex(i) => Some(
+                    self.dwarf
+                        .address(self.unit, i)
+                        .map_err(self.err(e.offset()))?,
+                ),
                 _ => None,
             });
         }
-        if self.attr(e, DW_AT_ranges)?.is_some() {
-            let mut it = self.dwarf.die_ranges(self.unit, e).map_err(self.err(e.offset()))?;
-            if let Some(r) = it.next().map_err(self.err(e.offset()))? {
-                return Ok(Some(r.begin));
+        if let Some(v) = self.attr(e, DW_AT_ranges)? {
+            let err = self.err(e.offset());
+            if let Some(off) = self.dwarf.attr_ranges_offset(self.unit, v).map_err(&err)? {
+                let mut it = self.dwarf.ranges(self.unit, off).map_err(&err)?;
+                if let Some(r) = it.next().map_err(&err)? {
+                    return Ok(Some(r.begin));
+                }
             }
         }
         Ok(None)
@@ -852,7 +955,9 @@ impl<'a, 'u> Walker<'a, 'u> {
             if ret_die.is_none() && self.attr(&ce, DW_AT_type)?.is_some() {
                 ret_die = Some(c);
             }
-            if let Some(AttributeValue::CallingConvention(cc)) = self.attr(&ce, DW_AT_calling_convention)? {
+            if let Some(AttributeValue::CallingConvention(cc)) =
+                self.attr(&ce, DW_AT_calling_convention)?
+            {
                 nocall |= cc == DW_CC_nocall;
             }
             if self.feats.decl_tag {
@@ -877,13 +982,17 @@ impl<'a, 'u> Walker<'a, 'u> {
         // instance or declaration); else the concrete DIE's.
         let mut src_die = off;
         for &c in chain.iter().skip(1) {
-            if self.children(c)?.iter().any(|(_, t)| *t == DW_TAG_formal_parameter || *t == DW_TAG_unspecified_parameters) {
+            if self
+                .children(c)?
+                .iter()
+                .any(|(_, t)| *t == DW_TAG_formal_parameter || *t == DW_TAG_unspecified_parameters)
+            {
                 src_die = c;
                 break;
             }
         }
         // Concrete parameters, keyed by the source parameter they stand for.
-        let mut concrete: HashMap<UnitOffset, UnitOffset> = HashMap::new();
+        let mut concrete: HashMap<UnitOffset, UnitOffset> = HashMap::default();
         for (c, tag) in self.children(off)? {
             if tag != DW_TAG_formal_parameter {
                 continue;
@@ -912,10 +1021,14 @@ impl<'a, 'u> Walker<'a, 'u> {
                     let n = self.name(&pe)?;
                     let ty = self.type_of(&pe)?;
                     let class = abi::classify(self, &pe)?;
-                    let loc = match concrete.get(&c).or(if src_die == off { Some(&c) } else { None }) {
-                        Some(&cc) => self.param_loc(cc, entry)?,
-                        None => Loc::Missing,
-                    };
+                    let loc =
+                        match concrete
+                            .get(&c)
+                            .or(if src_die == off { Some(&c) } else { None })
+                        {
+                            Some(&cc) => self.param_loc(cc, entry)?,
+                            None => Loc::Missing,
+                        };
                     if self.feats.decl_tag {
                         for t in self.annotations(c, "btf_decl_tag")? {
                             decl_tags.push((t, params.len() as i32));
@@ -945,25 +1058,27 @@ impl<'a, 'u> Walker<'a, 'u> {
         };
         let abi = abi::check(self.x86_64, &ret_class, &param_info);
         let true_proto = if self.feats.clone_true_signature {
-            Some(match abi::true_signature(self.x86_64, &ret_class, &param_info) {
-                Ok(order) => {
-                    let ps = order
-                        .iter()
-                        .map(|&i| Param {
-                            name: params[i].name,
-                            ty: param_info[i].ty,
-                        })
-                        .collect();
-                    Ok(self.push(
-                        Type {
-                            name: StrRef::EMPTY,
-                            data: TypeData::FuncProto(FuncProto { ret, params: ps }),
-                        },
-                        true,
-                    ))
-                }
-                Err(e) => Err(e),
-            })
+            Some(
+                match abi::true_signature(self.x86_64, &ret_class, &param_info) {
+                    Ok(order) => {
+                        let ps = order
+                            .iter()
+                            .map(|&i| Param {
+                                name: params[i].name,
+                                ty: param_info[i].ty,
+                            })
+                            .collect();
+                        Ok(self.push(
+                            Type {
+                                name: StrRef::EMPTY,
+                                data: TypeData::FuncProto(FuncProto { ret, params: ps }),
+                            },
+                            true,
+                        ))
+                    }
+                    Err(e) => Err(e),
+                },
+            )
         } else {
             None
         };
@@ -995,7 +1110,11 @@ impl<'a, 'u> Walker<'a, 'u> {
         match self.attr(&e, DW_AT_location)? {
             Some(AttributeValue::Exprloc(expr)) => Ok(self.first_op(expr, off)),
             Some(v) => {
-                let Some(mut it) = self.dwarf.attr_locations(self.unit, v).map_err(self.err(off))? else {
+                let Some(mut it) = self
+                    .dwarf
+                    .attr_locations(self.unit, v)
+                    .map_err(self.err(off))?
+                else {
                     return Ok(Loc::Missing);
                 };
                 let mut first = None;
@@ -1032,8 +1151,11 @@ impl<'a, 'u> Walker<'a, 'u> {
                 // A second register after a piece (two-eightbyte struct).
                 let mut second = None;
                 if !pieces {
-                    if let Ok(gimli::Operation::Piece { .. }) = gimli::Operation::parse(&mut r, enc) {
-                        if let Ok(gimli::Operation::Register { register }) = gimli::Operation::parse(&mut r, enc) {
+                    if let Ok(gimli::Operation::Piece { .. }) = gimli::Operation::parse(&mut r, enc)
+                    {
+                        if let Ok(gimli::Operation::Register { register }) =
+                            gimli::Operation::parse(&mut r, enc)
+                        {
                             second = Some(register.0);
                         }
                     }
@@ -1047,7 +1169,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
             gimli::Operation::FrameOffset { .. } => Loc::Stack,
-            gimli::Operation::RegisterOffset { register, .. } if register.0 == 7 || register.0 == 6 => {
+            gimli::Operation::RegisterOffset { register, .. }
+                if register.0 == 7 || register.0 == 6 =>
+            {
                 Loc::Stack
             }
             gimli::Operation::Piece { .. } => Loc::Other,
@@ -1064,7 +1188,9 @@ impl<'a, 'u> Walker<'a, 'u> {
             return Ok(());
         };
         let mut r = expr.0;
-        let Ok(gimli::Operation::Address { address }) = gimli::Operation::parse(&mut r, self.unit.encoding()) else {
+        let Ok(gimli::Operation::Address { address }) =
+            gimli::Operation::parse(&mut r, self.unit.encoding())
+        else {
             return Ok(());
         };
         if !gimli::Reader::is_empty(&r) {
@@ -1110,22 +1236,22 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     // Accessors for `abi`.
-    pub(crate) fn entry_at(&self, off: UnitOffset) -> Result<Entry<'a, 'u, 'u>> {
+    pub(crate) fn entry_at(&self, off: UnitOffset) -> Result<Die<'a>> {
         self.entry(off)
     }
-    pub(crate) fn type_ref(&self, e: &Entry<'a, '_, '_>) -> Result<Option<UnitOffset>> {
+    pub(crate) fn type_ref(&self, e: &Die<'a>) -> Result<Option<UnitOffset>> {
         self.ref_attr(e, DW_AT_type)
     }
-    pub(crate) fn u(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<u64>> {
+    pub(crate) fn u(&self, e: &Die<'a>, at: DwAt) -> Result<Option<u64>> {
         self.udata(e, at)
     }
-    pub(crate) fn a(&self, e: &Entry<'a, '_, '_>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
+    pub(crate) fn a(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
         self.attr(e, at)
     }
     pub(crate) fn kids(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
         self.children(off)
     }
-    pub(crate) fn member_loc(&self, e: &Entry<'a, '_, '_>) -> Result<u64> {
+    pub(crate) fn member_loc(&self, e: &Die<'a>) -> Result<u64> {
         self.member_location(e)
     }
     pub(crate) fn address_size(&self) -> u8 {

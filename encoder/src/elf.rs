@@ -8,9 +8,9 @@
 //! and DWARF entry addresses could not be matched with ELF symbols.
 
 use crate::error::{EncodeError, Result};
+use crate::fx::HashMap;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionKind};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Applied relocations of one section: offset in the section → relocated value.
 #[derive(Debug, Default)]
@@ -33,7 +33,8 @@ impl gimli::Relocate<usize> for &RelocMap {
         Ok(self.apply(offset, value))
     }
     fn relocate_offset(&self, offset: usize, value: usize) -> gimli::Result<usize> {
-        usize::try_from(self.apply(offset, value as u64)).map_err(|_| gimli::Error::OffsetOutOfBounds)
+        usize::try_from(self.apply(offset, value as u64))
+            .map_err(|_| gimli::Error::OffsetOutOfBounds)
     }
 }
 
@@ -134,7 +135,7 @@ const DWARF_SECTIONS: &[&str] = &[
 pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSections<'d>)> {
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
     // Synthetic bases: allocated sections laid out one after another from 0x1000.
-    let mut bases: HashMap<usize, u64> = HashMap::new();
+    let mut bases: HashMap<usize, u64> = HashMap::default();
     let mut info = ElfInfo {
         relocatable,
         little_endian: file.is_little_endian(),
@@ -174,7 +175,8 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
         });
     }
     info.sections.sort_by_key(|s| s.addr);
-    let base_of = |idx: Option<object::SectionIndex>| idx.and_then(|i| bases.get(&i.0)).copied().unwrap_or(0);
+    let base_of =
+        |idx: Option<object::SectionIndex>| idx.and_then(|i| bases.get(&i.0)).copied().unwrap_or(0);
 
     for sym in file.symbols() {
         let object::SymbolSection::Section(sec) = sym.section() else {
@@ -200,11 +202,15 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
 
     let mut sections = DwarfSections::default();
     for &name in DWARF_SECTIONS {
-        let Some(sec) = file.section_by_name(name) else { continue };
-        let data = sec.uncompressed_data().map_err(|source| EncodeError::Section {
-            section: name.to_string(),
-            source,
-        })?;
+        let Some(sec) = file.section_by_name(name) else {
+            continue;
+        };
+        let data = sec
+            .uncompressed_data()
+            .map_err(|source| EncodeError::Section {
+                section: name.to_string(),
+                source,
+            })?;
         let mut map = RelocMap::default();
         if relocatable {
             for (offset, rel) in sec.relocations() {
@@ -229,11 +235,14 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
                     RelocationTarget::Section(idx) => base_of(Some(idx)),
                     _ => 0,
                 };
-                let Ok(off) = usize::try_from(offset) else { continue };
+                let Ok(off) = usize::try_from(offset) else {
+                    continue;
+                };
                 if rel.has_implicit_addend() {
                     map.map.insert(off, (target, true));
                 } else {
-                    map.map.insert(off, (target.wrapping_add(rel.addend() as u64), false));
+                    map.map
+                        .insert(off, (target.wrapping_add(rel.addend() as u64), false));
                 }
             }
         }
@@ -286,7 +295,9 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
     };
     let want_ent = if is64 { 64 } else { 40 };
     if shoff == 0 || shnum == 0 || shentsize != want_ent {
-        return Err(bad("no usable section header table (or extended section numbering)"));
+        return Err(bad(
+            "no usable section header table (or extended section numbering)",
+        ));
     }
     if shstrndx == 0 || shstrndx >= shnum || shnum >= 0xff00 - 1 {
         return Err(bad("unsupported section name table index"));
@@ -304,15 +315,19 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
         (0, 4, 0x10, 0x14, 0x20, 4)
     };
     let hdr = |i: usize, field: usize, n: usize| rd(shoff + i * ent + field, n);
-    let str_off = usize::try_from(hdr(shstrndx as usize, o_offset, w)?).map_err(|_| bad("name table offset"))?;
-    let str_size = usize::try_from(hdr(shstrndx as usize, o_size, w)?).map_err(|_| bad("name table size"))?;
+    let str_off = usize::try_from(hdr(shstrndx as usize, o_offset, w)?)
+        .map_err(|_| bad("name table offset"))?;
+    let str_size =
+        usize::try_from(hdr(shstrndx as usize, o_size, w)?).map_err(|_| bad("name table size"))?;
     let strtab = str_off
         .checked_add(str_size)
         .and_then(|end| elf.get(str_off..end))
         .ok_or_else(|| bad("section name table outside the file"))?;
     let name_of = |i: usize| -> Result<&[u8]> {
         let n = hdr(i, o_name, 4)? as usize;
-        let rest = strtab.get(n..).ok_or_else(|| bad("section name outside the name table"))?;
+        let rest = strtab
+            .get(n..)
+            .ok_or_else(|| bad("section name outside the name table"))?;
         Ok(&rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())])
     };
     let mut existing = None;
@@ -329,7 +344,7 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
     };
     let mut out = elf.to_vec();
     let pad = |out: &mut Vec<u8>, a: usize| {
-        while out.len() % a != 0 {
+        while !out.len().is_multiple_of(a) {
             out.push(0);
         }
     };

@@ -25,6 +25,7 @@ mod dwarf;
 pub mod elf;
 mod error;
 pub mod features;
+mod fx;
 mod merge;
 mod report;
 
@@ -68,7 +69,13 @@ pub struct Encoded {
 pub fn lang_codes(name: &str) -> Vec<gimli::DwLang> {
     use gimli::constants::*;
     match name.trim().to_ascii_lowercase().as_str() {
-        "c" => vec![DW_LANG_C, DW_LANG_C89, DW_LANG_C99, DW_LANG_C11, DW_LANG_C17],
+        "c" => vec![
+            DW_LANG_C,
+            DW_LANG_C89,
+            DW_LANG_C99,
+            DW_LANG_C11,
+            DW_LANG_C17,
+        ],
         "c89" => vec![DW_LANG_C89],
         "c99" => vec![DW_LANG_C99],
         "c11" => vec![DW_LANG_C11],
@@ -113,7 +120,8 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
         let at = headers
             .last()
             .map(|h: &gimli::UnitHeader<_>| {
-                h.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64) + h.length_including_self() as u64
+                h.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64)
+                    + h.length_including_self() as u64
             })
             .unwrap_or(0);
         match units.next() {
@@ -122,11 +130,18 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
             Err(e) => return Err(EncodeError::dwarf(at, e)),
         }
     }
-    let flatten = opts.flatten_arrays.unwrap_or_else(|| {
-        opts.base.as_ref().is_some_and(|b| !has_nested_arrays(b))
-    });
+    let flatten = opts
+        .flatten_arrays
+        .unwrap_or_else(|| opts.base.as_ref().is_some_and(|b| !has_nested_arrays(b)));
     let walk = |h: &gimli::UnitHeader<_>| {
-        dwarf::walk_unit(&dwarf, h.clone(), &opts.features, &opts.lang_exclude, x86_64, flatten)
+        dwarf::walk_unit(
+            &dwarf,
+            h.clone(),
+            &opts.features,
+            &opts.lang_exclude,
+            x86_64,
+            flatten,
+        )
     };
     let jobs = opts.jobs.unwrap_or(1).max(1);
     let results: Vec<Result<dwarf::CuOut>> = if jobs == 1 {
@@ -150,16 +165,19 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     }
     report.cus = cus.len();
     if info.skipped_relocs > 0 {
-        report
-            .warnings
-            .push(format!("{} non-absolute relocations in DWARF sections not applied", info.skipped_relocs));
+        report.warnings.push(format!(
+            "{} non-absolute relocations in DWARF sections not applied",
+            info.skipped_relocs
+        ));
     }
     if std::env::var_os("BTFENC_TIMING").is_some() {
         eprintln!("btfenc: {} CUs walked", cus.len());
     }
     let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
-    report.dropped.sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
+    report
+        .dropped
+        .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
     Ok(Encoded { btf, report })
 }
 
@@ -167,7 +185,10 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
 fn has_nested_arrays(b: &Btf) -> bool {
     (1..b.type_count()).any(|i| match b.type_by_id(btf::TypeId(i)).map(|t| &t.data) {
         Some(btf::TypeData::Array(a)) => {
-            matches!(b.type_by_id(a.elem).map(|t| &t.data), Some(btf::TypeData::Array(_)))
+            matches!(
+                b.type_by_id(a.elem).map(|t| &t.data),
+                Some(btf::TypeData::Array(_))
+            )
         }
         _ => false,
     })

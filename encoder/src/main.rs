@@ -58,7 +58,9 @@ fn parse(argv: Vec<String>) -> anyhow::Result<Args> {
         let mut value = |name: &str| -> anyhow::Result<String> {
             match &inline {
                 Some(v) => Ok(v.clone()),
-                None => it.next().with_context(|| format!("option {name} needs a value")),
+                None => it
+                    .next()
+                    .with_context(|| format!("option {name} needs a value")),
             }
         };
         match key.as_str() {
@@ -71,8 +73,17 @@ fn parse(argv: Vec<String>) -> anyhow::Result<Args> {
                 a.features_strict = true;
             }
             "--supported_btf_features" => a.supported = true,
-            "--lang_exclude" => a.lang_exclude.extend(value(&key)?.split(',').map(str::to_string)),
-            "--jobs" => a.jobs = Some(inline.as_deref().map_or(Ok(0), str::parse).context("bad --jobs")?),
+            "--lang_exclude" => a
+                .lang_exclude
+                .extend(value(&key)?.split(',').map(str::to_string)),
+            "--jobs" => {
+                a.jobs = Some(
+                    inline
+                        .as_deref()
+                        .map_or(Ok(0), str::parse)
+                        .context("bad --jobs")?,
+                )
+            }
             "--btf_gen_floats" | "--btf_gen_all" => a.legacy.push(("float", true)),
             "--skip_encoding_btf_vars" => a.legacy.push(("var", false)),
             "--skip_encoding_btf_decl_tag" => a.legacy.push(("decl_tag", false)),
@@ -80,7 +91,9 @@ fn parse(argv: Vec<String>) -> anyhow::Result<Args> {
             "--skip_encoding_btf_enum64" => a.legacy.push(("enum64", false)),
             "--btf_encode_force" => a.legacy.push(("encode_force", true)),
             // Always on in btfenc: the function safety checks.
-            "--skip_encoding_btf_inconsistent_proto" | "--btf_gen_optimized" | "--reproducible_build" => {}
+            "--skip_encoding_btf_inconsistent_proto"
+            | "--btf_gen_optimized"
+            | "--reproducible_build" => {}
             "--btf_flatten_arrays" => a.flatten_arrays = Some(true),
             "--btf_nested_arrays" => a.flatten_arrays = Some(false),
             "--explain" => a.explain = true,
@@ -91,7 +104,11 @@ fn parse(argv: Vec<String>) -> anyhow::Result<Args> {
             "-h" | "--help" => a.help = true,
             s if s.starts_with("-j") => {
                 let n = &s[2..];
-                a.jobs = Some(if n.is_empty() { 0 } else { n.parse().with_context(|| format!("bad job count: {n}"))? });
+                a.jobs = Some(if n.is_empty() {
+                    0
+                } else {
+                    n.parse().with_context(|| format!("bad job count: {n}"))?
+                });
             }
             s if s.starts_with('-') && s.len() > 1 => bail!("unknown option: {s}"),
             _ => a.files.push(arg.into()),
@@ -124,9 +141,16 @@ fn features(a: &Args) -> anyhow::Result<Features> {
 }
 
 fn write_atomic(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(".{}.btfenc.{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.btfenc.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     std::fs::write(&tmp, data).with_context(|| format!("writing {}", tmp.display()))?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
@@ -149,11 +173,15 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let [file] = a.files.as_slice() else {
-        bail!("expected exactly one input file, got {}\n{USAGE}", a.files.len());
+        bail!(
+            "expected exactly one input file, got {}\n{USAGE}",
+            a.files.len()
+        );
     };
     let base = match &a.base {
         Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading base {}", p.display()))?;
+            let bytes =
+                std::fs::read(p).with_context(|| format!("reading base {}", p.display()))?;
             let b = btf::Btf::parse_file_bytes(&bytes, None)
                 .map_err(encoder::EncodeError::Base)
                 .with_context(|| format!("base {}", p.display()))?;
@@ -172,11 +200,16 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
         features: features(&a)?,
         base,
         jobs,
-        lang_exclude: a.lang_exclude.iter().flat_map(|l| encoder::lang_codes(l)).collect(),
+        lang_exclude: a
+            .lang_exclude
+            .iter()
+            .flat_map(|l| encoder::lang_codes(l))
+            .collect(),
         flatten_arrays: a.flatten_arrays,
     };
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let out = encoder::encode(&data, &opts).with_context(|| format!("encoding {}", file.display()))?;
+    let out =
+        encoder::encode(&data, &opts).with_context(|| format!("encoding {}", file.display()))?;
     if a.explain_json {
         println!("{}", serde_json::to_string_pretty(&out.report)?);
     } else if a.explain {
@@ -188,7 +221,8 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.detached {
         write_atomic(path, &bytes)?;
     } else if a.encode {
-        let elf = encoder::elf::add_btf_section(&data, &bytes).with_context(|| format!("adding .BTF to {}", file.display()))?;
+        let elf = encoder::elf::add_btf_section(&data, &bytes)
+            .with_context(|| format!("adding .BTF to {}", file.display()))?;
         write_atomic(file, &elf)?;
     } else if !a.explain && !a.explain_json {
         print!("{}", btf::dump::dump_to_string(&out.btf));

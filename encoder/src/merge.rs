@@ -5,10 +5,11 @@ use crate::dedup::{self, remap};
 use crate::dwarf::{CuOut, FuncCand};
 use crate::elf::ElfInfo;
 use crate::features::Features;
+use crate::fx::HashMap;
 use crate::report::{Dropped, Instance, Report};
 use btf::types::*;
 use btf::Btf;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 struct Graph {
@@ -63,6 +64,29 @@ impl Graph {
     }
 }
 
+/// A FUNC to write.
+struct EmitFunc {
+    name: String,
+    linkage: FuncLinkage,
+    /// Node of its FUNC_PROTO.
+    proto: u32,
+    /// `btf_decl_tag`s: (tag, component index).
+    tags: Vec<(String, i32)>,
+}
+
+/// A VAR to write, and where it goes.
+struct EmitVar {
+    name: String,
+    linkage: VarLinkage,
+    /// Node of its type.
+    ty: u32,
+    /// Offset in its section.
+    offset: u64,
+    size: u64,
+    tags: Vec<String>,
+    section: String,
+}
+
 /// A CU function candidate with node ids.
 struct Inst<'c> {
     cu: usize,
@@ -85,7 +109,7 @@ pub(crate) fn merge(
         }],
         weak: vec![false],
         strings: vec![String::new()],
-        index: HashMap::new(),
+        index: HashMap::default(),
         nbase: 1,
     };
     // CU types, function and variable candidates, in CU order.
@@ -127,13 +151,16 @@ pub(crate) fn merge(
                 cu: ci,
                 cand: f,
                 proto: node(ci, f.proto),
-                true_proto: f.true_proto.as_ref().map(|r| r.clone().map(|t| node(ci, t))),
+                true_proto: f
+                    .true_proto
+                    .as_ref()
+                    .map(|r| r.clone().map(|t| node(ci, t))),
             });
         }
         report.inline_only += cu.inline_only;
     }
-    let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::new();
-    let mut sym_count: HashMap<&str, usize> = HashMap::new();
+    let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::default();
+    let mut sym_count: HashMap<&str, usize> = HashMap::default();
     for s in &elf.funcs {
         sym_at.entry(s.addr).or_default().push(&s.name);
         *sym_count.entry(&s.name).or_default() += 1;
@@ -184,7 +211,7 @@ pub(crate) fn merge(
         k
     };
     // (symbol name, linkage, proto node, decl tags)
-    let mut funcs: Vec<(String, FuncLinkage, u32, Vec<(String, i32)>)> = Vec::new();
+    let mut funcs: Vec<EmitFunc> = Vec::new();
     for (sym, list) in &groups {
         let dwarf_name = &list[0].cand.name;
         let is_clone = sym != dwarf_name;
@@ -224,7 +251,11 @@ pub(crate) fn merge(
         let protos: Vec<u32> = if is_clone {
             match list
                 .iter()
-                .map(|i| i.true_proto.clone().unwrap_or_else(|| Err("no true signature".into())))
+                .map(|i| {
+                    i.true_proto
+                        .clone()
+                        .unwrap_or_else(|| Err("no true signature".into()))
+                })
                 .collect::<Result<Vec<u32>, String>>()
             {
                 Ok(p) => p,
@@ -234,7 +265,11 @@ pub(crate) fn merge(
                 }
             }
         } else {
-            if let Some((i, Err(why))) = list.iter().map(|i| (i, &i.cand.abi)).find(|(_, a)| a.is_err()) {
+            if let Some((i, Err(why))) = list
+                .iter()
+                .map(|i| (i, &i.cand.abi))
+                .find(|(_, a)| a.is_err())
+            {
                 let why = if list.len() > 1 {
                     format!("{why} (in {})", cus[i.cu].name)
                 } else {
@@ -260,9 +295,18 @@ pub(crate) fn merge(
         } else {
             FuncLinkage::STATIC
         };
-        let tags = if is_clone { Vec::new() } else { list[0].cand.decl_tags.clone() };
+        let tags = if is_clone {
+            Vec::new()
+        } else {
+            list[0].cand.decl_tags.clone()
+        };
         // First instance in CU order decides the order of FUNCs.
-        funcs.push((sym.clone(), linkage, protos[0], tags));
+        funcs.push(EmitFunc {
+            name: sym.clone(),
+            linkage,
+            proto: protos[0],
+            tags,
+        });
     }
     for (name, syms) in &by_name {
         if !syms.iter().any(|s| s == name) && !feats.clone_true_signature {
@@ -285,45 +329,54 @@ pub(crate) fn merge(
         .iter()
         .map(|(s, l)| (s.as_str(), (l[0].cu, l[0].cand.die)))
         .collect();
-    funcs.sort_by_key(|f| first_of[f.0.as_str()]);
+    funcs.sort_by_key(|f| first_of[f.name.as_str()]);
     report.funcs = funcs.len();
     for f in &funcs {
-        g.intern(&f.0);
+        g.intern(&f.name);
     }
 
     // ---- variables ----
-    let mut vars: Vec<(String, VarLinkage, u32, u64, u64, Vec<String>, String)> = Vec::new();
+    let mut vars: Vec<EmitVar> = Vec::new();
     if feats.var || feats.global_var {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::fx::HashSet::default();
         let obj_at: HashMap<u64, Vec<&crate::elf::Symbol>> =
-            elf.objects.iter().fold(HashMap::new(), |mut m, s| {
+            elf.objects.iter().fold(HashMap::default(), |mut m, s| {
                 m.entry(s.addr).or_default().push(s);
                 m
             });
         for (ci, cu) in cus.iter().enumerate() {
             for v in &cu.vars {
-                let Some(sec) = elf.section_of(v.addr) else { continue };
+                let Some(sec) = elf.section_of(v.addr) else {
+                    continue;
+                };
                 let percpu = sec.name == ".data..percpu";
                 if !(percpu && feats.var || feats.global_var) {
                     continue;
                 }
-                let Some(sym) = obj_at.get(&v.addr).and_then(|l| l.iter().find(|s| s.name == v.name)) else {
+                let Some(sym) = obj_at
+                    .get(&v.addr)
+                    .and_then(|l| l.iter().find(|s| s.name == v.name))
+                else {
                     continue;
                 };
                 if !seen.insert((v.name.clone(), v.addr)) {
                     continue;
                 }
                 let size = if sym.size != 0 { sym.size } else { v.size };
-                let linkage = if v.external { VarLinkage::GLOBAL } else { VarLinkage::STATIC };
-                vars.push((
-                    v.name.clone(),
+                let linkage = if v.external {
+                    VarLinkage::GLOBAL
+                } else {
+                    VarLinkage::STATIC
+                };
+                vars.push(EmitVar {
+                    name: v.name.clone(),
                     linkage,
-                    node(ci, v.ty),
-                    v.addr - sec.addr,
+                    ty: node(ci, v.ty),
+                    offset: v.addr - sec.addr,
                     size,
-                    v.decl_tags.clone(),
-                    sec.name.clone(),
-                ));
+                    tags: v.decl_tags.clone(),
+                    section: sec.name.clone(),
+                });
             }
         }
     }
@@ -339,8 +392,8 @@ pub(crate) fn merge(
     // Classes equivalent to a base type are that type.
     let in_base: Vec<bool> = d.base_id.iter().map(Option::is_some).collect();
     // Protos of emitted FUNCs and their closure.
-    let mut stack: Vec<u32> = funcs.iter().map(|f| class(f.2)).collect();
-    stack.extend(vars.iter().map(|v| class(v.2)));
+    let mut stack: Vec<u32> = funcs.iter().map(|f| class(f.proto)).collect();
+    stack.extend(vars.iter().map(|v| class(v.ty)));
     while let Some(c) = stack.pop() {
         if in_base[c as usize] {
             continue;
@@ -390,7 +443,13 @@ pub(crate) fn merge(
     for &r in &order {
         add(&mut out, &g.nodes[r as usize], &mut types);
     }
-    for (name, linkage, proto, tags) in &funcs {
+    for EmitFunc {
+        name,
+        linkage,
+        proto,
+        tags,
+    } in &funcs
+    {
         let name_ref = StrRef(g.index[name.as_str()]);
         let f = add(
             &mut out,
@@ -416,12 +475,24 @@ pub(crate) fn merge(
         }
     }
     let mut secs: BTreeMap<(u64, String), Vec<VarSecInfo>> = BTreeMap::new();
-    for (name, linkage, ty, off, size, tags, sec) in &vars {
+    for EmitVar {
+        name,
+        linkage,
+        ty,
+        offset: off,
+        size,
+        tags,
+        section: sec,
+    } in &vars
+    {
         let name_ref = out.add_str(name);
         let ty = map(TypeId(*ty));
         types.push(Type {
             name: name_ref,
-            data: TypeData::Var(Var { ty, linkage: *linkage }),
+            data: TypeData::Var(Var {
+                ty,
+                linkage: *linkage,
+            }),
         });
         let v = TypeId(first_new + types.len() as u32 - 1);
         for tag in tags {
@@ -435,7 +506,11 @@ pub(crate) fn merge(
                 }),
             });
         }
-        let s = elf.sections.iter().find(|s| &s.name == sec).map_or(0, |s| s.addr);
+        let s = elf
+            .sections
+            .iter()
+            .find(|s| &s.name == sec)
+            .map_or(0, |s| s.addr);
         secs.entry((s, sec.clone())).or_default().push(VarSecInfo {
             ty: v,
             offset: *off as u32,
@@ -444,7 +519,11 @@ pub(crate) fn merge(
     }
     for ((addr, name), mut list) in secs {
         list.sort_by_key(|v| v.offset);
-        let size = elf.sections.iter().find(|s| s.addr == addr).map_or(0, |s| s.size);
+        let size = elf
+            .sections
+            .iter()
+            .find(|s| s.addr == addr)
+            .map_or(0, |s| s.size);
         let name = out.add_str(&name);
         types.push(Type {
             name,

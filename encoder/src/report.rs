@@ -60,7 +60,10 @@ impl Report {
                     "    in {} (DIE {:#x}{})\n",
                     i.cu,
                     i.die,
-                    i.symbol.as_deref().map(|s| format!(", symbol {s}")).unwrap_or_default()
+                    i.symbol
+                        .as_deref()
+                        .map(|s| format!(", symbol {s}"))
+                        .unwrap_or_default()
                 ));
             }
         }

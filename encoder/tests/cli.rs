@@ -26,12 +26,26 @@ fn jobs_do_not_change_output() {
     let o = multi_cu_object(dir.path());
     let one = btfenc_detached(&o, &["-j1"]);
     for args in [&["-j2"][..], &["-j"], &["--jobs=2"], &["-j1"]] {
-        assert_eq!(btfenc_detached(&o, args), one, "{args:?} changed the output");
+        assert_eq!(
+            btfenc_detached(&o, args),
+            one,
+            "{args:?} changed the output"
+        );
     }
     let c = canon(&one);
     // `struct common` is defined in six CUs and written once.
-    assert_eq!(c.lines.iter().filter(|l| l.starts_with("STRUCT common ")).count(), 1);
-    assert!(!c.to_text().contains("(x"), "duplicates left:\n{}", c.to_text());
+    assert_eq!(
+        c.lines
+            .iter()
+            .filter(|l| l.starts_with("STRUCT common "))
+            .count(),
+        1
+    );
+    assert!(
+        !c.to_text().contains("(x"),
+        "duplicates left:\n{}",
+        c.to_text()
+    );
 }
 
 #[test]
@@ -39,16 +53,25 @@ fn bpftool_accepts_detached_and_elf() {
     let dir = tempfile::tempdir().unwrap();
     let o = multi_cu_object(dir.path());
     let raw = o.with_extension("btf");
-    run(Command::new(btfenc()).arg(format!("--btf_encode_detached={}", raw.display())).arg(&o));
-    let dump = run(Command::new(bpftool()).args(["btf", "dump", "file"]).arg(&raw));
+    run(Command::new(btfenc())
+        .arg(format!("--btf_encode_detached={}", raw.display()))
+        .arg(&o));
+    let dump = run(Command::new(bpftool())
+        .args(["btf", "dump", "file"])
+        .arg(&raw));
     let text = String::from_utf8(dump.stdout).unwrap();
-    assert_eq!(text, btf::dump::dump_to_string(&btf::Btf::parse(&std::fs::read(&raw).unwrap(), None).unwrap()));
+    assert_eq!(
+        text,
+        btf::dump::dump_to_string(&btf::Btf::parse(&std::fs::read(&raw).unwrap(), None).unwrap())
+    );
 
     // -J: a .BTF section in the ELF, in place; the file stays a valid relocatable object.
     let j = dir.path().join("j.o");
     std::fs::copy(&o, &j).unwrap();
     run(Command::new(btfenc()).args(["-J", "--btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func"]).arg(&j));
-    let dump = run(Command::new(bpftool()).args(["btf", "dump", "file"]).arg(&j));
+    let dump = run(Command::new(bpftool())
+        .args(["btf", "dump", "file"])
+        .arg(&j));
     assert!(String::from_utf8_lossy(&dump.stdout).contains("FUNC 'api3'"));
     let bytes = std::fs::read(&j).unwrap();
     let parsed = btf::Btf::parse_elf(&bytes, None).unwrap();
@@ -58,8 +81,15 @@ fn bpftool_accepts_detached_and_elf() {
     let again = std::fs::read(&j).unwrap();
     let file = object::File::parse(&*again).unwrap();
     use object::{Object, ObjectSection};
-    assert_eq!(file.sections().filter(|s| s.name() == Ok(".BTF")).count(), 1);
-    run(Command::new(ld()).arg("-r").arg(&j).arg("-o").arg(dir.path().join("relinked.o")));
+    assert_eq!(
+        file.sections().filter(|s| s.name() == Ok(".BTF")).count(),
+        1
+    );
+    run(Command::new(ld())
+        .arg("-r")
+        .arg(&j)
+        .arg("-o")
+        .arg(dir.path().join("relinked.o")));
 }
 
 #[test]
@@ -69,10 +99,25 @@ fn pahole_spellings() {
     let out = run(Command::new(btfenc()).arg("--supported_btf_features"));
     let list = String::from_utf8(out.stdout).unwrap();
     for f in [
-        "encode_force", "var", "float", "decl_tag", "type_tag", "enum64", "optimized_func", "consistent_func",
-        "decl_tag_kfuncs", "reproducible_build", "distilled_base", "global_var", "attributes", "true_signature",
+        "encode_force",
+        "var",
+        "float",
+        "decl_tag",
+        "type_tag",
+        "enum64",
+        "optimized_func",
+        "consistent_func",
+        "decl_tag_kfuncs",
+        "reproducible_build",
+        "distilled_base",
+        "global_var",
+        "attributes",
+        "true_signature",
     ] {
-        assert!(list.trim().split(',').any(|x| x == f), "{f} missing from {list}");
+        assert!(
+            list.trim().split(',').any(|x| x == f),
+            "{f} missing from {list}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let o = compile(&gcc(), dir.path(), "s", "int f(int a) { return a; }\n", &[]);
@@ -86,16 +131,28 @@ fn pahole_spellings() {
         let b = btfenc_detached(&o, args);
         assert!(canon(&b).funcs().any(|l| l == "FUNC f global: int f(int a)"), "{args:?}");
     }
-    let out = Command::new(btfenc()).args(["--btf_features_strict=var,bogus"]).arg(&o).output().unwrap();
+    let out = Command::new(btfenc())
+        .args(["--btf_features_strict=var,bogus"])
+        .arg(&o)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown BTF features: bogus"));
-    let out = Command::new(btfenc()).arg("--no-such-option").arg(&o).output().unwrap();
+    let out = Command::new(btfenc())
+        .arg("--no-such-option")
+        .arg(&o)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option: --no-such-option"));
 }
 
 fn expect_error(path: &std::path::Path, want: &str) {
-    let out = Command::new(btfenc()).arg("--btf_encode_detached=/dev/null").arg(path).output().unwrap();
+    let out = Command::new(btfenc())
+        .arg("--btf_encode_detached=/dev/null")
+        .arg(path)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
     assert!(err.starts_with("btfenc: error: encoding "), "{err}");
@@ -110,7 +167,11 @@ fn malformed_inputs() {
     let bytes = std::fs::read(&o).unwrap();
 
     let garbage = dir.path().join("garbage");
-    std::fs::write(&garbage, b"this is not an ELF file at all, just some text\n").unwrap();
+    std::fs::write(
+        &garbage,
+        b"this is not an ELF file at all, just some text\n",
+    )
+    .unwrap();
     expect_error(&garbage, "cannot parse ELF");
 
     let truncated = dir.path().join("truncated.o");
@@ -120,7 +181,11 @@ fn malformed_inputs() {
     // A valid ELF whose .debug_info is overwritten with 0xff.
     use object::{Object, ObjectSection};
     let file = object::File::parse(&*bytes).unwrap();
-    let (off, size) = file.section_by_name(".debug_info").unwrap().file_range().unwrap();
+    let (off, size) = file
+        .section_by_name(".debug_info")
+        .unwrap()
+        .file_range()
+        .unwrap();
     let mut bad = bytes.clone();
     bad[off as usize..(off + size) as usize].fill(0xff);
     let corrupt = dir.path().join("corrupt.o");
@@ -129,6 +194,9 @@ fn malformed_inputs() {
 
     // No DWARF at all.
     let nodebug = dir.path().join("nodebug.o");
-    run(Command::new(gcc()).args(["-O2", "-c", "-x", "c", "-", "-o"]).arg(&nodebug).stdin(std::process::Stdio::null()));
+    run(Command::new(gcc())
+        .args(["-O2", "-c", "-x", "c", "-", "-o"])
+        .arg(&nodebug)
+        .stdin(std::process::Stdio::null()));
     expect_error(&nodebug, "no DWARF");
 }

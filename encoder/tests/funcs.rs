@@ -30,10 +30,18 @@ fn same_name_statics() {
     let f = fixture();
     let c = canon(&btfenc_detached(&f.ab, &[]));
     let fs = funcs(&c);
-    assert!(!fs.iter().any(|l| l.starts_with("FUNC dup_fn ")), "dup_fn must not be encoded: {fs:#?}");
+    assert!(
+        !fs.iter().any(|l| l.starts_with("FUNC dup_fn ")),
+        "dup_fn must not be encoded: {fs:#?}"
+    );
     // Identical prototypes: exactly one FUNC.
-    assert!(fs.contains(&"FUNC same_fn static: int same_fn(int a, int b)".to_string()), "{fs:#?}");
-    assert!(!c.to_text().contains("FUNC same_fn static: int same_fn(int a, int b) (x"));
+    assert!(
+        fs.contains(&"FUNC same_fn static: int same_fn(int a, int b)".to_string()),
+        "{fs:#?}"
+    );
+    assert!(!c
+        .to_text()
+        .contains("FUNC same_fn static: int same_fn(int a, int b) (x"));
     assert!(fs.contains(&"FUNC api_a global: int api_a(int x)".to_string()));
     assert!(fs.contains(&"FUNC api_b global: long int api_b(long int x, long int y)".to_string()));
     // Clones are not encoded under the source name.
@@ -44,8 +52,14 @@ fn same_name_statics() {
         text.contains("dup_fn: 2 definitions with different prototypes: `int dup_fn(int a, int b)` vs `long int dup_fn(long int a, long int b, long int c)`"),
         "{text}"
     );
-    assert!(text.contains("    in dup_a.c") || text.contains("dup_a.c (DIE"), "{text}");
-    assert!(text.contains("cprop: only clone symbols (cprop.constprop.0)"), "{text}");
+    assert!(
+        text.contains("    in dup_a.c") || text.contains("dup_a.c (DIE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cprop: only clone symbols (cprop.constprop.0)"),
+        "{text}"
+    );
     assert!(!text.contains("same_fn:"), "{text}");
 
     // pahole 1.24 keeps one dup_fn (the seed's hazard); we document the difference.
@@ -56,19 +70,30 @@ fn same_name_statics() {
 #[test]
 fn explain_json() {
     let f = fixture();
-    let out = run(std::process::Command::new(btfenc()).arg("--explain-json").arg(&f.ab));
+    let out = run(std::process::Command::new(btfenc())
+        .arg("--explain-json")
+        .arg(&f.ab));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dropped = v["dropped"].as_array().unwrap();
-    let dup = dropped.iter().find(|d| d["name"] == "dup_fn").expect("dup_fn listed");
+    let dup = dropped
+        .iter()
+        .find(|d| d["name"] == "dup_fn")
+        .expect("dup_fn listed");
     assert_eq!(dup["instances"].as_array().unwrap().len(), 2);
-    assert!(dup["reason"].as_str().unwrap().contains("different prototypes"));
+    assert!(dup["reason"]
+        .as_str()
+        .unwrap()
+        .contains("different prototypes"));
     assert_eq!(v["funcs"].as_u64().unwrap(), 3, "api_a, api_b, same_fn");
 }
 
 #[test]
 fn clone_true_signature() {
     let f = fixture();
-    for feat in ["--btf_features=default,clone_true_signature", "--btf_features=true_signature"] {
+    for feat in [
+        "--btf_features=default,clone_true_signature",
+        "--btf_features=true_signature",
+    ] {
         let c = canon(&btfenc_detached(&f.ab, &[feat]));
         let fs = funcs(&c);
         // cprop(a, k) called with k == 7 everywhere: gcc's clone takes only `a`.
@@ -93,7 +118,10 @@ int caller(int x) { return drop_b(x, x); }
     let text = explain(&o, &[]);
     let c = canon(&btfenc_detached(&o, &[]));
     if c.funcs().any(|l| l.starts_with("FUNC drop_b ")) {
-        panic!("drop_b encoded although its parameter is gone:\n{text}\n{}", c.to_text());
+        panic!(
+            "drop_b encoded although its parameter is gone:\n{text}\n{}",
+            c.to_text()
+        );
     }
     assert!(text.contains("drop_b: "), "{text}");
 }

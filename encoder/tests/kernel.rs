@@ -42,7 +42,11 @@ fn module_split_btf() {
     let d = dir.path();
     std::fs::write(d.join("m1.c"), M1).unwrap();
     std::fs::write(d.join("m2.c"), M2).unwrap();
-    std::fs::write(d.join("Makefile"), "obj-m := btfenc_test.o\nbtfenc_test-y := m1.o m2.o\n").unwrap();
+    std::fs::write(
+        d.join("Makefile"),
+        "obj-m := btfenc_test.o\nbtfenc_test-y := m1.o m2.o\n",
+    )
+    .unwrap();
     run(Command::new("make")
         .arg("-s")
         .arg("-C")
@@ -51,11 +55,17 @@ fn module_split_btf() {
         .arg(format!("PAHOLE={}", btfenc().display()))
         .arg("modules"));
     let ko = d.join("btfenc_test.ko");
-    let dump = run(Command::new(bpftool()).args(["btf", "dump", "-B"]).arg(&vmlinux).args(["file"]).arg(&ko));
+    let dump = run(Command::new(bpftool())
+        .args(["btf", "dump", "-B"])
+        .arg(&vmlinux)
+        .args(["file"])
+        .arg(&ko));
     let dump = String::from_utf8(dump.stdout).unwrap();
     assert!(dump.contains("STRUCT 'btfenc_state'"), "{dump}");
 
-    let base = std::sync::Arc::new(btf::Btf::parse_file_bytes(&std::fs::read(&vmlinux).unwrap(), None).unwrap());
+    let base = std::sync::Arc::new(
+        btf::Btf::parse_file_bytes(&std::fs::read(&vmlinux).unwrap(), None).unwrap(),
+    );
     let ours = btf::Btf::parse_elf(&std::fs::read(&ko).unwrap(), Some(base.clone())).unwrap();
     let p = d.join("pahole.btf");
     run(Command::new(pahole_124())
@@ -65,18 +75,48 @@ fn module_split_btf() {
         .arg(&ko));
     let theirs = btf::Btf::parse(&std::fs::read(&p).unwrap(), Some(base)).unwrap();
     let (co, ct) = (btf::canon::Canon::of(&ours), btf::canon::Canon::of(&theirs));
-    let (a, b) = (btf::canon::Canon { lines: type_lines(&co) }, btf::canon::Canon { lines: type_lines(&ct) });
+    let (a, b) = (
+        btf::canon::Canon {
+            lines: type_lines(&co),
+        },
+        btf::canon::Canon {
+            lines: type_lines(&ct),
+        },
+    );
     if let Some(diff) = btf::canon::diff(&b, &a, "pahole-1.24", "btfenc") {
         panic!("module types differ:\n{diff}");
     }
     // Everything else deduplicated into the base: only the module's own types are new.
     assert!(ours.own_types().len() < 40, "{}", co.to_text());
     let funcs: Vec<&str> = co.funcs().collect();
-    assert!(funcs.contains(&"FUNC btfenc_api global: long int btfenc_api(struct btfenc_state *s, long int x)"), "{funcs:#?}");
-    assert!(funcs.contains(&"FUNC btfenc_api2 global: long int btfenc_api2(long int a, long int b)"), "{funcs:#?}");
-    assert!(!funcs.iter().any(|f| f.starts_with("FUNC dup_fn")), "{funcs:#?}");
-    assert!(ct.funcs().any(|f| f.starts_with("FUNC dup_fn")), "pahole 1.24 keeps one dup_fn");
-    assert!(co.lines.iter().any(|l| l == "VAR btfenc_pcpu static: int btfenc_pcpu"), "{}", co.to_text());
+    assert!(
+        funcs.contains(
+            &"FUNC btfenc_api global: long int btfenc_api(struct btfenc_state *s, long int x)"
+        ),
+        "{funcs:#?}"
+    );
+    assert!(
+        funcs.contains(&"FUNC btfenc_api2 global: long int btfenc_api2(long int a, long int b)"),
+        "{funcs:#?}"
+    );
+    assert!(
+        !funcs.iter().any(|f| f.starts_with("FUNC dup_fn")),
+        "{funcs:#?}"
+    );
+    assert!(
+        ct.funcs().any(|f| f.starts_with("FUNC dup_fn")),
+        "pahole 1.24 keeps one dup_fn"
+    );
+    assert!(
+        co.lines
+            .iter()
+            .any(|l| l == "VAR btfenc_pcpu static: int btfenc_pcpu"),
+        "{}",
+        co.to_text()
+    );
     let text = explain(&ko, &[&format!("--btf_base={}", vmlinux.display())]);
-    assert!(text.contains("dup_fn: 2 definitions with different prototypes"), "{text}");
+    assert!(
+        text.contains("dup_fn: 2 definitions with different prototypes"),
+        "{text}"
+    );
 }

@@ -35,7 +35,8 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Byte(i, b)),
-        (any::<bool>(), any::<usize>(), any::<u8>()).prop_map(|(a, i, b)| Mutation::DebugByte(a, i, b)),
+        (any::<bool>(), any::<usize>(), any::<u8>())
+            .prop_map(|(a, i, b)| Mutation::DebugByte(a, i, b)),
         any::<usize>().prop_map(Mutation::Truncate),
         (any::<usize>(), 1usize..64).prop_map(|(i, n)| Mutation::Zero(i, n)),
     ]

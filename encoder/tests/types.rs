@@ -21,8 +21,12 @@ fn ours_vs_pahole(cc: &std::path::Path, extra: &[&str]) -> (btf::canon::Canon, b
 }
 
 fn assert_types_agree(ours: &btf::canon::Canon, theirs: &btf::canon::Canon, label: &str) {
-    let a = btf::canon::Canon { lines: type_lines(ours) };
-    let b = btf::canon::Canon { lines: type_lines(theirs) };
+    let a = btf::canon::Canon {
+        lines: type_lines(ours),
+    };
+    let b = btf::canon::Canon {
+        lines: type_lines(theirs),
+    };
     if let Some(d) = btf::canon::diff(&b, &a, "pahole-1.24", "btfenc") {
         panic!("{label}: type lines differ from pahole 1.24:\n{d}");
     }
@@ -46,7 +50,13 @@ fn concrete_lines() {
     let dir = tempfile::tempdir().unwrap();
     let o = compile(&gcc(), dir.path(), "types", TYPES_C, &[]);
     let c = canon(&btfenc_detached(&o, &[]));
-    let has = |l: &str| assert!(c.lines.iter().any(|x| x == l), "missing line {l:?} in:\n{}", c.to_text());
+    let has = |l: &str| {
+        assert!(
+            c.lines.iter().any(|x| x == l),
+            "missing line {l:?} in:\n{}",
+            c.to_text()
+        )
+    };
     has("FUNC add global: int add(int a, int b)");
     has("FUNC use_holder global: long int use_holder(struct holder *h)");
     has("STRUCT list size=16 {struct list *next @0; int v @64;}");
@@ -62,16 +72,36 @@ fn concrete_lines() {
     has("INT char size=1 bits=8 encoding=SIGNED");
     has("INT unsigned char size=1 bits=8 encoding=(none)");
     // Default: nested multi-dimensional arrays, floats as INT (pahole's default without `float`).
-    assert!(c.lines.iter().any(|l| l.starts_with("STRUCT holder ") && l.contains("{int grid[2][3] @0;")), "{}", c.to_text());
+    assert!(
+        c.lines
+            .iter()
+            .any(|l| l.starts_with("STRUCT holder ") && l.contains("{int grid[2][3] @0;")),
+        "{}",
+        c.to_text()
+    );
     has("INT double size=8 bits=64 encoding=(none)");
-    let holder = c.lines.iter().find(|l| l.starts_with("STRUCT holder ")).unwrap();
-    for m in ["char name[256] @", "short unsigned int big[40000] @", "int zero[0] @"] {
+    let holder = c
+        .lines
+        .iter()
+        .find(|l| l.starts_with("STRUCT holder "))
+        .unwrap();
+    for m in [
+        "char name[256] @",
+        "short unsigned int big[40000] @",
+        "int zero[0] @",
+    ] {
         assert!(holder.contains(m), "{m} in {holder}");
     }
     // The struct holding the kernel's bitfield rule: kind_flag set, sizes per member.
     let b = btf::Btf::parse(&btfenc_detached(&o, &[]), None).unwrap();
-    let bits = b.own_types().iter().find(|t| b.str(t.name) == "bits").unwrap();
-    let btf::TypeData::Struct(s) = &bits.data else { panic!("bits is a struct") };
+    let bits = b
+        .own_types()
+        .iter()
+        .find(|t| b.str(t.name) == "bits")
+        .unwrap();
+    let btf::TypeData::Struct(s) = &bits.data else {
+        panic!("bits is a struct")
+    };
     assert!(s.bitfield_encoding);
 }
 
@@ -80,10 +110,18 @@ fn float_feature_and_enum64_off() {
     let dir = tempfile::tempdir().unwrap();
     let o = compile(&gcc(), dir.path(), "types", TYPES_C, &[]);
     let c = canon(&btfenc_detached(&o, &["--btf_features=float"]));
-    assert!(c.lines.contains(&"FLOAT double size=8".to_string()), "{}", c.to_text());
+    assert!(
+        c.lines.contains(&"FLOAT double size=8".to_string()),
+        "{}",
+        c.to_text()
+    );
     assert!(c.lines.contains(&"FLOAT long double size=16".to_string()));
     // Without enum64, an 8-byte enum is a (truncated) ENUM, as pahole does.
-    assert!(c.lines.iter().any(|l| l.starts_with("ENUM big size=8")), "{}", c.to_text());
+    assert!(
+        c.lines.iter().any(|l| l.starts_with("ENUM big size=8")),
+        "{}",
+        c.to_text()
+    );
     let c = canon(&btfenc_detached(&o, &["--btf_gen_floats"]));
     assert!(c.lines.contains(&"FLOAT double size=8".to_string()));
     assert!(c.lines.iter().any(|l| l.starts_with("ENUM64 big")));
@@ -104,17 +142,26 @@ int tagged_fn(struct tagged *t) { return t->a + *t->up; }
     let c = canon(&btfenc_detached(&o, &[]));
     let text = c.to_text();
     let theirs = canon(&pahole_detached(&o));
-    assert_eq!(type_lines(&c), type_lines(&theirs), "tags differ from pahole 1.24");
+    assert_eq!(
+        type_lines(&c),
+        type_lines(&theirs),
+        "tags differ from pahole 1.24"
+    );
     for want in [
         "DECL_TAG \"struct_tag\" -> STRUCT tagged",
         "DECL_TAG \"member_tag\" -> STRUCT tagged component 0",
         "DECL_TAG \"func_tag\" -> FUNC tagged_fn",
     ] {
-        assert!(c.lines.iter().any(|l| l == want), "missing {want:?} in:\n{text}");
+        assert!(
+            c.lines.iter().any(|l| l == want),
+            "missing {want:?} in:\n{text}"
+        );
     }
     let b = btf::Btf::parse(&btfenc_detached(&o, &[]), None).unwrap();
     assert!(
-        b.own_types().iter().any(|t| matches!(t.data, btf::TypeData::TypeTag(_)) && b.str(t.name) == "user"),
+        b.own_types()
+            .iter()
+            .any(|t| matches!(t.data, btf::TypeData::TypeTag(_)) && b.str(t.name) == "user"),
         "no TYPE_TAG user in:\n{}",
         btf::dump::dump_to_string(&b)
     );

@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 pub fn btfsmith_home() -> PathBuf {
     std::env::var_os("BTFSMITH_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/btfsmith"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/btfsmith")
+        })
 }
 
 /// The first of `candidates` that exists (names are searched in PATH). Panics, naming ci/setup,
@@ -21,7 +23,9 @@ pub fn tool(what: &str, candidates: &[&str]) -> PathBuf {
             p.exists().then_some(p)
         } else {
             std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths).map(|d| d.join(c)).find(|p| p.exists())
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(c))
+                    .find(|p| p.exists())
             })
         };
         if let Some(p) = p {
@@ -38,7 +42,10 @@ pub fn clang() -> PathBuf {
     tool("clang", &["clang-14", "clang"])
 }
 pub fn pahole_124() -> PathBuf {
-    tool("pahole 1.24", &["$HOME_BTFSMITH/bin/pahole-1.24", "/usr/bin/pahole"])
+    tool(
+        "pahole 1.24",
+        &["$HOME_BTFSMITH/bin/pahole-1.24", "/usr/bin/pahole"],
+    )
 }
 pub fn bpftool() -> PathBuf {
     tool("bpftool", &["/usr/sbin/bpftool", "bpftool"])
@@ -53,7 +60,9 @@ pub fn btfenc() -> PathBuf {
 
 /// Runs a command, panicking with its output when it fails.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}{}",
@@ -69,7 +78,12 @@ pub fn compile(cc: &Path, dir: &Path, name: &str, src: &str, extra: &[&str]) -> 
     let c = dir.join(format!("{name}.c"));
     let o = dir.join(format!("{name}.o"));
     std::fs::write(&c, src).unwrap();
-    run(Command::new(cc).args(["-g", "-O2", "-c"]).args(extra).arg(&c).arg("-o").arg(&o));
+    run(Command::new(cc)
+        .args(["-g", "-O2", "-c"])
+        .args(extra)
+        .arg(&c)
+        .arg("-o")
+        .arg(&o));
     o
 }
 
@@ -83,14 +97,19 @@ pub fn link_r(dir: &Path, name: &str, objs: &[PathBuf]) -> PathBuf {
 /// btfenc `args` then `--btf_encode_detached=OUT INPUT`; returns the raw BTF.
 pub fn btfenc_detached(input: &Path, args: &[&str]) -> Vec<u8> {
     let out = input.with_extension(format!("btfenc{}.btf", args.len()));
-    run(Command::new(btfenc()).args(args).arg(format!("--btf_encode_detached={}", out.display())).arg(input));
+    run(Command::new(btfenc())
+        .args(args)
+        .arg(format!("--btf_encode_detached={}", out.display()))
+        .arg(input));
     std::fs::read(&out).unwrap()
 }
 
 /// pahole 1.24's detached BTF of `input`.
 pub fn pahole_detached(input: &Path) -> Vec<u8> {
     let out = input.with_extension("pahole.btf");
-    run(Command::new(pahole_124()).arg(format!("--btf_encode_detached={}", out.display())).arg(input));
+    run(Command::new(pahole_124())
+        .arg(format!("--btf_encode_detached={}", out.display()))
+        .arg(input));
     std::fs::read(&out).unwrap()
 }
 
@@ -110,15 +129,22 @@ pub fn type_lines(c: &btf::canon::Canon) -> Vec<String> {
 
 /// The explain text of an input.
 pub fn explain(input: &Path, args: &[&str]) -> String {
-    let out = run(Command::new(btfenc()).args(args).arg("--explain").arg(input));
+    let out = run(Command::new(btfenc())
+        .args(args)
+        .arg("--explain")
+        .arg(input));
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// `[kernel] headers` and `vmlinux_btf` from ci/setup's toolchains.toml.
 pub fn kernel() -> (PathBuf, PathBuf) {
     let manifest = btfsmith_home().join("toolchains.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap_or_else(|e| panic!("{}: {e}: run ci/setup to install the 6.12 kernel headers", manifest.display()));
+    let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run ci/setup to install the 6.12 kernel headers",
+            manifest.display()
+        )
+    });
     let mut in_kernel = false;
     let (mut headers, mut vmlinux) = (None, None);
     for line in text.lines() {
@@ -141,6 +167,9 @@ pub fn kernel() -> (PathBuf, PathBuf) {
     }
     match (headers, vmlinux) {
         (Some(h), Some(v)) if h.exists() && v.exists() => (h, v),
-        _ => panic!("no usable [kernel] headers/vmlinux_btf in {}: run ci/setup", manifest.display()),
+        _ => panic!(
+            "no usable [kernel] headers/vmlinux_btf in {}: run ci/setup",
+            manifest.display()
+        ),
     }
 }
