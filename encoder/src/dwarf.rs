@@ -1169,6 +1169,26 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
             gimli::Operation::FrameOffset { .. } => Loc::Stack,
+            // A value computed from a register (`DW_OP_bregN 0 ... DW_OP_stack_value`, clang's
+            // way of describing a narrowed or split argument): the argument arrived in regN.
+            gimli::Operation::RegisterOffset {
+                register,
+                offset: 0,
+                ..
+            } if register.0 != 7 && register.0 != 6 && {
+                let mut rest = r.clone();
+                let mut stack_value = false;
+                while let Ok(op) = gimli::Operation::parse(&mut rest, enc) {
+                    if matches!(op, gimli::Operation::StackValue) {
+                        stack_value = true;
+                        break;
+                    }
+                }
+                stack_value
+            } =>
+            {
+                Loc::Reg(register.0, None)
+            }
             gimli::Operation::RegisterOffset { register, .. }
                 if register.0 == 7 || register.0 == 6 =>
             {
