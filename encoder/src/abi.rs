@@ -12,9 +12,6 @@ use gimli::constants::*;
 
 /// DWARF numbers of the integer argument registers: rdi rsi rdx rcx r8 r9.
 pub(crate) const INT_REGS: [u16; 6] = [5, 4, 1, 2, 8, 9];
-/// DWARF numbers of xmm0..xmm7.
-const SSE_FIRST: u16 = 17;
-const SSE_COUNT: u16 = 8;
 
 const REG_NAMES: [&str; 17] = [
     "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -240,8 +237,14 @@ pub(crate) fn check(
     if !x86_64 {
         return Ok(());
     }
-    let mut next_int = usize::from(*ret == ArgClass::Memory);
-    let mut next_sse = 0u16;
+    // A struct returned in memory takes rdi for its hidden pointer: every argument moves one
+    // register on, which a tracer numbering arguments from the prototype does not know.
+    if *ret == ArgClass::Memory {
+        return Err(
+            "returns a struct in memory (its hidden pointer in rdi shifts every argument)".into(),
+        );
+    }
+    let mut next_int = 0usize;
     for (i, p) in params.iter().enumerate() {
         let want = match &p.class {
             ArgClass::Void => return Err(format!("parameter {} has no type", pname(p, i))),
@@ -256,13 +259,13 @@ pub(crate) fn check(
                     None
                 }
             }
+            // Tracers (and the kernel's trampolines) read arguments from the integer
+            // registers in order; an SSE argument breaks that numbering.
             ArgClass::Sse => {
-                if next_sse < SSE_COUNT {
-                    next_sse += 1;
-                    Some((SSE_FIRST + next_sse - 1, None))
-                } else {
-                    None
-                }
+                return Err(format!(
+                    "parameter {} is floating-point (passed in SSE registers)",
+                    pname(p, i)
+                ));
             }
             ArgClass::Memory => None,
         };
@@ -372,9 +375,11 @@ mod tests {
             check(true, &ArgClass::Int(1), &swapped).unwrap_err(),
             "parameter 'x' in rsi, ABI expects rdi"
         );
-        // A struct returned in memory takes rdi.
+        // A struct returned in memory takes rdi: refused, the numbering is off by one.
         let sret = [p(ArgClass::Int(1), Loc::Reg(4, None))];
-        assert_eq!(check(true, &ArgClass::Memory, &sret), Ok(()));
+        assert!(check(true, &ArgClass::Memory, &sret)
+            .unwrap_err()
+            .contains("hidden pointer"));
         let gone = [p(ArgClass::Int(1), Loc::Missing)];
         assert!(check(true, &ArgClass::Void, &gone)
             .unwrap_err()
@@ -389,7 +394,20 @@ mod tests {
             p(ArgClass::Sse, Loc::Reg(17, None)),
             p(ArgClass::Int(1), Loc::Reg(5, None)),
         ];
-        assert_eq!(check(true, &ArgClass::Void, &sse), Ok(()));
+        assert!(check(true, &ArgClass::Void, &sse)
+            .unwrap_err()
+            .contains("floating-point"));
+        // Seventh integer argument on the stack.
+        let mut many: Vec<ParamInfo> = INT_REGS
+            .iter()
+            .map(|&r| p(ArgClass::Int(1), Loc::Reg(r, None)))
+            .collect();
+        many.push(p(ArgClass::Int(1), Loc::Stack));
+        assert_eq!(check(true, &ArgClass::Int(1), &many), Ok(()));
+        many.push(p(ArgClass::Int(1), Loc::Reg(5, None)));
+        assert!(check(true, &ArgClass::Int(1), &many)
+            .unwrap_err()
+            .contains("on the stack"));
     }
 
     #[test]

@@ -126,21 +126,44 @@ int caller(int x) { return drop_b(x, x); }
     assert!(text.contains("drop_b: "), "{text}");
 }
 
-/// x86-64 argument passing: by-value structs in one or two registers or on the stack, a struct
-/// returned through rdi, SSE arguments, stack arguments, clang's computed locations. Functions
-/// whose parameters the kernel's trampoline would read from the wrong place (mixed-class or packed
-/// structs) are dropped.
+/// x86-64 argument passing: by-value structs in one or two registers or on the stack, stack
+/// arguments, clang's computed locations. Functions whose arguments a tracer numbering integer
+/// registers would read from the wrong place are dropped: mixed-class or packed structs, a struct
+/// returned through a hidden pointer in rdi, floating-point arguments.
 #[test]
 fn abi_locations() {
     let dir = tempfile::tempdir().unwrap();
     for (label, cc) in [("gcc", gcc()), ("clang", clang())] {
-        let o = compile(&cc, dir.path(), &format!("abi_{label}"), include_str!("data/abi.c"), &[]);
+        let o = compile(
+            &cc,
+            dir.path(),
+            &format!("abi_{label}"),
+            include_str!("data/abi.c"),
+            &[],
+        );
         let c = canon(&btfenc_detached(&o, &[]));
         let text = explain(&o, &[]);
-        for f in ["f_s16", "f_s8", "f_big", "f_sret", "f_float", "f_many", "f_ptr"] {
-            assert!(c.funcs().any(|l| l.starts_with(&format!("FUNC {f} "))), "{label}: {f} missing:\n{text}");
+        for f in ["f_s16", "f_s8", "f_big", "f_many", "f_ptr"] {
+            assert!(
+                c.funcs().any(|l| l.starts_with(&format!("FUNC {f} "))),
+                "{label}: {f} missing:\n{text}"
+            );
         }
-        assert!(text.contains("f_fl: parameter 's': struct parameter with floating-point members"), "{label}: {text}");
-        assert!(text.contains("f_pk: parameter 'p': packed struct parameter"), "{label}: {text}");
+        assert!(
+            text.contains("f_fl: parameter 's': struct parameter with floating-point members"),
+            "{label}: {text}"
+        );
+        assert!(
+            text.contains("f_pk: parameter 'p': packed struct parameter"),
+            "{label}: {text}"
+        );
+        assert!(
+            text.contains("f_sret: returns a struct in memory"),
+            "{label}: {text}"
+        );
+        assert!(
+            text.contains("f_float: parameter 'a' is floating-point"),
+            "{label}: {text}"
+        );
     }
 }
