@@ -37,7 +37,8 @@ enum Command {
         out: PathBuf,
     },
     /// Re-run findings (a finding directory, a campaign directory or a findings directory) and
-    /// say whether each still reproduces. Exit 0 when all do, 1 when one does not.
+    /// say whether each still reproduces; or replay corpus cases (directories with a CASE file)
+    /// against their expectations (BTFSMITH_BLESS=1 rewrites them). Exit 0 when all hold.
     Replay {
         /// Finding or campaign directory.
         dir: PathBuf,
@@ -175,6 +176,7 @@ pub fn run() -> Result<ExitCode> {
             println!("{} verdicts ({} MISSED); findings in {}", findings.len(), missed, out.join("findings").display());
             Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Replay { dir, no_kernel_load } if crate::corpus::is_corpus(&dir) => replay_corpus(&dir, !no_kernel_load),
         Command::Replay { dir, no_kernel_load } => {
             let mut refuted = 0;
             for d in crate::check::finding_dirs(&dir)? {
@@ -302,4 +304,31 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
         .map(|(_, c)| c)
         .sum();
     Ok(if findings == 0 && unsafe_count == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn replay_corpus(dir: &std::path::Path, kernel_load: bool) -> Result<ExitCode> {
+    let tc = Toolchains::load()?;
+    let config = crate::config::Config::builtin();
+    let bless = std::env::var_os("BTFSMITH_BLESS").is_some_and(|v| v == "1");
+    let mut failed = 0;
+    for case_dir in crate::corpus::cases(dir)? {
+        let r = crate::corpus::run_case(&case_dir, &tc, &config, kernel_load)?;
+        if r.failures.is_empty() {
+            println!("ok     {}  ({})", case_dir.display(), r.case.what);
+        } else if bless {
+            crate::corpus::bless(&r.case, &r.verdicts)?;
+            println!("blessed {}", case_dir.display());
+        } else {
+            failed += 1;
+            println!("FAILED {}  ({})", case_dir.display(), r.case.what);
+            for f in &r.failures {
+                println!("  {f}");
+            }
+        }
+    }
+    if failed > 0 {
+        println!("{failed} case(s) failed; if the new behaviour is right, rerun with BTFSMITH_BLESS=1 and review the diff");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;

@@ -99,7 +99,7 @@ impl Oracle for DwarfTruth {
             }
             for name in safely_encodable(facts) {
                 if !encoded.contains(&name) {
-                    out.push(verdict(VerdictKind::Missed, &name, format!("{name} has one attachable body whose arguments arrive as its prototype says, but no FUNC")));
+                    out.push(verdict(VerdictKind::Missed, &name, format!("every body the kernel can attach to as {name} has one prototype and receives its arguments as it says, but there is no FUNC {name}")));
                 }
             }
         }

@@ -1,0 +1,255 @@
+//! The regression corpus: one directory per case, C sources plus a `CASE` file of directives.
+//!
+//! ```text
+//! what: two static dup_fn with different prototypes in two files (the seed's hazard)
+//! compilers: gcc-12 -O2
+//! expect: pahole-1.24/kernel-6.1 dup_fn has AMBIGUOUS|WRONG_PROTO
+//! expect: pahole-1.30/kernel dup_fn = none
+//! expect: btfenc * = safe
+//! known-bug: https://lore.kernel.org/...   (optional)
+//! fixed-by: pahole v1.25 "btf_encoder: skip inconsistent prototypes"   (optional)
+//! ```
+//!
+//! The set of directives is closed ([`DIRECTIVES`]); an unknown one is an error, not ignored.
+//! `expect: ENCODER FUNCTION OP VERDICTS`:
+//! - `= K1,K2` — the finding verdicts (MISSED counts only when listed) about FUNCTION are exactly
+//!   these; `= none` means no verdict at all (MISSED included); `= safe` means no unsafe verdict;
+//! - `has K1|K2` — at least one of these (for encoders that vary from run to run).
+//!
+//! FUNCTION `*` means every function (and verdicts about no function). ENCODER is a
+//! configuration name from the campaign configuration. `BTFSMITH_BLESS=1` rewrites the `=` lines
+//! from what the tools do now; it never runs unless asked.
+
+use crate::campaign::{judge_case, CaseInput};
+use crate::config::{Config, Matrix};
+use crate::finding::FindingStore;
+use crate::oracle::{self, Verdict, VerdictKind};
+use crate::toolchains::Toolchains;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Every directive a `CASE` file may use.
+pub const DIRECTIVES: &[&str] = &["what", "compilers", "expect", "known-bug", "fixed-by"];
+
+/// How an expectation compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// Exactly these finding kinds (MISSED included when listed).
+    Exactly(BTreeSet<VerdictKind>),
+    /// No verdict at all, MISSED included.
+    Nothing,
+    /// No unsafe verdict.
+    Safe,
+    /// At least one of these.
+    Has(BTreeSet<VerdictKind>),
+}
+
+/// One `expect:` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// Encoder configuration.
+    pub encoder: String,
+    /// Function, or `*`.
+    pub function: String,
+    /// What must hold.
+    pub expectation: Expectation,
+}
+
+/// A parsed corpus case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// One line on what it shows.
+    pub what: String,
+    /// Compiler setups (`gcc-12 -O2`); toolchain id or family, then the -O flag.
+    pub compilers: Vec<(String, String)>,
+    /// Expectations.
+    pub expects: Vec<Expect>,
+    /// Upstream report, if any.
+    pub known_bug: Option<String>,
+    /// Fixing commit, if any.
+    pub fixed_by: Option<String>,
+}
+
+fn parse_kinds(text: &str, sep: char) -> Result<BTreeSet<VerdictKind>> {
+    text.split(sep)
+        .map(|k| serde_json::from_value(serde_json::Value::String(k.trim().to_string())).map_err(|_| anyhow::anyhow!("unknown verdict {k:?}")))
+        .collect()
+}
+
+impl Case {
+    /// Reads `dir/CASE`.
+    pub fn load(dir: &Path) -> Result<Case> {
+        let path = dir.join("CASE");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut case = Case { dir: dir.to_path_buf(), what: String::new(), compilers: Vec::new(), expects: Vec::new(), known_bug: None, fixed_by: None };
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let at = || format!("{}:{}", path.display(), n + 1);
+            let (key, value) = line.split_once(':').with_context(|| format!("{}: expected `directive: value`", at()))?;
+            let value = value.trim();
+            match key.trim() {
+                "what" => case.what = value.to_string(),
+                "known-bug" => case.known_bug = Some(value.to_string()),
+                "fixed-by" => case.fixed_by = Some(value.to_string()),
+                "compilers" => {
+                    for c in value.split(',') {
+                        let mut parts = c.split_whitespace();
+                        let tool = parts.next().with_context(|| format!("{}: empty compiler", at()))?;
+                        let opt = parts.next().unwrap_or("-O2");
+                        case.compilers.push((tool.to_string(), opt.to_string()));
+                    }
+                }
+                "expect" => {
+                    let words: Vec<&str> = value.split_whitespace().collect();
+                    let [encoder, function, op, verdicts] = words[..] else {
+                        bail!("{}: expected `expect: ENCODER FUNCTION (=|has) VERDICTS`", at());
+                    };
+                    let expectation = match (op, verdicts) {
+                        ("=", "none") => Expectation::Nothing,
+                        ("=", "safe") => Expectation::Safe,
+                        ("=", v) => Expectation::Exactly(parse_kinds(v, ',').with_context(at)?),
+                        ("has", v) => Expectation::Has(parse_kinds(v, '|').with_context(at)?),
+                        _ => bail!("{}: operator must be `=` or `has`", at()),
+                    };
+                    case.expects.push(Expect { encoder: encoder.to_string(), function: function.to_string(), expectation });
+                }
+                other => bail!("{}: unknown directive `{other}` (known: {})", at(), DIRECTIVES.join(", ")),
+            }
+        }
+        if case.what.is_empty() {
+            bail!("{}: missing `what:`", path.display());
+        }
+        if case.compilers.is_empty() {
+            case.compilers.push(("gcc".into(), "-O2".into()));
+        }
+        Ok(case)
+    }
+
+    /// The C sources, sorted by name (link order).
+    pub fn sources(&self) -> Result<Vec<PathBuf>> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "c")).collect();
+        v.sort();
+        if v.is_empty() {
+            bail!("{}: no .c files", self.dir.display());
+        }
+        Ok(v)
+    }
+}
+
+/// Case directories under `root` (itself if it has a `CASE`).
+pub fn cases(root: &Path) -> Result<Vec<PathBuf>> {
+    if root.join("CASE").exists() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("CASE").exists()).collect();
+    v.sort();
+    Ok(v)
+}
+
+/// True when `root` looks like a corpus (or one case).
+pub fn is_corpus(root: &Path) -> bool {
+    cases(root).is_ok_and(|c| !c.is_empty())
+}
+
+/// The outcome of replaying one case.
+#[derive(Debug)]
+pub struct CaseResult {
+    /// The case.
+    pub case: Case,
+    /// Every verdict.
+    pub verdicts: Vec<Verdict>,
+    /// Expectations that did not hold, as readable lines.
+    pub failures: Vec<String>,
+}
+
+fn about<'a>(verdicts: &'a [Verdict], e: &'a Expect) -> impl Iterator<Item = &'a Verdict> + 'a {
+    verdicts.iter().filter(move |v| v.encoder == e.encoder && (e.function == "*" || v.function.as_deref() == Some(e.function.as_str())))
+}
+
+/// Checks one expectation against the verdicts.
+pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
+    let got: BTreeSet<VerdictKind> = about(verdicts, e).map(|v| v.kind).collect();
+    let ok = match &e.expectation {
+        Expectation::Nothing => got.is_empty(),
+        Expectation::Safe => got.iter().all(|k| !k.is_unsafe()),
+        Expectation::Exactly(want) => {
+            let relevant: BTreeSet<VerdictKind> = got.iter().copied().filter(|k| *k != VerdictKind::Missed || want.contains(&VerdictKind::Missed)).collect();
+            &relevant == want
+        }
+        Expectation::Has(any) => got.iter().any(|k| any.contains(k)),
+    };
+    if ok {
+        return None;
+    }
+    let details: Vec<String> = about(verdicts, e).map(|v| format!("    {} ({}): {}", v.kind, v.compiler, v.detail.lines().next().unwrap_or(""))).collect();
+    Some(format!("expect: {} {} {:?} — got {:?}\n{}", e.encoder, e.function, e.expectation, got, details.join("\n")))
+}
+
+/// Runs one case: its compilers × the encoders its expectations name, all static oracles.
+pub fn run_case(dir: &Path, tc: &Toolchains, config: &Config, kernel_load: bool) -> Result<CaseResult> {
+    let case = Case::load(dir)?;
+    let encoders: BTreeSet<String> = case.expects.iter().map(|e| e.encoder.clone()).collect();
+    let mut cfg = config.clone();
+    cfg.encoders.retain(|e| encoders.contains(&e.name));
+    for name in &encoders {
+        if !cfg.encoders.iter().any(|e| &e.name == name) {
+            bail!("{}: no encoder configuration named {name} (see `btfsmith dump-config`)", dir.display());
+        }
+    }
+    let mut matrix = Matrix { compilers: Vec::new(), encoders: Vec::new() };
+    for (tool, opt) in &case.compilers {
+        let mut c = cfg.clone();
+        c.compilers = vec![tool.clone()];
+        c.opt_levels = vec![opt.clone()];
+        let m = Matrix::resolve(&c, tc, &[], &[])?;
+        matrix.compilers.extend(m.compilers);
+        matrix.encoders = m.encoders;
+    }
+    let scratch = tempfile::tempdir()?;
+    let store = FindingStore::open(&scratch.path().join("findings"))?;
+    let input = CaseInput { dir: dir.to_path_buf(), sources: case.sources()?, seed: None, policy: None };
+    let outcome = judge_case(&input, &matrix, &oracle::standard(kernel_load), &store, &scratch.path().join("work"))?;
+    if let Some(e) = outcome.build_errors.first() {
+        bail!("{}: does not build: {e}", dir.display());
+    }
+    let failures = case.expects.iter().filter_map(|e| check_expect(&outcome.verdicts, e)).collect();
+    Ok(CaseResult { case, verdicts: outcome.verdicts, failures })
+}
+
+/// Rewrites the `=` expectations of a case from `verdicts` (the bless step).
+pub fn bless(case: &Case, verdicts: &[Verdict]) -> Result<()> {
+    let path = case.dir.join("CASE");
+    let text = std::fs::read_to_string(&path)?;
+    let mut out = String::new();
+    for line in text.lines() {
+        let rewritten = line.trim().strip_prefix("expect:").and_then(|rest| {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            // `= safe` states an intent, not an observation: bless leaves it alone.
+            let [encoder, function, "=", value] = words[..] else { return None };
+            if value == "safe" {
+                return None;
+            }
+            let e = Expect { encoder: encoder.into(), function: function.into(), expectation: Expectation::Nothing };
+            let got: BTreeSet<VerdictKind> = about(verdicts, &e).map(|v| v.kind).filter(|k| *k != VerdictKind::Missed).collect();
+            let missed = about(verdicts, &e).any(|v| v.kind == VerdictKind::Missed);
+            let value = if got.is_empty() && !missed {
+                "none".to_string()
+            } else if got.is_empty() {
+                "MISSED".to_string()
+            } else {
+                got.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
+            };
+            Some(format!("expect: {encoder} {function} = {value}"))
+        });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    std::fs::write(&path, out)?;
+    Ok(())
+}
