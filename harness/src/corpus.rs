@@ -14,6 +14,7 @@
 //! `expect: ENCODER FUNCTION OP VERDICTS`:
 //! - `= K1,K2` — the finding verdicts (MISSED counts only when listed) about FUNCTION are exactly
 //!   these; `= none` means no verdict at all (MISSED included); `= safe` means no unsafe verdict;
+//!   `= A|B` accepts either outcome (pahole 1.24 `-j` varies from run to run);
 //! - `has K1|K2` — at least one of these (for encoders that vary from run to run).
 //!
 //! FUNCTION `*` means every function (and verdicts about no function). ENCODER is a
@@ -35,10 +36,9 @@ pub const DIRECTIVES: &[&str] = &["what", "compilers", "expect", "known-bug", "f
 /// How an expectation compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expectation {
-    /// Exactly these finding kinds (MISSED included when listed).
-    Exactly(BTreeSet<VerdictKind>),
-    /// No verdict at all, MISSED included.
-    Nothing,
+    /// One of these outcomes: each exactly a set of finding kinds (MISSED included when listed),
+    /// the empty set meaning no verdict at all.
+    Exactly(Vec<BTreeSet<VerdictKind>>),
     /// No unsafe verdict.
     Safe,
     /// At least one of these.
@@ -111,9 +111,13 @@ impl Case {
                         bail!("{}: expected `expect: ENCODER FUNCTION (=|has) VERDICTS`", at());
                     };
                     let expectation = match (op, verdicts) {
-                        ("=", "none") => Expectation::Nothing,
                         ("=", "safe") => Expectation::Safe,
-                        ("=", v) => Expectation::Exactly(parse_kinds(v, ',').with_context(at)?),
+                        ("=", v) => Expectation::Exactly(
+                            v.split('|')
+                                .map(|alt| if alt == "none" { Ok(BTreeSet::new()) } else { parse_kinds(alt, ',') })
+                                .collect::<Result<_>>()
+                                .with_context(at)?,
+                        ),
                         ("has", v) => Expectation::Has(parse_kinds(v, '|').with_context(at)?),
                         _ => bail!("{}: operator must be `=` or `has`", at()),
                     };
@@ -176,12 +180,12 @@ fn about<'a>(verdicts: &'a [Verdict], e: &'a Expect) -> impl Iterator<Item = &'a
 pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
     let got: BTreeSet<VerdictKind> = about(verdicts, e).map(|v| v.kind).collect();
     let ok = match &e.expectation {
-        Expectation::Nothing => got.is_empty(),
         Expectation::Safe => got.iter().all(|k| !k.is_unsafe()),
-        Expectation::Exactly(want) => {
-            let relevant: BTreeSet<VerdictKind> = got.iter().copied().filter(|k| *k != VerdictKind::Missed || want.contains(&VerdictKind::Missed)).collect();
+        Expectation::Exactly(alternatives) => alternatives.iter().any(|want| {
+            // `none` (empty) means nothing at all; otherwise MISSED counts only when listed.
+            let relevant: BTreeSet<VerdictKind> = got.iter().copied().filter(|k| want.is_empty() || *k != VerdictKind::Missed || want.contains(&VerdictKind::Missed)).collect();
             &relevant == want
-        }
+        }),
         Expectation::Has(any) => got.iter().any(|k| any.contains(k)),
     };
     if ok {
@@ -230,12 +234,13 @@ pub fn bless(case: &Case, verdicts: &[Verdict]) -> Result<()> {
     for line in text.lines() {
         let rewritten = line.trim().strip_prefix("expect:").and_then(|rest| {
             let words: Vec<&str> = rest.split_whitespace().collect();
-            // `= safe` states an intent, not an observation: bless leaves it alone.
+            // `= safe` states an intent, and `A|B` knowledge of a run-to-run variation, not an
+            // observation: bless leaves them alone.
             let [encoder, function, "=", value] = words[..] else { return None };
-            if value == "safe" {
+            if value == "safe" || value.contains('|') {
                 return None;
             }
-            let e = Expect { encoder: encoder.into(), function: function.into(), expectation: Expectation::Nothing };
+            let e = Expect { encoder: encoder.into(), function: function.into(), expectation: Expectation::Safe };
             let got: BTreeSet<VerdictKind> = about(verdicts, &e).map(|v| v.kind).filter(|k| *k != VerdictKind::Missed).collect();
             let missed = about(verdicts, &e).any(|v| v.kind == VerdictKind::Missed);
             let value = if got.is_empty() && !missed {
