@@ -101,11 +101,81 @@ fn shape(t: &Type) -> Type {
     s
 }
 
-fn label_hash<'s>(t: &Type, name: &dyn Fn(StrRef) -> &'s str) -> u64 {
+/// Hash of everything but references: kind, scalar data, names. Equal for types [`same_label`]
+/// says are equal (names are hashed as bytes, so both sides must give the same bytes).
+fn label_hash<'s>(t: &Type, name: &dyn Fn(StrRef) -> &'s [u8]) -> u64 {
     let mut h = DefaultHasher::default();
-    shape(t).hash(&mut h);
-    for_each_name(t, |n| name(n).hash(&mut h));
+    h.write_u8(t.data.kind().0);
+    match &t.data {
+        TypeData::Void
+        | TypeData::Ptr(_)
+        | TypeData::Typedef(_)
+        | TypeData::Volatile(_)
+        | TypeData::Const(_)
+        | TypeData::Restrict(_)
+        | TypeData::Func(_) => {
+            if let TypeData::Func(f) = &t.data {
+                h.write_u16(f.linkage.0);
+            }
+        }
+        TypeData::Int(i) => {
+            h.write_u32(i.size);
+            h.write_u8(i.encoding.0);
+            h.write_u8(i.bit_offset);
+            h.write_u8(i.bits);
+        }
+        TypeData::Array(a) => h.write_u32(a.len),
+        TypeData::Struct(c) | TypeData::Union(c) => {
+            h.write_u32(c.size);
+            h.write_u8(u8::from(c.bitfield_encoding));
+            for m in &c.members {
+                h.write_u32(m.bit_offset);
+                h.write_u8(m.bitfield_size);
+            }
+        }
+        TypeData::Enum(e) => {
+            h.write_u32(e.size);
+            h.write_u8(u8::from(e.signed));
+            e.values.iter().for_each(|v| h.write_u32(v.value));
+        }
+        TypeData::Enum64(e) => {
+            h.write_u32(e.size);
+            h.write_u8(u8::from(e.signed));
+            e.values.iter().for_each(|v| h.write_u64(v.value));
+        }
+        TypeData::Fwd(f) => h.write_u8(u8::from(f.union)),
+        TypeData::FuncProto(p) => h.write_usize(p.params.len()),
+        TypeData::Var(v) => h.write_u32(v.linkage.0),
+        TypeData::Datasec(d) => {
+            h.write_u32(d.size);
+            for v in &d.vars {
+                h.write_u32(v.offset);
+                h.write_u32(v.size);
+            }
+        }
+        TypeData::Float(f) => h.write_u32(f.size),
+        TypeData::DeclTag(t) => {
+            h.write_u32(t.component_idx as u32);
+            h.write_u8(u8::from(t.attribute));
+        }
+        TypeData::TypeTag(t) => h.write_u8(u8::from(t.attribute)),
+    }
+    for_each_name(t, |n| {
+        let b = name(n);
+        h.write_usize(b.len());
+        h.write(b);
+    });
     h.finish()
+}
+
+/// The bytes of a base name without UTF-8 checks (for hashing only).
+fn raw_name(base: &Btf, s: StrRef) -> &[u8] {
+    if base.base().is_none() {
+        if let Some(rest) = base.own_strings().get(s.0 as usize..) {
+            return &rest[..rest.iter().position(|&c| c == 0).unwrap_or(rest.len())];
+        }
+    }
+    base.str(s).as_bytes()
 }
 
 fn same_label<'s, 'b>(
@@ -138,7 +208,7 @@ fn children(ty: &Type) -> Vec<u32> {
 /// `fixed(i, depth)` overrides a node's hash (nodes pinned to a base type take its hashes).
 fn deep_hashes(
     labels: &[u64],
-    kids: &dyn Fn(usize) -> Vec<u32>,
+    edges: &[Vec<u32>],
     fixed: &dyn Fn(usize, usize) -> Option<u64>,
 ) -> Vec<Vec<u64>> {
     let first: Vec<u64> = (0..labels.len())
@@ -153,9 +223,9 @@ fn deep_hashes(
                     return x;
                 }
                 let mut s = DefaultHasher::default();
-                labels[i].hash(&mut s);
-                for c in kids(i) {
-                    h[c as usize].hash(&mut s);
+                s.write_u64(labels[i]);
+                for &c in &edges[i] {
+                    s.write_u64(h[c as usize]);
                 }
                 s.finish()
             })
@@ -179,10 +249,11 @@ pub(crate) struct BaseIndex<'b> {
 impl<'b> BaseIndex<'b> {
     pub(crate) fn new(base: &'b Btf) -> Self {
         let n = base.type_count() as usize;
-        let name = |s: StrRef| base.str(s);
+        let name = |s: StrRef| raw_name(base, s);
         let ty = |i: usize| base.type_by_id(TypeId(i as u32)).expect("below type_count");
         let labels: Vec<u64> = (0..n).map(|i| label_hash(ty(i), &name)).collect();
-        let levels = deep_hashes(&labels, &|i| children(ty(i)), &|_, _| None);
+        let edges: Vec<Vec<u32>> = (0..n).map(|i| children(ty(i))).collect();
+        let levels = deep_hashes(&labels, &edges, &|_, _| None);
         let hashes = &levels[HASH_DEPTH];
         let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::default();
         let mut by_name: HashMap<(&'b str, bool), Vec<u32>> = HashMap::default();
@@ -261,26 +332,26 @@ fn match_base(
     };
     let base = index.base;
     let gname = |s: StrRef| strings[s.0 as usize].as_str();
+    let gbytes = |s: StrRef| strings[s.0 as usize].as_bytes();
     let bname = |s: StrRef| base.str(s);
-    let labels: Vec<u64> = nodes.iter().map(|t| label_hash(t, &gname)).collect();
-    let levels = deep_hashes(&labels, &|i| edges[i].clone(), &|i, j| {
+    let labels: Vec<u64> = nodes.iter().map(|t| label_hash(t, &gbytes)).collect();
+    let levels = deep_hashes(&labels, edges, &|i, j| {
         pinned[i].map(|b| index.levels[j][b as usize])
     });
     let hashes = &levels[HASH_DEPTH];
-    // Candidate sets.
-    let mut cand: Vec<Vec<u32>> = (0..n)
+    // Candidate sets: (base id, its children).
+    let mut cand: Vec<Vec<(u32, Vec<u32>)>> = (0..n)
         .map(|i| {
             if let Some(p) = pinned[i] {
-                return vec![p];
+                return vec![(p, Vec::new())];
             }
             let Some(list) = index.by_hash.get(&hashes[i]) else {
                 return Vec::new();
             };
             list.iter()
-                .copied()
-                .filter(|&b| {
+                .filter_map(|&b| {
                     let bt = base.type_by_id(TypeId(b)).expect("indexed");
-                    same_label(&nodes[i], &gname, bt, &bname)
+                    same_label(&nodes[i], &gname, bt, &bname).then(|| (b, children(bt)))
                 })
                 .collect()
         })
@@ -295,13 +366,12 @@ fn match_base(
             let before = cand[i].len();
             let kids = &edges[i];
             let mut keep = std::mem::take(&mut cand[i]);
-            keep.retain(|&b| {
-                let bk = children(base.type_by_id(TypeId(b)).expect("base id"));
+            keep.retain(|(_, bk)| {
                 bk.len() == kids.len()
                     && kids
                         .iter()
-                        .zip(&bk)
-                        .all(|(&c, &bc)| cand[c as usize].contains(&bc))
+                        .zip(bk)
+                        .all(|(&c, &bc)| cand[c as usize].iter().any(|(x, _)| *x == bc))
             });
             changed |= keep.len() != before;
             cand[i] = keep;
@@ -310,7 +380,9 @@ fn match_base(
             break;
         }
     }
-    cand.into_iter().map(|c| c.into_iter().min()).collect()
+    cand.into_iter()
+        .map(|c| c.into_iter().map(|(b, _)| b).min())
+        .collect()
 }
 
 fn pass(

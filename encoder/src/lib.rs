@@ -99,6 +99,8 @@ pub fn lang_codes(name: &str) -> Vec<gimli::DwLang> {
 
 /// Encodes the DWARF of one ELF file.
 pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
     let file = object::File::parse(data).map_err(EncodeError::Elf)?;
     let (info, sections) = elf::load(&file)?;
     if !sections.has(".debug_info") {
@@ -170,8 +172,8 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
             info.skipped_relocs
         ));
     }
-    if std::env::var_os("BTFENC_TIMING").is_some() {
-        eprintln!("btfenc: {} CUs walked", cus.len());
+    if timing {
+        eprintln!("btfenc: {} CUs walked at {:?}", cus.len(), t0.elapsed());
     }
     let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;

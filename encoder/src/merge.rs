@@ -135,7 +135,14 @@ pub(crate) fn merge(
         warm_str_index(&mut b);
         Arc::new(b)
     });
+    let t_index = std::time::Instant::now();
     let index = base.as_deref().map(dedup::BaseIndex::new);
+    if std::env::var_os("BTFENC_TIMING").is_some() {
+        eprintln!(
+            "btfenc: base string index + type index {:?}",
+            t_index.elapsed()
+        );
+    }
     let d = dedup::dedup(&g.nodes, &g.strings, index.as_ref());
     if std::env::var_os("BTFENC_TIMING").is_some() {
         eprintln!("btfenc: graph built; dedup {:?}", t_graph.elapsed());
