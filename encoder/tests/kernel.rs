@@ -119,4 +119,21 @@ fn module_split_btf() {
         text.contains("dup_fn: 2 definitions with different prototypes"),
         "{text}"
     );
+
+    // Without a base: every kernel type the module's headers bring (hundreds), against
+    // pahole 1.24 (which flattens multi-dimensional arrays, hence --btf_flatten_arrays).
+    let ours = canon(&btfenc_detached(&ko, &["--btf_flatten_arrays"]));
+    let theirs = canon(&pahole_detached(&ko));
+    assert!(ours.lines.len() > 400, "only {} lines", ours.lines.len());
+    let (a, b) = (
+        btf::canon::Canon {
+            lines: type_lines(&ours),
+        },
+        btf::canon::Canon {
+            lines: type_lines(&theirs),
+        },
+    );
+    if let Some(diff) = btf::canon::diff(&b, &a, "pahole-1.24", "btfenc") {
+        panic!("standalone module types differ:\n{diff}");
+    }
 }
