@@ -48,6 +48,33 @@ enum Command {
     },
     /// Print the built-in campaign configuration (TOML), to edit and pass back with --config.
     DumpConfig,
+    /// May this encoder build be released? Runs the corpus and a fixed-seed campaign on both
+    /// encoders; exit 1 when the candidate has an unsafe verdict or regresses against the
+    /// baseline (new finding signature, newly MISSED function, non-deterministic output).
+    Gate {
+        /// Encoder under test: a configuration name (`btfenc`) or a command line
+        /// (`/path/to/build/pahole -j --btf_features=default`).
+        #[arg(long)]
+        candidate: String,
+        /// What it must not regress against (same forms).
+        #[arg(long, default_value = "pahole-1.30/kernel")]
+        baseline: String,
+        /// Generated programs in the fixed-seed campaign.
+        #[arg(long, default_value_t = 20)]
+        count: u64,
+        /// First seed of the campaign.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Corpus directory.
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Skip the host-kernel BPF_BTF_LOAD oracle.
+        #[arg(long)]
+        no_kernel_load: bool,
+        /// Where gate.md, junit.xml and findings go.
+        #[arg(long, default_value = "btfsmith-gate")]
+        out: PathBuf,
+    },
     /// Print the DWARF truth of an ELF file (function instances, symbols, parameter locations)
     /// as JSON: what the oracles judge encoders against.
     Facts {
@@ -190,6 +217,21 @@ pub fn run() -> Result<ExitCode> {
                 }
             }
             Ok(if refuted == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Gate { candidate, baseline, count, seed, corpus, no_kernel_load, out } => {
+            let tc = Toolchains::load()?;
+            let spec = crate::gate::GateSpec {
+                candidate: crate::gate::resolve_encoder(&candidate, "candidate", &tc)?,
+                baseline: crate::gate::resolve_encoder(&baseline, "baseline", &tc)?,
+                programs: count,
+                seed,
+                corpus: Some(corpus),
+                kernel_load: !no_kernel_load,
+            };
+            let result = crate::gate::run(&spec, &tc, &out)?;
+            print!("{}", crate::gate::markdown(&spec, &result));
+            println!("\nreports: {}/gate.md, junit.xml", out.display());
+            Ok(if result.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::DumpConfig => {
             print!("{}", crate::config::DEFAULT_CONFIG);

@@ -117,24 +117,7 @@ impl Matrix {
     /// names match the filters (comma-separated substrings; empty = all).
     pub fn resolve(config: &Config, tc: &Toolchains, encoders: &[String], compilers: &[String]) -> Result<Matrix> {
         let wanted = |name: &str, filters: &[String]| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
-        let mut out = Matrix { compilers: Vec::new(), encoders: Vec::new() };
-        for c in &config.compilers {
-            let tools: Vec<&Tool> = match tc.find(c) {
-                Some(t) => vec![t],
-                None => tc.family(c).collect(),
-            };
-            if tools.is_empty() {
-                return Err(tc.require(c).unwrap_err().into());
-            }
-            for t in tools {
-                for opt in &config.opt_levels {
-                    let name = format!("{} {opt}", t.name);
-                    if wanted(&name, compilers) {
-                        out.compilers.push(CompilerSetup { name, tool: t.name.clone(), family: t.family.clone(), path: t.path.clone(), opt: opt.clone() });
-                    }
-                }
-            }
-        }
+        let mut out = Matrix { compilers: resolve_compilers(config, tc, compilers)?, encoders: Vec::new() };
         for e in &config.encoders {
             if !wanted(&e.name, encoders) {
                 continue;
@@ -152,12 +135,36 @@ impl Matrix {
             };
             out.encoders.push(EncoderSetup { config: e.clone(), path, version });
         }
-        if out.compilers.is_empty() {
-            bail!("no compiler matches {compilers:?}");
-        }
         if out.encoders.is_empty() {
             bail!("no encoder configuration matches {encoders:?}");
         }
         Ok(out)
     }
+}
+
+/// The compiler setups of `config` (each listed compiler, or every release of a family, × each
+/// -O level), keeping those whose label contains one of `filters` (empty = all).
+pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -> Result<Vec<CompilerSetup>> {
+    let mut out = Vec::new();
+    for c in &config.compilers {
+        let tools: Vec<&Tool> = match tc.find(c) {
+            Some(t) => vec![t],
+            None => tc.family(c).collect(),
+        };
+        if tools.is_empty() {
+            return Err(tc.require(c).unwrap_err().into());
+        }
+        for t in tools {
+            for opt in &config.opt_levels {
+                let name = format!("{} {opt}", t.name);
+                if filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())) {
+                    out.push(CompilerSetup { name, tool: t.name.clone(), family: t.family.clone(), path: t.path.clone(), opt: opt.clone() });
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!("no compiler matches {filters:?}");
+    }
+    Ok(out)
 }

@@ -206,14 +206,11 @@ pub fn run_case(dir: &Path, tc: &Toolchains, config: &Config, kernel_load: bool)
             bail!("{}: no encoder configuration named {name} (see `btfsmith dump-config`)", dir.display());
         }
     }
-    let mut matrix = Matrix { compilers: Vec::new(), encoders: Vec::new() };
+    let mut matrix = Matrix::resolve(&cfg, tc, &[], &[])?;
+    matrix.compilers.clear();
     for (tool, opt) in &case.compilers {
-        let mut c = cfg.clone();
-        c.compilers = vec![tool.clone()];
-        c.opt_levels = vec![opt.clone()];
-        let m = Matrix::resolve(&c, tc, &[], &[])?;
-        matrix.compilers.extend(m.compilers);
-        matrix.encoders = m.encoders;
+        let c = Config { compilers: vec![tool.clone()], opt_levels: vec![opt.clone()], encoders: Vec::new() };
+        matrix.compilers.extend(crate::config::resolve_compilers(&c, tc, &[])?);
     }
     let scratch = tempfile::tempdir()?;
     let store = FindingStore::open(&scratch.path().join("findings"))?;

@@ -14,6 +14,7 @@ pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;
 pub mod finding;
+pub mod gate;
 pub mod gen_cmd;
 pub mod process;
 pub mod report;
