@@ -76,3 +76,32 @@ impl Choices for StreamChoices {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_choices_repeat_and_stay_in_range() {
+        let (mut a, mut b) = (SeededChoices::new(5), SeededChoices::new(5));
+        for n in 1..200u64 {
+            let x = a.below(n);
+            assert_eq!(x, b.below(n));
+            assert!(x < n);
+        }
+        assert_eq!(a.below(0), 0);
+    }
+
+    #[test]
+    fn exhausted_streams_answer_zero_and_regions_are_fixed_windows() {
+        let mut s = StreamChoices::new(vec![7, 9]);
+        assert_eq!(s.below(5), 2);
+        assert_eq!(s.below(5), 4);
+        assert_eq!(s.below(5), 0);
+        let mut data = vec![0u32; HEADER_LEN + 2 * REGION_LEN];
+        data[HEADER_LEN + REGION_LEN] = 3;
+        let mut s = StreamChoices::new(data);
+        s.region(1);
+        assert_eq!(s.below(10), 3);
+    }
+}

@@ -877,3 +877,53 @@ fn round_up(v: u64, to: u64) -> u64 {
         v.div_ceil(to) * to
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitfields_must_fit_their_integer_type() {
+        assert!(Field::bitfield("b", Scalar::UInt, 32).is_ok());
+        assert!(Field::bitfield("b", Scalar::UInt, 33).is_err());
+        assert!(Field::bitfield("b", Scalar::UChar, 0).is_err());
+        assert!(Field::bitfield("b", Scalar::Double, 3).is_err());
+        let err = Field::bitfield("b", Scalar::Bool, 2).expect_err("bool is one bit");
+        assert!(err.to_string().contains("bitfield b: width 2"), "{err}");
+    }
+
+    #[test]
+    fn types_may_refer_only_to_earlier_types() {
+        let mut p = Program::new("t", 1);
+        let fwd = TypeDef::Typedef { name: "t0".into(), target: Ty::Def(TypeId(0)), quals: Quals::default() };
+        assert!(p.push_type(fwd).is_err(), "a typedef of itself");
+        let s = p
+            .push_type(TypeDef::Struct { name: "s".into(), fields: vec![Field::plain("a", Ty::Scalar(Scalar::Int))], packed: false })
+            .expect("struct");
+        let t = TypeDef::Typedef { name: "t".into(), target: Ty::Def(s), quals: Quals::default() };
+        assert!(p.push_type(t).is_ok());
+        let empty = TypeDef::Struct { name: "e".into(), fields: vec![], packed: false };
+        assert!(p.push_type(empty).is_err());
+    }
+
+    #[test]
+    fn layouts_follow_the_sysv_abi() {
+        let mut p = Program::new("t", 1);
+        let int = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Int));
+        let char_ = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Char));
+        let long = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Long));
+        let a = p.push_type(TypeDef::Struct { name: "a".into(), fields: vec![char_("c"), long("l")], packed: false }).expect("a");
+        let b = p.push_type(TypeDef::Struct { name: "b".into(), fields: vec![char_("c"), long("l")], packed: true }).expect("b");
+        let bits = vec![
+            Field::bitfield("x", Scalar::UInt, 30).expect("x"),
+            Field::bitfield("y", Scalar::UInt, 5).expect("y"),
+            int("z"),
+        ];
+        let c = p.push_type(TypeDef::Struct { name: "c".into(), fields: bits, packed: false }).expect("c");
+        let u = p.push_type(TypeDef::Union { name: "u".into(), fields: vec![char_("c"), long("l")] }).expect("u");
+        assert_eq!(p.size_of(&Ty::Def(a)), 16);
+        assert_eq!(p.size_of(&Ty::Def(b)), 9);
+        assert_eq!(p.size_of(&Ty::Def(c)), 12);
+        assert_eq!(p.size_of(&Ty::Def(u)), 8);
+    }
+}

@@ -393,3 +393,23 @@ impl Policy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_policy_is_valid_and_named_as_listed() {
+        for name in POLICY_NAMES {
+            let p = Policy::by_name(name).expect("built-in");
+            assert_eq!(p.name, name);
+            p.validate().expect("valid");
+            assert!(!p.targets.is_empty(), "{name} measures nothing");
+        }
+        // Every recipe is reachable from `mixed`.
+        let mixed = Policy::mixed();
+        for h in Hazard::ALL {
+            assert!(mixed.weights.iter().any(|(w, n)| *w == h && *n > 0), "{h:?} missing from mixed");
+        }
+    }
+}

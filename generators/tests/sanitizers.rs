@@ -53,7 +53,7 @@ fn the_sanitizer_flags_do_catch_signed_overflow() {
     let gcc = common::require_compiler("gcc");
     let dir = common::scratch("san-control");
     let src = dir.path().join("bad.c");
-    std::fs::write(&src, "#include <limits.h>\nint main(void) { volatile int x = INT_MAX; return x + 1 > 0; }\n").expect("write");
+    std::fs::write(&src, "#include <limits.h>\nint main(void) { volatile int x = INT_MAX; volatile int y; y = x + 1; return 0; }\n").expect("write");
     let exe = dir.path().join("bad");
     let out = common::run_cmd(
         Command::new(&gcc.path)
