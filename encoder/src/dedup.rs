@@ -242,8 +242,8 @@ pub(crate) struct BaseIndex<'b> {
     /// Hashes of every base type at each depth.
     levels: Vec<Vec<u64>>,
     by_hash: HashMap<u64, Vec<u32>>,
-    /// Struct/union ids by (name, is_union).
-    by_name: HashMap<(&'b str, bool), Vec<u32>>,
+    /// Struct ids (`[0]`) and union ids (`[1]`) by name.
+    by_name: HashMap<&'b str, [Vec<u32>; 2]>,
 }
 
 impl<'b> BaseIndex<'b> {
@@ -256,7 +256,7 @@ impl<'b> BaseIndex<'b> {
         let levels = deep_hashes(&labels, &edges, &|_, _| None);
         let hashes = &levels[HASH_DEPTH];
         let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::default();
-        let mut by_name: HashMap<(&'b str, bool), Vec<u32>> = HashMap::default();
+        let mut by_name: HashMap<&'b str, [Vec<u32>; 2]> = HashMap::default();
         for (i, h) in hashes.iter().enumerate().skip(1) {
             by_hash.entry(*h).or_default().push(i as u32);
             let t = ty(i);
@@ -266,10 +266,7 @@ impl<'b> BaseIndex<'b> {
                 _ => continue,
             };
             if !t.name.is_empty() {
-                by_name
-                    .entry((base.str(t.name), u))
-                    .or_default()
-                    .push(i as u32);
+                by_name.entry(base.str(t.name)).or_default()[usize::from(u)].push(i as u32);
             }
         }
         BaseIndex {
@@ -419,74 +416,67 @@ fn pass(
 /// Deduplicates `nodes` (node 0 is void; names index `strings`), over `base` if given.
 pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex<'_>>) -> Dedup {
     let mut nodes: Vec<Type> = nodes.to_vec();
-    let mut edges: Vec<Vec<u32>> = nodes.iter().map(children).collect();
-    let mut pinned: Vec<Option<u32>> = vec![None; nodes.len()];
-    pinned[0] = Some(0);
-    let (mut class, mut partner, mut rounds) = pass(&nodes, strings, &edges, &pinned, index);
-
-    // Resolve forward declarations: to the base's struct of that name when the base has exactly
-    // one (the module's own copy then matches it too, if it is the same), else to the single
-    // class of new structs of that name. Repeat while that resolves more.
     let orig_len = nodes.len();
-    let mut target: Vec<Option<u32>> = vec![None; orig_len];
-    let mut proxies: HashMap<u32, u32> = HashMap::default();
-    for _ in 0..4 {
-        let mut by_name: HashMap<(&str, bool), Vec<(u32, u32)>> = HashMap::default(); // (class, node)
-        for (i, t) in nodes.iter().enumerate().take(orig_len) {
-            let union = match t.data {
-                TypeData::Struct(_) => false,
-                TypeData::Union(_) => true,
-                _ => continue,
-            };
-            if t.name.is_empty() || partner[i].is_some() {
-                continue;
-            }
-            let v = by_name
-                .entry((strings[t.name.0 as usize].as_str(), union))
-                .or_default();
-            if !v.iter().any(|&(c, _)| c == class[i]) {
-                v.push((class[i], i as u32));
-            }
+    let orig_edges: Vec<Vec<u32>> = nodes.iter().map(children).collect();
+    let mut pinned: Vec<Option<u32>> = vec![None; orig_len];
+    pinned[0] = Some(0);
+
+    // Forward declarations. A FWD named X resolves to the base's struct X when the base has
+    // exactly one; otherwise, optimistically, to the first new struct X: if after refinement
+    // all new structs X are one class, the resolution was right (like libbpf, which lets a FWD
+    // stand for the same-named struct while comparing two graphs, this merges cycles where each
+    // side only declares what the other defines); if not, X is ambiguous and its FWDs stay.
+    let kind_name = |t: &Type| -> Option<(&str, bool)> {
+        let union = match t.data {
+            TypeData::Struct(_) | TypeData::Fwd(Fwd { union: false }) => false,
+            TypeData::Union(_) | TypeData::Fwd(Fwd { union: true }) => true,
+            _ => return None,
+        };
+        (!t.name.is_empty()).then(|| (strings[t.name.0 as usize].as_str(), union))
+    };
+    let mut defs: HashMap<(&str, bool), Vec<u32>> = HashMap::default();
+    let mut fwds: Vec<u32> = Vec::new();
+    for (i, t) in nodes.iter().enumerate() {
+        let Some(key) = kind_name(t) else { continue };
+        if matches!(t.data, TypeData::Fwd(_)) {
+            fwds.push(i as u32);
+        } else {
+            defs.entry(key).or_default().push(i as u32);
         }
-        let mut changed = false;
-        for i in 0..orig_len {
-            let TypeData::Fwd(f) = nodes[i].data else {
-                continue;
-            };
-            if target[i].is_some() {
-                continue;
-            }
-            let name = strings[nodes[i].name.0 as usize].as_str();
-            let in_base = index
-                .and_then(|ix| ix.by_name.get(&(name, f.union)))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let t = if in_base.len() == 1 {
-                let b = in_base[0];
-                *proxies.entry(b).or_insert_with(|| {
+    }
+    let in_base = |key: (&str, bool)| base_structs(index, key);
+    // Names resolved to a new struct, still believed unambiguous.
+    let mut hopeful: crate::fx::HashSet<(&str, bool)> = fwds
+        .iter()
+        .filter_map(|&f| kind_name(&nodes[f as usize]))
+        .filter(|&k| in_base(k).is_empty() && defs.contains_key(&k))
+        .collect();
+    let mut proxies: HashMap<u32, u32> = HashMap::default();
+    let mut rounds = 0;
+    loop {
+        let mut target: Vec<Option<u32>> = vec![None; orig_len];
+        for &f in &fwds {
+            let key = kind_name(&nodes[f as usize]).expect("fwds are named");
+            let b = in_base(key);
+            target[f as usize] = if b.len() == 1 {
+                let b = b[0];
+                Some(*proxies.entry(b).or_insert_with(|| {
                     // A stand-in node for the base type, pinned to it.
                     nodes.push(Type {
                         name: StrRef::EMPTY,
                         data: TypeData::Void,
                     });
-                    edges.push(Vec::new());
                     pinned.push(Some(b));
                     (nodes.len() - 1) as u32
-                })
-            } else if in_base.is_empty() {
-                match by_name.get(&(name, f.union)).map(Vec::as_slice) {
-                    Some([(_, node)]) => *node,
-                    _ => continue,
-                }
+                }))
+            } else if hopeful.contains(&key) {
+                Some(defs[&key][0])
             } else {
-                continue;
+                None
             };
-            target[i] = Some(t);
-            changed = true;
         }
-        if !changed {
-            break;
-        }
+        let mut edges = orig_edges.clone();
+        edges.resize(nodes.len(), Vec::new());
         for e in edges.iter_mut() {
             for c in e.iter_mut() {
                 if let Some(t) = target.get(*c as usize).copied().flatten() {
@@ -494,30 +484,69 @@ pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex
                 }
             }
         }
-        let (c2, p2, r2) = pass(&nodes, strings, &edges, &pinned, index);
-        class = c2;
-        partner = p2;
-        rounds += r2;
+        let (mut class, mut partner, r) = pass(&nodes, strings, &edges, &pinned, index);
+        rounds += r;
+        // Names whose new structs did not collapse into one class are ambiguous after all.
+        let before = hopeful.len();
+        hopeful.retain(|k| {
+            let d = &defs[k];
+            d.iter().all(|&n| class[n as usize] == class[d[0] as usize])
+        });
+        if hopeful.len() != before {
+            continue;
+        }
         for (i, t) in target.iter().enumerate() {
             if let Some(t) = t {
                 class[i] = class[*t as usize];
                 partner[i] = partner[*t as usize];
             }
         }
+        class.truncate(orig_len);
+        partner.truncate(orig_len);
+        let resolved: Vec<bool> = target.iter().map(Option::is_some).collect();
+        return renumber(class, partner, &resolved, rounds);
     }
-    // Renumber classes by smallest member; proxies are never representatives of new classes.
-    class.truncate(orig_len);
-    partner.truncate(orig_len);
+}
+
+/// Base struct (or union) ids named `key.0`.
+fn base_structs<'x>(index: Option<&'x BaseIndex<'_>>, key: (&str, bool)) -> &'x [u32] {
+    index
+        .and_then(|ix| ix.by_name.get(key.0))
+        .map(|v| v[usize::from(key.1)].as_slice())
+        .unwrap_or(&[])
+}
+
+/// Renumbers classes in order of their smallest member. The representative of a class is its
+/// smallest member that is not a resolved FWD (a FWD stands for the struct, it is not one).
+fn renumber(
+    mut class: Vec<u32>,
+    partner: Vec<Option<u32>>,
+    resolved: &[bool],
+    rounds: usize,
+) -> Dedup {
     let mut renum: HashMap<u32, u32> = HashMap::default();
-    let mut rep = Vec::new();
+    let mut rep: Vec<u32> = Vec::new();
     let mut base_id = Vec::new();
     for (i, c) in class.iter_mut().enumerate() {
         let n = *renum.entry(*c).or_insert_with(|| {
-            rep.push(i as u32);
+            rep.push(u32::MAX);
             base_id.push(partner[i]);
             (rep.len() - 1) as u32
         });
         *c = n;
+        if rep[n as usize] == u32::MAX && !resolved[i] {
+            rep[n as usize] = i as u32;
+        }
+    }
+    // A class of resolved FWDs only (their target is a base type): any member will do, it is
+    // never written.
+    for (n, r) in rep.iter_mut().enumerate() {
+        if *r == u32::MAX {
+            *r = class
+                .iter()
+                .position(|&c| c as usize == n)
+                .expect("class has a member") as u32;
+        }
     }
     Dedup {
         class,
@@ -610,6 +639,43 @@ mod tests {
             "struct via fwd merges with struct via full type"
         );
         assert_eq!(d.rep.len(), 5, "void, int, s, s*, t");
+    }
+
+    #[test]
+    fn mutual_forward_declarations() {
+        // CU1: struct s { t* } and struct t { s* } each through a FWD of the other:
+        //   1 fwd t, 2 ptr->1, 3 struct s {2}, 4 fwd s, 5 ptr->4, 6 struct t {5}
+        // CU2: the same with full types: 7 struct s {8}, 8 ptr->9, 9 struct t {10}, 10 ptr->7
+        let fwd = |n| Type {
+            name: StrRef(n),
+            data: TypeData::Fwd(Fwd { union: false }),
+        };
+        let nodes = vec![
+            void(),
+            fwd(3),
+            ptr(1),
+            st(2, &[2]),
+            fwd(2),
+            ptr(4),
+            st(3, &[5]),
+            st(2, &[8]),
+            ptr(9),
+            st(3, &[10]),
+            ptr(7),
+        ];
+        let d = dedup(&nodes, &strings(), None);
+        assert_eq!(d.class[3], d.class[7], "s");
+        assert_eq!(d.class[6], d.class[9], "t");
+        assert_eq!(d.class[1], d.class[9], "fwd t");
+        assert_eq!(d.class[4], d.class[7], "fwd s");
+        // The FWD comes first, but the struct represents the class.
+        assert_eq!(d.rep[d.class[1] as usize], 6);
+        // Two different struct s and a FWD s: ambiguous, the FWD stays.
+        let nodes = vec![void(), int(1), st(2, &[1]), st(2, &[1, 1]), fwd(2), ptr(4)];
+        let d = dedup(&nodes, &strings(), None);
+        assert_ne!(d.class[2], d.class[3]);
+        assert_ne!(d.class[4], d.class[2]);
+        assert_ne!(d.class[4], d.class[3]);
     }
 
     #[test]
