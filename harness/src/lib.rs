@@ -10,7 +10,6 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod corpus;
-pub mod minimize;
 pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;
