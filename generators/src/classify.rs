@@ -28,6 +28,9 @@ pub enum EntryLoc {
     Stack,
     /// Something else (a computed value, an implicit value, a piece).
     Other,
+    /// `DW_OP_GNU_parameter_ref`: the value is the caller's argument, which is no longer
+    /// passed (gcc's description of a parameter removed from a clone).
+    NotPassed,
     /// No location covers the function's entry.
     Unknown,
 }
@@ -82,9 +85,10 @@ impl Instance {
         self.symbols.first().is_some_and(|s| *s == self.name)
     }
 
-    /// Parameters without a location (optimized out or never described).
+    /// Parameters without a location, or described only as the caller's value
+    /// (`DW_OP_GNU_parameter_ref`): optimized out of this instance.
     pub fn optimized_out(&self) -> impl Iterator<Item = &ParamObs> {
-        self.params.iter().filter(|p| !p.has_location)
+        self.params.iter().filter(|p| !p.has_location || p.entry == EntryLoc::NotPassed)
     }
 
     /// Calling convention changed: `DW_CC_nocall` or a parameter in an unexpected register.
@@ -438,6 +442,7 @@ fn first_op(bytes: &[u8]) -> EntryLoc {
             EntryLoc::Reg(v as u16)
         }
         Some(0x91) | Some(0x70..=0x8f) => EntryLoc::Stack,
+        Some(0xfa) => EntryLoc::NotPassed,
         Some(_) => EntryLoc::Other,
         None => EntryLoc::Unknown,
     }
