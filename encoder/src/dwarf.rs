@@ -15,6 +15,9 @@ use gimli::{constants::*, AttributeValue, DwTag, UnitOffset};
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
 
+/// Placeholder index type of arrays (see `Walker::array_index_type`).
+pub(crate) const ARRAY_INDEX: TypeId = TypeId(u32::MAX);
+
 /// Deepest chain of aliases / origins / typedefs followed before giving up.
 const MAX_DEPTH: usize = 64;
 
@@ -35,6 +38,8 @@ pub(crate) struct CuOut {
     pub funcs: Vec<FuncCand>,
     /// Functions with a body that only exist inlined.
     pub inline_only: usize,
+    /// The CU's `int` (signed, 4 bytes), if it has one: the array index type.
+    pub int_type: Option<TypeId>,
     /// Variables with a static address.
     pub vars: Vec<VarCand>,
     /// Excluded by `--lang_exclude`.
@@ -94,7 +99,6 @@ pub(crate) struct Walker<'a, 'u> {
     flatten_arrays: bool,
     slots: HashMap<UnitOffset, Slot>,
     str_index: HashMap<String, u32>,
-    array_index: Option<TypeId>,
     out: CuOut,
 }
 
@@ -157,7 +161,6 @@ pub(crate) fn walk_unit<'a>(
         flatten_arrays,
         slots: HashMap::default(),
         str_index: HashMap::default(),
-        array_index: None,
         out: CuOut {
             offset: uoff,
             strings: vec![String::new()],
@@ -337,7 +340,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     | DW_TAG_enumeration_type
                     | DW_TAG_array_type
                     | DW_TAG_subroutine_type => {
-                        if e.tag() == DW_TAG_base_type && self.array_index.is_none() {
+                        if e.tag() == DW_TAG_base_type && self.out.int_type.is_none() {
                             let e = &Die::new(e).map_err(self.err(off))?;
                             let sized4 = self.udata(e, DW_AT_byte_size)? == Some(4);
                             let signed = matches!(
@@ -345,7 +348,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                                 Some(AttributeValue::Encoding(DW_ATE_signed))
                             );
                             if sized4 && signed && self.name(e)? == "int" {
-                                self.array_index = Some(TypeId(self.out.types.len() as u32 + 1));
+                                self.out.int_type = Some(TypeId(self.out.types.len() as u32 + 1));
                             }
                         }
                         let id = self.push(
@@ -431,26 +434,11 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    /// The index type of arrays: the CU's `int`, as pahole does, else `__ARRAY_SIZE_TYPE__`.
+    /// The index type of arrays. pahole uses one for the whole encode: the first CU's `int`, else
+    /// an `__ARRAY_SIZE_TYPE__` it adds. Which that is can only be known once all CUs are walked,
+    /// so arrays get the placeholder [`ARRAY_INDEX`], replaced by [`crate::merge`].
     fn array_index_type(&mut self) -> TypeId {
-        if let Some(id) = self.array_index {
-            return id;
-        }
-        let name = self.intern("__ARRAY_SIZE_TYPE__");
-        let id = self.push(
-            Type {
-                name,
-                data: TypeData::Int(Int {
-                    size: 4,
-                    encoding: IntEncoding::NONE,
-                    bit_offset: 0,
-                    bits: 32,
-                }),
-            },
-            false,
-        );
-        self.array_index = Some(id);
-        id
+        ARRAY_INDEX
     }
 
     fn unsupported(&self, e: &Die<'a>, detail: impl Into<String>) -> EncodeError {
@@ -490,28 +478,37 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(AttributeValue::Encoding(enc)) => enc,
                     _ => DW_ATE_signed,
                 };
-                if size == 0 || size > 16 {
-                    return Err(self.unsupported(&e, format!("base type of {size} bytes")));
+                if enc == DW_ATE_float
+                    && self.feats.float
+                    && matches!(size, 2 | 4 | 8 | 12 | 16)
+                {
+                    return Ok(Type {
+                        name,
+                        data: TypeData::Float(Float { size: size as u32 }),
+                    });
                 }
-                let size = size as u32;
-                let int = |encoding| {
-                    TypeData::Int(Int {
+                let encoding = match enc {
+                    DW_ATE_boolean => IntEncoding::BOOL,
+                    DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => IntEncoding::SIGNED,
+                    _ => IntEncoding::NONE,
+                };
+                // Integers of odd sizes (clang's DW_OP_convert helpers such as
+                // `DW_ATE_unsigned_24`, or over 16 bytes) are not valid BTF: pahole replaces
+                // them by a 4-byte `__SANITIZED_FAKE_INT__`, and so do we.
+                let (name, size) = if size == 0 || !size.is_power_of_two() || size > 16 {
+                    (self.intern("__SANITIZED_FAKE_INT__"), 4)
+                } else {
+                    (name, size as u32)
+                };
+                return Ok(Type {
+                    name,
+                    data: TypeData::Int(Int {
                         size,
                         encoding,
                         bit_offset: 0,
                         bits: (size * 8) as u8,
-                    })
-                };
-                match enc {
-                    DW_ATE_float if self.feats.float && matches!(size, 2 | 4 | 8 | 12 | 16) => {
-                        TypeData::Float(Float { size })
-                    }
-                    DW_ATE_boolean => int(IntEncoding::BOOL),
-                    DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => {
-                        int(IntEncoding::SIGNED)
-                    }
-                    _ => int(IntEncoding::NONE),
-                }
+                    }),
+                });
             }
             DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => {
                 let mut target = self.type_of(&e)?;

@@ -112,6 +112,26 @@ pub(crate) fn merge(
         index: HashMap::default(),
         nbase: 1,
     };
+    // The array index type: the first CU's `int`, else one `__ARRAY_SIZE_TYPE__` (as pahole).
+    let index_node = {
+        let mut off = 0u32;
+        let mut found = None;
+        for cu in cus {
+            if let Some(t) = cu.int_type {
+                found = Some(off + t.0);
+                break;
+            }
+            off += cu.types.len() as u32;
+        }
+        match found {
+            Some(n) => n,
+            None => {
+                let total: usize = cus.iter().map(|c| c.types.len()).sum();
+                (total + 1) as u32 // appended after all CU types, below
+            }
+        }
+    };
+    let needs_index_node = cus.iter().all(|c| c.int_type.is_none());
     // CU types, function and variable candidates, in CU order.
     let mut cu_base = Vec::with_capacity(cus.len());
     for cu in cus {
@@ -120,12 +140,31 @@ pub(crate) fn merge(
         let strs = |s: StrRef| cu.strings[s.0 as usize].clone();
         for (t, &w) in cu.types.iter().zip(&cu.weak) {
             let t = g.rename(t, &strs);
-            let t = remap(&t, |r| if r.0 == 0 { r } else { TypeId(r.0 + off) });
+            let t = remap(&t, |r| match r {
+                TypeId::VOID => r,
+                crate::dwarf::ARRAY_INDEX => TypeId(index_node),
+                _ => TypeId(r.0 + off),
+            });
             g.nodes.push(t);
             g.weak.push(w);
         }
     }
     let t_graph = std::time::Instant::now();
+    if needs_index_node {
+        debug_assert_eq!(g.nodes.len() as u32, index_node);
+        let name = g.intern("__ARRAY_SIZE_TYPE__");
+        g.nodes.push(Type {
+            name,
+            data: TypeData::Int(Int {
+                size: 4,
+                encoding: IntEncoding::NONE,
+                bit_offset: 0,
+                bits: 32,
+            }),
+        });
+        // Written only when an array uses it.
+        g.weak.push(true);
+    }
     let node = |cu: usize, t: TypeId| if t.0 == 0 { 0 } else { t.0 + cu_base[cu] };
 
     // A base whose string index is built once (the btf crate rebuilds it on every lookup
@@ -390,30 +429,28 @@ pub(crate) fn merge(
 
     // ---- emission ----
     let nclasses = d.rep.len();
-    let mut keep = vec![false; nclasses];
-    for (i, &w) in g.weak.iter().enumerate().skip(g.nbase) {
-        if !w {
-            keep[class(i as u32) as usize] = true;
-        }
-    }
     // Classes equivalent to a base type are that type.
     let in_base: Vec<bool> = d.base_id.iter().map(Option::is_some).collect();
-    // Protos of emitted FUNCs and their closure.
-    let mut stack: Vec<u32> = funcs.iter().map(|f| class(f.proto)).collect();
+    // Written: every class with a non-weak member, the types of emitted FUNCs and VARs, and
+    // everything those refer to.
+    let mut keep = vec![false; nclasses];
+    let mut stack: Vec<u32> = (1..g.nodes.len())
+        .filter(|&i| !g.weak[i])
+        .map(|i| class(i as u32))
+        .collect();
+    stack.extend(funcs.iter().map(|f| class(f.proto)));
     stack.extend(vars.iter().map(|v| class(v.ty)));
     while let Some(c) = stack.pop() {
-        if in_base[c as usize] {
+        if in_base[c as usize] || keep[c as usize] {
             continue;
         }
-        if !keep[c as usize] || g.weak[d.rep[c as usize] as usize] {
-            keep[c as usize] = true;
-            g.nodes[d.rep[c as usize] as usize].data.for_each_ref(|t| {
-                let cc = class(t.0);
-                if !keep[cc as usize] && !in_base[cc as usize] {
-                    stack.push(cc);
-                }
-            });
-        }
+        keep[c as usize] = true;
+        g.nodes[d.rep[c as usize] as usize].data.for_each_ref(|t| {
+            let cc = class(t.0);
+            if !keep[cc as usize] && !in_base[cc as usize] {
+                stack.push(cc);
+            }
+        });
     }
     let first_new = base.as_ref().map_or(1, |b| b.type_count());
     let mut id_of = vec![u32::MAX; nclasses];
