@@ -104,7 +104,18 @@ impl Gen<'_> {
             self.random_type()?;
         }
         let groups = self.range(self.pol.limits.groups).max(1);
-        let weights = self.pol.weights.clone();
+        let mut weights = self.pol.weights.clone();
+        if self.pol.swarm {
+            // Swarm testing: each program keeps a random subset of the recipes (at least one).
+            let keep: Vec<bool> = weights.iter().map(|_| self.below(2) == 0).collect();
+            if keep.iter().zip(&weights).any(|(k, (_, w))| *k && *w > 0) {
+                for (k, w) in keep.iter().zip(weights.iter_mut()) {
+                    if !k {
+                        w.1 = 0;
+                    }
+                }
+            }
+        }
         let guaranteed = self.pol.guaranteed.clone();
         for i in 0..groups as usize {
             // Each group reads its own window of a choice stream (see `Choices::region`).
@@ -585,7 +596,11 @@ impl Gen<'_> {
             H::Plain => {
                 let tu = self.random_tu();
                 let linkage = self.pick(&[Linkage::Static, Linkage::Static, Linkage::Global, Linkage::Weak]);
-                let inline = if self.chance(20) { InlineHint::None } else { nil };
+                let inline = match self.below(10) {
+                    0 | 1 => InlineHint::None,
+                    2 if linkage == Linkage::Static => InlineHint::Inline,
+                    _ => nil,
+                };
                 let n = self.range(self.pol.limits.params);
                 let params = self.params(n, "p", true);
                 let ret = self.ret_ty();

@@ -236,6 +236,10 @@ pub struct Policy {
     pub aggregate_param_percent: u32,
     /// Chance in percent that a driver argument is hidden from constant propagation.
     pub opaque_args_percent: u32,
+    /// Swarm testing (YARPGen, wasm-smith): each program keeps only a random subset of the
+    /// recipes, so rare combinations get whole programs to themselves.
+    #[serde(default)]
+    pub swarm: bool,
 }
 
 /// The names of the built-in policies, `mixed` first.
@@ -273,6 +277,7 @@ impl Policy {
             scalar_weights: vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 0, 0],
             aggregate_param_percent: 25,
             opaque_args_percent: 85,
+            swarm: false,
         }
     }
 

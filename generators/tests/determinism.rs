@@ -82,3 +82,18 @@ fn policies_round_trip_through_json() {
         assert_eq!(back, p);
     }
 }
+
+#[test]
+fn swarm_programs_are_valid_deterministic_and_vary_their_recipes() {
+    let mut policy = Policy::mixed();
+    policy.swarm = true;
+    let mut recipe_sets = std::collections::BTreeSet::new();
+    for seed in 0..30u64 {
+        let p = generate(seed, &policy).expect("generate");
+        assert_eq!(p, generate(seed, &policy).expect("generate"));
+        p.validate().expect("valid");
+        let set: std::collections::BTreeSet<_> = p.functions.iter().map(|f| f.hazard).collect();
+        recipe_sets.insert(format!("{set:?}"));
+    }
+    assert!(recipe_sets.len() >= 20, "only {} distinct recipe mixes in 30 swarm programs", recipe_sets.len());
+}

@@ -28,6 +28,9 @@ pub struct GenArgs {
     /// `user` (a program with main) or `module` (a kernel module with a debugfs trigger).
     #[arg(long, default_value = "user")]
     pub flavour: String,
+    /// Swarm testing: keep only a random subset of the policy's recipes in this program.
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 /// Arguments of `btfsmith gen-stats`.
@@ -67,7 +70,8 @@ fn load_policy(name: &str, file: Option<&PathBuf>) -> Result<generators::Policy>
 
 /// `btfsmith gen`: writes one program and prints where it went.
 pub fn gen(args: GenArgs) -> Result<ExitCode> {
-    let policy = load_policy(&args.policy, args.policy_file.as_ref())?;
+    let mut policy = load_policy(&args.policy, args.policy_file.as_ref())?;
+    policy.swarm |= args.swarm;
     if args.print_policy {
         println!("{}", serde_json::to_string_pretty(&policy)?);
         return Ok(ExitCode::SUCCESS);
