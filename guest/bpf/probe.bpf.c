@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * btfsmith's generic fentry probe. The guest agent loads it once (to get the final
+ * instructions with the ring buffer's fd in place), then re-loads those instructions once per
+ * FUNC of a module's BTF with attach_btf_id/attach_btf_obj_fd set, and attaches it with the
+ * FUNC's BTF id as the BPF cookie. Every hit records what a tracer would see: the address the
+ * trampoline was entered from, the number of argument slots and the first 12 slots.
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+
+#define MAX_ARGS 12
+
+struct event {
+	__u64 cookie;
+	__u64 ip;
+	__s64 nargs;
+	__u64 args[MAX_ARGS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+SEC("fentry")
+int probe(unsigned long long *ctx)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 v;
+	int i;
+
+	if (!e)
+		return 0;
+	e->cookie = bpf_get_attach_cookie(ctx);
+	e->ip = bpf_get_func_ip(ctx);
+	e->nargs = bpf_get_func_arg_cnt(ctx);
+#pragma unroll
+	for (i = 0; i < MAX_ARGS; i++) {
+		v = 0;
+		bpf_get_func_arg(ctx, i, &v);
+		e->args[i] = v;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,402 @@
+//! btfsmith's guest agent: runs as part of the initramfs /init inside the qemu guest.
+//!
+//! It reads a job file written by the host (`harness/src/vm/`), and for each job:
+//! 1. loads the module (`finit_module`), finds its BTF object (`/sys/kernel/btf/<module>`);
+//! 2. records where the module's sections are (`/sys/module/<module>/sections/*`) and its
+//!    kallsyms entries, so that the host can map a traced address back to a symbol of the `.ko`;
+//! 3. in rounds where every FUNC name is unique (two programs on one address would collide),
+//!    loads the generic fentry probe once per FUNC with `attach_btf_id` = the FUNC's id and
+//!    `attach_btf_obj_fd` = the module's BTF, attaches it with the FUNC id as cookie, fires the
+//!    module's trigger (`/sys/kernel/debug/btfsmith/trigger`), and collects every hit from the
+//!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the first 12 argument slots;
+//! 4. unloads the module.
+//!
+//! Job file (one record per line, fields separated by single spaces):
+//! ```text
+//! module <job-id> <path of the .ko> <module name>
+//! func <btf id> <name>
+//! ```
+//! Output (to the file given as the second argument, normally /dev/ttyS1), one line each:
+//! `BTFSMITH-JOB {json}`, `BTFSMITH-RESULT {json}`, and `BTFSMITH-DONE` at the end.
+
+use libbpf_rs::libbpf_sys as sys;
+use libbpf_rs::MapCore;
+use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+const PROBE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
+const TRIGGER: &str = "/sys/kernel/debug/btfsmith/trigger";
+const MAX_ARGS: usize = 12;
+/// Hits kept per FUNC; the rest are counted only.
+const MAX_EVENTS: usize = 256;
+
+#[derive(Debug)]
+struct Job {
+    id: String,
+    ko: String,
+    module: String,
+    funcs: Vec<(u32, String)>,
+}
+
+fn parse_jobs(text: &str) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for line in text.lines() {
+        let mut w = line.split(' ');
+        match w.next() {
+            Some("module") => {
+                let (Some(id), Some(ko), Some(module)) = (w.next(), w.next(), w.next()) else { continue };
+                jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new() });
+            }
+            Some("func") => {
+                let (Some(id), Some(name)) = (w.next().and_then(|s| s.parse().ok()), w.next()) else { continue };
+                if let Some(j) = jobs.last_mut() {
+                    j.funcs.push((id, name.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    jobs
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Event {
+    cookie: u64,
+    ip: u64,
+    nargs: i64,
+    args: [u64; MAX_ARGS],
+}
+
+fn errno_text(code: i32) -> String {
+    format!("{} ({})", std::io::Error::from_raw_os_error(code.abs()), code.abs())
+}
+
+fn insmod(path: &str) -> Result<(), String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+    // SAFETY: finit_module(2) reads the file behind a valid fd; the params string is a valid C
+    // string.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), c"".as_ptr(), 0) };
+    if r != 0 {
+        return Err(format!("finit_module: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn rmmod(name: &str) -> Result<(), String> {
+    let c = CString::new(name).map_err(|e| e.to_string())?;
+    for _ in 0..50 {
+        // SAFETY: delete_module(2) with a valid C string.
+        let r = unsafe { libc::syscall(libc::SYS_delete_module, c.as_ptr(), libc::O_NONBLOCK) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EAGAIN) && e.raw_os_error() != Some(libc::EBUSY) {
+            return Err(format!("delete_module: {e}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err("delete_module: still busy".into())
+}
+
+/// The fd of the kernel BTF object called `name`.
+fn module_btf_fd(name: &str) -> Option<i32> {
+    let mut id: u32 = 0;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: plain syscall wrappers with valid out-pointers.
+        if unsafe { sys::bpf_btf_get_next_id(id, &mut next) } != 0 {
+            return None;
+        }
+        id = next;
+        let fd = unsafe { sys::bpf_btf_get_fd_by_id(id) };
+        if fd < 0 {
+            continue;
+        }
+        let mut buf = [0u8; 64];
+        // SAFETY: bpf_btf_info is plain old data; zero is a valid value.
+        let mut info: sys::bpf_btf_info = unsafe { std::mem::zeroed() };
+        info.name = buf.as_mut_ptr() as u64;
+        info.name_len = buf.len() as u32;
+        let mut len = std::mem::size_of::<sys::bpf_btf_info>() as u32;
+        // SAFETY: info and buf outlive the call; len is info's size.
+        let r = unsafe { sys::bpf_btf_get_info_by_fd(fd, &mut info, &mut len) };
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        if r == 0 && info.kernel_btf != 0 && &buf[..n] == name.as_bytes() {
+            return Some(fd);
+        }
+        // SAFETY: closing an fd we own.
+        unsafe { libc::close(fd) };
+    }
+}
+
+fn sections(module: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let dir = format!("/sys/module/{module}/sections");
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Ok(v) = std::fs::read_to_string(e.path()) {
+                out.insert(name, v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn kallsyms(module: &str) -> Vec<(String, String, String)> {
+    let tag = format!("[{module}]");
+    let text = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    text.lines()
+        .filter(|l| l.ends_with(&tag))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Kernel log lines written since `from` (the module's BTF validation errors land there).
+struct Kmsg(Option<std::fs::File>);
+
+impl Kmsg {
+    fn open() -> Kmsg {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open("/dev/kmsg").ok();
+        if let Some(f) = &f {
+            // SAFETY: lseek on an fd we own.
+            unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_END) };
+        }
+        Kmsg(f)
+    }
+    fn drain(&mut self) -> Vec<String> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        let Some(f) = &mut self.0 else { return out };
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let rec = String::from_utf8_lossy(&buf[..n]);
+                    let msg = rec.split_once(';').map_or(&*rec, |(_, m)| m);
+                    out.push(msg.lines().next().unwrap_or("").to_string());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => continue,
+                Err(_) => break,
+            }
+        }
+        out
+    }
+}
+
+struct Probe {
+    insns: Vec<sys::bpf_insn>,
+}
+
+impl Probe {
+    /// Loads one instance attached to `btf_id` of `btf_fd`; returns the prog fd or the error.
+    fn load(&self, btf_fd: i32, btf_id: u32) -> Result<i32, String> {
+        let mut log = vec![0u8; 1 << 20];
+        // SAFETY: bpf_prog_load_opts is plain old data; zero is a valid value.
+        let mut opts: sys::bpf_prog_load_opts = unsafe { std::mem::zeroed() };
+        opts.sz = std::mem::size_of::<sys::bpf_prog_load_opts>() as _;
+        opts.expected_attach_type = sys::BPF_TRACE_FENTRY;
+        opts.attach_btf_id = btf_id;
+        opts.attach_btf_obj_fd = btf_fd as u32;
+        opts.log_buf = log.as_mut_ptr().cast();
+        opts.log_size = log.len() as u32;
+        opts.log_level = 0;
+        // SAFETY: insns, opts and log outlive the call.
+        let fd = unsafe {
+            sys::bpf_prog_load(sys::BPF_PROG_TYPE_TRACING, c"btfsmith".as_ptr(), c"GPL".as_ptr(), self.insns.as_ptr(), self.insns.len() as _, &mut opts)
+        };
+        if fd < 0 {
+            let n = log.iter().position(|&b| b == 0).unwrap_or(0);
+            let text = String::from_utf8_lossy(&log[..n]);
+            let tail: Vec<&str> = text.lines().rev().take(4).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(format!("{}: {}", errno_text(fd), tail.join(" | ")));
+        }
+        Ok(fd)
+    }
+
+    fn attach(prog_fd: i32, cookie: u64) -> Result<i32, String> {
+        // SAFETY: plain old data; zero is valid.
+        let mut opts: sys::bpf_link_create_opts = unsafe { std::mem::zeroed() };
+        opts.sz = std::mem::size_of::<sys::bpf_link_create_opts>() as _;
+        opts.__bindgen_anon_1.tracing.cookie = cookie;
+        // SAFETY: opts outlives the call.
+        let fd = unsafe { sys::bpf_link_create(prog_fd, 0, sys::BPF_TRACE_FENTRY, &opts) };
+        if fd < 0 {
+            return Err(errno_text(fd));
+        }
+        Ok(fd)
+    }
+}
+
+fn emit(out: &mut dyn Write, tag: &str, v: &serde_json::Value) {
+    let _ = writeln!(out, "{tag} {v}");
+    let _ = out.flush();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let jobs_path = args.get(1).map_or("/jobs.txt", String::as_str);
+    let out_path = args.get(2).map_or("/dev/ttyS1", String::as_str);
+    let mut out: Box<dyn Write> = match std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(out_path) {
+        Ok(f) => Box::new(std::io::BufWriter::new(f)),
+        Err(e) => {
+            eprintln!("btfsmith-guest: cannot open {out_path}: {e}; writing to stdout");
+            Box::new(std::io::stdout())
+        }
+    };
+    let started = Instant::now();
+    let jobs = parse_jobs(&std::fs::read_to_string(jobs_path).unwrap_or_default());
+
+    // Load the probe once, attached to any kernel function, to get its final instructions
+    // (ring buffer fd filled in); every FUNC then gets its own copy of those.
+    let mut builder = libbpf_rs::ObjectBuilder::default();
+    let setup = (|| -> Result<(libbpf_rs::Object, Vec<sys::bpf_insn>), String> {
+        let mut open = builder.open_memory(PROBE).map_err(|e| format!("opening the probe: {e}"))?;
+        for mut p in open.progs_mut() {
+            p.set_attach_target(0, Some("vfs_read".into())).map_err(|e| format!("attach target: {e}"))?;
+        }
+        let obj = open.load().map_err(|e| format!("loading the probe: {e}"))?;
+        let insns = obj.progs().next().ok_or("no program in the probe")?.insns().to_vec();
+        Ok((obj, insns))
+    })();
+    let (obj, insns) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            emit(&mut out, "BTFSMITH-FATAL", &json!({ "error": e }));
+            let _ = writeln!(out, "BTFSMITH-DONE");
+            return;
+        }
+    };
+    let probe = Probe { insns };
+    let events_map = obj.maps().find(|m| m.name() == "events").expect("the probe has an events map");
+    let collected: std::rc::Rc<std::cell::RefCell<Vec<Event>>> = Default::default();
+    let sink = collected.clone();
+    let mut rb = libbpf_rs::RingBufferBuilder::new();
+    rb.add(&events_map, move |data: &[u8]| {
+        if data.len() >= std::mem::size_of::<Event>() {
+            // SAFETY: the probe submits exactly one `struct event`, which `Event` mirrors.
+            let e = unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<Event>()) };
+            sink.borrow_mut().push(e);
+        }
+        0
+    })
+    .expect("ring buffer");
+    let rb = rb.build().expect("ring buffer");
+    emit(&mut out, "BTFSMITH-READY", &json!({ "ms": started.elapsed().as_millis() as u64, "jobs": jobs.len() }));
+
+    for job in &jobs {
+        let t0 = Instant::now();
+        let mut kmsg = Kmsg::open();
+        let load = insmod(&job.ko);
+        let mut head = json!({ "job": job.id, "module": job.module });
+        if let Err(e) = &load {
+            head["insmod"] = json!(e);
+            head["kmsg"] = json!(kmsg.drain());
+            emit(&mut out, "BTFSMITH-JOB", &head);
+            continue;
+        }
+        let btf_fd = module_btf_fd(&job.module);
+        head["btf"] = json!(btf_fd.is_some());
+        head["sections"] = json!(sections(&job.module));
+        head["kallsyms"] = json!(kallsyms(&job.module));
+        head["kmsg"] = json!(kmsg.drain());
+        emit(&mut out, "BTFSMITH-JOB", &head);
+        if let Some(btf_fd) = btf_fd {
+            run_funcs(job, btf_fd, &probe, &rb, &collected, &mut out);
+            // SAFETY: closing an fd we own.
+            unsafe { libc::close(btf_fd) };
+        }
+        let unload = rmmod(&job.module);
+        emit(&mut out, "BTFSMITH-JOBEND", &json!({ "job": job.id, "rmmod": unload.err(), "ms": t0.elapsed().as_millis() as u64, "kmsg": kmsg.drain() }));
+    }
+    emit(&mut out, "BTFSMITH-STATS", &json!({ "ms": started.elapsed().as_millis() as u64 }));
+    let _ = writeln!(out, "BTFSMITH-DONE");
+    let _ = out.flush();
+}
+
+fn run_funcs(
+    job: &Job,
+    btf_fd: i32,
+    probe: &Probe,
+    rb: &libbpf_rs::RingBuffer<'_>,
+    collected: &std::rc::Rc<std::cell::RefCell<Vec<Event>>>,
+    out: &mut dyn Write,
+) {
+    // Rounds in which every name is unique: same-name FUNCs resolve to one address, and a
+    // second trampoline on it would be refused (EBUSY), which says nothing about the BTF.
+    let mut pending: Vec<&(u32, String)> = job.funcs.iter().collect();
+    while !pending.is_empty() {
+        let mut seen = HashSet::new();
+        let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n)| seen.insert(n.clone()));
+        pending = rest;
+        let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
+        let mut fds = Vec::new();
+        for (id, name) in &round {
+            let mut r = json!({ "job": job.id, "id": id, "name": name });
+            match probe.load(btf_fd, *id) {
+                Err(e) => {
+                    r["status"] = json!("load_failed");
+                    r["error"] = json!(e);
+                }
+                Ok(pfd) => match Probe::attach(pfd, u64::from(*id)) {
+                    Err(e) => {
+                        r["status"] = json!("attach_failed");
+                        r["error"] = json!(e);
+                        // SAFETY: closing an fd we own.
+                        unsafe { libc::close(pfd) };
+                    }
+                    Ok(lfd) => {
+                        r["status"] = json!("attached");
+                        fds.push((pfd, lfd));
+                    }
+                },
+            }
+            results.insert(*id, r);
+        }
+        let _ = rb.consume();
+        collected.borrow_mut().clear();
+        let trig = if fds.is_empty() { Ok(()) } else { std::fs::write(TRIGGER, "1").map_err(|e| format!("{TRIGGER}: {e}")) };
+        for (pfd, lfd) in fds {
+            // SAFETY: closing fds we own (detaches the probe).
+            unsafe {
+                libc::close(lfd);
+                libc::close(pfd);
+            }
+        }
+        let _ = rb.consume();
+        let mut per_func: BTreeMap<u64, Vec<Event>> = BTreeMap::new();
+        for e in collected.borrow_mut().drain(..) {
+            per_func.entry(e.cookie).or_default().push(e);
+        }
+        for (id, mut r) in results {
+            if r["status"] == "attached" {
+                if let Err(e) = &trig {
+                    r["trigger"] = json!(e);
+                }
+                let evs = per_func.remove(&u64::from(id)).unwrap_or_default();
+                r["hits"] = json!(evs.len());
+                r["events"] = json!(evs
+                    .iter()
+                    .take(MAX_EVENTS)
+                    .map(|e| {
+                        let n = (e.nargs.max(0) as usize).min(MAX_ARGS);
+                        json!({ "ip": format!("{:x}", e.ip), "nargs": e.nargs, "args": e.args[..n].iter().map(|a| format!("{a:x}")).collect::<Vec<_>>() })
+                    })
+                    .collect::<Vec<_>>());
+            }
+            emit(out, "BTFSMITH-RESULT", &r);
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! Verdicts from what the guest saw: per FUNC, was the right function entered and did the tracer
+//! read the arguments the trigger really passed?
+//!
+//! - The address the probe was entered from (`bpf_get_func_ip`) is mapped back to the `.ko`: the
+//!   guest reports where each section was loaded (`/sys/module/<m>/sections`), so
+//!   `ip - base(section)` is an offset in that section, and the DWARF instance whose entry is
+//!   there is the function that really ran.
+//! - The FUNC stands for the instances whose DWARF signature is the FUNC's. Entering another one
+//!   is WRONG_FUNCTION (the seed's hazard: kallsyms' first same-name symbol wins).
+//! - Arguments are read as the FUNC's prototype says (slot layout, size, signedness) and compared
+//!   with the ground truth's values for that instance's calls. Pointers are compared for
+//!   null-ness only; floats and aggregates are not compared.
+
+use super::guest::{Event, FuncResult, JobReport};
+use super::Case;
+use btf::{Btf, TypeData, TypeId};
+use generators::model::Value;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// A runtime verdict kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Kind {
+    /// The right function was entered and every compared argument was right.
+    Safe,
+    /// The probe ran in another function than the FUNC describes.
+    WrongFunction,
+    /// The right function, but the tracer read other values than the trigger passed.
+    WrongArgs,
+    /// The kernel refused to load or attach the probe for this FUNC.
+    Unattachable,
+    /// The module's BTF was refused (insmod failed or `/sys/kernel/btf/<module>` is missing).
+    LoadRejected,
+    /// A traceable function with DWARF, safely describable, has no FUNC.
+    Missed,
+    /// Attached, but nothing to compare: never called by the trigger, or no recorded call.
+    Unchecked,
+    /// The encoder failed on the module.
+    EncoderFailed,
+    /// The guest crashed or hung while this module was loaded.
+    GuestCrash,
+}
+
+impl Kind {
+    /// Every kind, in table order.
+    pub const ALL: [Kind; 9] = [
+        Kind::Safe,
+        Kind::WrongFunction,
+        Kind::WrongArgs,
+        Kind::Unattachable,
+        Kind::LoadRejected,
+        Kind::Missed,
+        Kind::Unchecked,
+        Kind::EncoderFailed,
+        Kind::GuestCrash,
+    ];
+
+    /// The table label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Safe => "SAFE",
+            Kind::WrongFunction => "WRONG_FUNCTION",
+            Kind::WrongArgs => "WRONG_ARGS",
+            Kind::Unattachable => "UNATTACHABLE",
+            Kind::LoadRejected => "LOAD_REJECTED",
+            Kind::Missed => "MISSED",
+            Kind::Unchecked => "UNCHECKED",
+            Kind::EncoderFailed => "ENCODER_FAILED",
+            Kind::GuestCrash => "GUEST_CRASH",
+        }
+    }
+
+    /// A tracer would be misled: wrong function or wrong values.
+    pub fn is_wrong(self) -> bool {
+        matches!(self, Kind::WrongFunction | Kind::WrongArgs)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One runtime verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The case (module) label.
+    pub case: String,
+    /// Encoder configuration.
+    pub config: String,
+    /// FUNC or function name.
+    pub function: Option<String>,
+    /// FUNC id in the module's BTF.
+    pub btf_id: Option<u32>,
+    /// The verdict.
+    pub kind: Kind,
+    /// Why.
+    pub detail: String,
+}
+
+/// Section kinds whose functions are gone (init) or never run (exit) when the trigger fires.
+fn is_init_exit(section: &str) -> bool {
+    section.starts_with(".init.") || section.starts_with(".exit.")
+}
+
+impl Case {
+    fn section_name(&self, index: usize) -> Option<&str> {
+        self.sections.iter().find(|(_, i)| *i == index).map(|(n, _)| n.as_str())
+    }
+
+    /// True when every instance named `name` lives in .init/.exit text (and there is one).
+    pub fn init_exit_only(&self, name: &str) -> bool {
+        let mut any = false;
+        for f in self.facts.instances(name) {
+            any = true;
+            let sec = self.section_name((f.entry >> 48) as usize).unwrap_or("");
+            if !is_init_exit(sec) {
+                return false;
+            }
+        }
+        any
+    }
+
+    fn traceable(&self, entry: u64) -> bool {
+        self.traceable.iter().any(|&s| s >= entry && s - entry <= 16)
+    }
+}
+
+/// Where a guest address lands in the `.ko`: (section-tagged address, section name).
+fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
+    let mut best: Option<(u64, &str)> = None;
+    for (name, addr) in &job.sections {
+        let Ok(base) = u64::from_str_radix(addr.trim_start_matches("0x"), 16) else { continue };
+        if base <= ip && best.is_none_or(|(b, _)| base > b) && name.contains("text") {
+            best = Some((base, name));
+        }
+    }
+    let (base, name) = best?;
+    let index = case.sections.iter().find(|(n, _)| n == name)?.1;
+    Some((super::kbuild::tagged(index, ip - base), name.to_string()))
+}
+
+fn kallsym(job: &JobReport, ip: u64) -> String {
+    job.kallsyms
+        .iter()
+        .find(|(a, t, _)| u64::from_str_radix(a, 16).ok() == Some(ip) && (t == "t" || t == "T"))
+        .map_or_else(|| format!("{ip:#x}"), |(_, _, n)| n.clone())
+}
+
+fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
+    for _ in 0..32 {
+        let t = btf.type_by_id(id)?;
+        match &t.data {
+            TypeData::Typedef(x) | TypeData::Const(x) | TypeData::Volatile(x) | TypeData::Restrict(x) => id = *x,
+            TypeData::TypeTag(t) => id = t.ty,
+            d => return Some(d),
+        }
+    }
+    None
+}
+
+/// How the tracer reads one parameter.
+#[derive(Debug, Clone)]
+enum Reader {
+    Int { size: u32, signed: bool, either: bool },
+    Ptr,
+    Opaque,
+}
+
+/// Slot index and reader for each parameter of FUNC `func`.
+fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader)> {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else { return Vec::new() };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else { return Vec::new() };
+    let mut slot = 0;
+    let mut out = Vec::new();
+    for prm in &p.params {
+        let (reader, slots) = match strip(btf, prm.ty) {
+            Some(TypeData::Int(i)) => (Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: false }, 1),
+            Some(TypeData::Enum(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
+            Some(TypeData::Enum64(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
+            Some(TypeData::Ptr(_)) => (Reader::Ptr, 1),
+            Some(TypeData::Struct(c)) | Some(TypeData::Union(c)) => (Reader::Opaque, (c.size as usize).div_ceil(8).max(1)),
+            _ => (Reader::Opaque, 1),
+        };
+        out.push((slot, reader));
+        slot += slots;
+    }
+    out
+}
+
+fn read_int(raw: u64, size: u32, signed: bool) -> i128 {
+    let bits = (size.clamp(1, 8) * 8) as u32;
+    let v = if bits == 64 { raw } else { raw & ((1u64 << bits) - 1) };
+    if signed && bits < 64 && v >> (bits - 1) & 1 == 1 {
+        i128::from(v) - (1i128 << bits)
+    } else if signed && bits == 64 {
+        i128::from(v as i64)
+    } else {
+        i128::from(v)
+    }
+}
+
+/// Compares one parameter: `Some(equal)` or `None` when not comparable.
+fn compare(reader: &Reader, raw: Option<u64>, want: &Value) -> Option<bool> {
+    let raw = match (reader, raw) {
+        (Reader::Opaque, _) => return None,
+        (_, None) => return Some(false),
+        (_, Some(r)) => r,
+    };
+    match (reader, want) {
+        (Reader::Int { size, signed, either }, Value::Int(v)) => {
+            let a = read_int(raw, *size, *signed);
+            let b = read_int(raw, *size, !*signed);
+            Some(a == *v || (*either && b == *v))
+        }
+        (Reader::Int { .. }, Value::Null) => Some(raw == 0),
+        (Reader::Ptr, Value::Null) => Some(raw == 0),
+        (Reader::Ptr, Value::Ptr(_) | Value::FnAddr(_)) => Some(raw != 0),
+        (Reader::Ptr, Value::Int(v)) => Some(i128::from(raw) == *v),
+        _ => None,
+    }
+}
+
+/// How a hit compares with a recorded call: (equal, different) comparable parameters.
+fn score(readers: &[(usize, Reader)], e: &Event, args: &[Value]) -> (usize, usize) {
+    let (mut eq, mut ne) = (0, 0);
+    for ((slot, r), want) in readers.iter().zip(args) {
+        let raw = if (*slot as i64) < e.nargs { e.arg(*slot) } else { None };
+        match compare(r, raw, want) {
+            Some(true) => eq += 1,
+            Some(false) => ne += 1,
+            None => {}
+        }
+    }
+    (eq, ne)
+}
+
+fn show_event(e: &Event) -> String {
+    format!("({})", e.args.iter().map(|a| format!("0x{a}")).collect::<Vec<_>>().join(", "))
+}
+
+fn show_values(v: &[Value]) -> String {
+    let parts: Vec<String> = v
+        .iter()
+        .map(|x| match x {
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => format!("{f}"),
+            Value::Null => "NULL".into(),
+            Value::FnAddr(n) => format!("&{n}"),
+            Value::Ptr(_) => "&(...)".into(),
+            Value::Fields(_) => "{...}".into(),
+            Value::Elems(_) => "[...]".into(),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
+/// Judges one FUNC's result.
+pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (Kind, String) {
+    let id = TypeId(r.id);
+    let shown = btf::render::func_prototype(btf, id).unwrap_or_else(|| r.name.clone());
+    match r.status.as_str() {
+        "attached" => {}
+        _ => return (Kind::Unattachable, format!("FUNC [{}] {shown}: {}: {}", r.id, r.status, r.error.as_deref().unwrap_or(""))),
+    }
+    if let Some(t) = &r.trigger {
+        return (Kind::Unchecked, format!("FUNC [{}] {shown}: trigger failed: {t}", r.id));
+    }
+    if r.events.is_empty() {
+        return (Kind::Unchecked, format!("FUNC [{}] {shown}: attached, but the trigger never entered it", r.id));
+    }
+    let claimed = btf::render::func_signature(btf, id).unwrap_or_default();
+    let intended: Vec<&crate::dwarf::FunctionInstance> = case.facts.instances(&r.name).filter(|f| f.signature == claimed).collect();
+    // The instance that really ran (all hits of one probe enter one address).
+    let ip = r.events[0].ip();
+    let Some((at, section)) = locate(case, job, ip) else {
+        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} ({ip:#x}), outside the module's text", r.id, kallsym(job, ip)));
+    };
+    let Some(hit) = case.facts.instance_at(at) else {
+        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), at & ((1 << 48) - 1)));
+    };
+    if !intended.is_empty() && !intended.iter().any(|f| f.entry == hit.entry) {
+        let list: Vec<String> = intended.iter().map(|f| format!("{} ({})", f.prototype, f.cu)).collect();
+        return (
+            Kind::WrongFunction,
+            format!(
+                "FUNC [{}] {shown}\nbut the probe entered {} in {} ({}; bpf_get_func_ip {ip:#x}); the FUNC describes {}",
+                r.id,
+                kallsym(job, ip),
+                hit.cu,
+                hit.prototype,
+                list.join(", ")
+            ),
+        );
+    }
+    // Arguments: the recorded calls of the instance that ran.
+    let tu = basename(&hit.cu);
+    let calls: Vec<&super::ExpectedCall> = case.expected.calls.iter().filter(|c| c.name == hit.name && c.tu == tu).collect();
+    if calls.is_empty() {
+        return (Kind::Unchecked, format!("FUNC [{}] {shown}: entered {} in {} {} time(s); no recorded call to compare", r.id, hit.name, hit.cu, r.hits));
+    }
+    let rd = readers(btf, id);
+    let comparable = rd.iter().any(|(_, r)| !matches!(r, Reader::Opaque));
+    if !comparable {
+        return (Kind::Safe, format!("FUNC [{}] {shown}: right function ({} hits); no argument is comparable", r.id, r.hits));
+    }
+    let mut matched = 0;
+    let mut near_miss = None;
+    for c in &calls {
+        let mut best: Option<(usize, usize, &Event)> = None;
+        for e in &r.events {
+            let (eq, ne) = score(&rd, e, &c.args);
+            if best.is_none_or(|(beq, bne, _)| (eq, usize::MAX - ne) > (beq, usize::MAX - bne)) {
+                best = Some((eq, ne, e));
+            }
+        }
+        match best {
+            Some((_, 0, _)) => matched += 1,
+            Some((eq, _, e)) if eq > 0 && near_miss.is_none() => near_miss = Some((c, e)),
+            _ => {}
+        }
+    }
+    let internal = case.expected.internal.contains(&(hit.name.clone(), tu.to_string()));
+    let describe = |c: &super::ExpectedCall, e: &Event| {
+        let mut s = String::new();
+        let _ = write!(s, "FUNC [{}] {shown} in {}\nthe trigger calls {}{}\nthe tracer read {} (nargs={}, {} hits)", r.id, hit.cu, c.name, show_values(&c.args), show_event(e), e.nargs, r.hits);
+        s
+    };
+    if matched == calls.len() {
+        return (Kind::Safe, format!("FUNC [{}] {shown}: right function, {} recorded call(s) read correctly", r.id, calls.len()));
+    }
+    if let Some((c, e)) = near_miss {
+        return (Kind::WrongArgs, describe(c, e));
+    }
+    if matched == 0 && !internal && r.hits >= calls.len() {
+        return (Kind::WrongArgs, describe(calls[0], &r.events[0]));
+    }
+    if matched > 0 {
+        return (Kind::Safe, format!("FUNC [{}] {shown}: right function; {matched} of {} recorded calls seen, all read correctly", r.id, calls.len()));
+    }
+    (Kind::Unchecked, format!("FUNC [{}] {shown}: {} hit(s) match none of the {} recorded call(s) (internal calls or call sites redirected to a clone)", r.id, r.hits, calls.len()))
+}
+
+/// Functions the kernel could trace (an exact symbol with an ftrace site, DWARF, not init/exit
+/// code) that have no FUNC: a tracer cannot attach to them by name. The detail says whether the
+/// function could have been described safely (one prototype, arguments arriving as it says).
+pub fn missed(case: &Case, btf: &Btf) -> Vec<(String, String)> {
+    let have: std::collections::BTreeSet<&str> = btf
+        .own_types()
+        .iter()
+        .filter(|t| matches!(t.data, TypeData::Func(_)))
+        .map(|t| btf.str(t.name))
+        .collect();
+    let safe: std::collections::BTreeSet<String> = crate::oracle::truth::safely_encodable(&case.facts).into_iter().collect();
+    let names: std::collections::BTreeSet<&str> = case.facts.functions.iter().filter(|f| f.has_exact_symbol()).map(|f| f.name.as_str()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        if have.contains(name) || case.init_exit_only(name) {
+            continue;
+        }
+        let Some(sym) = case.facts.attach_target(name) else { continue };
+        let Some(f) = case.facts.instance_at(sym.address) else { continue };
+        if !case.traceable(f.entry) {
+            continue;
+        }
+        let n = case.facts.instances(name).filter(|f| f.has_exact_symbol()).count();
+        let why = if safe.contains(name) {
+            "it could have been described safely".to_string()
+        } else if n > 1 {
+            format!("not safely describable: {n} functions carry the name")
+        } else {
+            "not safely describable: its arguments do not arrive as its prototype says".to_string()
+        };
+        out.push((name.to_string(), format!("{} ({}) is traceable but has no FUNC; {why}", f.prototype, f.cu)));
+    }
+    out
+}
+
+/// The file name of a DWARF compilation unit (`dir/tu0.c` → `tu0.c`).
+pub fn basename(cu: &str) -> &str {
+    cu.rsplit('/').next().unwrap_or(cu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_reading() {
+        assert_eq!(read_int(0xffff_fffb, 4, true), -5);
+        assert_eq!(read_int(0x1_0000_0005, 4, true), 5);
+        assert_eq!(read_int(0xffff_fffb, 8, true), 0xffff_fffb);
+        assert_eq!(read_int(u64::MAX, 8, true), -1);
+        assert_eq!(read_int(u64::MAX, 8, false), i128::from(u64::MAX));
+        assert_eq!(read_int(0x1ff, 1, false), 255);
+    }
+
+    #[test]
+    fn comparing() {
+        let int = Reader::Int { size: 4, signed: true, either: false };
+        assert_eq!(compare(&int, Some(0xffff_fffb), &Value::Int(-5)), Some(true));
+        let long = Reader::Int { size: 8, signed: true, either: false };
+        assert_eq!(compare(&long, Some(0xffff_fffb), &Value::Int(-5)), Some(false));
+        assert_eq!(compare(&Reader::Ptr, Some(0), &Value::Null), Some(true));
+        assert_eq!(compare(&Reader::Ptr, Some(0xffff_8880_0000_0000), &Value::Ptr(Box::new(Value::Int(1)))), Some(true));
+        assert_eq!(compare(&Reader::Opaque, Some(1), &Value::Int(1)), None);
+        assert_eq!(compare(&int, None, &Value::Int(1)), Some(false));
+    }
+}

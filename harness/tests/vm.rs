@@ -1,0 +1,128 @@
+//! The runtime oracle in a real kernel (Debian 6.12 under qemu TCG): the seed's hazard, reproduced.
+//!
+//! A two-file module with two `static noinline dup_fn` of different prototypes, both called by
+//! the trigger with values the compiler cannot propagate. pahole 1.24 (kernel 6.1 flags) keeps
+//! both FUNCs (usually: with -j it sometimes keeps one), and attaching by the second one's id
+//! enters the first `dup_fn` (kallsyms' first match): WRONG_FUNCTION or WRONG_ARGS. pahole 1.30
+//! with the kernel's flags drops `dup_fn`: MISSED. btfenc: nothing WRONG_*.
+//!
+//! Needs the kernel, qemu, busybox, pahole 1.24/1.30 and the guest agent's build deps: a missing
+//! one fails the test naming `ci/setup`.
+
+mod common;
+
+use generators::model::Value;
+use harness::config::{Config, Matrix};
+use harness::vm::judge::Kind;
+use harness::vm::kbuild::{self, ModuleSource};
+use harness::vm::{guest::GuestEnv, Case, Expected, ExpectedCall, Runner};
+
+const A_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+
+static noinline int dup_fn(int a, int b) { return a * b + 3; }
+long bs_run_b(long x);
+static volatile long bs_zero;
+volatile long bs_sink;
+
+static ssize_t trig(struct file *f, const char __user *buf, size_t len, loff_t *off)
+{
+	long x = bs_zero;
+
+	bs_sink = dup_fn((int)x + 5, (int)x + 6) + bs_run_b(x);
+	return len;
+}
+
+static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
+static struct dentry *dir;
+static int __init m_init(void)
+{
+	dir = debugfs_create_dir("btfsmith", NULL);
+	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
+	return 0;
+}
+static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
+module_init(m_init);
+module_exit(m_exit);
+MODULE_LICENSE("GPL");
+"#;
+
+const B_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
+#include <linux/kernel.h>
+
+static noinline long dup_fn(long a, long b, long c) { return a * b + c; }
+long bs_run_b(long x);
+noinline long bs_run_b(long x) { return dup_fn(x + 7, x + 8, x + 9); }
+"#;
+
+fn call(name: &str, tu: &str, args: &[i128]) -> ExpectedCall {
+    ExpectedCall { name: name.into(), tu: tu.into(), args: args.iter().map(|&v| Value::Int(v)).collect() }
+}
+
+fn env() -> GuestEnv {
+    GuestEnv::discover().unwrap_or_else(|e| panic!("the VM runtime oracle needs its components: {e:#} (install them with `ci/setup`)"))
+}
+
+#[test]
+fn seed_hazard_at_runtime() {
+    let env = env();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("build");
+    let src = root.join("dupmod");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.c"), A_C).unwrap();
+    std::fs::write(src.join("b.c"), B_C).unwrap();
+    let m = ModuleSource { name: "dupmod".into(), objects: vec!["a.o".into(), "b.o".into()], extra: vec![] };
+    let ko = kbuild::build_modules(&root, &[m], &env.kernel, 2).remove(0).unwrap_or_else(|e| panic!("kbuild: {e}"));
+    let expected = Expected {
+        calls: vec![call("dup_fn", "a.c", &[5, 6]), call("bs_run_b", "b.c", &[0]), call("dup_fn", "b.c", &[7, 8, 9])],
+        internal: [("dup_fn".to_string(), "b.c".to_string())].into_iter().collect(),
+    };
+    let case = Case::load("dupmod", &ko, expected).unwrap();
+    assert_eq!(case.facts.instances("dup_fn").count(), 2, "gcc kept both dup_fn out of line");
+
+    let tc = harness::toolchains::Toolchains::load().unwrap();
+    let all = Matrix::resolve(&Config::builtin(), &tc, &[], &[]).unwrap_or_else(|e| panic!("{e:#} (run `ci/setup`)")).encoders;
+    let pick = |n: &str| all.iter().find(|e| e.config.name == n).unwrap_or_else(|| panic!("no encoder configuration {n}")).clone();
+    // pahole 1.24 -j is not deterministic: four independent encodings in the same boot.
+    let mut encoders = Vec::new();
+    for i in 1..=4 {
+        let mut e = pick("pahole-1.24/kernel-6.1");
+        e.config.name = format!("pahole-1.24/kernel-6.1#{i}");
+        encoders.push(e);
+    }
+    encoders.push(pick("pahole-1.30/kernel"));
+    encoders.push(pick("btfenc"));
+
+    let runner = Runner::new(env, tmp.path().join("vm"));
+    let report = runner.run(&[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let text: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?} [{:?}]: {}", v.kind, v.config, v.function, v.btf_id, v.detail)).collect();
+    let all_text = text.join("\n");
+    let of = |cfg: &str| report.verdicts.iter().filter(move |v| v.config.starts_with(cfg)).collect::<Vec<_>>();
+    assert!(!report.verdicts.iter().any(|v| matches!(v.kind, Kind::GuestCrash | Kind::EncoderFailed | Kind::LoadRejected)), "{all_text}");
+
+    // pahole 1.24: a WRONG_* verdict for dup_fn, in every encoding that kept b.c's FUNC.
+    let wrong_124 = of("pahole-1.24").iter().filter(|v| v.kind.is_wrong() && v.function.as_deref() == Some("dup_fn")).count();
+    assert!(wrong_124 >= 1, "pahole 1.24 never misled the tracer:\n{all_text}");
+    for v in of("pahole-1.24") {
+        if v.kind == Kind::WrongFunction {
+            assert!(v.detail.contains("a.c") && v.detail.contains("b.c"), "the detail names both instances: {}", v.detail);
+        }
+    }
+    // bs_run_b is an ordinary function: every configuration that describes it reads its argument.
+    for v in report.verdicts.iter().filter(|v| v.function.as_deref() == Some("bs_run_b")) {
+        assert_eq!(v.kind, Kind::Safe, "{all_text}");
+    }
+    // pahole 1.30 with the kernel's flags: dup_fn dropped, so MISSED, and nothing wrong.
+    let p130 = of("pahole-1.30/kernel");
+    assert!(p130.iter().any(|v| v.kind == Kind::Missed && v.function.as_deref() == Some("dup_fn")), "{all_text}");
+    assert!(!p130.iter().any(|v| v.kind.is_wrong()), "{all_text}");
+    // btfenc: never WRONG_*, and trig / bs_run_b attach.
+    let ours = of("btfenc");
+    assert!(!ours.is_empty(), "{all_text}");
+    assert!(!ours.iter().any(|v| v.kind.is_wrong()), "{all_text}");
+    assert!(ours.iter().any(|v| v.kind == Kind::Safe), "{all_text}");
+    eprintln!("{all_text}\ntimings: {:?}", report.timings);
+}
