@@ -48,6 +48,33 @@ enum Command {
     },
     /// Print the built-in campaign configuration (TOML), to edit and pass back with --config.
     DumpConfig,
+    /// Shrink a finding to the smallest program that still shows it (model level, then
+    /// optionally C-Vise); writes a minimized reproducer and a ready corpus entry.
+    Minimize {
+        /// The finding directory.
+        dir: PathBuf,
+        /// Output directory (default: DIR-min).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Time budget of the model-level search, in minutes.
+        #[arg(long, default_value_t = 3.0)]
+        minutes: f64,
+        /// Then reduce the C text with C-Vise.
+        #[arg(long)]
+        cvise: bool,
+        /// No progress spinner.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Exit 0 when FILES still show the finding recorded in FINDING (C-Vise's interestingness
+    /// test; written by `minimize --cvise`).
+    #[command(hide = true)]
+    Interesting {
+        /// A finding record (verdict.json contents).
+        finding: PathBuf,
+        /// C files.
+        files: Vec<PathBuf>,
+    },
     /// May this encoder build be released? Runs the corpus and a fixed-seed campaign on both
     /// encoders; exit 1 when the candidate has an unsafe verdict or regresses against the
     /// baseline (new finding signature, newly MISSED function, non-deterministic output).
@@ -233,6 +260,17 @@ pub fn run() -> Result<ExitCode> {
             println!("\nreports: {}/gate.md, junit.xml", out.display());
             Ok(if result.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Minimize { dir, out, minutes, cvise, quiet } => {
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{}-min", dir.display())));
+            let m = crate::minimize::minimize(&dir, &out, std::time::Duration::from_secs_f64(minutes * 60.0), cvise, quiet)?;
+            println!(
+                "{}: {} -> {} lines, {} -> {} functions, {} -> {} units; {} candidates in {:.1} s",
+                m.signature, m.before.lines, m.after.lines, m.before.functions, m.after.functions, m.before.units, m.after.units, m.steps, m.seconds
+            );
+            println!("minimized reproducer: {}\ncorpus entry: {}", m.finding_dir.display(), m.corpus_entry.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Interesting { finding, files } => Ok(if crate::minimize::interesting(&finding, &files)? { ExitCode::SUCCESS } else { ExitCode::from(1) }),
         Command::DumpConfig => {
             print!("{}", crate::config::DEFAULT_CONFIG);
             Ok(ExitCode::SUCCESS)

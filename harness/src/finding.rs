@@ -187,7 +187,8 @@ fn write_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Verdict, c
     Ok(())
 }
 
-fn set_executable(p: &Path) -> Result<()> {
+/// Sets the executable bits of a script.
+pub fn set_executable(p: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut perm = std::fs::metadata(p)?.permissions();
     perm.set_mode(0o755);
