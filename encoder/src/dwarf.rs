@@ -478,10 +478,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(AttributeValue::Encoding(enc)) => enc,
                     _ => DW_ATE_signed,
                 };
-                if enc == DW_ATE_float
-                    && self.feats.float
-                    && matches!(size, 2 | 4 | 8 | 12 | 16)
-                {
+                if enc == DW_ATE_float && self.feats.float && matches!(size, 2 | 4 | 8 | 12 | 16) {
                     return Ok(Type {
                         name,
                         data: TypeData::Float(Float { size: size as u32 }),
@@ -1107,24 +1104,65 @@ impl<'a, 'u> Walker<'a, 'u> {
         match self.attr(&e, DW_AT_location)? {
             Some(AttributeValue::Exprloc(expr)) => Ok(self.first_op(expr, off)),
             Some(v) => {
-                let Some(mut it) = self
+                // Walk the raw list: gimli's cooked iterator drops empty ranges, and gcc's
+                // location views put the location at entry in an empty range that starts at
+                // the entry address.
+                let err = self.err(off);
+                let Some(offset) = self
                     .dwarf
-                    .attr_locations(self.unit, v)
-                    .map_err(self.err(off))?
+                    .attr_locations_offset(self.unit, v)
+                    .map_err(&err)?
                 else {
                     return Ok(Loc::Missing);
                 };
-                let mut first = None;
-                while let Some(le) = it.next().map_err(self.err(off))? {
-                    if le.range.begin <= entry && entry < le.range.end {
-                        return Ok(self.first_op(le.data, off));
-                    }
-                    if first.is_none() {
-                        first = Some(le.data);
+                let mut raw = self.dwarf.raw_locations(self.unit, offset).map_err(&err)?;
+                let mut base = self.unit.low_pc;
+                let mut any = false;
+                let mut default = None;
+                let addr = |i| self.dwarf.address(self.unit, i).map_err(&err);
+                while let Some(le) = raw.next().map_err(&err)? {
+                    use gimli::RawLocListEntry as R;
+                    let (begin, end, data) = match le {
+                        R::BaseAddress { addr } => {
+                            base = addr;
+                            continue;
+                        }
+                        R::BaseAddressx { addr: i } => {
+                            base = addr(i)?;
+                            continue;
+                        }
+                        R::AddressOrOffsetPair { begin, end, data }
+                        | R::OffsetPair { begin, end, data } => {
+                            (base.wrapping_add(begin), base.wrapping_add(end), data)
+                        }
+                        R::StartEnd { begin, end, data } => (begin, end, data),
+                        R::StartLength {
+                            begin,
+                            length,
+                            data,
+                        } => (begin, begin.wrapping_add(length), data),
+                        R::StartxEndx { begin, end, data } => (addr(begin)?, addr(end)?, data),
+                        R::StartxLength {
+                            begin,
+                            length,
+                            data,
+                        } => {
+                            let b = addr(begin)?;
+                            (b, b.wrapping_add(length), data)
+                        }
+                        R::DefaultLocation { data } => {
+                            default = Some(data);
+                            continue;
+                        }
+                    };
+                    any = true;
+                    if begin == entry || (begin <= entry && entry < end) {
+                        return Ok(self.first_op(data, off));
                     }
                 }
-                Ok(match first {
-                    Some(_) => Loc::NotAtEntry,
+                Ok(match default {
+                    Some(d) => self.first_op(d, off),
+                    None if any => Loc::NotAtEntry,
                     None => Loc::Missing,
                 })
             }
