@@ -15,6 +15,44 @@
 //! print!("{}", out.report.explain_text());
 //! # let _ = bytes;
 //! ```
+//!
+//! # Types
+//!
+//! Types are encoded as pahole encodes them (checked against pahole 1.24 on kernel headers and
+//! generated programs, gcc 12 and clang 14/19): `char` is a SIGNED INT (pahole never writes
+//! `CHAR`), floats are INTs unless the `float` feature is on, odd-sized integers become
+//! `__SANITIZED_FAKE_INT__`, arrays are indexed by the first CU's `int` (else one
+//! `__ARRAY_SIZE_TYPE__`), 8-byte enums are ENUM64 with `enum64`. Differences, on purpose:
+//! multi-dimensional arrays are nested (`int [2][3]`, as pahole 1.32 and clang) unless a base with
+//! flat arrays is given or `flatten_arrays` is set (pahole ≤ 1.31 writes `int [6]`); FUNCs of
+//! external functions have `global` linkage (pahole writes `static` for all).
+//!
+//! # Deduplication
+//!
+//! The CU-local types of all CUs are merged as one graph and deduplicated by graph equivalence
+//! (cycles included), FWDs resolved to the unique struct of their name; split BTF is
+//! deduplicated against its base (see the `dedup` module).
+//!
+//! # Functions
+//!
+//! The kernel attaches to a FUNC by name through kallsyms (first match) and a tracer reads the
+//! arguments the prototype describes. A FUNC `foo` is written only when that is right for every
+//! function the name can reach:
+//! - every ELF function symbol `foo` is an out-of-line instance described in DWARF;
+//! - all instances have the same prototype (types compared by structure, not by name);
+//! - no instance is `DW_CC_nocall`;
+//! - every parameter of every instance is, at the entry address, where the x86-64 SysV ABI puts
+//!   it: integer-class arguments in rdi, rsi, rdx, rcx, r8, r9 then on the stack, structs of up to
+//!   16 bytes made of integer fields in one or two registers, larger ones on the stack. Parameters
+//!   optimized out, constant-propagated, not described at entry or in another register drop the
+//!   function, and so do floating-point parameters (SSE registers break the argument
+//!   numbering), mixed-class or packed structs, and a struct returned in memory (its hidden
+//!   pointer takes rdi).
+//!
+//! Functions that only exist as clones (`foo.isra.0`, `foo.constprop.0`, `.part`, `.cold`) get
+//! no FUNC `foo`; with `clone_true_signature` (or pahole's `true_signature`) a clone is written
+//! under its own name with the parameters its DWARF locations show, when that is unambiguous.
+//! Every function with code that gets no FUNC is in [`Report::dropped`] with its reason.
 #![deny(missing_docs, missing_debug_implementations)]
 // gimli's DW_* constants are matched by name.
 #![allow(non_upper_case_globals)]
