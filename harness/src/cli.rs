@@ -48,6 +48,15 @@ enum Command {
     },
     /// Print the built-in campaign configuration (TOML), to edit and pass back with --config.
     DumpConfig,
+    /// Combine campaign directories of the same campaign run as shards on several machines:
+    /// findings deduplicated by signature, one report.
+    Merge {
+        /// Output campaign directory.
+        out: PathBuf,
+        /// Shard directories.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
     /// Shrink a finding to the smallest program that still shows it (model level, then
     /// optionally C-Vise); writes a minimized reproducer and a ready corpus entry.
     Minimize {
@@ -112,6 +121,9 @@ enum Command {
     Gen(crate::gen_cmd::GenArgs),
     /// Measure how often each policy's target phenomenon really occurs in compiled programs.
     GenStats(crate::gen_cmd::GenStatsArgs),
+    /// The runtime oracle: generated kernel modules, every encoder configuration, fentry on every
+    /// FUNC inside the Debian 6.12 kernel under qemu; prints verdict counts per configuration.
+    Vm(crate::vm::batch::VmArgs),
 }
 
 /// Which compilers and encoders to run.
@@ -215,6 +227,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Toolchains => toolchains(),
         Command::Gen(args) => crate::gen_cmd::gen(args),
         Command::GenStats(args) => crate::gen_cmd::gen_stats(args),
+        Command::Vm(args) => crate::vm::batch::vm(args),
         Command::Run(args) => run_campaign(args),
         Command::Check { files, matrix, out } => {
             let m = matrix.resolve()?;
@@ -271,6 +284,11 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Interesting { finding, files } => Ok(if crate::minimize::interesting(&finding, &files)? { ExitCode::SUCCESS } else { ExitCode::from(1) }),
+        Command::Merge { out, inputs } => {
+            let m = crate::merge::merge(&out, &inputs)?;
+            println!("{} programs, {} distinct findings ({} duplicates dropped) in {}", m.programs, m.findings, m.duplicates, out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::DumpConfig => {
             print!("{}", crate::config::DEFAULT_CONFIG);
             Ok(ExitCode::SUCCESS)

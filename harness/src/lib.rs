@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+pub mod merge;
 pub mod minimize;
 pub mod oracle;
 pub mod pipeline;

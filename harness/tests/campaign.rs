@@ -92,3 +92,36 @@ fn a_campaign_finds_the_seed_bug_with_no_hint() {
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("<testcase classname=\"btfsmith\" name=\"pahole-1.24/kernel-6.1\"><failure"), "{junit}");
 }
+
+#[test]
+fn shards_are_disjoint_and_merge_into_the_whole_campaign() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |count: &str, shard: &str, out: &Path| -> Vec<String> {
+        ["run", "--count", count, "--seed", "300", "--shard", shard, "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.display().to_string()])
+            .collect()
+    };
+    let whole = dir.path().join("whole");
+    let (s0, s1, merged) = (dir.path().join("s0"), dir.path().join("s1"), dir.path().join("merged"));
+    for (count, shard, out) in [("8", "0/1", &whole), ("4", "0/2", &s0), ("4", "1/2", &s1)] {
+        let r = run(btfsmith(), &args(count, shard, out), None);
+        assert!(r.status.and_then(|s| s.code()).is_some_and(|c| c <= 1), "{}", r.stderr_text());
+    }
+    let idx = |out: &Path| -> BTreeSet<u64> { harness::campaign::read_progress(&out.join("progress.jsonl")).unwrap().iter().map(|r| r.index).collect() };
+    assert_eq!(idx(&s0), [0, 2, 4, 6].into_iter().collect());
+    assert_eq!(idx(&s1), [1, 3, 5, 7].into_iter().collect());
+    let r = run(btfsmith(), &["merge".to_string(), merged.display().to_string(), s0.display().to_string(), s1.display().to_string()], None);
+    assert!(r.success(), "{}", r.stderr_text());
+    assert_eq!(idx(&merged), idx(&whole));
+    assert_eq!(signatures(&merged), signatures(&whole));
+    // Merging a different campaign is refused.
+    let other = dir.path().join("other");
+    let mut a = args("1", "0/1", &other);
+    a[4] = "999".into();
+    run(btfsmith(), &a, None);
+    let r = run(btfsmith(), &["merge".to_string(), dir.path().join("m2").display().to_string(), s0.display().to_string(), other.display().to_string()], None);
+    assert_eq!(r.status.and_then(|s| s.code()), Some(2));
+    assert!(r.stderr_text().contains("different campaign"), "{}", r.stderr_text());
+}

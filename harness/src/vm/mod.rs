@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod guest;
 pub mod initramfs;
 pub mod judge;

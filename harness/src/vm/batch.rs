@@ -1,0 +1,145 @@
+//! `btfsmith vm`: generated kernel modules through every encoder configuration and the guest.
+//!
+//! Programs `seed .. seed+count` are generated (module flavour), built with one kbuild run,
+//! encoded per configuration, run in one qemu boot (more after a crash), and judged. The output
+//! directory keeps the sources (`build/`), encoded modules (`encoded/`), boot logs (`boot-N/`),
+//! every verdict as JSON Lines (`verdicts.jsonl`) and the table (`report.md`).
+
+use super::guest::GuestEnv;
+use super::judge::Kind;
+use super::kbuild::{self, ModuleSource};
+use super::{Case, Expected, Runner};
+use crate::config::{Config, Matrix};
+use crate::toolchains::Toolchains;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Options of `btfsmith vm`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VmArgs {
+    /// Number of generated modules.
+    #[arg(long, default_value_t = 20)]
+    pub count: u64,
+    /// First seed; module i uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Generator policy (`mixed`, `collisions`, ...).
+    #[arg(long, default_value = "mixed")]
+    pub policy: String,
+    /// Only encoder configurations whose name contains one of these (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub encoders: Vec<String>,
+    /// Campaign configuration (TOML) for the encoder list; default: the built-in one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output directory (replaced).
+    #[arg(long, default_value = "btfsmith-vm")]
+    pub out: PathBuf,
+    /// Parallel builds and encoder runs (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print the detail of every WRONG_* verdict.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Runs `btfsmith vm`. Exit 0 when no configuration misled a tracer, 1 when one did (WRONG_*)
+/// or the guest crashed, 2 on errors.
+pub fn vm(args: VmArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let tc = Toolchains::load()?;
+    let config = match &args.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::builtin(),
+    };
+    let matrix = Matrix::resolve(&config, &tc, &args.encoders, &[])?;
+    let env = GuestEnv::discover()?;
+    let policy = generators::Policy::by_name(&args.policy).map_err(|e| anyhow::anyhow!("--policy {}: {e}", args.policy))?;
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if args.out.exists() {
+        std::fs::remove_dir_all(&args.out).with_context(|| format!("clearing {}", args.out.display()))?;
+    }
+    let build_root = args.out.join("build");
+    std::fs::create_dir_all(&build_root)?;
+    let build_root = build_root.canonicalize()?;
+
+    // Generate and build.
+    let t_gen = Instant::now();
+    let mut mods = Vec::new();
+    let mut truths = Vec::new();
+    for i in 0..args.count {
+        let seed = args.seed + i;
+        let prog = generators::generate(seed, &policy).map_err(|e| anyhow::anyhow!("generating seed {seed}: {e}"))?;
+        let name = format!("bs_{seed}");
+        let dir = build_root.join(&name);
+        let truth = generators::write_program(&prog, generators::Flavour::Module, &dir).map_err(|e| anyhow::anyhow!("writing seed {seed}: {e}"))?;
+        let kb = std::fs::read_to_string(dir.join("Kbuild"))?;
+        mods.push(ModuleSource::from_generated_kbuild(&name, &kb));
+        truths.push((seed, truth));
+    }
+    let built = kbuild::build_modules(&build_root, &mods, &env.kernel, jobs);
+    let t_build = t_gen.elapsed();
+    let mut cases = Vec::new();
+    let mut build_errors = Vec::new();
+    for ((m, (seed, truth)), ko) in mods.iter().zip(&truths).zip(built) {
+        match ko.and_then(|ko| Case::load(&m.name, &ko, Expected::from_truth(truth)).map_err(|e| format!("{e:#}"))) {
+            Ok(mut c) => {
+                c.label = format!("seed-{seed}");
+                cases.push(c);
+            }
+            Err(e) => build_errors.push(format!("seed {seed}: {e}")),
+        }
+    }
+
+    // Encode, boot, judge.
+    let mut runner = Runner::new(env, args.out.canonicalize()?);
+    runner.jobs = jobs;
+    let report = runner.run(&cases, &matrix.encoders)?;
+
+    // Report.
+    let order: Vec<String> = matrix.encoders.iter().map(|e| e.config.name.clone()).collect();
+    let mut jsonl = std::io::BufWriter::new(std::fs::File::create(args.out.join("verdicts.jsonl"))?);
+    for v in &report.verdicts {
+        serde_json::to_writer(&mut jsonl, v)?;
+        jsonl.write_all(b"\n")?;
+    }
+    jsonl.flush()?;
+    let t = &report.timings;
+    let mut text = format!(
+        "{} modules ({} build errors), {} configurations, {} module loads, {} FUNCs attached or tried.\n\n",
+        cases.len(),
+        build_errors.len(),
+        order.len(),
+        t.jobs,
+        t.funcs
+    );
+    text.push_str(&report.table(&order));
+    text.push_str(&format!(
+        "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s ({} boot(s), agent {:.1} s in the guest)\n",
+        started.elapsed().as_secs_f64(),
+        t_build.as_secs_f64(),
+        t.encode.as_secs_f64(),
+        t.boot.as_secs_f64(),
+        t.boots,
+        t.agent.as_secs_f64()
+    ));
+    for e in &build_errors {
+        text.push_str(&format!("build error: {}\n", e.lines().next().unwrap_or("")));
+    }
+    for l in &report.crash_logs {
+        text.push_str(&format!("guest crash log: {}\n", l.display()));
+    }
+    std::fs::write(args.out.join("report.md"), &text)?;
+    print!("{text}");
+    let wrong: Vec<_> = report.verdicts.iter().filter(|v| v.kind.is_wrong() || v.kind == Kind::GuestCrash).collect();
+    if args.verbose {
+        for v in &wrong {
+            println!("\n{} {} {} {}\n  {}", v.kind, v.config, v.case, v.function.as_deref().unwrap_or("-"), v.detail.replace('\n', "\n  "));
+        }
+    }
+    println!("verdicts: {}/verdicts.jsonl", args.out.display());
+    Ok(if wrong.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
