@@ -611,3 +611,66 @@ fn instance(
         abi_mismatch,
     })
 }
+
+/// What happened to one function instance of a generated program (ground truth joined with the
+/// classification of its objects).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionOutcome {
+    /// Instance id in the ground truth.
+    pub id: usize,
+    /// Source name.
+    pub name: String,
+    /// Unit file (`tu0.c`).
+    pub tu: String,
+    /// Out-of-line pieces found in that unit (a `.part` clone counts as one).
+    pub out_of_line: usize,
+    /// Symbols of those pieces.
+    pub symbols: Vec<String>,
+    /// Clone suffix kinds (`isra`, `constprop`, `part`, `cold`).
+    pub suffixes: Vec<String>,
+    /// Parameters optimized out of some piece.
+    pub optimized_out: Vec<String>,
+    /// Calling convention changed while the name was kept.
+    pub changed_without_rename: bool,
+    /// Calling convention changed in some (possibly renamed) piece.
+    pub convention_changed: bool,
+    /// No out-of-line code at all in its unit.
+    pub inlined_away: bool,
+    /// Out-of-line definitions of the same name in other units.
+    pub same_name_elsewhere: usize,
+    /// Whether all out-of-line definitions of the name share one prototype.
+    pub consistent_prototypes: bool,
+}
+
+/// Joins the ground truth of a program with the classification of its compiled units.
+pub fn outcomes(truth: &crate::truth::GroundTruth, c: &Classification) -> Vec<FunctionOutcome> {
+    truth
+        .functions
+        .iter()
+        .map(|f| {
+            let mine: Vec<&Instance> = c.instances.iter().filter(|i| i.name == f.name && i.cu == f.tu).collect();
+            let mut suffixes = BTreeSet::new();
+            let mut optimized_out = BTreeSet::new();
+            for i in &mine {
+                suffixes.extend(i.suffixes.iter().cloned());
+                optimized_out.extend(i.optimized_out().map(|p| p.name.clone()));
+            }
+            let others: BTreeSet<&str> =
+                c.instances.iter().filter(|i| i.name == f.name && i.cu != f.tu).map(|i| i.cu.as_str()).collect();
+            FunctionOutcome {
+                id: f.id,
+                name: f.name.clone(),
+                tu: f.tu.clone(),
+                out_of_line: mine.len(),
+                symbols: mine.iter().flat_map(|i| i.symbols.iter().cloned()).collect(),
+                suffixes: suffixes.into_iter().collect(),
+                optimized_out: optimized_out.into_iter().collect(),
+                changed_without_rename: mine.iter().any(|i| i.kept_name() && i.convention_changed()),
+                convention_changed: mine.iter().any(|i| i.convention_changed()),
+                inlined_away: mine.is_empty(),
+                same_name_elsewhere: others.len(),
+                consistent_prototypes: c.names.get(&f.name).is_none_or(|s| s.consistent),
+            }
+        })
+        .collect()
+}

@@ -101,3 +101,21 @@ fn generated_noinline_functions_are_all_found_at_o0() {
         }
     }
 }
+
+#[test]
+fn outcomes_join_ground_truth_with_what_gcc_did() {
+    let gcc = common::require_compiler("gcc");
+    let policy = generators::Policy::by_name("isra").expect("policy");
+    let prog = generators::generate(1, &policy).expect("generate");
+    let dir = common::scratch("outcomes");
+    let truth = generators::write_program(&prog, generators::Flavour::User, dir.path()).expect("write");
+    let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
+    let objs = generators::stats::build_objects(&units, &gcc, "-O2", dir.path()).expect("build");
+    let c = classify_objects(&objs).expect("classify");
+    let out = generators::classify::outcomes(&truth, &c);
+    assert_eq!(out.len(), truth.functions.len());
+    let isra: Vec<_> = out.iter().filter(|o| o.name.starts_with("isra")).collect();
+    assert!(!isra.is_empty(), "the isra policy made no isra function");
+    assert!(isra.iter().any(|o| o.suffixes.iter().any(|s| s == "isra")), "{isra:#?}");
+    assert!(out.iter().all(|o| o.inlined_away == (o.out_of_line == 0)));
+}
