@@ -694,20 +694,21 @@ impl<'a, 'u> Walker<'a, 'u> {
         })
     }
 
-    /// Whether a DIE's type (through typedefs and qualifiers) is a signed base type.
-    fn type_signed(&self, e: &Die<'a>, depth: usize) -> Result<bool> {
+    /// Whether a DIE's type (through typedefs and qualifiers) is a signed base type; `None` when
+    /// it has no base type.
+    fn type_signed(&self, e: &Die<'a>, depth: usize) -> Result<Option<bool>> {
         if depth > MAX_DEPTH {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(t) = self.ref_attr(e, DW_AT_type)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let te = self.entry(t)?;
         if te.tag() == DW_TAG_base_type {
-            return Ok(matches!(
+            return Ok(Some(matches!(
                 self.attr(&te, DW_AT_encoding)?,
                 Some(AttributeValue::Encoding(DW_ATE_signed | DW_ATE_signed_char))
-            ));
+            )));
         }
         self.type_signed(&te, depth + 1)
     }
@@ -749,7 +750,14 @@ impl<'a, 'u> Walker<'a, 'u> {
     fn enumeration(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(4);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, "enum size"))?;
-        let base_signed = self.type_signed(e, 0)?;
+        // Signedness of the underlying type: gcc puts DW_AT_encoding on the enum itself, both
+        // compilers give its DW_AT_type.
+        let base_signed = match self.attr(e, DW_AT_encoding)? {
+            Some(AttributeValue::Encoding(enc)) => {
+                Some(matches!(enc, DW_ATE_signed | DW_ATE_signed_char))
+            }
+            _ => self.type_signed(e, 0)?,
+        };
         let mut values = Vec::new();
         if !self.flag(e, DW_AT_declaration)? {
             for (c, tag) in self.children(e.offset())? {
@@ -758,31 +766,24 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
                 let ce = self.entry(c)?;
                 let n = self.name(&ce)?;
-                let v: i64 = match self.attr(&ce, DW_AT_const_value)? {
-                    Some(AttributeValue::Sdata(v)) => v,
-                    Some(AttributeValue::Udata(v)) => v as i64,
-                    Some(AttributeValue::Data1(v)) => {
-                        if base_signed {
-                            v as i8 as i64
-                        } else {
-                            v as i64
-                        }
+                // Data forms carry no sign: zero-extend, except a value that fills a signed
+                // type. A negative sdata value of an unsigned type wraps into its range.
+                let fill = |n: u32| base_signed == Some(true) && n == size;
+                let bits = 8 * size.min(8);
+                let v: i128 = match self.attr(&ce, DW_AT_const_value)? {
+                    Some(AttributeValue::Sdata(v)) if v < 0 && base_signed == Some(false) => {
+                        i128::from(v) + (1i128 << bits)
                     }
-                    Some(AttributeValue::Data2(v)) => {
-                        if base_signed {
-                            v as i16 as i64
-                        } else {
-                            v as i64
-                        }
-                    }
-                    Some(AttributeValue::Data4(v)) => {
-                        if base_signed {
-                            v as i32 as i64
-                        } else {
-                            v as i64
-                        }
-                    }
-                    Some(AttributeValue::Data8(v)) => v as i64,
+                    Some(AttributeValue::Sdata(v)) => i128::from(v),
+                    Some(AttributeValue::Udata(v)) => i128::from(v),
+                    Some(AttributeValue::Data1(v)) if fill(1) => i128::from(v as i8),
+                    Some(AttributeValue::Data1(v)) => i128::from(v),
+                    Some(AttributeValue::Data2(v)) if fill(2) => i128::from(v as i16),
+                    Some(AttributeValue::Data2(v)) => i128::from(v),
+                    Some(AttributeValue::Data4(v)) if fill(4) => i128::from(v as i32),
+                    Some(AttributeValue::Data4(v)) => i128::from(v),
+                    Some(AttributeValue::Data8(v)) if fill(8) => i128::from(v as i64),
+                    Some(AttributeValue::Data8(v)) => i128::from(v),
                     _ => return Err(self.unsupported(&ce, "enumerator value")),
                 };
                 values.push((self.intern(&n), v));
@@ -797,7 +798,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     .into_iter()
                     .map(|(name, v)| Enum64Value {
                         name,
-                        value: v as u64,
+                        value: v as i64 as u64,
                     })
                     .collect(),
             })
@@ -809,7 +810,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     .into_iter()
                     .map(|(name, v)| EnumValue {
                         name,
-                        value: v as u32,
+                        value: v as i64 as u32,
                     })
                     .collect(),
             })

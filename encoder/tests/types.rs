@@ -66,6 +66,13 @@ fn concrete_lines() {
     has("ENUM color size=4 signed {RED=0, GREEN=5, BLUE=-1}");
     has("ENUM small_unsigned size=4 unsigned {S0=0, S1=4294967295}");
     has("ENUM64 big size=8 unsigned {B1=1099511627776}");
+    has("ENUM i32big size=4 signed {IB0=-1, IB1=128, IB2=200, IB3=70000}");
+    has("ENUM u32big size=4 unsigned {UU1=4294967295, UU2=128}");
+    has("ENUM e8s size=1 signed {E8A=-3, E8B=100}");
+    has("ENUM e8u size=1 unsigned {U8A=200, U8B=1}");
+    has("ENUM64 s64neg size=8 signed {SN1=-1099511627776, SN2=5}");
+    has("ENUM64 s64pos size=8 unsigned {SP1=1099511627776, SP2=5}");
+    has("ENUM64 u64big size=8 unsigned {UB1=18446744073709551584, UB2=1}");
     has("TYPEDEF callback_t = int (*)(const char *, ...)");
     has("FWD struct fwdonly");
     has("INT _Bool size=1 bits=8 encoding=BOOL");

@@ -36,3 +36,12 @@ struct holder {
 struct holder global_holder;
 int add(int a, int b) { return a + b; }
 long use_holder(struct holder *h) { return h->grid[1][2] + h->b.a + h->un.i + h->col + h->bg + h->su; }
+/* Enumerator values in data forms carry no sign: 128 in DW_FORM_data1 of an int enum is 128. */
+enum s64neg { SN1 = -(1LL << 40), SN2 = 5 };
+enum s64pos { SP1 = (1LL << 40), SP2 = 5 };
+enum u64big { UB1 = 0xffffffffffffffe0ULL, UB2 = 1 };
+enum i32big { IB0 = -1, IB1 = 128, IB2 = 200, IB3 = 70000 };
+enum u32big { UU1 = 0xffffffffu, UU2 = 128 };
+enum e8s { E8A = -3, E8B = 100 } __attribute__((packed));
+enum e8u { U8A = 200, U8B = 1 } __attribute__((packed));
+struct enums { enum s64neg a; enum s64pos b; enum u64big c; enum i32big d; enum u32big e; enum e8s f; enum e8u g; } enums_v;
