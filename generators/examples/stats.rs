@@ -7,7 +7,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: usize = args[1].parse()?;
     let cc = generators::toolchain::Compiler::find(&args[2])?;
     let policies = if args.len() > 4 {
-        args[4..].iter().map(|n| generators::Policy::by_name(n)).collect::<Result<Vec<_>, _>>()?
+        args[4..]
+            .iter()
+            .map(|n| generators::Policy::by_name(n))
+            .collect::<Result<Vec<_>, _>>()?
     } else {
         generators::Policy::all()
     };

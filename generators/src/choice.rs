@@ -33,7 +33,9 @@ pub struct SeededChoices {
 impl SeededChoices {
     /// Choices for `seed`.
     pub fn new(seed: u64) -> SeededChoices {
-        SeededChoices { rng: ChaCha8Rng::seed_from_u64(seed) }
+        SeededChoices {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 }
 

@@ -88,7 +88,9 @@ impl Instance {
     /// Parameters without a location, or described only as the caller's value
     /// (`DW_OP_GNU_parameter_ref`): optimized out of this instance.
     pub fn optimized_out(&self) -> impl Iterator<Item = &ParamObs> {
-        self.params.iter().filter(|p| !p.has_location || p.entry == EntryLoc::NotPassed)
+        self.params
+            .iter()
+            .filter(|p| !p.has_location || p.entry == EntryLoc::NotPassed)
     }
 
     /// Calling convention changed: `DW_CC_nocall` or a parameter in an unexpected register.
@@ -99,7 +101,12 @@ impl Instance {
     /// Prototype text used to compare same-name instances.
     pub fn prototype_key(&self) -> String {
         let ps: Vec<&str> = self.params.iter().map(|p| p.type_name.as_str()).collect();
-        format!("{}({}{})", self.ret, ps.join(", "), if self.variadic { ", ..." } else { "" })
+        format!(
+            "{}({}{})",
+            self.ret,
+            ps.join(", "),
+            if self.variadic { ", ..." } else { "" }
+        )
     }
 }
 
@@ -136,12 +143,24 @@ impl Classification {
             Phenomenon::Collision => self.names.iter().any(|(n, s)| want(n) && s.units >= 2),
             Phenomenon::Isra => inst().any(|i| i.suffixes.iter().any(|s| s == "isra")),
             Phenomenon::Constprop => inst().any(|i| i.suffixes.iter().any(|s| s == "constprop")),
-            Phenomenon::PartOrCold => inst().any(|i| i.suffixes.iter().any(|s| s == "part" || s == "cold")),
+            Phenomenon::PartOrCold => {
+                inst().any(|i| i.suffixes.iter().any(|s| s == "part" || s == "cold"))
+            }
             Phenomenon::OptimizedOut => inst().any(|i| i.optimized_out().next().is_some()),
-            Phenomenon::SignatureChangeWithoutRename => inst().any(|i| i.kept_name() && i.convention_changed()),
+            Phenomenon::SignatureChangeWithoutRename => {
+                inst().any(|i| i.kept_name() && i.convention_changed())
+            }
             Phenomenon::ManyArgs => inst().any(|i| i.params.len() > 6),
-            Phenomenon::StructByValue => inst().any(|i| i.params.iter().any(|p| p.type_name.starts_with("struct ") && !p.type_name.ends_with('*'))),
-            Phenomenon::FloatArgs => inst().any(|i| i.params.iter().any(|p| p.type_name == "float" || p.type_name == "double")),
+            Phenomenon::StructByValue => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.type_name.starts_with("struct ") && !p.type_name.ends_with('*'))
+            }),
+            Phenomenon::FloatArgs => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.type_name == "float" || p.type_name == "double")
+            }),
             Phenomenon::Varargs => inst().any(|i| i.variadic),
             Phenomenon::OutOfLine => inst().next().is_some(),
         }
@@ -199,7 +218,11 @@ pub fn classify_objects(paths: &[PathBuf]) -> Result<Classification, GenError> {
                 units: units.len(),
                 consistent: protos.len() <= 1,
                 inlined_calls: inlined.get(name).copied().unwrap_or(0),
-                inlined_away_in: cus.iter().filter(|c| !units.contains(c.as_str())).cloned().collect(),
+                inlined_away_in: cus
+                    .iter()
+                    .filter(|c| !units.contains(c.as_str()))
+                    .cloned()
+                    .collect(),
             },
         );
     }
@@ -212,10 +235,19 @@ fn classify_one(
     mentioned: &mut BTreeMap<String, BTreeSet<String>>,
     inlined: &mut BTreeMap<String, usize>,
 ) -> Result<(), GenError> {
-    let data = std::fs::read(path).map_err(|source| GenError::Io { path: path.to_path_buf(), source })?;
-    let obj_err = |source| GenError::Object { path: path.to_path_buf(), source };
+    let data = std::fs::read(path).map_err(|source| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let obj_err = |source| GenError::Object {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = object::File::parse(&*data).map_err(obj_err)?;
-    let dwarf_err = |source| GenError::Dwarf { path: path.to_path_buf(), source };
+    let dwarf_err = |source| GenError::Dwarf {
+        path: path.to_path_buf(),
+        source,
+    };
 
     // Symbols by tagged address.
     let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
@@ -223,14 +255,20 @@ fn classify_one(
         if s.kind() != object::SymbolKind::Text {
             continue;
         }
-        let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else { continue };
-        syms.entry(tag(idx.0) | s.address()).or_default().push(name.to_string());
+        let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else {
+            continue;
+        };
+        syms.entry(tag(idx.0) | s.address())
+            .or_default()
+            .push(name.to_string());
     }
 
     // Section data and relocations.
     let mut sections: HashMap<gimli::SectionId, (Cow<[u8]>, Relocs)> = HashMap::new();
     for id in ALL_SECTIONS {
-        let Some(sec) = file.section_by_name(id.name()) else { continue };
+        let Some(sec) = file.section_by_name(id.name()) else {
+            continue;
+        };
         let bytes = sec.uncompressed_data().map_err(obj_err)?;
         let mut map = HashMap::new();
         for (offset, r) in sec.relocations() {
@@ -242,19 +280,27 @@ fn classify_one(
                 RelocationTarget::Section(si) => (tag(si.0), 0),
                 _ => (0, 0),
             };
-            let implicit = if r.has_implicit_addend() { 0 } else { r.addend() };
+            let implicit = if r.has_implicit_addend() {
+                0
+            } else {
+                r.addend()
+            };
             map.insert(offset as usize, (t, base.wrapping_add(implicit as u64)));
         }
         sections.insert(id, (bytes, Relocs(Rc::new(map))));
     }
     let load = |id: gimli::SectionId| -> Result<Reader<'_>, gimli::Error> {
         Ok(match sections.get(&id) {
-            Some((bytes, relocs)) => RelocateReader::new(EndianSlice::new(bytes, LittleEndian), relocs.clone()),
+            Some((bytes, relocs)) => {
+                RelocateReader::new(EndianSlice::new(bytes, LittleEndian), relocs.clone())
+            }
             None => RelocateReader::new(EndianSlice::new(&[], LittleEndian), Relocs::default()),
         })
     };
     let dwarf = gimli::Dwarf::load(load).map_err(dwarf_err)?;
-    let object_name = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let object_name = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
 
     let mut headers = dwarf.units();
     while let Some(header) = headers.next().map_err(dwarf_err)? {
@@ -262,7 +308,11 @@ fn classify_one(
         let cu_name = unit
             .name
             .as_ref()
-            .and_then(|n| gimli::Reader::to_slice(n).ok().map(|s| String::from_utf8_lossy(&s).into_owned()))
+            .and_then(|n| {
+                gimli::Reader::to_slice(n)
+                    .ok()
+                    .map(|s| String::from_utf8_lossy(&s).into_owned())
+            })
             .map(|n| n.rsplit('/').next().unwrap_or(&n).to_string())
             .unwrap_or_default();
         let mut cursor = unit.entries();
@@ -275,10 +325,15 @@ fn classify_one(
                 }
                 gimli::DW_TAG_subprogram => {
                     let offset = entry.offset();
-                    let Some(name) = die_name(&dwarf, &unit, offset, 0) else { continue };
+                    let Some(name) = die_name(&dwarf, &unit, offset, 0) else {
+                        continue;
+                    };
                     let is_decl = matches!(entry.attr_value(gimli::DW_AT_declaration), Ok(Some(_)));
                     if !is_decl {
-                        mentioned.entry(name.clone()).or_default().insert(cu_name.clone());
+                        mentioned
+                            .entry(name.clone())
+                            .or_default()
+                            .insert(cu_name.clone());
                     }
                     let mut starts = Vec::new();
                     if let Ok(mut ranges) = dwarf.die_ranges(&unit, entry) {
@@ -300,8 +355,18 @@ fn classify_one(
                         // The entry point first.
                         starts.sort_by_key(|a| u64::from(*a != lp));
                     }
-                    let inst = instance(&dwarf, &unit, offset, &name, &cu_name, &object_name, &starts, &syms, low_pc)
-                        .map_err(dwarf_err)?;
+                    let inst = instance(
+                        &dwarf,
+                        &unit,
+                        offset,
+                        &name,
+                        &cu_name,
+                        &object_name,
+                        &starts,
+                        &syms,
+                        low_pc,
+                    )
+                    .map_err(dwarf_err)?;
                     instances.push(inst);
                 }
                 _ => {}
@@ -326,7 +391,11 @@ const ALL_SECTIONS: [gimli::SectionId; 12] = [
     gimli::SectionId::DebugTypes,
 ];
 
-fn attr_str(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, v: AttributeValue<Reader<'_>>) -> Option<String> {
+fn attr_str(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    v: AttributeValue<Reader<'_>>,
+) -> Option<String> {
     let r = dwarf.attr_string(unit, v).ok()?;
     let s = gimli::Reader::to_slice(&r).ok()?;
     Some(String::from_utf8_lossy(&s).into_owned())
@@ -342,7 +411,12 @@ fn origin(entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'_>>) -> Optio
     None
 }
 
-fn die_name(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, off: UnitOffset, depth: usize) -> Option<String> {
+fn die_name(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    off: UnitOffset,
+    depth: usize,
+) -> Option<String> {
     if depth > 4 {
         return None;
     }
@@ -371,13 +445,26 @@ fn attr_follow<'a>(
 }
 
 /// Short type text and ABI class of the type at `off`.
-fn type_info(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, off: Option<UnitOffset>, depth: usize) -> (String, AbiClass) {
-    let Some(off) = off else { return ("void".into(), AbiClass::Unknown) };
+fn type_info(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    off: Option<UnitOffset>,
+    depth: usize,
+) -> (String, AbiClass) {
+    let Some(off) = off else {
+        return ("void".into(), AbiClass::Unknown);
+    };
     if depth > 8 {
         return ("?".into(), AbiClass::Unknown);
     }
-    let Ok(e) = unit.entry(off) else { return ("?".into(), AbiClass::Unknown) };
-    let name = e.attr_value(gimli::DW_AT_name).ok().flatten().and_then(|v| attr_str(dwarf, unit, v));
+    let Ok(e) = unit.entry(off) else {
+        return ("?".into(), AbiClass::Unknown);
+    };
+    let name = e
+        .attr_value(gimli::DW_AT_name)
+        .ok()
+        .flatten()
+        .and_then(|v| attr_str(dwarf, unit, v));
     let inner = match e.attr_value(gimli::DW_AT_type) {
         Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
         _ => None,
@@ -388,8 +475,14 @@ fn type_info(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, o
     };
     match e.tag() {
         gimli::DW_TAG_base_type => {
-            let float = matches!(e.attr_value(gimli::DW_AT_encoding), Ok(Some(AttributeValue::Encoding(gimli::DW_ATE_float))));
-            (name.unwrap_or_default(), if float { AbiClass::Sse } else { AbiClass::Int })
+            let float = matches!(
+                e.attr_value(gimli::DW_AT_encoding),
+                Ok(Some(AttributeValue::Encoding(gimli::DW_ATE_float)))
+            );
+            (
+                name.unwrap_or_default(),
+                if float { AbiClass::Sse } else { AbiClass::Int },
+            )
         }
         gimli::DW_TAG_pointer_type => {
             let (t, _) = type_info(dwarf, unit, inner, depth + 1);
@@ -397,17 +490,34 @@ fn type_info(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, o
         }
         gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
             let (t, c) = type_info(dwarf, unit, inner, depth + 1);
-            let q = if e.tag() == gimli::DW_TAG_const_type { "const" } else { "volatile" };
+            let q = if e.tag() == gimli::DW_TAG_const_type {
+                "const"
+            } else {
+                "volatile"
+            };
             (format!("{q} {t}"), c)
         }
         gimli::DW_TAG_typedef => {
             let (_, c) = type_info(dwarf, unit, inner, depth + 1);
             (name.unwrap_or_default(), c)
         }
-        gimli::DW_TAG_enumeration_type => (format!("enum {}", name.unwrap_or_default()), AbiClass::Int),
+        gimli::DW_TAG_enumeration_type => {
+            (format!("enum {}", name.unwrap_or_default()), AbiClass::Int)
+        }
         gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
-            let kw = if e.tag() == gimli::DW_TAG_structure_type { "struct" } else { "union" };
-            (format!("{kw} {}", name.unwrap_or_default()), if size > 16 { AbiClass::Memory } else { AbiClass::Unknown })
+            let kw = if e.tag() == gimli::DW_TAG_structure_type {
+                "struct"
+            } else {
+                "union"
+            };
+            (
+                format!("{kw} {}", name.unwrap_or_default()),
+                if size > 16 {
+                    AbiClass::Memory
+                } else {
+                    AbiClass::Unknown
+                },
+            )
         }
         gimli::DW_TAG_subroutine_type => ("fn".into(), AbiClass::Int),
         _ => (name.unwrap_or_else(|| "?".into()), AbiClass::Unknown),
@@ -460,7 +570,9 @@ fn entry_loc(
             Err(_) => EntryLoc::Unknown,
         };
     }
-    let (Ok(Some(mut iter)), Some(lp)) = (dwarf.attr_locations(unit, v), low_pc) else { return EntryLoc::Unknown };
+    let (Ok(Some(mut iter)), Some(lp)) = (dwarf.attr_locations(unit, v), low_pc) else {
+        return EntryLoc::Unknown;
+    };
     while let Ok(Some(entry)) = iter.next() {
         if entry.range.begin <= lp && lp < entry.range.end {
             return match gimli::Reader::to_slice(&entry.data.0) {
@@ -503,7 +615,10 @@ fn instance(
             }
         }
     }
-    let external = matches!(attr_follow(unit, offset, gimli::DW_AT_external, 0), Some(AttributeValue::Flag(true)));
+    let external = matches!(
+        attr_follow(unit, offset, gimli::DW_AT_external, 0),
+        Some(AttributeValue::Flag(true))
+    );
     let nocall = matches!(
         attr_follow(unit, offset, gimli::DW_AT_calling_convention, 0),
         Some(AttributeValue::CallingConvention(gimli::DW_CC_nocall))
@@ -551,7 +666,15 @@ fn instance(
     } else {
         abstract_params
             .iter()
-            .map(|a| (*a, concrete.iter().find(|(o, _)| *o == Some(*a)).map(|(_, c)| *c)))
+            .map(|a| {
+                (
+                    *a,
+                    concrete
+                        .iter()
+                        .find(|(o, _)| *o == Some(*a))
+                        .map(|(_, c)| *c),
+                )
+            })
             .collect()
     };
 
@@ -570,11 +693,15 @@ fn instance(
             match class {
                 AbiClass::Int => {
                     ni += 1;
-                    INT_REGS.get(ni - 1).map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                    INT_REGS
+                        .get(ni - 1)
+                        .map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
                 }
                 AbiClass::Sse => {
                     ns += 1;
-                    SSE_REGS.get(ns - 1).map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                    SSE_REGS
+                        .get(ns - 1)
+                        .map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
                 }
                 AbiClass::Memory => EntryLoc::Stack,
                 AbiClass::Unknown => {
@@ -583,20 +710,30 @@ fn instance(
                 }
             }
         };
-        let (has_location, has_const_value, entry) = match concrete_die.and_then(|c| unit.entry(c).ok()) {
-            Some(e) => {
-                let loc = e.attr_value(gimli::DW_AT_location).ok().flatten();
-                let cv = matches!(e.attr_value(gimli::DW_AT_const_value), Ok(Some(_)));
-                match loc {
-                    Some(v) => (true, cv, entry_loc(dwarf, unit, v, low_pc)),
-                    None => (false, cv, EntryLoc::Unknown),
+        let (has_location, has_const_value, entry) =
+            match concrete_die.and_then(|c| unit.entry(c).ok()) {
+                Some(e) => {
+                    let loc = e.attr_value(gimli::DW_AT_location).ok().flatten();
+                    let cv = matches!(e.attr_value(gimli::DW_AT_const_value), Ok(Some(_)));
+                    match loc {
+                        Some(v) => (true, cv, entry_loc(dwarf, unit, v, low_pc)),
+                        None => (false, cv, EntryLoc::Unknown),
+                    }
                 }
-            }
-            None => (false, false, EntryLoc::Unknown),
-        };
-        params.push(ParamObs { name, type_name, has_location, has_const_value, entry, expected });
+                None => (false, false, EntryLoc::Unknown),
+            };
+        params.push(ParamObs {
+            name,
+            type_name,
+            has_location,
+            has_const_value,
+            entry,
+            expected,
+        });
     }
-    let abi_mismatch = params.iter().any(|p| matches!((p.entry, p.expected), (EntryLoc::Reg(a), EntryLoc::Reg(b)) if a != b));
+    let abi_mismatch = params
+        .iter()
+        .any(|p| matches!((p.entry, p.expected), (EntryLoc::Reg(a), EntryLoc::Reg(b)) if a != b));
     Ok(Instance {
         name: name.to_string(),
         cu: cu.to_string(),
@@ -648,24 +785,37 @@ pub fn outcomes(truth: &crate::truth::GroundTruth, c: &Classification) -> Vec<Fu
         .functions
         .iter()
         .map(|f| {
-            let mine: Vec<&Instance> = c.instances.iter().filter(|i| i.name == f.name && i.cu == f.tu).collect();
+            let mine: Vec<&Instance> = c
+                .instances
+                .iter()
+                .filter(|i| i.name == f.name && i.cu == f.tu)
+                .collect();
             let mut suffixes = BTreeSet::new();
             let mut optimized_out = BTreeSet::new();
             for i in &mine {
                 suffixes.extend(i.suffixes.iter().cloned());
                 optimized_out.extend(i.optimized_out().map(|p| p.name.clone()));
             }
-            let others: BTreeSet<&str> =
-                c.instances.iter().filter(|i| i.name == f.name && i.cu != f.tu).map(|i| i.cu.as_str()).collect();
+            let others: BTreeSet<&str> = c
+                .instances
+                .iter()
+                .filter(|i| i.name == f.name && i.cu != f.tu)
+                .map(|i| i.cu.as_str())
+                .collect();
             FunctionOutcome {
                 id: f.id,
                 name: f.name.clone(),
                 tu: f.tu.clone(),
                 out_of_line: mine.len(),
-                symbols: mine.iter().flat_map(|i| i.symbols.iter().cloned()).collect(),
+                symbols: mine
+                    .iter()
+                    .flat_map(|i| i.symbols.iter().cloned())
+                    .collect(),
                 suffixes: suffixes.into_iter().collect(),
                 optimized_out: optimized_out.into_iter().collect(),
-                changed_without_rename: mine.iter().any(|i| i.kept_name() && i.convention_changed()),
+                changed_without_rename: mine
+                    .iter()
+                    .any(|i| i.kept_name() && i.convention_changed()),
                 convention_changed: mine.iter().any(|i| i.convention_changed()),
                 inlined_away: mine.is_empty(),
                 same_name_elsewhere: others.len(),

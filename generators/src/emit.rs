@@ -60,9 +60,15 @@ impl<'p> Emitter<'p> {
 
     /// All source files: `prog.h`, `tuN.c`..., `main.c`.
     pub fn sources(&self) -> Vec<CFile> {
-        let mut files = vec![CFile { name: "prog.h".into(), text: self.header() }];
+        let mut files = vec![CFile {
+            name: "prog.h".into(),
+            text: self.header(),
+        }];
         for tu in 0..self.prog.tus.len() {
-            files.push(CFile { name: format!("{}.c", self.prog.tus[tu].name), text: self.unit(tu) });
+            files.push(CFile {
+                name: format!("{}.c", self.prog.tus[tu].name),
+                text: self.unit(tu),
+            });
         }
         files.push(CFile {
             name: "main.c".into(),
@@ -88,7 +94,11 @@ impl<'p> Emitter<'p> {
                 TypeDef::Typedef { name, .. } | TypeDef::FnPtr { name, .. } => name.clone(),
             },
             Ty::Ptr { pointee, to_const } => {
-                format!("{}{} *", if *to_const { "const " } else { "" }, self.c_type(pointee))
+                format!(
+                    "{}{} *",
+                    if *to_const { "const " } else { "" },
+                    self.c_type(pointee)
+                )
             }
         }
     }
@@ -110,14 +120,29 @@ impl<'p> Emitter<'p> {
 
     fn type_def(&self, out: &mut String, def: &TypeDef, id: TypeId) {
         match def {
-            TypeDef::Struct { name, fields, packed } => {
+            TypeDef::Struct {
+                name,
+                fields,
+                packed,
+            } => {
                 let _ = writeln!(out, "struct {name} {{");
                 for f in fields {
                     let _ = writeln!(out, "\t{};", self.field_decl(f));
                 }
-                let _ = writeln!(out, "}}{};", if *packed { " __attribute__((__packed__))" } else { "" });
+                let _ = writeln!(
+                    out,
+                    "}}{};",
+                    if *packed {
+                        " __attribute__((__packed__))"
+                    } else {
+                        ""
+                    }
+                );
                 let size = self.prog.size_of(&Ty::Def(id));
-                let _ = writeln!(out, "_Static_assert(sizeof(struct {name}) == {size}, \"layout of struct {name}\");");
+                let _ = writeln!(
+                    out,
+                    "_Static_assert(sizeof(struct {name}) == {size}, \"layout of struct {name}\");"
+                );
             }
             TypeDef::Union { name, fields } => {
                 let _ = writeln!(out, "union {name} {{");
@@ -126,18 +151,29 @@ impl<'p> Emitter<'p> {
                 }
                 let _ = writeln!(out, "}};");
                 let size = self.prog.size_of(&Ty::Def(id));
-                let _ = writeln!(out, "_Static_assert(sizeof(union {name}) == {size}, \"layout of union {name}\");");
+                let _ = writeln!(
+                    out,
+                    "_Static_assert(sizeof(union {name}) == {size}, \"layout of union {name}\");"
+                );
             }
             TypeDef::Enum { name, variants } => {
                 let vs: Vec<String> = variants.iter().map(|(n, v)| format!("{n} = {v}")).collect();
                 let _ = writeln!(out, "enum {name} {{ {} }};", vs.join(", "));
             }
-            TypeDef::Typedef { name, target, quals } => {
+            TypeDef::Typedef {
+                name,
+                target,
+                quals,
+            } => {
                 let _ = writeln!(out, "typedef {};", self.decl(target, *quals, name));
             }
             TypeDef::FnPtr { name, ret, params } => {
                 let ps: Vec<String> = params.iter().map(|p| self.c_type(p)).collect();
-                let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+                let ps = if ps.is_empty() {
+                    "void".to_string()
+                } else {
+                    ps.join(", ")
+                };
                 let _ = writeln!(out, "typedef {} (*{name})({ps});", self.c_type(ret));
             }
         }
@@ -146,8 +182,12 @@ impl<'p> Emitter<'p> {
     fn field_decl(&self, f: &Field) -> String {
         match &f.kind {
             FieldKind::Plain(t) => self.decl(t, f.quals, &f.name),
-            FieldKind::Array { elem, len } => format!("{}[{len}]", self.decl(elem, f.quals, &f.name)),
-            FieldKind::Bitfield { base, width } => format!("{} {} : {width}", base.c_name(), f.name),
+            FieldKind::Array { elem, len } => {
+                format!("{}[{len}]", self.decl(elem, f.quals, &f.name))
+            }
+            FieldKind::Bitfield { base, width } => {
+                format!("{} {} : {width}", base.c_name(), f.name)
+            }
         }
     }
 
@@ -205,16 +245,29 @@ impl<'p> Emitter<'p> {
         let rt = self.prog.resolve(ty);
         let cty = self.c_type(ty);
         match (rt, v) {
-            (Ty::Def(d), _) if matches!(self.prog.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. }) => {
+            (Ty::Def(d), _)
+                if matches!(
+                    self.prog.def(*d),
+                    TypeDef::Struct { .. } | TypeDef::Union { .. }
+                ) =>
+            {
                 format!("({cty}){}", self.init(rt, v, opaque, depth))
             }
             (Ty::Ptr { pointee, .. }, Value::Ptr(inner)) => {
                 let prt = self.prog.resolve(pointee);
                 let is_agg = matches!(prt, Ty::Def(d) if matches!(self.prog.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. }));
                 if is_agg {
-                    format!("&({}){}", self.c_type(pointee), self.init(prt, inner, opaque, depth + 1))
+                    format!(
+                        "&({}){}",
+                        self.c_type(pointee),
+                        self.init(prt, inner, opaque, depth + 1)
+                    )
                 } else {
-                    format!("&({}){{ {} }}", self.c_type(pointee), self.value_expr(pointee, inner, opaque, depth + 1))
+                    format!(
+                        "&({}){{ {} }}",
+                        self.c_type(pointee),
+                        self.value_expr(pointee, inner, opaque, depth + 1)
+                    )
                 }
             }
             _ => self.scalar_expr(&cty, rt, v, opaque),
@@ -249,15 +302,21 @@ impl<'p> Emitter<'p> {
 
     /// A brace initializer for an aggregate value.
     fn init(&self, rt: &Ty, v: &Value, opaque: bool, depth: usize) -> String {
-        let Ty::Def(d) = rt else { return "{ 0 }".into() };
+        let Ty::Def(d) = rt else {
+            return "{ 0 }".into();
+        };
         let fields = match self.prog.def(*d) {
             TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. } => fields,
             _ => return "{ 0 }".into(),
         };
-        let Value::Fields(vals) = v else { return "{ 0 }".into() };
+        let Value::Fields(vals) = v else {
+            return "{ 0 }".into();
+        };
         let mut parts = Vec::new();
         for (name, fv) in vals {
-            let Some(f) = fields.iter().find(|f| &f.name == name) else { continue };
+            let Some(f) = fields.iter().find(|f| &f.name == name) else {
+                continue;
+            };
             let text = self.field_init(f, fv, opaque, depth + 1);
             parts.push(format!(".{name} = {text}"));
         }
@@ -270,10 +329,17 @@ impl<'p> Emitter<'p> {
 
     fn field_init(&self, f: &Field, v: &Value, opaque: bool, depth: usize) -> String {
         match &f.kind {
-            FieldKind::Bitfield { base, .. } => self.scalar_expr(base.c_name(), &Ty::Scalar(*base), v, opaque),
+            FieldKind::Bitfield { base, .. } => {
+                self.scalar_expr(base.c_name(), &Ty::Scalar(*base), v, opaque)
+            }
             FieldKind::Array { elem, .. } => {
-                let Value::Elems(es) = v else { return "{ 0 }".into() };
-                let parts: Vec<String> = es.iter().map(|e| self.member_init(elem, e, opaque, depth)).collect();
+                let Value::Elems(es) = v else {
+                    return "{ 0 }".into();
+                };
+                let parts: Vec<String> = es
+                    .iter()
+                    .map(|e| self.member_init(elem, e, opaque, depth))
+                    .collect();
                 format!("{{ {} }}", parts.join(", "))
             }
             FieldKind::Plain(t) => self.member_init(t, v, opaque, depth),
@@ -282,7 +348,8 @@ impl<'p> Emitter<'p> {
 
     fn member_init(&self, t: &Ty, v: &Value, opaque: bool, depth: usize) -> String {
         let rt = self.prog.resolve(t);
-        if matches!(rt, Ty::Def(d) if matches!(self.prog.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. })) {
+        if matches!(rt, Ty::Def(d) if matches!(self.prog.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. }))
+        {
             self.init(rt, v, opaque, depth)
         } else {
             self.scalar_expr(&self.c_type(t), rt, v, opaque)
@@ -333,7 +400,10 @@ impl<'p> Emitter<'p> {
             FieldKind::Array { elem, len } => {
                 let mut acc = String::from("0ULL");
                 for i in 0..*len {
-                    acc = format!("bs_mix({acc}, {})", self.fold(elem, &format!("{access}[{i}]"), false, depth + 1));
+                    acc = format!(
+                        "bs_mix({acc}, {})",
+                        self.fold(elem, &format!("{access}[{i}]"), false, depth + 1)
+                    );
                 }
                 acc
             }
@@ -352,7 +422,9 @@ impl<'p> Emitter<'p> {
             match (step, rt) {
                 (PathStep::Field(n), Ty::Def(d)) => match self.prog.def(d) {
                     TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. } => {
-                        let Some(f) = fields.iter().find(|f| &f.name == n) else { return (Ty::Void, false) };
+                        let Some(f) = fields.iter().find(|f| &f.name == n) else {
+                            return (Ty::Void, false);
+                        };
                         match &f.kind {
                             FieldKind::Plain(t) => cur = t.clone(),
                             FieldKind::Array { elem, .. } => cur = elem.clone(),
@@ -382,7 +454,9 @@ impl<'p> Emitter<'p> {
                 None => "0ULL".into(),
             },
             Expr::ParamPart(i, path) => {
-                let Some(p) = f.params.get(*i) else { return "0ULL".into() };
+                let Some(p) = f.params.get(*i) else {
+                    return "0ULL".into();
+                };
                 let mut x = match self.prog.resolve(&p.ty) {
                     Ty::Ptr { .. } => format!("(*{})", p.name),
                     _ => p.name.clone(),
@@ -418,23 +492,35 @@ impl<'p> Emitter<'p> {
                 }
             }
             Expr::Cond(c, a, b) => {
-                format!("bs_sel({}, {}, {})", self.expr(f, c), self.expr(f, a), self.expr(f, b))
+                format!(
+                    "bs_sel({}, {}, {})",
+                    self.expr(f, c),
+                    self.expr(f, a),
+                    self.expr(f, b)
+                )
             }
             Expr::Call(callee, args) => {
-                let Some(g) = self.prog.functions.get(callee.0) else { return "0ULL".into() };
+                let Some(g) = self.prog.functions.get(callee.0) else {
+                    return "0ULL".into();
+                };
                 let args: Vec<String> = g
                     .params
                     .iter()
                     .zip(args)
                     .map(|(p, a)| format!("({}){}", self.c_type(&p.ty), self.expr(f, a)))
                     .collect();
-                self.fold(&g.ret, &format!("{}({})", g.name, args.join(", ")), false, 0)
+                self.fold(
+                    &g.ret,
+                    &format!("{}({})", g.name, args.join(", ")),
+                    false,
+                    0,
+                )
             }
         }
     }
 
     /// Converts the u64 expression `x` to a value of type `ty` (for returns).
-    fn from_u64(&self, ty: &Ty, x: &str, depth: usize) -> String {
+    fn convert_u64(&self, ty: &Ty, x: &str, depth: usize) -> String {
         let cty = self.c_type(ty);
         match self.prog.resolve(ty) {
             Ty::Void => String::new(),
@@ -450,15 +536,20 @@ impl<'p> Emitter<'p> {
                 }
                 TypeDef::FnPtr { .. } => format!("({cty})0"),
                 TypeDef::Struct { .. } | TypeDef::Union { .. } => {
-                    format!("({cty}){}", self.init_from_u64(self.prog.resolve(ty), x, depth))
+                    format!(
+                        "({cty}){}",
+                        self.init_convert_u64(self.prog.resolve(ty), x, depth)
+                    )
                 }
                 TypeDef::Typedef { .. } => format!("({cty})0"),
             },
         }
     }
 
-    fn init_from_u64(&self, rt: &Ty, x: &str, depth: usize) -> String {
-        let Ty::Def(d) = rt else { return "{ 0 }".into() };
+    fn init_convert_u64(&self, rt: &Ty, x: &str, depth: usize) -> String {
+        let Ty::Def(d) = rt else {
+            return "{ 0 }".into();
+        };
         if depth > MAX_FOLD_DEPTH {
             return "{ 0 }".into();
         }
@@ -474,12 +565,18 @@ impl<'p> Emitter<'p> {
             let text = match &f.kind {
                 FieldKind::Bitfield { base, width } => {
                     let bits = if base.is_signed() { width - 1 } else { *width };
-                    let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+                    let mask = if bits >= 64 {
+                        u64::MAX
+                    } else {
+                        (1u64 << bits) - 1
+                    };
                     format!("({})({xk} & {mask}ULL)", base.c_name())
                 }
-                FieldKind::Plain(t) => self.member_from_u64(t, &xk, depth),
+                FieldKind::Plain(t) => self.member_convert_u64(t, &xk, depth),
                 FieldKind::Array { elem, len } => {
-                    let es: Vec<String> = (0..*len).map(|_| self.member_from_u64(elem, &xk, depth)).collect();
+                    let es: Vec<String> = (0..*len)
+                        .map(|_| self.member_convert_u64(elem, &xk, depth))
+                        .collect();
                     format!("{{ {} }}", es.join(", "))
                 }
             };
@@ -488,13 +585,18 @@ impl<'p> Emitter<'p> {
         format!("{{ {} }}", parts.join(", "))
     }
 
-    fn member_from_u64(&self, t: &Ty, x: &str, depth: usize) -> String {
+    fn member_convert_u64(&self, t: &Ty, x: &str, depth: usize) -> String {
         let rt = self.prog.resolve(t);
         match rt {
-            Ty::Def(d) if matches!(self.prog.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. }) => {
-                self.init_from_u64(rt, x, depth + 1)
+            Ty::Def(d)
+                if matches!(
+                    self.prog.def(*d),
+                    TypeDef::Struct { .. } | TypeDef::Union { .. }
+                ) =>
+            {
+                self.init_convert_u64(rt, x, depth + 1)
             }
-            _ => self.from_u64(t, x, depth + 1),
+            _ => self.convert_u64(t, x, depth + 1),
         }
     }
 
@@ -524,7 +626,12 @@ impl<'p> Emitter<'p> {
         fn walk_s(s: &Stmt, used: &mut [bool]) {
             match s {
                 Stmt::Mix(e) | Stmt::ColdCall(e) | Stmt::Sink(e) => walk_e(e, used),
-                Stmt::If { cond, then, otherwise, .. } => {
+                Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                    ..
+                } => {
                     walk_e(cond, used);
                     then.iter().chain(otherwise).for_each(|s| walk_s(s, used));
                 }
@@ -570,7 +677,11 @@ impl<'p> Emitter<'p> {
         if f.variadic {
             ps.push("...".into());
         }
-        let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+        let ps = if ps.is_empty() {
+            "void".to_string()
+        } else {
+            ps.join(", ")
+        };
         format!("{} {}({ps})", self.c_type(&f.ret), f.name)
     }
 
@@ -578,7 +689,9 @@ impl<'p> Emitter<'p> {
         body.iter()
             .map(|s| match s {
                 Stmt::Loop { body, .. } => 1 + Self::loop_depth(body),
-                Stmt::If { then, otherwise, .. } => Self::loop_depth(then).max(Self::loop_depth(otherwise)),
+                Stmt::If {
+                    then, otherwise, ..
+                } => Self::loop_depth(then).max(Self::loop_depth(otherwise)),
                 _ => 0,
             })
             .max()
@@ -590,7 +703,9 @@ impl<'p> Emitter<'p> {
             pred(s)
                 || match s {
                     Stmt::Loop { body, .. } => Self::has_stmt(body, pred),
-                    Stmt::If { then, otherwise, .. } => Self::has_stmt(then, pred) || Self::has_stmt(otherwise, pred),
+                    Stmt::If {
+                        then, otherwise, ..
+                    } => Self::has_stmt(then, pred) || Self::has_stmt(otherwise, pred),
                     _ => false,
                 }
         })
@@ -626,7 +741,7 @@ impl<'p> Emitter<'p> {
             match self.prog.resolve(&f.ret) {
                 Ty::Void => o.push_str("\tbs_sink ^= acc;\n"),
                 _ => {
-                    let _ = writeln!(o, "\treturn {};", self.from_u64(&f.ret, "acc", 0));
+                    let _ = writeln!(o, "\treturn {};", self.convert_u64(&f.ret, "acc", 0));
                 }
             }
         }
@@ -639,7 +754,12 @@ impl<'p> Emitter<'p> {
             Stmt::Mix(e) => {
                 let _ = writeln!(o, "{tab}acc = bs_mix(acc, {});", self.expr(f, e));
             }
-            Stmt::If { cond, expect, then, otherwise } => {
+            Stmt::If {
+                cond,
+                expect,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr(f, cond);
                 let c = match expect {
                     Some(b) => format!("__builtin_expect(bs_true({c}), {})", u8::from(*b)),
@@ -660,14 +780,22 @@ impl<'p> Emitter<'p> {
                 }
             }
             Stmt::Loop { count, body } => {
-                let _ = writeln!(o, "{tab}for (bs_i{loops} = 0; bs_i{loops} < {count}u; bs_i{loops}++) {{");
+                let _ = writeln!(
+                    o,
+                    "{tab}for (bs_i{loops} = 0; bs_i{loops} < {count}u; bs_i{loops}++) {{"
+                );
                 for s in body {
                     self.stmt(o, f, s, ind + 1, loops + 1);
                 }
                 let _ = writeln!(o, "{tab}}}");
             }
             Stmt::ColdCall(e) => {
-                let _ = writeln!(o, "{tab}acc ^= bs_cold_{}({});", self.prog.tus[f.tu].name, self.expr(f, e));
+                let _ = writeln!(
+                    o,
+                    "{tab}acc ^= bs_cold_{}({});",
+                    self.prog.tus[f.tu].name,
+                    self.expr(f, e)
+                );
             }
             Stmt::Sink(e) => {
                 let _ = writeln!(o, "{tab}bs_sink ^= {};", self.expr(f, e));
@@ -675,17 +803,28 @@ impl<'p> Emitter<'p> {
             Stmt::VaSum => {
                 let n = f.params.first().map_or("0", |p| p.name.as_str());
                 let _ = writeln!(o, "{tab}__builtin_va_start(ap, {n});");
-                let _ = writeln!(o, "{tab}for (bs_va = 0; bs_va < {n} && bs_va < 16u; bs_va++)");
+                let _ = writeln!(
+                    o,
+                    "{tab}for (bs_va = 0; bs_va < {n} && bs_va < 16u; bs_va++)"
+                );
                 let _ = writeln!(o, "{tab}\tacc = bs_mix(acc, __builtin_va_arg(ap, bs_u64));");
                 let _ = writeln!(o, "{tab}__builtin_va_end(ap);");
             }
             Stmt::Recurse { depth_param } => {
-                let Some(d) = f.params.get(*depth_param) else { return };
+                let Some(d) = f.params.get(*depth_param) else {
+                    return;
+                };
                 let args: Vec<String> = f
                     .params
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| if i == *depth_param { format!("{} - 1u", p.name) } else { p.name.clone() })
+                    .map(|(i, p)| {
+                        if i == *depth_param {
+                            format!("{} - 1u", p.name)
+                        } else {
+                            p.name.clone()
+                        }
+                    })
                     .collect();
                 let call = format!("{}({})", f.name, args.join(", "));
                 let _ = writeln!(
@@ -696,7 +835,9 @@ impl<'p> Emitter<'p> {
                 );
             }
             Stmt::TailCall(callee, args) => {
-                let Some(g) = self.prog.functions.get(callee.0) else { return };
+                let Some(g) = self.prog.functions.get(callee.0) else {
+                    return;
+                };
                 let args: Vec<String> = g
                     .params
                     .iter()
@@ -714,7 +855,7 @@ impl<'p> Emitter<'p> {
                         let _ = writeln!(o, "{tab}\treturn;");
                     }
                     _ => {
-                        let _ = writeln!(o, "{tab}\treturn {};", self.from_u64(&f.ret, &v, 0));
+                        let _ = writeln!(o, "{tab}\treturn {};", self.convert_u64(&f.ret, &v, 0));
                     }
                 }
             }
@@ -727,14 +868,28 @@ impl<'p> Emitter<'p> {
         let p = self.prog;
         let name = &p.tus[tu].name;
         let mut o = String::new();
-        let _ = writeln!(o, "/* {name}: generated by btfsmith generators {} */", p.generator_version);
+        let _ = writeln!(
+            o,
+            "/* {name}: generated by btfsmith generators {} */",
+            p.generator_version
+        );
         if p.tu_uses_float(tu) {
             o.push_str("#define BS_USE_FLOAT 1\n");
         }
         o.push_str("#include \"prog.h\"\n\n");
         for g in p.globals.iter().filter(|g| g.tu == tu) {
-            let st = if g.linkage == Linkage::Static { "static " } else { "" };
-            let _ = writeln!(o, "{st}{} {} = {};", g.ty.c_name(), g.name, Self::int_lit(i128::from(g.init)));
+            let st = if g.linkage == Linkage::Static {
+                "static "
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                o,
+                "{st}{} {} = {};",
+                g.ty.c_name(),
+                g.name,
+                Self::int_lit(i128::from(g.init))
+            );
         }
         o.push('\n');
         let uses_cold = p
@@ -747,7 +902,11 @@ impl<'p> Emitter<'p> {
             );
         }
         for (id, f) in p.functions_in(tu) {
-            self.function(&mut o, f, 0x9e37_79b9u64.wrapping_mul(id.0 as u64 + 1) & 0xffff_ffff);
+            self.function(
+                &mut o,
+                f,
+                0x9e37_79b9u64.wrapping_mul(id.0 as u64 + 1) & 0xffff_ffff,
+            );
         }
         // The driver.
         let _ = writeln!(o, "bs_u64 bs_run_{name}(void)\n{{\n\tbs_u64 acc = 0;");
@@ -771,8 +930,17 @@ impl<'p> Emitter<'p> {
                 if f.variadic {
                     pts.push("...".into());
                 }
-                let pts = if pts.is_empty() { "void".to_string() } else { pts.join(", ") };
-                let _ = writeln!(o, "\t{{\n\t\t{} (*volatile bs_fp)({pts}) = {};", self.c_type(&f.ret), f.name);
+                let pts = if pts.is_empty() {
+                    "void".to_string()
+                } else {
+                    pts.join(", ")
+                };
+                let _ = writeln!(
+                    o,
+                    "\t{{\n\t\t{} (*volatile bs_fp)({pts}) = {};",
+                    self.c_type(&f.ret),
+                    f.name
+                );
                 "bs_fp".to_string()
             } else {
                 o.push_str("\t{\n");
@@ -782,11 +950,20 @@ impl<'p> Emitter<'p> {
             let rt = p.resolve(&f.ret);
             if f.result_unused || *rt == Ty::Void {
                 let _ = writeln!(o, "\t\t{call};");
-            } else if matches!(rt, Ty::Def(d) if matches!(p.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. })) {
+            } else if matches!(rt, Ty::Def(d) if matches!(p.def(*d), TypeDef::Struct { .. } | TypeDef::Union { .. }))
+            {
                 let _ = writeln!(o, "\t\t{} bs_r = {call};", self.c_type(&f.ret));
-                let _ = writeln!(o, "\t\tacc = bs_mix(acc, {});", self.fold(&f.ret, "bs_r", false, 0));
+                let _ = writeln!(
+                    o,
+                    "\t\tacc = bs_mix(acc, {});",
+                    self.fold(&f.ret, "bs_r", false, 0)
+                );
             } else {
-                let _ = writeln!(o, "\t\tacc = bs_mix(acc, {});", self.fold(&f.ret, &call, false, 0));
+                let _ = writeln!(
+                    o,
+                    "\t\tacc = bs_mix(acc, {});",
+                    self.fold(&f.ret, &call, false, 0)
+                );
             }
             o.push_str("\t}\n");
         }
@@ -799,7 +976,9 @@ impl<'p> Emitter<'p> {
 
     fn user_main(&self) -> String {
         let mut o = String::new();
-        o.push_str("/* main.c: generated by btfsmith; calls every recorded call, prints a checksum */\n");
+        o.push_str(
+            "/* main.c: generated by btfsmith; calls every recorded call, prints a checksum */\n",
+        );
         o.push_str("#include <stdio.h>\n#include \"prog.h\"\n\nvolatile bs_u64 bs_sink;\n\nint main(void)\n{\n\tbs_u64 acc = 0;\n");
         for tu in &self.prog.tus {
             let _ = writeln!(o, "\tacc = bs_mix(acc, bs_run_{}());", tu.name);
@@ -821,7 +1000,11 @@ impl<'p> Emitter<'p> {
         o.push_str("static bs_u64 bs_run_all(void)\n{\n\tbs_u64 acc = 0;\n\n");
         for (i, tu) in p.tus.iter().enumerate() {
             if p.tu_uses_float(i) {
-                let _ = writeln!(o, "\tkernel_fpu_begin();\n\tacc = bs_mix(acc, bs_run_{}());\n\tkernel_fpu_end();", tu.name);
+                let _ = writeln!(
+                    o,
+                    "\tkernel_fpu_begin();\n\tacc = bs_mix(acc, bs_run_{}());\n\tkernel_fpu_end();",
+                    tu.name
+                );
             } else {
                 let _ = writeln!(o, "\tacc = bs_mix(acc, bs_run_{}());", tu.name);
             }
@@ -842,7 +1025,11 @@ impl<'p> Emitter<'p> {
         let mut o = format!("obj-m += prog.o\nprog-objs := {}\n", objs.join(" "));
         for (i, tu) in p.tus.iter().enumerate() {
             if p.tu_uses_float(i) {
-                let _ = writeln!(o, "CFLAGS_{0}.o += $(CC_FLAGS_FPU)\nCFLAGS_REMOVE_{0}.o += $(CC_FLAGS_NO_FPU)", tu.name);
+                let _ = writeln!(
+                    o,
+                    "CFLAGS_{0}.o += $(CC_FLAGS_FPU)\nCFLAGS_REMOVE_{0}.o += $(CC_FLAGS_NO_FPU)",
+                    tu.name
+                );
             }
         }
         o

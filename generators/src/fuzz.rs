@@ -13,7 +13,9 @@ const MAX_CHOICES: usize = 4096;
 
 impl<'a> Arbitrary<'a> for Program {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Program> {
-        let policy_index = u.choose_index(crate::policy::POLICY_NAMES.len()).unwrap_or(0);
+        let policy_index = u
+            .choose_index(crate::policy::POLICY_NAMES.len())
+            .unwrap_or(0);
         let policy = Policy::by_name(crate::policy::POLICY_NAMES[policy_index]).unwrap_or_default();
         let mut data = Vec::new();
         while data.len() < MAX_CHOICES && !u.is_empty() {

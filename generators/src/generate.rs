@@ -20,7 +20,13 @@ pub fn generate(seed: u64, policy: &Policy) -> Result<Program, GenError> {
 pub fn generate_from(ch: &mut dyn Choices, policy: &Policy) -> Result<Program, GenError> {
     policy.validate()?;
     let tus = range(ch, policy.limits.tus) as usize;
-    let mut g = Gen { ch, pol: policy, prog: Program::new(&policy.name, tus), group: 0, counter: 0 };
+    let mut g = Gen {
+        ch,
+        pol: policy,
+        prog: Program::new(&policy.name, tus),
+        group: 0,
+        counter: 0,
+    };
     g.run()?;
     g.prog.validate()?;
     Ok(g.prog)
@@ -53,8 +59,14 @@ struct Gen<'a> {
     counter: usize,
 }
 
-const INT_PARAM_SCALARS: [Scalar; 6] =
-    [Scalar::Int, Scalar::UInt, Scalar::Long, Scalar::ULong, Scalar::Short, Scalar::UChar];
+const INT_PARAM_SCALARS: [Scalar; 6] = [
+    Scalar::Int,
+    Scalar::UInt,
+    Scalar::Long,
+    Scalar::ULong,
+    Scalar::Short,
+    Scalar::UChar,
+];
 
 impl Gen<'_> {
     fn below(&mut self, n: u64) -> u64 {
@@ -95,9 +107,19 @@ impl Gen<'_> {
             for _ in 0..self.range(self.pol.limits.globals_per_tu) {
                 let ty = self.pick(&INT_PARAM_SCALARS);
                 let init = self.int_value(ty) as i64;
-                let linkage = if self.chance(30) { Linkage::Global } else { Linkage::Static };
+                let linkage = if self.chance(30) {
+                    Linkage::Global
+                } else {
+                    Linkage::Static
+                };
                 let name = self.fresh("g");
-                self.prog.globals.push(Global { name, tu, ty, init, linkage });
+                self.prog.globals.push(Global {
+                    name,
+                    tu,
+                    ty,
+                    init,
+                    linkage,
+                });
             }
         }
         for _ in 0..self.range(self.pol.limits.types) {
@@ -140,8 +162,11 @@ impl Gen<'_> {
     // ----------------------------------------------------------------------------- types
 
     fn scalar(&mut self, allow_float: bool) -> Scalar {
-        let mut w: Vec<(Scalar, u32)> =
-            Scalar::ALL.iter().copied().zip(self.pol.scalar_weights.iter().copied()).collect();
+        let mut w: Vec<(Scalar, u32)> = Scalar::ALL
+            .iter()
+            .copied()
+            .zip(self.pol.scalar_weights.iter().copied())
+            .collect();
         if !allow_float {
             w.retain(|(s, _)| !s.is_float());
         }
@@ -172,7 +197,12 @@ impl Gen<'_> {
     }
 
     /// A fresh struct of integer (and, when allowed, richer) members.
-    fn struct_type(&mut self, nfields: u32, rich: bool, allow_float: bool) -> Result<TypeId, GenError> {
+    fn struct_type(
+        &mut self,
+        nfields: u32,
+        rich: bool,
+        allow_float: bool,
+    ) -> Result<TypeId, GenError> {
         let name = self.fresh("s");
         let mut fields = Vec::new();
         for i in 0..nfields.max(1) {
@@ -180,26 +210,51 @@ impl Gen<'_> {
             let kind = if rich { self.below(7) } else { 0 };
             let field = match kind {
                 1 => {
-                    let base = self.pick(&[Scalar::UInt, Scalar::Int, Scalar::UChar, Scalar::UShort]);
+                    let base =
+                        self.pick(&[Scalar::UInt, Scalar::Int, Scalar::UChar, Scalar::UShort]);
                     let width = 1 + self.below(u64::from(base.value_bits())) as u32;
                     Field::bitfield(fname, base, width)?
                 }
                 2 => {
                     let elem = Ty::Scalar(self.scalar(false));
-                    Field { name: fname, kind: FieldKind::Array { elem, len: 1 + self.below(4) as u32 }, quals: Quals::default() }
+                    Field {
+                        name: fname,
+                        kind: FieldKind::Array {
+                            elem,
+                            len: 1 + self.below(4) as u32,
+                        },
+                        quals: Quals::default(),
+                    }
                 }
                 3 => match self.earlier_value_type() {
                     Some(t) => Field::plain(fname, t),
                     None => Field::plain(fname, Ty::Scalar(Scalar::Long)),
                 },
-                4 => Field::plain(fname, Ty::Ptr { pointee: Box::new(Ty::Scalar(Scalar::Int)), to_const: true }),
-                5 => Field { name: fname, kind: FieldKind::Plain(Ty::Scalar(self.scalar(allow_float))), quals: Quals { is_const: false, is_volatile: self.chance(20) } },
+                4 => Field::plain(
+                    fname,
+                    Ty::Ptr {
+                        pointee: Box::new(Ty::Scalar(Scalar::Int)),
+                        to_const: true,
+                    },
+                ),
+                5 => Field {
+                    name: fname,
+                    kind: FieldKind::Plain(Ty::Scalar(self.scalar(allow_float))),
+                    quals: Quals {
+                        is_const: false,
+                        is_volatile: self.chance(20),
+                    },
+                },
                 _ => Field::plain(fname, Ty::Scalar(self.scalar(allow_float))),
             };
             fields.push(field);
         }
         let packed = rich && self.chance(15);
-        self.prog.push_type(TypeDef::Struct { name, fields, packed })
+        self.prog.push_type(TypeDef::Struct {
+            name,
+            fields,
+            packed,
+        })
     }
 
     /// A struct, union, enum or typedef defined earlier that holds a value (not a function pointer).
@@ -248,14 +303,25 @@ impl Gen<'_> {
                     Some(t) if self.chance(50) => t,
                     _ => Ty::Scalar(self.scalar(false)),
                 };
-                let quals = Quals { is_const: self.chance(20), is_volatile: false };
-                self.prog.push_type(TypeDef::Typedef { name, target, quals })
+                let quals = Quals {
+                    is_const: self.chance(20),
+                    is_volatile: false,
+                };
+                self.prog.push_type(TypeDef::Typedef {
+                    name,
+                    target,
+                    quals,
+                })
             }
             _ => {
                 let name = self.fresh("fp");
                 let n = self.below(4);
                 let params = (0..n).map(|_| Ty::Scalar(Scalar::Int)).collect();
-                self.prog.push_type(TypeDef::FnPtr { name, ret: Ty::Scalar(Scalar::Long), params })
+                self.prog.push_type(TypeDef::FnPtr {
+                    name,
+                    ret: Ty::Scalar(Scalar::Long),
+                    params,
+                })
             }
         }
     }
@@ -268,11 +334,15 @@ impl Gen<'_> {
                 let t = self.pick(&cands);
                 let floaty = self.prog.ty_has_float(&Ty::Def(t));
                 if allow_float || !floaty {
-                    let is_agg = matches!(self.prog.def(t), TypeDef::Struct { .. } | TypeDef::Union { .. });
+                    let is_agg = matches!(
+                        self.prog.def(t),
+                        TypeDef::Struct { .. } | TypeDef::Union { .. }
+                    );
                     return match is_agg {
-                        true if self.chance(50) => {
-                            Ty::Ptr { pointee: Box::new(Ty::Def(t)), to_const: true }
-                        }
+                        true if self.chance(50) => Ty::Ptr {
+                            pointee: Box::new(Ty::Def(t)),
+                            to_const: true,
+                        },
                         _ => Ty::Def(t),
                     };
                 }
@@ -280,7 +350,10 @@ impl Gen<'_> {
         }
         let s = self.scalar(allow_float);
         if self.chance(5) {
-            return Ty::Ptr { pointee: Box::new(Ty::Scalar(s)), to_const: self.chance(50) };
+            return Ty::Ptr {
+                pointee: Box::new(Ty::Scalar(s)),
+                to_const: self.chance(50),
+            };
         }
         Ty::Scalar(s)
     }
@@ -323,15 +396,26 @@ impl Gen<'_> {
         (0..n)
             .map(|i| {
                 let ty = self.param_ty(allow_float);
-                let quals = Quals { is_const: self.chance(10), is_volatile: false };
-                Param { name: format!("{prefix}{i}"), ty, quals }
+                let quals = Quals {
+                    is_const: self.chance(10),
+                    is_volatile: false,
+                };
+                Param {
+                    name: format!("{prefix}{i}"),
+                    ty,
+                    quals,
+                }
             })
             .collect()
     }
 
     fn int_params(&mut self, n: u32) -> Vec<Param> {
         (0..n)
-            .map(|i| Param { name: format!("p{i}"), ty: Ty::Scalar(self.pick(&INT_PARAM_SCALARS)), quals: Quals::default() })
+            .map(|i| Param {
+                name: format!("p{i}"),
+                ty: Ty::Scalar(self.pick(&INT_PARAM_SCALARS)),
+                quals: Quals::default(),
+            })
             .collect()
     }
 
@@ -354,12 +438,16 @@ impl Gen<'_> {
                 }
                 TypeDef::FnPtr { .. } => Value::Null,
                 TypeDef::Typedef { target, .. } => self.value(&target, depth + 1),
-                TypeDef::Struct { fields, .. } => {
-                    Value::Fields(fields.iter().map(|f| (f.name.clone(), self.field_value(f, depth))).collect())
-                }
-                TypeDef::Union { fields, .. } => {
-                    Value::Fields(vec![(fields[0].name.clone(), self.field_value(&fields[0], depth))])
-                }
+                TypeDef::Struct { fields, .. } => Value::Fields(
+                    fields
+                        .iter()
+                        .map(|f| (f.name.clone(), self.field_value(f, depth)))
+                        .collect(),
+                ),
+                TypeDef::Union { fields, .. } => Value::Fields(vec![(
+                    fields[0].name.clone(),
+                    self.field_value(&fields[0], depth),
+                )]),
             },
         }
     }
@@ -368,7 +456,9 @@ impl Gen<'_> {
         match &f.kind {
             FieldKind::Plain(Ty::Ptr { .. }) => Value::Null,
             FieldKind::Plain(t) => self.value(t, depth + 1),
-            FieldKind::Array { elem, len } => Value::Elems((0..*len).map(|_| self.value(elem, depth + 1)).collect()),
+            FieldKind::Array { elem, len } => {
+                Value::Elems((0..*len).map(|_| self.value(elem, depth + 1)).collect())
+            }
             FieldKind::Bitfield { base, width } => {
                 let w = *width;
                 let v = if base.is_signed() {
@@ -450,7 +540,9 @@ impl Gen<'_> {
                     .filter(|(_, f)| {
                         f.hazard == Hazard::Plain
                             && !f.variadic
-                            && f.params.iter().all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer()))
+                            && f.params
+                                .iter()
+                                .all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer()))
                             && matches!(f.ret, Ty::Scalar(s) if s.is_integer())
                     })
                     .map(|(id, _)| id)
@@ -475,7 +567,12 @@ impl Gen<'_> {
 
     /// A body that uses each parameter as `uses` says, plus random filler.
     fn body(&mut self, uses: &[Use], tu: usize, filler: u32) -> Vec<Stmt> {
-        let usable: Vec<usize> = uses.iter().enumerate().filter(|(_, u)| **u == Use::Whole).map(|(i, _)| i).collect();
+        let usable: Vec<usize> = uses
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| **u == Use::Whole)
+            .map(|(i, _)| i)
+            .collect();
         let depth = self.pol.limits.expr_depth;
         let mut body = Vec::new();
         for (i, u) in uses.iter().enumerate() {
@@ -483,7 +580,11 @@ impl Gen<'_> {
                 Use::Whole => {
                     let e = self.expr(depth.saturating_sub(1), &usable, tu);
                     let op = self.pick(&[BinOp::Add, BinOp::Xor, BinOp::Mul]);
-                    body.push(Stmt::Mix(Expr::Bin(op, Box::new(Expr::Param(i)), Box::new(e))));
+                    body.push(Stmt::Mix(Expr::Bin(
+                        op,
+                        Box::new(Expr::Param(i)),
+                        Box::new(e),
+                    )));
                 }
                 Use::Part(path) => body.push(Stmt::Mix(Expr::ParamPart(i, path.clone()))),
                 Use::Unused => {}
@@ -492,18 +593,38 @@ impl Gen<'_> {
                     body.push(Stmt::If {
                         cond: Expr::Bin(BinOp::Lt, Box::new(Expr::Acc), Box::new(Expr::Const(k))),
                         expect: None,
-                        then: vec![Stmt::Mix(Expr::Bin(BinOp::Mul, Box::new(Expr::Param(i)), Box::new(Expr::Const(3))))],
+                        then: vec![Stmt::Mix(Expr::Bin(
+                            BinOp::Mul,
+                            Box::new(Expr::Param(i)),
+                            Box::new(Expr::Const(3)),
+                        ))],
                         otherwise: vec![],
                     });
                 }
                 Use::Heavy => {
                     let p = Box::new(Expr::Param(i));
-                    body.push(Stmt::Mix(Expr::Bin(BinOp::Mul, p.clone(), Box::new(Expr::Acc))));
-                    body.push(Stmt::Mix(Expr::Bin(BinOp::Shl, Box::new(Expr::Acc), p.clone())));
+                    body.push(Stmt::Mix(Expr::Bin(
+                        BinOp::Mul,
+                        p.clone(),
+                        Box::new(Expr::Acc),
+                    )));
+                    body.push(Stmt::Mix(Expr::Bin(
+                        BinOp::Shl,
+                        Box::new(Expr::Acc),
+                        p.clone(),
+                    )));
                     body.push(Stmt::If {
-                        cond: Expr::Bin(BinOp::Lt, p.clone(), Box::new(Expr::Const(1 + self.below(50)))),
+                        cond: Expr::Bin(
+                            BinOp::Lt,
+                            p.clone(),
+                            Box::new(Expr::Const(1 + self.below(50))),
+                        ),
                         expect: None,
-                        then: vec![Stmt::Mix(Expr::Bin(BinOp::Div, Box::new(Expr::Acc), p.clone()))],
+                        then: vec![Stmt::Mix(Expr::Bin(
+                            BinOp::Div,
+                            Box::new(Expr::Acc),
+                            p.clone(),
+                        ))],
                         otherwise: vec![Stmt::Mix(Expr::Bin(BinOp::Rem, Box::new(Expr::Acc), p))],
                     });
                 }
@@ -515,10 +636,22 @@ impl Gen<'_> {
                 2 => {
                     let cond = self.expr(depth.min(2), &usable, tu);
                     let then = vec![Stmt::Mix(self.expr(depth, &usable, tu))];
-                    let otherwise = if self.chance(50) { vec![Stmt::Mix(self.expr(depth, &usable, tu))] } else { vec![] };
-                    Stmt::If { cond, expect: None, then, otherwise }
+                    let otherwise = if self.chance(50) {
+                        vec![Stmt::Mix(self.expr(depth, &usable, tu))]
+                    } else {
+                        vec![]
+                    };
+                    Stmt::If {
+                        cond,
+                        expect: None,
+                        then,
+                        otherwise,
+                    }
                 }
-                3 => Stmt::Loop { count: 1 + self.below(4) as u32, body: vec![Stmt::Mix(self.expr(depth, &usable, tu))] },
+                3 => Stmt::Loop {
+                    count: 1 + self.below(4) as u32,
+                    body: vec![Stmt::Mix(self.expr(depth, &usable, tu))],
+                },
                 _ => Stmt::Sink(self.expr(depth, &usable, tu)),
             };
             body.push(s);
@@ -577,7 +710,11 @@ impl Gen<'_> {
                     opaque.push(self.chance(self.pol.opaque_args_percent));
                 }
             }
-            self.prog.calls.push(CallSite { callee: f, args, opaque });
+            self.prog.calls.push(CallSite {
+                callee: f,
+                args,
+                opaque,
+            });
         }
     }
 
@@ -595,7 +732,12 @@ impl Gen<'_> {
         match h {
             H::Plain => {
                 let tu = self.random_tu();
-                let linkage = self.pick(&[Linkage::Static, Linkage::Static, Linkage::Global, Linkage::Weak]);
+                let linkage = self.pick(&[
+                    Linkage::Static,
+                    Linkage::Static,
+                    Linkage::Global,
+                    Linkage::Weak,
+                ]);
                 let inline = match self.below(10) {
                     0 | 1 => InlineHint::None,
                     2 if linkage == Linkage::Static => InlineHint::Inline,
@@ -625,14 +767,24 @@ impl Gen<'_> {
                 let s = self.struct_type(nf, false, false)?;
                 let sty = Ty::Def(s);
                 let ty = if h == H::IsraStructPointer {
-                    Ty::Ptr { pointee: Box::new(sty), to_const: self.chance(50) }
+                    Ty::Ptr {
+                        pointee: Box::new(sty),
+                        to_const: self.chance(50),
+                    }
                 } else {
                     sty
                 };
                 let extra = self.below(3) as u32;
                 let mut params = self.int_params(extra);
                 let pos = self.below(params.len() as u64 + 1) as usize;
-                params.insert(pos, Param { name: "ps".into(), ty, quals: Quals::default() });
+                params.insert(
+                    pos,
+                    Param {
+                        name: "ps".into(),
+                        ty,
+                        quals: Quals::default(),
+                    },
+                );
                 for (i, p) in params.iter_mut().enumerate() {
                     p.name = format!("p{i}");
                 }
@@ -661,7 +813,9 @@ impl Gen<'_> {
                 let kty = params[k].ty.clone();
                 let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
                 let kval = match kty {
-                    Ty::Scalar(s) => Value::Int((2 + self.below(20) as i128).min(self.int_value_max(s))),
+                    Ty::Scalar(s) => {
+                        Value::Int((2 + self.below(20) as i128).min(self.int_value_max(s)))
+                    }
                     _ => Value::Int(3),
                 };
                 let ncalls = 1 + self.ncalls();
@@ -673,8 +827,20 @@ impl Gen<'_> {
                 let params = self.int_params(n);
                 let kconst = self.below(100);
                 let mut body = vec![Stmt::EarlyReturn {
-                    cond: Expr::Bin(BinOp::Eq, Box::new(Expr::Bin(BinOp::Eq, Box::new(Expr::Param(0)), Box::new(Expr::Const(kconst)))), Box::new(Expr::Const(0))),
-                    value: Expr::Bin(BinOp::Add, Box::new(Expr::Param(0)), Box::new(Expr::Const(1))),
+                    cond: Expr::Bin(
+                        BinOp::Eq,
+                        Box::new(Expr::Bin(
+                            BinOp::Eq,
+                            Box::new(Expr::Param(0)),
+                            Box::new(Expr::Const(kconst)),
+                        )),
+                        Box::new(Expr::Const(0)),
+                    ),
+                    value: Expr::Bin(
+                        BinOp::Add,
+                        Box::new(Expr::Param(0)),
+                        Box::new(Expr::Const(1)),
+                    ),
                 }];
                 let uses = vec![Use::Whole; params.len()];
                 let usable: Vec<usize> = (0..params.len()).collect();
@@ -682,15 +848,31 @@ impl Gen<'_> {
                 body.extend(tail);
                 let e1 = self.expr(3, &usable, tu);
                 let e2 = self.expr(3, &usable, tu);
-                body.push(Stmt::Loop { count: 3 + self.below(5) as u32, body: vec![Stmt::Mix(e1), Stmt::Sink(Expr::Acc), Stmt::Mix(e2)] });
+                body.push(Stmt::Loop {
+                    count: 3 + self.below(5) as u32,
+                    body: vec![Stmt::Mix(e1), Stmt::Sink(Expr::Acc), Stmt::Mix(e2)],
+                });
                 for _ in 0..3 {
                     let e = self.expr(3, &usable, tu);
                     body.push(Stmt::Sink(e));
-                    body.push(Stmt::Mix(Expr::Bin(BinOp::Mul, Box::new(Expr::Acc), Box::new(Expr::Const(31)))));
+                    body.push(Stmt::Mix(Expr::Bin(
+                        BinOp::Mul,
+                        Box::new(Expr::Acc),
+                        Box::new(Expr::Const(31)),
+                    )));
                 }
                 let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
                 let name = self.fresh("part");
-                let f = self.function(name, tu, Linkage::Static, InlineHint::None, ret, params, body, h);
+                let f = self.function(
+                    name,
+                    tu,
+                    Linkage::Static,
+                    InlineHint::None,
+                    ret,
+                    params,
+                    body,
+                    h,
+                );
                 let ncalls = 1 + self.ncalls();
                 self.calls(f, ncalls, &[]);
             }
@@ -704,21 +886,41 @@ impl Gen<'_> {
                 let k = self.below(100);
                 let then = vec![
                     Stmt::ColdCall(Expr::Acc),
-                    Stmt::Sink(Expr::Bin(BinOp::Mul, Box::new(Expr::Acc), Box::new(Expr::Param(0)))),
-                    Stmt::ColdCall(Expr::Bin(BinOp::Xor, Box::new(Expr::Acc), Box::new(Expr::Const(k)))),
-                    Stmt::Mix(Expr::Bin(BinOp::Shr, Box::new(Expr::Acc), Box::new(Expr::Const(3)))),
+                    Stmt::Sink(Expr::Bin(
+                        BinOp::Mul,
+                        Box::new(Expr::Acc),
+                        Box::new(Expr::Param(0)),
+                    )),
+                    Stmt::ColdCall(Expr::Bin(
+                        BinOp::Xor,
+                        Box::new(Expr::Acc),
+                        Box::new(Expr::Const(k)),
+                    )),
+                    Stmt::Mix(Expr::Bin(
+                        BinOp::Shr,
+                        Box::new(Expr::Acc),
+                        Box::new(Expr::Const(3)),
+                    )),
                 ];
                 let pos = self.below(body.len() as u64 + 1) as usize;
                 body.insert(
                     pos,
                     Stmt::If {
-                        cond: Expr::Bin(BinOp::Eq, Box::new(Expr::Param(0)), Box::new(Expr::Const(k))),
+                        cond: Expr::Bin(
+                            BinOp::Eq,
+                            Box::new(Expr::Param(0)),
+                            Box::new(Expr::Const(k)),
+                        ),
                         expect: Some(false),
                         then,
                         otherwise: vec![],
                     },
                 );
-                let linkage = if self.chance(70) { Linkage::Static } else { Linkage::Global };
+                let linkage = if self.chance(70) {
+                    Linkage::Static
+                } else {
+                    Linkage::Global
+                };
                 let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
                 let name = self.fresh("cold");
                 let f = self.function(name, tu, linkage, nil, ret, params, body, h);
@@ -736,7 +938,11 @@ impl Gen<'_> {
                 let mut uses = vec![Use::Whole; params.len()];
                 // Never only the last one: a dropped leading parameter shifts the others.
                 let k = self.below(params.len() as u64 - 1) as usize;
-                uses[k] = if h == H::ParamSomePaths { Use::SomePaths } else { Use::Unused };
+                uses[k] = if h == H::ParamSomePaths {
+                    Use::SomePaths
+                } else {
+                    Use::Unused
+                };
                 if params.len() > 3 && self.chance(30) {
                     uses[k + 1] = uses[k].clone();
                 }
@@ -776,7 +982,17 @@ impl Gen<'_> {
                 let mut params = self.int_params(n);
                 let s = self.pick(&INT_PARAM_SCALARS);
                 let pos = self.below(params.len() as u64 + 1) as usize;
-                params.insert(pos, Param { name: "pp".into(), ty: Ty::Ptr { pointee: Box::new(Ty::Scalar(s)), to_const: true }, quals: Quals::default() });
+                params.insert(
+                    pos,
+                    Param {
+                        name: "pp".into(),
+                        ty: Ty::Ptr {
+                            pointee: Box::new(Ty::Scalar(s)),
+                            to_const: true,
+                        },
+                        quals: Quals::default(),
+                    },
+                );
                 for (i, p) in params.iter_mut().enumerate() {
                     p.name = format!("p{i}");
                 }
@@ -809,7 +1025,11 @@ impl Gen<'_> {
                 let fill = self.filler();
                 let body = self.body(&uses, tu, fill);
                 let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
-                let ret = if floats && self.chance(40) { Ty::Scalar(Scalar::Double) } else { self.ret_ty() };
+                let ret = if floats && self.chance(40) {
+                    Ty::Scalar(Scalar::Double)
+                } else {
+                    self.ret_ty()
+                };
                 let name = self.fresh(match h {
                     H::ManyArgs => "many",
                     H::VeryManyArgs => "vmany",
@@ -822,17 +1042,23 @@ impl Gen<'_> {
             H::StructByValueSmall | H::StructByValueLarge => {
                 let tu = self.random_tu();
                 let small = h == H::StructByValueSmall;
-                let s = loop {
-                    let nf = if small { 1 + self.below(3) as u32 } else { 3 + self.below(4) as u32 };
-                    let s = self.struct_type(nf, !small, false)?;
-                    let size = self.prog.size_of(&Ty::Def(s));
-                    if small && size <= 16 || !small && size > 16 {
-                        break s;
-                    }
+                let nf = if small {
+                    1 + self.below(3) as u32
+                } else {
+                    3 + self.below(4) as u32
+                };
+                let candidate = self.struct_type(nf, !small, false)?;
+                let size = self.prog.size_of(&Ty::Def(candidate));
+                let s = if small && size <= 16 || !small && size > 16 {
+                    candidate
+                } else {
                     // Make it fit: a fixed layout that surely does.
                     let name = self.fresh("s");
                     let fields = if small {
-                        vec![Field::plain("m0", Ty::Scalar(Scalar::Int)), Field::plain("m1", Ty::Scalar(Scalar::Long))]
+                        vec![
+                            Field::plain("m0", Ty::Scalar(Scalar::Int)),
+                            Field::plain("m1", Ty::Scalar(Scalar::Long)),
+                        ]
                     } else {
                         vec![
                             Field::plain("m0", Ty::Scalar(Scalar::Long)),
@@ -840,12 +1066,23 @@ impl Gen<'_> {
                             Field::plain("m2", Ty::Scalar(Scalar::Int)),
                         ]
                     };
-                    break self.prog.push_type(TypeDef::Struct { name, fields, packed: false })?;
+                    self.prog.push_type(TypeDef::Struct {
+                        name,
+                        fields,
+                        packed: false,
+                    })?
                 };
                 let extra = self.below(3) as u32;
                 let mut params = self.int_params(extra);
                 let pos = self.below(params.len() as u64 + 1) as usize;
-                params.insert(pos, Param { name: "sv".into(), ty: Ty::Def(s), quals: Quals::default() });
+                params.insert(
+                    pos,
+                    Param {
+                        name: "sv".into(),
+                        ty: Ty::Def(s),
+                        quals: Quals::default(),
+                    },
+                );
                 for (i, p) in params.iter_mut().enumerate() {
                     p.name = format!("p{i}");
                 }
@@ -861,7 +1098,11 @@ impl Gen<'_> {
             }
             H::Varargs => {
                 let tu = self.random_tu();
-                let params = vec![Param { name: "n".into(), ty: Ty::Scalar(Scalar::UInt), quals: Quals::default() }];
+                let params = vec![Param {
+                    name: "n".into(),
+                    ty: Ty::Scalar(Scalar::UInt),
+                    quals: Quals::default(),
+                }];
                 let fill = self.filler();
                 let mut body = vec![Stmt::VaSum];
                 body.extend(self.body(&[Use::Whole], tu, fill));
@@ -877,14 +1118,25 @@ impl Gen<'_> {
                         args.push(Value::Int(self.int_value(Scalar::ULongLong)));
                     }
                     let opaque = vec![self.chance(self.pol.opaque_args_percent); args.len()];
-                    self.prog.calls.push(CallSite { callee: f, args, opaque });
+                    self.prog.calls.push(CallSite {
+                        callee: f,
+                        args,
+                        opaque,
+                    });
                 }
             }
             H::Recursion => {
                 let tu = self.random_tu();
                 let n = 1 + self.below(2) as u32;
                 let mut params = self.int_params(n);
-                params.insert(0, Param { name: "depth".into(), ty: Ty::Scalar(Scalar::UInt), quals: Quals::default() });
+                params.insert(
+                    0,
+                    Param {
+                        name: "depth".into(),
+                        ty: Ty::Scalar(Scalar::UInt),
+                        quals: Quals::default(),
+                    },
+                );
                 let mut uses = vec![Use::Whole; params.len()];
                 uses[0] = Use::Unused;
                 let fill = self.filler();
@@ -908,7 +1160,16 @@ impl Gen<'_> {
                 let fill = self.filler();
                 let cbody = self.body(&uses, tu, fill);
                 let cname = self.fresh("tailee");
-                let callee = self.function(cname, tu, Linkage::Static, nil, ret.clone(), cparams, cbody, h);
+                let callee = self.function(
+                    cname,
+                    tu,
+                    Linkage::Static,
+                    nil,
+                    ret.clone(),
+                    cparams,
+                    cbody,
+                    h,
+                );
                 let n = 1 + self.below(4) as u32;
                 let params = self.int_params(n);
                 let uses = vec![Use::Whole; params.len()];
@@ -941,7 +1202,11 @@ impl Gen<'_> {
     fn same_name(&mut self, h: Hazard) -> Result<(), GenError> {
         use Hazard as H;
         let ntus = self.prog.tus.len();
-        let want = if h == H::SameNameMany { 3 + self.below(3) as usize } else { 2 };
+        let want = if h == H::SameNameMany {
+            3 + self.below(3) as usize
+        } else {
+            2
+        };
         let count = want.min(ntus);
         // Distinct units, chosen by rotating from a random start.
         let start = self.random_tu();
@@ -952,7 +1217,12 @@ impl Gen<'_> {
         let ret = self.ret_ty();
         for (i, &tu) in tus.iter().enumerate() {
             let variant = match h {
-                H::SameNameMany => self.pick(&[H::SameNameIdentical, H::SameNameDifferentTypes, H::SameNameDifferentArity, H::SameNameRenamedParams]),
+                H::SameNameMany => self.pick(&[
+                    H::SameNameIdentical,
+                    H::SameNameDifferentTypes,
+                    H::SameNameDifferentArity,
+                    H::SameNameRenamedParams,
+                ]),
                 other => other,
             };
             let mut params = base.clone();
@@ -995,7 +1265,16 @@ impl Gen<'_> {
             let uses = vec![Use::Whole; params.len()];
             let fill = self.filler();
             let body = self.body(&uses, tu, fill);
-            let f = self.function(name.clone(), tu, linkage, InlineHint::NoInline, ret_i, params, body, h);
+            let f = self.function(
+                name.clone(),
+                tu,
+                linkage,
+                InlineHint::NoInline,
+                ret_i,
+                params,
+                body,
+                h,
+            );
             let n = self.ncalls();
             self.calls(f, n, &[]);
         }

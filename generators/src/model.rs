@@ -115,7 +115,12 @@ impl Scalar {
     pub fn is_signed(self) -> bool {
         matches!(
             self,
-            Scalar::Char | Scalar::SChar | Scalar::Short | Scalar::Int | Scalar::Long | Scalar::LongLong
+            Scalar::Char
+                | Scalar::SChar
+                | Scalar::Short
+                | Scalar::Int
+                | Scalar::Long
+                | Scalar::LongLong
         )
     }
 
@@ -193,18 +198,33 @@ pub struct Field {
 impl Field {
     /// A plain member.
     pub fn plain(name: impl Into<String>, ty: Ty) -> Field {
-        Field { name: name.into(), kind: FieldKind::Plain(ty), quals: Quals::default() }
+        Field {
+            name: name.into(),
+            kind: FieldKind::Plain(ty),
+            quals: Quals::default(),
+        }
     }
 
     /// A bitfield member; checks the C rules (integer base, `1 <= width <= bits`).
     pub fn bitfield(name: impl Into<String>, base: Scalar, width: u32) -> Result<Field, GenError> {
         let name = name.into();
-        if !base.is_integer() || base == Scalar::Bool && width > 1 || width == 0 || width > base.value_bits() {
+        if !base.is_integer()
+            || base == Scalar::Bool && width > 1
+            || width == 0
+            || width > base.value_bits()
+        {
             return Err(GenError::InvalidModel {
-                what: format!("bitfield {name}: width {width} does not fit {}", base.c_name()),
+                what: format!(
+                    "bitfield {name}: width {width} does not fit {}",
+                    base.c_name()
+                ),
             });
         }
-        Ok(Field { name, kind: FieldKind::Bitfield { base, width }, quals: Quals::default() })
+        Ok(Field {
+            name,
+            kind: FieldKind::Bitfield { base, width },
+            quals: Quals::default(),
+        })
     }
 }
 
@@ -534,7 +554,11 @@ impl Program {
             policy: policy.to_string(),
             generator_version: crate::GENERATOR_VERSION.to_string(),
             types: Vec::new(),
-            tus: (0..tus).map(|i| TranslationUnit { name: format!("tu{i}") }).collect(),
+            tus: (0..tus)
+                .map(|i| TranslationUnit {
+                    name: format!("tu{i}"),
+                })
+                .collect(),
             functions: Vec::new(),
             globals: Vec::new(),
             calls: Vec::new(),
@@ -551,7 +575,9 @@ impl Program {
                 if fields.is_empty() {
                     return bad(format!("aggregate {name} has no members"));
                 }
-                if matches!(def, TypeDef::Union { .. }) && matches!(fields[0].kind, FieldKind::Bitfield { .. }) {
+                if matches!(def, TypeDef::Union { .. })
+                    && matches!(fields[0].kind, FieldKind::Bitfield { .. })
+                {
                     return bad(format!("union {name}: first member is a bitfield"));
                 }
                 for f in fields {
@@ -590,9 +616,9 @@ impl Program {
 
     fn check_refs(&self, ty: &Ty, limit: TypeId) -> Result<(), GenError> {
         match ty {
-            Ty::Def(d) if *d >= limit => {
-                Err(GenError::InvalidModel { what: format!("type {} refers to later type {}", limit.0, d.0) })
-            }
+            Ty::Def(d) if *d >= limit => Err(GenError::InvalidModel {
+                what: format!("type {} refers to later type {}", limit.0, d.0),
+            }),
             Ty::Ptr { pointee, .. } => self.check_refs(pointee, limit),
             _ => Ok(()),
         }
@@ -639,7 +665,9 @@ impl Program {
                 TypeDef::Enum { .. } => (4, 4),
                 TypeDef::FnPtr { .. } => (8, 8),
                 TypeDef::Typedef { .. } => (8, 8),
-                TypeDef::Struct { fields, packed, .. } => self.struct_layout(fields, *packed, depth),
+                TypeDef::Struct { fields, packed, .. } => {
+                    self.struct_layout(fields, *packed, depth)
+                }
                 TypeDef::Union { fields, .. } => {
                     let (mut size, mut align) = (0, 1);
                     for f in fields {
@@ -707,10 +735,14 @@ impl Program {
             Ty::Scalar(s) => s.is_float(),
             Ty::Ptr { pointee, .. } => self.has_float_depth(pointee, depth + 1),
             Ty::Def(d) => match self.def(*d) {
-                TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. } => fields.iter().any(|f| match &f.kind {
-                    FieldKind::Plain(t) | FieldKind::Array { elem: t, .. } => self.has_float_depth(t, depth + 1),
-                    FieldKind::Bitfield { .. } => false,
-                }),
+                TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. } => {
+                    fields.iter().any(|f| match &f.kind {
+                        FieldKind::Plain(t) | FieldKind::Array { elem: t, .. } => {
+                            self.has_float_depth(t, depth + 1)
+                        }
+                        FieldKind::Bitfield { .. } => false,
+                    })
+                }
                 TypeDef::FnPtr { .. } => false,
                 _ => false,
             },
@@ -720,12 +752,18 @@ impl Program {
 
     /// The functions of unit `tu`, in definition order.
     pub fn functions_in(&self, tu: usize) -> impl Iterator<Item = (FuncId, &Function)> {
-        self.functions.iter().enumerate().filter(move |(_, f)| f.tu == tu).map(|(i, f)| (FuncId(i), f))
+        self.functions
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.tu == tu)
+            .map(|(i, f)| (FuncId(i), f))
     }
 
     /// The driver calls of unit `tu`, in order.
     pub fn calls_in(&self, tu: usize) -> impl Iterator<Item = &CallSite> {
-        self.calls.iter().filter(move |c| self.functions.get(c.callee.0).is_some_and(|f| f.tu == tu))
+        self.calls
+            .iter()
+            .filter(move |c| self.functions.get(c.callee.0).is_some_and(|f| f.tu == tu))
     }
 
     /// True if any unit uses floating point in a signature.
@@ -751,10 +789,18 @@ impl Program {
         let mut external = std::collections::HashSet::new();
         for (i, f) in self.functions.iter().enumerate() {
             if f.tu >= self.tus.len() {
-                return bad(format!("function {} in unit {} of {}", f.name, f.tu, self.tus.len()));
+                return bad(format!(
+                    "function {} in unit {} of {}",
+                    f.name,
+                    f.tu,
+                    self.tus.len()
+                ));
             }
             if !names.insert((f.tu, f.name.clone())) {
-                return bad(format!("function {} defined twice in unit {}", f.name, f.tu));
+                return bad(format!(
+                    "function {} defined twice in unit {}",
+                    f.name, f.tu
+                ));
             }
             if f.linkage != Linkage::Static && !external.insert(f.name.clone()) {
                 return bad(format!("two external definitions of {}", f.name));
@@ -776,14 +822,26 @@ impl Program {
             let Some(f) = self.functions.get(c.callee.0) else {
                 return bad(format!("call to missing function {}", c.callee.0));
             };
-            let arity_ok = if f.variadic { c.args.len() >= f.params.len() } else { c.args.len() == f.params.len() };
+            let arity_ok = if f.variadic {
+                c.args.len() >= f.params.len()
+            } else {
+                c.args.len() == f.params.len()
+            };
             if !arity_ok || c.opaque.len() != c.args.len() {
-                return bad(format!("call to {} with {} arguments for {} parameters", f.name, c.args.len(), f.params.len()));
+                return bad(format!(
+                    "call to {} with {} arguments for {} parameters",
+                    f.name,
+                    c.args.len(),
+                    f.params.len()
+                ));
             }
         }
         for g in &self.globals {
             if g.tu >= self.tus.len() || !g.ty.is_integer() {
-                return bad(format!("global {} is not an integer of an existing unit", g.name));
+                return bad(format!(
+                    "global {} is not an integer of an existing unit",
+                    g.name
+                ));
             }
         }
         Ok(())
@@ -793,7 +851,12 @@ impl Program {
         for (k, s) in body.iter().enumerate() {
             match s {
                 Stmt::Mix(e) | Stmt::ColdCall(e) | Stmt::Sink(e) => self.check_expr(me, f, e)?,
-                Stmt::If { cond, then, otherwise, .. } => {
+                Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                    ..
+                } => {
                     self.check_expr(me, f, cond)?;
                     self.check_body(me, f, then)?;
                     self.check_body(me, f, otherwise)?;
@@ -801,21 +864,33 @@ impl Program {
                 Stmt::Loop { body, .. } => self.check_body(me, f, body)?,
                 Stmt::VaSum => {
                     if !f.variadic {
-                        return Err(GenError::InvalidModel { what: format!("{}: va_arg in a non-variadic function", f.name) });
+                        return Err(GenError::InvalidModel {
+                            what: format!("{}: va_arg in a non-variadic function", f.name),
+                        });
                     }
                 }
                 Stmt::Recurse { depth_param } => {
                     if !matches!(f.params.get(*depth_param).map(|p| &p.ty), Some(Ty::Scalar(s)) if s.is_integer() && !s.is_signed())
                         || !matches!(self.resolve(&f.ret), Ty::Scalar(s) if s.is_integer())
                     {
-                        return Err(GenError::InvalidModel { what: format!("{}: recursion needs an unsigned depth and an integer result", f.name) });
+                        return Err(GenError::InvalidModel {
+                            what: format!(
+                                "{}: recursion needs an unsigned depth and an integer result",
+                                f.name
+                            ),
+                        });
                     }
                 }
                 Stmt::TailCall(callee, args) => {
                     self.check_callee(me, f, *callee, args.len())?;
                     let g = &self.functions[callee.0];
                     if g.ret != f.ret || k + 1 != body.len() {
-                        return Err(GenError::InvalidModel { what: format!("{}: tail call to {} must be last and return the same type", f.name, g.name) });
+                        return Err(GenError::InvalidModel {
+                            what: format!(
+                                "{}: tail call to {} must be last and return the same type",
+                                f.name, g.name
+                            ),
+                        });
                     }
                     for a in args {
                         self.check_expr(me, f, a)?;
@@ -830,11 +905,28 @@ impl Program {
         Ok(())
     }
 
-    fn check_callee(&self, me: usize, f: &Function, callee: FuncId, nargs: usize) -> Result<(), GenError> {
+    fn check_callee(
+        &self,
+        me: usize,
+        f: &Function,
+        callee: FuncId,
+        nargs: usize,
+    ) -> Result<(), GenError> {
         match self.functions.get(callee.0) {
-            Some(g) if callee.0 < me && g.tu == f.tu && !g.variadic && g.params.len() == nargs
-                && g.params.iter().all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer())) => Ok(()),
-            _ => Err(GenError::InvalidModel { what: format!("{}: bad call to function {}", f.name, callee.0) }),
+            Some(g)
+                if callee.0 < me
+                    && g.tu == f.tu
+                    && !g.variadic
+                    && g.params.len() == nargs
+                    && g.params
+                        .iter()
+                        .all(|p| matches!(p.ty, Ty::Scalar(s) if s.is_integer())) =>
+            {
+                Ok(())
+            }
+            _ => Err(GenError::InvalidModel {
+                what: format!("{}: bad call to function {}", f.name, callee.0),
+            }),
         }
     }
 
@@ -862,7 +954,10 @@ impl Program {
             Expr::Call(callee, args) => {
                 self.check_callee(me, f, *callee, args.len())?;
                 if !matches!(self.functions[callee.0].ret, Ty::Scalar(s) if s.is_integer()) {
-                    return bad(format!("{}: callee {} must return an integer", f.name, callee.0));
+                    return bad(format!(
+                        "{}: callee {} must return an integer",
+                        f.name, callee.0
+                    ));
                 }
                 args.iter().try_for_each(|a| self.check_expr(me, f, a))
             }
@@ -895,14 +990,30 @@ mod tests {
     #[test]
     fn types_may_refer_only_to_earlier_types() {
         let mut p = Program::new("t", 1);
-        let fwd = TypeDef::Typedef { name: "t0".into(), target: Ty::Def(TypeId(0)), quals: Quals::default() };
+        let fwd = TypeDef::Typedef {
+            name: "t0".into(),
+            target: Ty::Def(TypeId(0)),
+            quals: Quals::default(),
+        };
         assert!(p.push_type(fwd).is_err(), "a typedef of itself");
         let s = p
-            .push_type(TypeDef::Struct { name: "s".into(), fields: vec![Field::plain("a", Ty::Scalar(Scalar::Int))], packed: false })
+            .push_type(TypeDef::Struct {
+                name: "s".into(),
+                fields: vec![Field::plain("a", Ty::Scalar(Scalar::Int))],
+                packed: false,
+            })
             .expect("struct");
-        let t = TypeDef::Typedef { name: "t".into(), target: Ty::Def(s), quals: Quals::default() };
+        let t = TypeDef::Typedef {
+            name: "t".into(),
+            target: Ty::Def(s),
+            quals: Quals::default(),
+        };
         assert!(p.push_type(t).is_ok());
-        let empty = TypeDef::Struct { name: "e".into(), fields: vec![], packed: false };
+        let empty = TypeDef::Struct {
+            name: "e".into(),
+            fields: vec![],
+            packed: false,
+        };
         assert!(p.push_type(empty).is_err());
     }
 
@@ -912,15 +1023,38 @@ mod tests {
         let int = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Int));
         let char_ = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Char));
         let long = |n: &str| Field::plain(n, Ty::Scalar(Scalar::Long));
-        let a = p.push_type(TypeDef::Struct { name: "a".into(), fields: vec![char_("c"), long("l")], packed: false }).expect("a");
-        let b = p.push_type(TypeDef::Struct { name: "b".into(), fields: vec![char_("c"), long("l")], packed: true }).expect("b");
+        let a = p
+            .push_type(TypeDef::Struct {
+                name: "a".into(),
+                fields: vec![char_("c"), long("l")],
+                packed: false,
+            })
+            .expect("a");
+        let b = p
+            .push_type(TypeDef::Struct {
+                name: "b".into(),
+                fields: vec![char_("c"), long("l")],
+                packed: true,
+            })
+            .expect("b");
         let bits = vec![
             Field::bitfield("x", Scalar::UInt, 30).expect("x"),
             Field::bitfield("y", Scalar::UInt, 5).expect("y"),
             int("z"),
         ];
-        let c = p.push_type(TypeDef::Struct { name: "c".into(), fields: bits, packed: false }).expect("c");
-        let u = p.push_type(TypeDef::Union { name: "u".into(), fields: vec![char_("c"), long("l")] }).expect("u");
+        let c = p
+            .push_type(TypeDef::Struct {
+                name: "c".into(),
+                fields: bits,
+                packed: false,
+            })
+            .expect("c");
+        let u = p
+            .push_type(TypeDef::Union {
+                name: "u".into(),
+                fields: vec![char_("c"), long("l")],
+            })
+            .expect("u");
         assert_eq!(p.size_of(&Ty::Def(a)), 16);
         assert_eq!(p.size_of(&Ty::Def(b)), 9);
         assert_eq!(p.size_of(&Ty::Def(c)), 12);

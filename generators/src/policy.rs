@@ -295,7 +295,10 @@ impl Policy {
             ],
             &[],
         );
-        p.weights = Hazard::ALL.iter().map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 })).collect();
+        p.weights = Hazard::ALL
+            .iter()
+            .map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 }))
+            .collect();
         p.scalar_weights = vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 1, 2];
         p
     }
@@ -319,18 +322,33 @@ impl Policy {
                     H::SameNameWeakAndStatic,
                 ],
             ),
-            "isra" => Policy::focused(name, vec![P::Isra], &[H::IsraStructPointer, H::IsraStructByValue]),
+            "isra" => Policy::focused(
+                name,
+                vec![P::Isra],
+                &[H::IsraStructPointer, H::IsraStructByValue],
+            ),
             "constprop" => Policy::focused(name, vec![P::Constprop], &[H::ConstpropSameConstant]),
-            "part-cold" => Policy::focused(name, vec![P::PartOrCold], &[H::PartialInline, H::ColdPath]),
-            "optimized-out" => {
-                Policy::focused(name, vec![P::OptimizedOut], &[H::UnusedParam, H::ParamSomePaths])
+            "part-cold" => {
+                Policy::focused(name, vec![P::PartOrCold], &[H::PartialInline, H::ColdPath])
             }
+            "optimized-out" => Policy::focused(
+                name,
+                vec![P::OptimizedOut],
+                &[H::UnusedParam, H::ParamSomePaths],
+            ),
             "clang-signature" => Policy::focused(
                 name,
                 vec![P::SignatureChangeWithoutRename],
-                &[H::ClangDeadArg, H::ClangDeadReturn, H::ClangArgPromotion, H::AddressTakenControl],
+                &[
+                    H::ClangDeadArg,
+                    H::ClangDeadReturn,
+                    H::ClangArgPromotion,
+                    H::AddressTakenControl,
+                ],
             ),
-            "many-args" => Policy::focused(name, vec![P::ManyArgs], &[H::ManyArgs, H::VeryManyArgs]),
+            "many-args" => {
+                Policy::focused(name, vec![P::ManyArgs], &[H::ManyArgs, H::VeryManyArgs])
+            }
             "struct-by-value" => Policy::focused(
                 name,
                 vec![P::StructByValue],
@@ -347,7 +365,10 @@ impl Policy {
                 Policy::focused(name, vec![P::OutOfLine], &[H::Recursion, H::TailCall])
             }
             _ => {
-                return Err(GenError::UnknownPolicy { name: name.to_string(), known: POLICY_NAMES.join(", ") })
+                return Err(GenError::UnknownPolicy {
+                    name: name.to_string(),
+                    known: POLICY_NAMES.join(", "),
+                })
             }
         };
         // A single-phenomenon policy also keeps its `guaranteed` list; `mixed` guarantees nothing.
@@ -356,12 +377,20 @@ impl Policy {
 
     /// Every built-in policy, `mixed` first.
     pub fn all() -> Vec<Policy> {
-        POLICY_NAMES.iter().filter_map(|n| Policy::by_name(n).ok()).collect()
+        POLICY_NAMES
+            .iter()
+            .filter_map(|n| Policy::by_name(n).ok())
+            .collect()
     }
 
     /// Checks that the policy can generate anything: some positive weight, sane ranges.
     pub fn validate(&self) -> Result<(), GenError> {
-        let bad = |what: String| Err(GenError::InvalidPolicy { name: self.name.clone(), what });
+        let bad = |what: String| {
+            Err(GenError::InvalidPolicy {
+                name: self.name.clone(),
+                what,
+            })
+        };
         if !self.weights.iter().any(|(_, w)| *w > 0) && self.guaranteed.is_empty() {
             return bad("no recipe has a positive weight".into());
         }
@@ -381,7 +410,10 @@ impl Policy {
             }
         }
         if l.tus.min < 1 || l.tus.max > 16 {
-            return bad(format!("limits.tus must lie in 1..=16, got {}..={}", l.tus.min, l.tus.max));
+            return bad(format!(
+                "limits.tus must lie in 1..=16, got {}..={}",
+                l.tus.min, l.tus.max
+            ));
         }
         if l.groups.max > 64 || l.params.max > 16 || l.fields.max > 16 || l.fields.min < 1 {
             return bad("limits too large (groups <= 64, params <= 16, fields 1..=16)".into());
@@ -389,7 +421,9 @@ impl Policy {
         if l.calls_per_function.min < 1 || l.calls_per_function.max > 8 {
             return bad("limits.calls_per_function must lie in 1..=8".into());
         }
-        if self.scalar_weights.len() != crate::model::Scalar::ALL.len() || self.scalar_weights.iter().take(12).all(|w| *w == 0) {
+        if self.scalar_weights.len() != crate::model::Scalar::ALL.len()
+            || self.scalar_weights.iter().take(12).all(|w| *w == 0)
+        {
             return bad("scalar_weights needs 14 entries with some integer weight".into());
         }
         if l.expr_depth > 8 || l.stmts.max > 16 {
@@ -414,7 +448,10 @@ mod tests {
         // Every recipe is reachable from `mixed`.
         let mixed = Policy::mixed();
         for h in Hazard::ALL {
-            assert!(mixed.weights.iter().any(|(w, n)| *w == h && *n > 0), "{h:?} missing from mixed");
+            assert!(
+                mixed.weights.iter().any(|(w, n)| *w == h && *n > 0),
+                "{h:?} missing from mixed"
+            );
         }
     }
 }

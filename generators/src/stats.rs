@@ -60,8 +60,15 @@ pub struct StatsTable {
 impl StatsTable {
     /// A plain-text table.
     pub fn render(&self) -> String {
-        let mut o = format!("compiler {} {}, seeds {}..\n", self.compiler, self.opt, self.first_seed);
-        let _ = writeln!(o, "{:<20} {:<22} {:>8} {:>6} {:>8} {:>8}", "policy", "phenomenon", "programs", "hits", "share", "failures");
+        let mut o = format!(
+            "compiler {} {}, seeds {}..\n",
+            self.compiler, self.opt, self.first_seed
+        );
+        let _ = writeln!(
+            o,
+            "{:<20} {:<22} {:>8} {:>6} {:>8} {:>8}",
+            "policy", "phenomenon", "programs", "hits", "share", "failures"
+        );
         for r in &self.rows {
             let _ = writeln!(
                 o,
@@ -83,7 +90,12 @@ impl StatsTable {
 
 /// Compiles the units of a written user-flavour program in `dir` to objects (`tuN.o`), with
 /// the standard flags and `opt`. `main.c` is left out: it defines no generated function.
-pub fn build_objects(units: &[String], cc: &Compiler, opt: &str, dir: &Path) -> Result<Vec<PathBuf>, GenError> {
+pub fn build_objects(
+    units: &[String],
+    cc: &Compiler,
+    opt: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, GenError> {
     let mut objs = Vec::new();
     for u in units {
         let obj = format!("{u}.o");
@@ -94,7 +106,13 @@ pub fn build_objects(units: &[String], cc: &Compiler, opt: &str, dir: &Path) -> 
 }
 
 /// Generates, compiles and classifies one program; returns the classification.
-pub fn measure_one(seed: u64, policy: &Policy, cc: &Compiler, opt: &str, dir: &Path) -> Result<Classification, GenError> {
+pub fn measure_one(
+    seed: u64,
+    policy: &Policy,
+    cc: &Compiler,
+    opt: &str,
+    dir: &Path,
+) -> Result<Classification, GenError> {
     let prog = generate(seed, policy)?;
     write_program(&prog, Flavour::User, dir)?;
     let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
@@ -117,20 +135,28 @@ pub fn gen_stats(
         p.validate()?;
     }
     let run = RUN.fetch_add(1, Ordering::Relaxed);
-    let root = std::env::temp_dir().join(format!("btfsmith-gen-stats-{}-{run}", std::process::id()));
-    std::fs::create_dir_all(&root).map_err(|source| GenError::Io { path: root.clone(), source })?;
-    let jobs: Vec<(usize, u64)> =
-        (0..policies.len()).flat_map(|p| (0..count as u64).map(move |s| (p, first_seed + s))).collect();
+    let root =
+        std::env::temp_dir().join(format!("btfsmith-gen-stats-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(&root).map_err(|source| GenError::Io {
+        path: root.clone(),
+        source,
+    })?;
+    let jobs: Vec<(usize, u64)> = (0..policies.len())
+        .flat_map(|p| (0..count as u64).map(move |s| (p, first_seed + s)))
+        .collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Result<Classification, String>)>> = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(p, seed)) = jobs.get(i) else { break };
                 let dir = root.join(format!("{}-{seed}", policies[p].name));
-                let r = measure_one(seed, &policies[p], cc, opt, &dir).map_err(|e| format!("{} seed {seed}: {e}", policies[p].name));
+                let r = measure_one(seed, &policies[p], cc, opt, &dir)
+                    .map_err(|e| format!("{} seed {seed}: {e}", policies[p].name));
                 let _ = std::fs::remove_dir_all(&dir);
                 if let Ok(mut v) = results.lock() {
                     v.push((p, r));
@@ -144,7 +170,13 @@ pub fn gen_stats(
     let mut errors = Vec::new();
     for (pi, p) in policies.iter().enumerate() {
         for &target in &p.targets {
-            let mut row = StatsRow { policy: p.name.clone(), phenomenon: target, programs: 0, hits: 0, failures: 0 };
+            let mut row = StatsRow {
+                policy: p.name.clone(),
+                phenomenon: target,
+                programs: 0,
+                hits: 0,
+                failures: 0,
+            };
             for (rp, r) in &results {
                 if *rp != pi {
                     continue;
@@ -163,5 +195,11 @@ pub fn gen_stats(
             rows.push(row);
         }
     }
-    Ok(StatsTable { compiler: cc.name(), opt: opt.to_string(), first_seed, rows, errors })
+    Ok(StatsTable {
+        compiler: cc.name(),
+        opt: opt.to_string(),
+        first_seed,
+        rows,
+        errors,
+    })
 }

@@ -16,7 +16,10 @@ use crate::policy::Policy;
 /// The choice streams behind [`programs`]: a header window plus one window per recipe group
 /// (see [`crate::choice::Choices::region`]).
 pub fn choice_streams() -> impl Strategy<Value = Vec<u32>> {
-    vec(any::<u32>(), 0..crate::choice::HEADER_LEN + 8 * crate::choice::REGION_LEN)
+    vec(
+        any::<u32>(),
+        0..crate::choice::HEADER_LEN + 8 * crate::choice::REGION_LEN,
+    )
 }
 
 /// Programs under `policy`. An invalid policy yields the empty program of one unit.

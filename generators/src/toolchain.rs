@@ -33,13 +33,24 @@ impl Compiler {
     /// A compiler by name (`gcc`, `clang`, `clang-19`, `gcc-12`) or path; the family comes from
     /// the file name. Fails naming `ci/setup` when the executable is not found.
     pub fn find(name: &str) -> Result<Compiler, GenError> {
-        let file = Path::new(name).file_name().and_then(|f| f.to_str()).unwrap_or(name);
-        let family = if file.contains("clang") { Family::Clang } else { Family::Gcc };
+        let file = Path::new(name)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or(name);
+        let family = if file.contains("clang") {
+            Family::Clang
+        } else {
+            Family::Gcc
+        };
         let path = if name.contains('/') {
             PathBuf::from(name)
         } else {
             std::env::var_os("PATH")
-                .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+                .and_then(|p| {
+                    std::env::split_paths(&p)
+                        .map(|d| d.join(name))
+                        .find(|c| c.is_file())
+                })
                 .ok_or_else(|| GenError::Spawn {
                     program: name.to_string(),
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found on PATH"),
@@ -56,7 +67,10 @@ impl Compiler {
 
     /// The executable as text.
     pub fn name(&self) -> String {
-        self.path.file_name().map_or_else(|| self.path.display().to_string(), |f| f.to_string_lossy().into_owned())
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        )
     }
 }
 
@@ -95,17 +109,31 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<ProcOutput, GenError>
     let mut err = child.stderr.take();
     let t_out = std::thread::spawn(move || read_capped(out.as_mut()));
     let t_err = std::thread::spawn(move || read_capped(err.as_mut()));
-    let status = match child.wait_timeout(timeout).map_err(|source| GenError::Spawn { program: cmdline.clone(), source })? {
+    let status = match child
+        .wait_timeout(timeout)
+        .map_err(|source| GenError::Spawn {
+            program: cmdline.clone(),
+            source,
+        })? {
         Some(s) => s,
         None => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(GenError::Timeout { cmdline, seconds: timeout.as_secs() });
+            return Err(GenError::Timeout {
+                cmdline,
+                seconds: timeout.as_secs(),
+            });
         }
     };
     let stdout = t_out.join().unwrap_or_default();
     let stderr = t_err.join().unwrap_or_default();
-    Ok(ProcOutput { cmdline, success: status.success(), status: status.to_string(), stdout, stderr })
+    Ok(ProcOutput {
+        cmdline,
+        success: status.success(),
+        status: status.to_string(),
+        stdout,
+        stderr,
+    })
 }
 
 fn read_capped<R: Read>(r: Option<&mut R>) -> String {
@@ -124,7 +152,11 @@ pub fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<ProcOutput, GenErr
     if out.success {
         Ok(out)
     } else {
-        Err(GenError::ToolFailed { cmdline: out.cmdline, status: out.status, stderr: out.stderr })
+        Err(GenError::ToolFailed {
+            cmdline: out.cmdline,
+            status: out.status,
+            stderr: out.stderr,
+        })
     }
 }
 
@@ -141,6 +173,10 @@ pub fn compile_unit(
     obj: &str,
 ) -> Result<ProcOutput, GenError> {
     let mut cmd = Command::new(&cc.path);
-    cmd.current_dir(dir).arg(opt).args(BASE_FLAGS).args(extra).args(["-c", src, "-o", obj]);
+    cmd.current_dir(dir)
+        .arg(opt)
+        .args(BASE_FLAGS)
+        .args(extra)
+        .args(["-c", src, "-o", obj]);
     run_ok(&mut cmd, COMPILE_TIMEOUT)
 }

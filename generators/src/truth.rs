@@ -89,7 +89,10 @@ impl GroundTruth {
         let mut internal = vec![false; prog.functions.len()];
         for (i, f) in prog.functions.iter().enumerate() {
             mark_calls(&f.body, &mut internal);
-            if f.body.iter().any(|s| matches!(s, crate::model::Stmt::Recurse { .. })) {
+            if f.body
+                .iter()
+                .any(|s| matches!(s, crate::model::Stmt::Recurse { .. }))
+            {
                 internal[i] = true;
             }
         }
@@ -107,7 +110,11 @@ impl GroundTruth {
                 params: f
                     .params
                     .iter()
-                    .map(|p| TruthParam { name: p.name.clone(), c_type: em.c_type(&p.ty), size: prog.size_of(&p.ty) })
+                    .map(|p| TruthParam {
+                        name: p.name.clone(),
+                        c_type: em.c_type(&p.ty),
+                        size: prog.size_of(&p.ty),
+                    })
                     .collect(),
                 variadic: f.variadic,
                 noinline: f.inline == crate::model::InlineHint::NoInline,
@@ -171,7 +178,12 @@ fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
     for s in body {
         match s {
             Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) => e(x, out),
-            Stmt::If { cond, then, otherwise, .. } => {
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
                 e(cond, out);
                 mark_calls(then, out);
                 mark_calls(otherwise, out);

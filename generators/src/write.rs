@@ -10,7 +10,10 @@ use crate::toolchain::BASE_FLAGS;
 use crate::truth::GroundTruth;
 
 fn write(path: &Path, text: &str) -> Result<(), GenError> {
-    std::fs::write(path, text).map_err(|source| GenError::Io { path: path.to_path_buf(), source })
+    std::fs::write(path, text).map_err(|source| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The `build.sh` of the user flavour: the exact commands btfsmith runs. `CC` and `OPT` may be
@@ -21,7 +24,12 @@ pub fn user_build_script(prog: &Program) -> String {
         "#!/bin/sh\n# Builds this program exactly as btfsmith does. Override CC (default gcc) and OPT (default -O2).\nset -eu\ncd \"$(dirname \"$0\")\"\nCC=\"${CC:-gcc}\"\nOPT=\"${OPT:--O2}\"\n",
     );
     let mut objs = Vec::new();
-    for unit in prog.tus.iter().map(|t| t.name.clone()).chain(std::iter::once("main".to_string())) {
+    for unit in prog
+        .tus
+        .iter()
+        .map(|t| t.name.clone())
+        .chain(std::iter::once("main".to_string()))
+    {
         let _ = writeln!(o, "\"$CC\" $OPT {flags} -c {unit}.c -o {unit}.o");
         objs.push(format!("{unit}.o"));
     }
@@ -38,8 +46,15 @@ const MODULE_MAKEFILE: &str = "KDIR ?= /lib/modules/$(shell uname -r)/build\n\na
 
 /// Writes the C files, `build.sh` (plus `Kbuild` and `Makefile` for modules) and
 /// `ground_truth.json` into `dir` (created if missing). Returns the ground truth.
-pub fn write_program(prog: &Program, flavour: Flavour, dir: &Path) -> Result<GroundTruth, GenError> {
-    std::fs::create_dir_all(dir).map_err(|source| GenError::Io { path: dir.to_path_buf(), source })?;
+pub fn write_program(
+    prog: &Program,
+    flavour: Flavour,
+    dir: &Path,
+) -> Result<GroundTruth, GenError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let em = Emitter::new(prog, flavour);
     for f in em.sources() {
         write(&dir.join(&f.name), &f.text)?;
@@ -60,8 +75,10 @@ pub fn write_program(prog: &Program, flavour: Flavour, dir: &Path) -> Result<Gro
         let _ = std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o755));
     }
     let truth = GroundTruth::of(prog, flavour);
-    let json = serde_json::to_string_pretty(&truth)
-        .map_err(|source| GenError::Json { what: "ground truth".into(), source })?;
+    let json = serde_json::to_string_pretty(&truth).map_err(|source| GenError::Json {
+        what: "ground truth".into(),
+        source,
+    })?;
     write(&dir.join("ground_truth.json"), &json)?;
     Ok(truth)
 }

@@ -11,7 +11,9 @@ use generators::Phenomenon;
 mod common;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn compile(cc: &str, opt: &str, srcs: &[&str]) -> (tempfile::TempDir, Classification) {
@@ -21,7 +23,13 @@ fn compile(cc: &str, opt: &str, srcs: &[&str]) -> (tempfile::TempDir, Classifica
     for s in srcs {
         let obj = dir.path().join(s.replace(".c", ".o"));
         let out = common::run_cmd(
-            Command::new(&cc.path).arg(opt).args(BASE_FLAGS).arg("-c").arg(fixture(s)).arg("-o").arg(&obj),
+            Command::new(&cc.path)
+                .arg(opt)
+                .args(BASE_FLAGS)
+                .arg("-c")
+                .arg(fixture(s))
+                .arg("-o")
+                .arg(&obj),
             120,
         )
         .expect("run compiler");
@@ -39,20 +47,51 @@ fn inst<'a>(c: &'a Classification, name: &str) -> Vec<&'a Instance> {
 #[test]
 fn gcc_o2_clones_are_named_and_parameters_tracked() {
     let (_d, c) = compile("gcc", "-O2", &["phenomena.c", "dup_b.c"]);
-    let suffixes = |n: &str| inst(&c, n).iter().flat_map(|i| i.suffixes.clone()).collect::<Vec<_>>();
-    assert!(suffixes("isra_ptr").contains(&"isra".to_string()), "{:?}", inst(&c, "isra_ptr"));
-    assert!(suffixes("cprop").contains(&"constprop".to_string()), "{:?}", inst(&c, "cprop"));
-    assert!(suffixes("coldpath").contains(&"cold".to_string()), "{:?}", inst(&c, "coldpath"));
-    assert!(suffixes("partf").contains(&"part".to_string()), "{:?}", inst(&c, "partf"));
+    let suffixes = |n: &str| {
+        inst(&c, n)
+            .iter()
+            .flat_map(|i| i.suffixes.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        suffixes("isra_ptr").contains(&"isra".to_string()),
+        "{:?}",
+        inst(&c, "isra_ptr")
+    );
+    assert!(
+        suffixes("cprop").contains(&"constprop".to_string()),
+        "{:?}",
+        inst(&c, "cprop")
+    );
+    assert!(
+        suffixes("coldpath").contains(&"cold".to_string()),
+        "{:?}",
+        inst(&c, "coldpath")
+    );
+    assert!(
+        suffixes("partf").contains(&"part".to_string()),
+        "{:?}",
+        inst(&c, "partf")
+    );
     // cprop's constant parameter is gone from the clone.
     let cp = inst(&c, "cprop")[0];
-    assert!(cp.params.iter().any(|p| p.name == "k" && !p.has_location), "{cp:?}");
+    assert!(
+        cp.params.iter().any(|p| p.name == "k" && !p.has_location),
+        "{cp:?}"
+    );
     // An untouched global function keeps its name and registers.
     let run = inst(&c, "run")[0];
-    assert!(run.kept_name() && !run.convention_changed() && run.external, "{run:?}");
+    assert!(
+        run.kept_name() && !run.convention_changed() && run.external,
+        "{run:?}"
+    );
     // dup: one definition in each unit, prototypes disagree.
     let dup = &c.names["dup"];
-    assert_eq!((dup.instances, dup.units, dup.consistent), (2, 2, false), "{dup:?}");
+    assert_eq!(
+        (dup.instances, dup.units, dup.consistent),
+        (2, 2, false),
+        "{dup:?}"
+    );
     assert!(c.occurred(Phenomenon::Collision, None));
     assert!(c.occurred(Phenomenon::Isra, None) && c.occurred(Phenomenon::Constprop, None));
 }
@@ -62,8 +101,17 @@ fn clang_o2_dead_argument_elimination_is_a_signature_change_without_rename() {
     let (_d, c) = compile("clang", "-O2", &["phenomena.c"]);
     let unused = inst(&c, "unused")[0];
     assert!(unused.kept_name(), "{unused:?}");
-    assert!(unused.convention_changed(), "clang dropped `k`, so `x` arrives in rdi: {unused:?}");
-    assert!(unused.params.iter().any(|p| p.name == "k" && !p.has_location), "{unused:?}");
+    assert!(
+        unused.convention_changed(),
+        "clang dropped `k`, so `x` arrives in rdi: {unused:?}"
+    );
+    assert!(
+        unused
+            .params
+            .iter()
+            .any(|p| p.name == "k" && !p.has_location),
+        "{unused:?}"
+    );
     // The address-taken control keeps its calling convention.
     let control = inst(&c, "addr_taken")[0];
     assert!(!control.convention_changed(), "{control:?}");
@@ -75,8 +123,18 @@ fn clang_o2_dead_argument_elimination_is_a_signature_change_without_rename() {
 fn at_o0_nothing_is_cloned_changed_or_optimized_out() {
     for cc in ["gcc", "clang"] {
         let (_d, c) = compile(cc, "-O0", &["phenomena.c", "dup_b.c"]);
-        for p in [Phenomenon::Isra, Phenomenon::Constprop, Phenomenon::PartOrCold, Phenomenon::OptimizedOut, Phenomenon::SignatureChangeWithoutRename] {
-            assert!(!c.occurred(p, None), "{cc} -O0 reports {p:?}: {:#?}", c.instances);
+        for p in [
+            Phenomenon::Isra,
+            Phenomenon::Constprop,
+            Phenomenon::PartOrCold,
+            Phenomenon::OptimizedOut,
+            Phenomenon::SignatureChangeWithoutRename,
+        ] {
+            assert!(
+                !c.occurred(p, None),
+                "{cc} -O0 reports {p:?}: {:#?}",
+                c.instances
+            );
         }
         // Every function is out of line exactly once per definition.
         assert_eq!(c.names["dup"].instances, 2, "{cc}");
@@ -92,11 +150,16 @@ fn generated_noinline_functions_are_all_found_at_o0() {
         let dir = common::scratch("classify-gen");
         generators::write_program(&prog, generators::Flavour::User, dir.path()).expect("write");
         let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
-        let objs = generators::stats::build_objects(&units, &gcc, "-O0", dir.path()).expect("build");
+        let objs =
+            generators::stats::build_objects(&units, &gcc, "-O0", dir.path()).expect("build");
         let c = classify_objects(&objs).expect("classify");
         for f in &prog.functions {
             let cu = format!("{}.c", prog.tus[f.tu].name);
-            let found = c.instances.iter().filter(|i| i.name == f.name && i.cu == cu).count();
+            let found = c
+                .instances
+                .iter()
+                .filter(|i| i.name == f.name && i.cu == cu)
+                .count();
             assert_eq!(found, 1, "seed {seed}: {} in {cu}", f.name);
         }
     }
@@ -108,7 +171,8 @@ fn outcomes_join_ground_truth_with_what_gcc_did() {
     let policy = generators::Policy::by_name("isra").expect("policy");
     let prog = generators::generate(1, &policy).expect("generate");
     let dir = common::scratch("outcomes");
-    let truth = generators::write_program(&prog, generators::Flavour::User, dir.path()).expect("write");
+    let truth =
+        generators::write_program(&prog, generators::Flavour::User, dir.path()).expect("write");
     let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
     let objs = generators::stats::build_objects(&units, &gcc, "-O2", dir.path()).expect("build");
     let c = classify_objects(&objs).expect("classify");
@@ -116,6 +180,9 @@ fn outcomes_join_ground_truth_with_what_gcc_did() {
     assert_eq!(out.len(), truth.functions.len());
     let isra: Vec<_> = out.iter().filter(|o| o.name.starts_with("isra")).collect();
     assert!(!isra.is_empty(), "the isra policy made no isra function");
-    assert!(isra.iter().any(|o| o.suffixes.iter().any(|s| s == "isra")), "{isra:#?}");
+    assert!(
+        isra.iter().any(|o| o.suffixes.iter().any(|s| s == "isra")),
+        "{isra:#?}"
+    );
     assert!(out.iter().all(|o| o.inlined_away == (o.out_of_line == 0)));
 }

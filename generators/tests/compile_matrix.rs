@@ -11,7 +11,11 @@ mod common;
 
 const OPTS: [&str; 5] = ["-O0", "-O1", "-O2", "-O3", "-Os"];
 
-fn check_program(policy: &Policy, seed: u64, compilers: &[generators::toolchain::Compiler]) -> Result<(), String> {
+fn check_program(
+    policy: &Policy,
+    seed: u64,
+    compilers: &[generators::toolchain::Compiler],
+) -> Result<(), String> {
     let prog = generate(seed, policy).map_err(|e| e.to_string())?;
     let dir = common::scratch("matrix");
     write_program(&prog, Flavour::User, dir.path()).map_err(|e| e.to_string())?;
@@ -21,15 +25,31 @@ fn check_program(policy: &Policy, seed: u64, compilers: &[generators::toolchain:
         for opt in OPTS {
             let exe = dir.path().join(format!("prog-{}{opt}", cc.name()));
             let out = common::run_cmd(
-                Command::new(&cc.path).arg(opt).args(BASE_FLAGS).arg("-Werror").args(&srcs).arg("-o").arg(&exe),
+                Command::new(&cc.path)
+                    .arg(opt)
+                    .args(BASE_FLAGS)
+                    .arg("-Werror")
+                    .args(&srcs)
+                    .arg("-o")
+                    .arg(&exe),
                 120,
             )?;
             if !out.success {
-                return Err(format!("{} seed {seed}: {} {opt} failed:\n{}", policy.name, cc.name(), out.stderr));
+                return Err(format!(
+                    "{} seed {seed}: {} {opt} failed:\n{}",
+                    policy.name,
+                    cc.name(),
+                    out.stderr
+                ));
             }
             let run = common::run_cmd(&mut Command::new(&exe), 20)?;
             if !run.success {
-                return Err(format!("{} seed {seed}: {} {opt} binary failed: {}", policy.name, cc.name(), run.status));
+                return Err(format!(
+                    "{} seed {seed}: {} {opt} binary failed: {}",
+                    policy.name,
+                    cc.name(),
+                    run.status
+                ));
             }
             checksums.push((format!("{} {opt}", cc.name()), run.stdout));
         }
@@ -49,11 +69,22 @@ fn check_program(policy: &Policy, seed: u64, compilers: &[generators::toolchain:
 
 #[test]
 fn every_policy_compiles_warning_free_and_agrees_across_gcc_clang_and_opt_levels() {
-    let compilers = [common::require_compiler("gcc"), common::require_compiler("clang")];
-    let jobs: Vec<(Policy, u64)> =
-        Policy::all().into_iter().flat_map(|p| [100u64, 101].map(|s| (p.clone(), s))).collect();
+    let compilers = [
+        common::require_compiler("gcc"),
+        common::require_compiler("clang"),
+    ];
+    let jobs: Vec<(Policy, u64)> = Policy::all()
+        .into_iter()
+        .flat_map(|p| [100u64, 101].map(|s| (p.clone(), s)))
+        .collect();
     let failures = common::parallel(&jobs, |(p, s)| check_program(p, *s, &compilers));
-    assert!(failures.is_empty(), "{} of {} programs failed:\n{}", failures.len(), jobs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} programs failed:\n{}",
+        failures.len(),
+        jobs.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -64,15 +95,31 @@ fn build_script_runs_the_documented_commands() {
     let dir = common::scratch("buildsh");
     write_program(&prog, Flavour::User, dir.path()).expect("write");
     let script = std::fs::read_to_string(dir.path().join("build.sh")).expect("read build.sh");
-    assert!(script.contains(&BASE_FLAGS.join(" ")), "build.sh lacks the standard flags:\n{script}");
+    assert!(
+        script.contains(&BASE_FLAGS.join(" ")),
+        "build.sh lacks the standard flags:\n{script}"
+    );
     for cc in [&gcc, &clang] {
         let out = common::run_cmd(
-            Command::new("sh").arg(dir.path().join("build.sh")).env("CC", &cc.path).env("OPT", "-O2 -Werror"),
+            Command::new("sh")
+                .arg(dir.path().join("build.sh"))
+                .env("CC", &cc.path)
+                .env("OPT", "-O2 -Werror"),
             300,
         )
         .expect("run build.sh");
-        assert!(out.success, "build.sh with {} failed:\n{}", cc.name(), out.stderr);
-        let run = common::run_cmd(&mut Command::new(dir.path().join("prog")), 20).expect("run prog");
-        assert!(run.success && run.stdout.starts_with("checksum "), "prog printed {:?}", run.stdout);
+        assert!(
+            out.success,
+            "build.sh with {} failed:\n{}",
+            cc.name(),
+            out.stderr
+        );
+        let run =
+            common::run_cmd(&mut Command::new(dir.path().join("prog")), 20).expect("run prog");
+        assert!(
+            run.success && run.stdout.starts_with("checksum "),
+            "prog printed {:?}",
+            run.stdout
+        );
     }
 }

@@ -25,11 +25,27 @@ fn same_seed_gives_same_bytes_for_every_policy_and_flavour() {
 fn written_directories_are_byte_identical() {
     let policy = Policy::mixed();
     let (d1, d2) = (common::scratch("det-a"), common::scratch("det-b"));
-    write_program(&generate(7, &policy).expect("generate"), Flavour::Module, d1.path()).expect("write");
-    write_program(&generate(7, &policy).expect("generate"), Flavour::Module, d2.path()).expect("write");
-    let mut names: Vec<_> = std::fs::read_dir(d1.path()).expect("read dir").map(|e| e.expect("entry").file_name()).collect();
+    write_program(
+        &generate(7, &policy).expect("generate"),
+        Flavour::Module,
+        d1.path(),
+    )
+    .expect("write");
+    write_program(
+        &generate(7, &policy).expect("generate"),
+        Flavour::Module,
+        d2.path(),
+    )
+    .expect("write");
+    let mut names: Vec<_> = std::fs::read_dir(d1.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     names.sort();
-    assert!(names.len() >= 7, "expected sources, Kbuild, Makefile, build.sh, ground truth; got {names:?}");
+    assert!(
+        names.len() >= 7,
+        "expected sources, Kbuild, Makefile, build.sh, ground truth; got {names:?}"
+    );
     for n in names {
         let a = std::fs::read(d1.path().join(&n)).expect("read");
         let b = std::fs::read(d2.path().join(&n)).expect("read");
@@ -41,9 +57,19 @@ fn written_directories_are_byte_identical() {
 fn different_seeds_give_different_programs() {
     let policy = Policy::mixed();
     let texts: std::collections::BTreeSet<String> = (0..20u64)
-        .map(|s| Emitter::new(&generate(s, &policy).expect("generate"), Flavour::User).sources().into_iter().map(|f| f.text).collect())
+        .map(|s| {
+            Emitter::new(&generate(s, &policy).expect("generate"), Flavour::User)
+                .sources()
+                .into_iter()
+                .map(|f| f.text)
+                .collect()
+        })
         .collect();
-    assert!(texts.len() >= 19, "only {} distinct programs from 20 seeds", texts.len());
+    assert!(
+        texts.len() >= 19,
+        "only {} distinct programs from 20 seeds",
+        texts.len()
+    );
 }
 
 #[test]
@@ -56,7 +82,10 @@ fn ground_truth_round_trips_through_json() {
     assert_eq!(back, truth);
     assert_eq!(truth.functions.len(), prog.functions.len());
     assert_eq!(truth.calls.len(), prog.calls.len());
-    assert!(truth.calls.iter().all(|c| truth.functions[c.function].name == c.name));
+    assert!(truth
+        .calls
+        .iter()
+        .all(|c| truth.functions[c.function].name == c.name));
 }
 
 #[test]
@@ -67,7 +96,10 @@ fn invalid_policies_are_typed_errors_not_panics() {
     let err = generate(1, &p).expect_err("min > max must be rejected");
     assert!(err.to_string().contains("limits.tus"), "message: {err}");
     let err = Policy::by_name("nope").expect_err("unknown policy");
-    assert!(err.to_string().contains("unknown policy: nope"), "message: {err}");
+    assert!(
+        err.to_string().contains("unknown policy: nope"),
+        "message: {err}"
+    );
     let mut p = Policy::mixed();
     p.weights.clear();
     p.guaranteed.clear();
@@ -95,5 +127,9 @@ fn swarm_programs_are_valid_deterministic_and_vary_their_recipes() {
         let set: std::collections::BTreeSet<_> = p.functions.iter().map(|f| f.hazard).collect();
         recipe_sets.insert(format!("{set:?}"));
     }
-    assert!(recipe_sets.len() >= 20, "only {} distinct recipe mixes in 30 swarm programs", recipe_sets.len());
+    assert!(
+        recipe_sets.len() >= 20,
+        "only {} distinct recipe mixes in 30 swarm programs",
+        recipe_sets.len()
+    );
 }

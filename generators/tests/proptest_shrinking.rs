@@ -39,7 +39,11 @@ fn compiles_with_werror(prog: &Program) -> Result<(), String> {
 fn shrink(policy: Policy, property: impl Fn(&Program) -> bool) -> Program {
     let invalid = AtomicUsize::new(0);
     let seen = AtomicUsize::new(0);
-    let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let result = runner.run(&programs(policy), |prog| {
         seen.fetch_add(1, Ordering::Relaxed);
         if prog.validate().is_err() {
@@ -48,14 +52,23 @@ fn shrink(policy: Policy, property: impl Fn(&Program) -> bool) -> Program {
         prop_assert!(property(&prog));
         Ok(())
     });
-    assert_eq!(invalid.load(Ordering::Relaxed), 0, "invalid programs among {} candidates", seen.load(Ordering::Relaxed));
+    assert_eq!(
+        invalid.load(Ordering::Relaxed),
+        0,
+        "invalid programs among {} candidates",
+        seen.load(Ordering::Relaxed)
+    );
     match result {
         Err(TestError::Fail(_, minimal)) => {
             eprintln!(
                 "shrunk to {} functions in {} units: {:?}",
                 minimal.functions.len(),
                 minimal.tus.len(),
-                minimal.functions.iter().map(|f| (&f.name, f.tu, f.params.len())).collect::<Vec<_>>()
+                minimal
+                    .functions
+                    .iter()
+                    .map(|f| (&f.name, f.tu, f.params.len()))
+                    .collect::<Vec<_>>()
             );
             minimal
         }
@@ -67,8 +80,16 @@ fn shrink(policy: Policy, property: impl Fn(&Program) -> bool) -> Program {
 fn shrinking_a_big_program_keeps_it_valid_and_compilable() {
     let minimal = shrink(Policy::mixed(), |p| p.functions.len() < 4);
     minimal.validate().expect("minimal program is valid");
-    assert!(minimal.functions.len() >= 4, "shrunk past the failure: {}", minimal.functions.len());
-    assert!(minimal.functions.len() <= 8, "shrinking left {} functions", minimal.functions.len());
+    assert!(
+        minimal.functions.len() >= 4,
+        "shrunk past the failure: {}",
+        minimal.functions.len()
+    );
+    assert!(
+        minimal.functions.len() <= 8,
+        "shrinking left {} functions",
+        minimal.functions.len()
+    );
     compiles_with_werror(&minimal).expect("minimal program compiles");
 }
 
@@ -80,9 +101,25 @@ fn shrinking_to_a_collision_leaves_exactly_the_colliding_pair() {
         names.windows(2).all(|w| w[0] != w[1])
     });
     minimal.validate().expect("minimal program is valid");
-    let dups = minimal.functions.iter().filter(|f| f.name.starts_with("dup")).count();
-    assert!(dups >= 2, "no collision left: {:?}", minimal.functions.iter().map(|f| &f.name).collect::<Vec<_>>());
-    assert!(minimal.functions.len() <= 4, "shrinking left {} functions", minimal.functions.len());
+    let dups = minimal
+        .functions
+        .iter()
+        .filter(|f| f.name.starts_with("dup"))
+        .count();
+    assert!(
+        dups >= 2,
+        "no collision left: {:?}",
+        minimal
+            .functions
+            .iter()
+            .map(|f| &f.name)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        minimal.functions.len() <= 4,
+        "shrinking left {} functions",
+        minimal.functions.len()
+    );
     compiles_with_werror(&minimal).expect("minimal program compiles");
 }
 
@@ -105,7 +142,8 @@ fn arbitrary_bytes_always_give_valid_programs() {
         for _ in 0..20 {
             let mut bytes = vec![0u8; len];
             rng.fill_bytes(&mut bytes);
-            let prog = Program::arbitrary(&mut Unstructured::new(&bytes)).expect("arbitrary program");
+            let prog =
+                Program::arbitrary(&mut Unstructured::new(&bytes)).expect("arbitrary program");
             prog.validate().expect("valid");
         }
     }

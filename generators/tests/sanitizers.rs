@@ -35,17 +35,31 @@ fn five_hundred_programs_run_clean_under_ubsan_and_asan() {
             120,
         )?;
         if !out.success {
-            return Err(format!("{} seed {seed} {opt}: build failed:\n{}", policy.name, out.stderr));
+            return Err(format!(
+                "{} seed {seed} {opt}: build failed:\n{}",
+                policy.name, out.stderr
+            ));
         }
-        let run = common::run_cmd(Command::new(&exe).env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0"), 30)?;
+        let run = common::run_cmd(
+            Command::new(&exe).env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0"),
+            30,
+        )?;
         let report = run.stderr.contains("runtime error") || run.stderr.contains("Sanitizer");
         if !run.success || report || !run.stdout.starts_with("checksum ") {
-            return Err(format!("{} seed {seed} {opt}: {}\n{}", policy.name, run.status, run.stderr));
+            return Err(format!(
+                "{} seed {seed} {opt}: {}\n{}",
+                policy.name, run.status, run.stderr
+            ));
         }
         Ok(())
     });
     eprintln!("{PROGRAMS} sanitized programs in {:.1?}", started.elapsed());
-    assert!(failures.is_empty(), "{} of {PROGRAMS} programs failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {PROGRAMS} programs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -57,7 +71,11 @@ fn the_sanitizer_flags_do_catch_signed_overflow() {
     let exe = dir.path().join("bad");
     let out = common::run_cmd(
         Command::new(&gcc.path)
-            .args(["-O1", "-fsanitize=undefined,address", "-fno-sanitize-recover=all"])
+            .args([
+                "-O1",
+                "-fsanitize=undefined,address",
+                "-fno-sanitize-recover=all",
+            ])
             .arg(&src)
             .arg("-o")
             .arg(&exe),
@@ -66,5 +84,9 @@ fn the_sanitizer_flags_do_catch_signed_overflow() {
     .expect("compile");
     assert!(out.success, "{}", out.stderr);
     let run = common::run_cmd(&mut Command::new(&exe), 30).expect("run");
-    assert!(!run.success && run.stderr.contains("signed integer overflow"), "not caught: {}", run.stderr);
+    assert!(
+        !run.success && run.stderr.contains("signed integer overflow"),
+        "not caught: {}",
+        run.stderr
+    );
 }

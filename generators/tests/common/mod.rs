@@ -13,7 +13,9 @@ use generators::toolchain::{run, Compiler, ProcOutput};
 pub fn require_compiler(name: &str) -> Compiler {
     match Compiler::find(name) {
         Ok(c) => c,
-        Err(e) => panic!("this test needs the compiler `{name}` ({e}); install the toolchains with `ci/setup`"),
+        Err(e) => panic!(
+            "this test needs the compiler `{name}` ({e}); install the toolchains with `ci/setup`"
+        ),
     }
 }
 
@@ -43,10 +45,16 @@ pub fn run_cmd(cmd: &mut Command, secs: u64) -> Result<ProcOutput, String> {
 
 /// A fresh scratch directory under the system temp dir.
 pub fn scratch(name: &str) -> tempfile::TempDir {
-    tempfile::Builder::new().prefix(&format!("btfsmith-{name}-")).tempdir().expect("temp dir")
+    tempfile::Builder::new()
+        .prefix(&format!("btfsmith-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }
 
 /// The units of a program plus `main`, as source file names.
 pub fn sources(dir: &Path, units: usize) -> Vec<PathBuf> {
-    (0..units).map(|i| dir.join(format!("tu{i}.c"))).chain(std::iter::once(dir.join("main.c"))).collect()
+    (0..units)
+        .map(|i| dir.join(format!("tu{i}.c")))
+        .chain(std::iter::once(dir.join("main.c")))
+        .collect()
 }
