@@ -53,6 +53,8 @@ pub(crate) struct CuOut {
 pub(crate) struct FuncCand {
     /// `DW_AT_name` (through abstract origin / specification).
     pub name: String,
+    /// `DW_AT_linkage_name` (C++ mangled name, asm labels), which the symbol then carries.
+    pub linkage_name: Option<String>,
     /// `DW_AT_external`.
     pub external: bool,
     /// Entry address (synthetic for relocatable inputs).
@@ -937,6 +939,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             }
         }
         let mut name = String::new();
+        let mut linkage_name = None;
         let mut external = false;
         let mut ret_die = None;
         let mut nocall = false;
@@ -945,6 +948,12 @@ impl<'a, 'u> Walker<'a, 'u> {
             let ce = self.entry(c)?;
             if name.is_empty() {
                 name = self.name(&ce)?;
+            }
+            if linkage_name.is_none() {
+                linkage_name = match self.string(&ce, DW_AT_linkage_name)? {
+                    Some(l) => Some(l),
+                    None => self.string(&ce, DW_AT_MIPS_linkage_name)?,
+                };
             }
             external |= self.flag(&ce, DW_AT_external)?;
             if ret_die.is_none() && self.attr(&ce, DW_AT_type)?.is_some() {
@@ -1087,6 +1096,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         let die = self.die_off(off);
         self.out.funcs.push(FuncCand {
             name,
+            linkage_name,
             external,
             entry,
             die,

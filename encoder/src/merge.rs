@@ -221,12 +221,17 @@ pub(crate) fn merge(
     let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for i in &insts {
         let name = i.cand.name.as_str();
+        // The symbol is the DWARF name, or the linkage name (C++, asm labels); clones add a
+        // suffix to either.
+        let own = [Some(name), i.cand.linkage_name.as_deref()];
         let syms = sym_at.get(&i.cand.entry).map(Vec::as_slice).unwrap_or(&[]);
-        let clone_prefix = format!("{name}.");
-        let sym = syms
-            .iter()
-            .find(|s| **s == name)
-            .or_else(|| syms.iter().find(|s| s.starts_with(&clone_prefix)));
+        let sym = syms.iter().find(|s| own.contains(&Some(**s))).or_else(|| {
+            syms.iter().find(|s| {
+                own.iter()
+                    .flatten()
+                    .any(|o| s.strip_prefix(o).is_some_and(|rest| rest.starts_with('.')))
+            })
+        });
         match sym {
             Some(s) => {
                 groups.entry(s.to_string()).or_default().push(i);
@@ -260,7 +265,14 @@ pub(crate) fn merge(
     let mut funcs: Vec<EmitFunc> = Vec::new();
     for (sym, list) in &groups {
         let dwarf_name = &list[0].cand.name;
-        let is_clone = sym != dwarf_name;
+        let linkage_name = list[0].cand.linkage_name.as_deref();
+        let is_clone = sym != dwarf_name && Some(sym.as_str()) != linkage_name;
+        // The part of the symbol the clone suffix follows.
+        let stem = if linkage_name.is_some_and(|l| sym.starts_with(l)) {
+            linkage_name.unwrap_or(dwarf_name)
+        } else {
+            dwarf_name.as_str()
+        };
         let insts_of: Vec<Instance> = list.iter().map(|i| instance(i, Some(sym))).collect();
         let mut drop = |reason: String| {
             report.dropped.push(Dropped {
@@ -284,7 +296,7 @@ pub(crate) fn merge(
             continue;
         }
         if is_clone {
-            let suffix = &sym[dwarf_name.len()..];
+            let suffix = &sym[stem.len().min(sym.len())..];
             if suffix.contains(".cold") || suffix.contains(".part") {
                 drop(format!("part of a split function ({suffix})"));
                 continue;
@@ -355,7 +367,13 @@ pub(crate) fn merge(
         });
     }
     for (name, syms) in &by_name {
-        if !syms.iter().any(|s| s == name) && !feats.clone_true_signature {
+        let plain = |s: &String| {
+            s == name
+                || groups[s]
+                    .iter()
+                    .any(|i| i.cand.linkage_name.as_deref() == Some(s.as_str()))
+        };
+        if !syms.iter().any(plain) && !feats.clone_true_signature {
             let list: Vec<Instance> = syms
                 .iter()
                 .flat_map(|s| groups[s].iter().map(|i| instance(i, Some(s))))

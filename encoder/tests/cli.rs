@@ -200,3 +200,48 @@ fn malformed_inputs() {
         .stdin(std::process::Stdio::null()));
     expect_error(&nodebug, "no DWARF");
 }
+
+/// Unsupported DWARF is a typed error naming the DIE and its tag; with `encode_force` it becomes
+/// `void` and a warning. C++ functions are matched to their symbols by linkage name.
+#[test]
+fn unsupported_dwarf() {
+    let dir = tempfile::tempdir().unwrap();
+    let cxx = tool("clang++", &["clang++-14", "clang++"]);
+    let src = dir.path().join("pm.cc");
+    std::fs::write(
+        &src,
+        "struct S { int a; };\nint S::*pm = &S::a;\nint S::*get() { return pm; }\n",
+    )
+    .unwrap();
+    let o = dir.path().join("pm.o");
+    run(Command::new(&cxx)
+        .args(["-g", "-O2", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&o));
+    let out = Command::new(btfenc())
+        .arg("--btf_encode_detached=/dev/null")
+        .arg(&o)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unsupported DWARF: DW_TAG_ptr_to_member_type at DIE 0x"),
+        "{err}"
+    );
+    let data = std::fs::read(&o).unwrap();
+    match encoder::encode(&data, &encoder::Options::default()) {
+        Err(encoder::EncodeError::Unsupported { tag, .. }) => {
+            assert_eq!(tag, gimli::constants::DW_TAG_ptr_to_member_type)
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    let b = btfenc_detached(&o, &["--btf_features=encode_force"]);
+    let c = canon(&b);
+    assert!(
+        c.funcs().any(|l| l.starts_with("FUNC _Z3getv global:")),
+        "{}",
+        c.to_text()
+    );
+}
