@@ -68,7 +68,7 @@ impl Report {
             }
         }
         s.push_str(&format!(
-            "summary: {} CUs, {} FUNCs, {} functions dropped, {} inline-only, {} VARs, {} types ({} before dedup)\n",
+            "summary: {} CUs, {} FUNCs, {} functions dropped, {} inline-only, {} VARs, {} BTF types written ({} CU-local types before dedup)\n",
             self.cus,
             self.funcs,
             self.dropped.len(),

@@ -124,6 +124,14 @@ int caller(int x) { return drop_b(x, x); }
         );
     }
     assert!(text.contains("drop_b: "), "{text}");
+    // clang 19 marks such a function DW_CC_nocall.
+    let clang19 = tool("clang-19", &["clang-19"]);
+    let o = compile(&clang19, dir.path(), "opt19", src, &[]);
+    let text = explain(&o, &[]);
+    assert!(text.contains("drop_b: DW_CC_nocall"), "{text}");
+    assert!(!canon(&btfenc_detached(&o, &[]))
+        .funcs()
+        .any(|l| l.starts_with("FUNC drop_b ")));
 }
 
 /// x86-64 argument passing: by-value structs in one or two registers or on the stack, stack
