@@ -53,6 +53,8 @@
 //! no FUNC `foo`; with `clone_true_signature` (or pahole's `true_signature`) a clone is written
 //! under its own name with the parameters its DWARF locations show, when that is unambiguous.
 //! Every function with code that gets no FUNC is in [`Report::dropped`] with its reason.
+//!
+//! Set `BTFENC_TIMING=1` to have the phases' times printed on stderr.
 #![deny(missing_docs, missing_debug_implementations)]
 // gimli's DW_* constants are matched by name.
 #![allow(non_upper_case_globals)]

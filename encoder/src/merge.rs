@@ -482,6 +482,9 @@ pub(crate) fn merge(
         }
     }
     let mut out = Btf::new(base.clone());
+    if base.is_none() && !elf.little_endian {
+        out.set_endian(btf::Endian::Big);
+    }
     let map = |t: TypeId| TypeId(id_of[class(t.0) as usize]);
     let strs = |out: &mut Btf, s: StrRef| out.add_str(&g.strings[s.0 as usize]);
     let mut types = Vec::with_capacity(order.len() + funcs.len() + vars.len());
