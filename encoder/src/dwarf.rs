@@ -46,6 +46,21 @@ pub(crate) struct CuOut {
     pub excluded: bool,
     /// Problems worked around (with `encode_force`).
     pub warnings: Vec<String>,
+    /// Placeholder types for references into other units: (local id, `.debug_info` offset).
+    pub foreign: Vec<(TypeId, u64)>,
+    /// Every type DIE of this unit: (`.debug_info` offset, local id).
+    pub type_dies: Vec<(u64, TypeId)>,
+    /// Out-of-line functions whose abstract origin is in another unit (not encoded).
+    pub foreign_origin: usize,
+}
+
+/// Where a reference points.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// This unit.
+    Local(UnitOffset),
+    /// Another unit, by `.debug_info` offset.
+    Foreign(u64),
 }
 
 /// An out-of-line instance of a function.
@@ -100,6 +115,7 @@ pub(crate) struct Walker<'a, 'u> {
     x86_64: bool,
     flatten_arrays: bool,
     slots: HashMap<UnitOffset, Slot>,
+    foreign_ids: HashMap<u64, TypeId>,
     str_index: HashMap<String, u32>,
     out: CuOut,
 }
@@ -162,6 +178,7 @@ pub(crate) fn walk_unit<'a>(
         x86_64,
         flatten_arrays,
         slots: HashMap::default(),
+        foreign_ids: HashMap::default(),
         str_index: HashMap::default(),
         out: CuOut {
             offset: uoff,
@@ -246,24 +263,49 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// A reference attribute as an offset in this unit.
+    /// A reference attribute as an offset in this unit; `None` when absent or when it points
+    /// into another unit (callers that only walk this unit treat that as unknown).
     fn ref_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<UnitOffset>> {
+        Ok(match self.ref_target(e, at)? {
+            Some(Target::Local(u)) => Some(u),
+            _ => None,
+        })
+    }
+
+    /// A reference attribute, in this unit or (`DW_FORM_ref_addr`, LTO and Rust) another one.
+    fn ref_target(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Target>> {
         match self.attr(e, at)? {
             None => Ok(None),
-            Some(AttributeValue::UnitRef(o)) => Ok(Some(o)),
-            Some(AttributeValue::DebugInfoRef(o)) => match o.to_unit_offset(&self.unit.header) {
-                Some(u) => Ok(Some(u)),
-                None => Err(EncodeError::Unsupported {
-                    die: self.die_off(e.offset()),
-                    tag: e.tag(),
-                    detail: Some(format!("reference to another unit ({:#x})", o.0)),
-                }),
-            },
+            Some(AttributeValue::UnitRef(o)) => Ok(Some(Target::Local(o))),
+            Some(AttributeValue::DebugInfoRef(o)) => {
+                Ok(Some(match o.to_unit_offset(&self.unit.header) {
+                    Some(u) => Target::Local(u),
+                    None => Target::Foreign(o.0 as u64),
+                }))
+            }
             Some(_) => Err(EncodeError::Unsupported {
                 die: self.die_off(e.offset()),
                 tag: e.tag(),
                 detail: Some(format!("{at} is not a reference")),
             }),
         }
+    }
+
+    /// The placeholder type standing for a type DIE of another unit (resolved by `merge`).
+    fn foreign(&mut self, off: u64) -> TypeId {
+        if let Some(&id) = self.foreign_ids.get(&off) {
+            return id;
+        }
+        let id = self.push(
+            Type {
+                name: StrRef::EMPTY,
+                data: TypeData::Void,
+            },
+            true,
+        );
+        self.foreign_ids.insert(off, id);
+        self.out.foreign.push((id, off));
+        id
     }
 
     fn children(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
@@ -385,14 +427,29 @@ impl<'a, 'u> Walker<'a, 'u> {
         for off in variables {
             self.variable(off)?;
         }
+        // What other units may refer to: every type DIE (aliases resolved).
+        let mut dies: Vec<(UnitOffset, Slot)> = self.slots.iter().map(|(&o, &s)| (o, s)).collect();
+        dies.sort_by_key(|&(o, _)| o);
+        for (o, slot) in dies {
+            let id = match slot {
+                Slot::Type(id) => id,
+                Slot::Alias => match self.resolve(o, o, 0) {
+                    Ok(id) => id,
+                    Err(_) => continue,
+                },
+            };
+            let off = self.die_off(o);
+            self.out.type_dies.push((off, id));
+        }
         Ok(())
     }
 
     /// The local id of the type a DIE's `DW_AT_type` names (void when absent).
     fn type_of(&mut self, e: &Die<'a>) -> Result<TypeId> {
-        match self.ref_attr(e, DW_AT_type)? {
+        match self.ref_target(e, DW_AT_type)? {
             None => Ok(TypeId::VOID),
-            Some(t) => self.resolve(e.offset(), t, 0),
+            Some(Target::Local(t)) => self.resolve(e.offset(), t, 0),
+            Some(Target::Foreign(off)) => Ok(self.foreign(off)),
         }
     }
 
@@ -406,9 +463,10 @@ impl<'a, 'u> Walker<'a, 'u> {
             Some(Slot::Type(id)) => Ok(*id),
             Some(Slot::Alias) => {
                 let e = self.entry(target)?;
-                match self.ref_attr(&e, DW_AT_type)? {
+                match self.ref_target(&e, DW_AT_type)? {
                     None => Ok(TypeId::VOID),
-                    Some(t) => self.resolve(target, t, depth + 1),
+                    Some(Target::Local(t)) => self.resolve(target, t, depth + 1),
+                    Some(Target::Foreign(off)) => Ok(self.foreign(off)),
                 }
             }
             None => {
@@ -926,9 +984,18 @@ impl<'a, 'u> Walker<'a, 'u> {
         let mut cur = off;
         for _ in 0..MAX_DEPTH {
             let ce = self.entry(cur)?;
-            let next = match self.ref_attr(&ce, DW_AT_abstract_origin)? {
+            let origin = match self.ref_target(&ce, DW_AT_abstract_origin)? {
                 Some(o) => Some(o),
-                None => self.ref_attr(&ce, DW_AT_specification)?,
+                None => self.ref_target(&ce, DW_AT_specification)?,
+            };
+            let next = match origin {
+                Some(Target::Local(o)) => Some(o),
+                Some(Target::Foreign(_)) => {
+                    // Name and parameters live in another unit (LTO): not judged, not encoded.
+                    self.out.foreign_origin += 1;
+                    return Ok(());
+                }
+                None => None,
             };
             match next {
                 Some(n) if !chain.contains(&n) => {

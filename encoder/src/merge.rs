@@ -132,18 +132,54 @@ pub(crate) fn merge(
         }
     };
     let needs_index_node = cus.iter().all(|c| c.int_type.is_none());
-    // CU types, function and variable candidates, in CU order.
+    // Node offsets of the CUs (local id l of CU k is node cu_base[k] + l), and every type DIE's
+    // node, for references across units.
     let mut cu_base = Vec::with_capacity(cus.len());
+    {
+        let mut off = 0u32;
+        for cu in cus {
+            cu_base.push(off);
+            off += cu.types.len() as u32;
+        }
+    }
+    let mut die_node: HashMap<u64, u32> = HashMap::default();
+    if cus.iter().any(|c| !c.foreign.is_empty()) {
+        for (k, cu) in cus.iter().enumerate() {
+            for &(off, id) in &cu.type_dies {
+                die_node.insert(off, if id.0 == 0 { 0 } else { cu_base[k] + id.0 });
+            }
+        }
+    }
+    // Placeholder local ids → the node they stand for.
+    let foreign: Vec<HashMap<u32, u32>> = cus
+        .iter()
+        .map(|cu| {
+            cu.foreign
+                .iter()
+                .map(|&(id, off)| (id.0, die_node.get(&off).copied().unwrap_or(0)))
+                .collect()
+        })
+        .collect();
     for cu in cus {
-        let off = g.nodes.len() as u32 - 1;
-        cu_base.push(off);
+        for &(_, off) in &cu.foreign {
+            if !die_node.contains_key(&off) {
+                report.warnings.push(format!(
+                    "reference from unit {:#x} to DIE {off:#x}, which is not a type: encoded as void",
+                    cu.offset
+                ));
+            }
+        }
+    }
+    for (k, cu) in cus.iter().enumerate() {
+        let off = cu_base[k];
+        debug_assert_eq!(off, g.nodes.len() as u32 - 1);
         let strs = |s: StrRef| cu.strings[s.0 as usize].clone();
         for (t, &w) in cu.types.iter().zip(&cu.weak) {
             let t = g.rename(t, &strs);
             let t = remap(&t, |r| match r {
                 TypeId::VOID => r,
                 crate::dwarf::ARRAY_INDEX => TypeId(index_node),
-                _ => TypeId(r.0 + off),
+                _ => TypeId(foreign[k].get(&r.0).copied().unwrap_or(r.0 + off)),
             });
             g.nodes.push(t);
             g.weak.push(w);
@@ -165,7 +201,13 @@ pub(crate) fn merge(
         // Written only when an array uses it.
         g.weak.push(true);
     }
-    let node = |cu: usize, t: TypeId| if t.0 == 0 { 0 } else { t.0 + cu_base[cu] };
+    let node = |cu: usize, t: TypeId| {
+        if t.0 == 0 {
+            0
+        } else {
+            foreign[cu].get(&t.0).copied().unwrap_or(t.0 + cu_base[cu])
+        }
+    };
 
     // A base whose string index is built once (the btf crate rebuilds it on every lookup
     // through a shared base otherwise).
@@ -204,6 +246,7 @@ pub(crate) fn merge(
             });
         }
         report.inline_only += cu.inline_only;
+        report.foreign_origin += cu.foreign_origin;
     }
     let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::default();
     let mut sym_count: HashMap<&str, usize> = HashMap::default();

@@ -41,6 +41,8 @@ pub struct Report {
     pub vars: usize,
     /// Functions that only exist inlined (no code of their own; never FUNCs).
     pub inline_only: usize,
+    /// Out-of-line functions whose abstract origin is in another unit (LTO): not encoded.
+    pub foreign_origin: usize,
     /// Refinement rounds the deduplication needed.
     pub dedup_rounds: usize,
     /// Functions with code but no FUNC, sorted by name.
@@ -77,6 +79,12 @@ impl Report {
             self.types,
             self.types_before_dedup
         ));
+        if self.foreign_origin > 0 {
+            s.push_str(&format!(
+                "note: {} out-of-line functions have their abstract origin in another unit (LTO) and are not encoded\n",
+                self.foreign_origin
+            ));
+        }
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }

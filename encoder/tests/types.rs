@@ -176,3 +176,43 @@ int tagged_fn(struct tagged *t) { return t->a + *t->up; }
     let c = canon(&btfenc_detached(&o, &["--btf_features=enum64"]));
     assert!(!c.to_text().contains("DECL_TAG"));
 }
+
+/// gcc LTO: the link-time unit refers to types of the early-debug units (`DW_FORM_ref_addr`).
+/// Those references resolve across units; functions whose abstract origin is in another unit are
+/// counted, not encoded.
+#[test]
+fn lto_cross_unit_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("t.c"), TYPES_C).unwrap();
+    std::fs::write(
+        d.join("main.c"),
+        "struct holder;\nextern struct holder global_holder;\nlong use_holder(struct holder *h);\nint main(void) { return (int)use_holder(&global_holder); }\n",
+    )
+    .unwrap();
+    let exe = d.join("prog");
+    run(std::process::Command::new(gcc())
+        .args(["-flto", "-g", "-O2"])
+        .arg(d.join("t.c"))
+        .arg(d.join("main.c"))
+        .arg("-o")
+        .arg(&exe));
+    let ours = canon(&btfenc_detached(&exe, &["--btf_flatten_arrays"]));
+    let theirs = canon(&pahole_detached(&exe));
+    let strip = |c: &btf::canon::Canon| {
+        let lines = type_lines(c)
+            .into_iter()
+            .filter(|l| !l.starts_with("UNUSED"))
+            .collect();
+        btf::canon::Canon { lines }
+    };
+    if let Some(diff) = btf::canon::diff(&strip(&theirs), &strip(&ours), "pahole-1.24", "btfenc") {
+        panic!("LTO types differ:\n{diff}");
+    }
+    assert!(ours.lines.iter().any(|l| l.starts_with("STRUCT holder ")));
+    let json = run(std::process::Command::new(btfenc())
+        .arg("--explain-json")
+        .arg(&exe));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v["foreign_origin"].as_u64().unwrap() >= 1, "{v}");
+}
