@@ -627,7 +627,7 @@ fn instance(
         Some(AttributeValue::UnitRef(o)) => Some(o),
         _ => None,
     };
-    let (ret, _) = type_info(dwarf, unit, ret_off, 0);
+    let (ret, ret_class) = type_info(dwarf, unit, ret_off, 0);
 
     // Concrete parameters (children), keyed by their abstract origin when they have one.
     let mut concrete: Vec<(Option<UnitOffset>, UnitOffset)> = Vec::new();
@@ -679,7 +679,9 @@ fn instance(
     };
 
     let mut params = Vec::new();
-    let (mut ni, mut ns, mut certain) = (0usize, 0usize, true);
+    // A struct or union returned in memory takes a hidden pointer in the first register.
+    let hidden_return = usize::from(ret_class == AbiClass::Memory);
+    let (mut ni, mut ns, mut certain) = (hidden_return, 0usize, true);
     for (source_die, concrete_die) in order {
         let name = die_name(dwarf, unit, source_die, 0).unwrap_or_default();
         let ty = match attr_follow(unit, source_die, gimli::DW_AT_type, 0) {

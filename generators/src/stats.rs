@@ -1,6 +1,7 @@
 //! Phenomena statistics: how often each policy's target phenomenon really happens once the
 //! program is compiled, as measured by [`crate::classify`].
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,19 +106,21 @@ pub fn build_objects(
     Ok(objs)
 }
 
-/// Generates, compiles and classifies one program; returns the classification.
+/// Generates, compiles and classifies one program; returns the classification and the names
+/// of the generated functions (helpers such as `bs_run_tu0` are not among them).
 pub fn measure_one(
     seed: u64,
     policy: &Policy,
     cc: &Compiler,
     opt: &str,
     dir: &Path,
-) -> Result<Classification, GenError> {
+) -> Result<(Classification, BTreeSet<String>), GenError> {
     let prog = generate(seed, policy)?;
     write_program(&prog, Flavour::User, dir)?;
     let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
     let objs = build_objects(&units, cc, opt, dir)?;
-    classify_objects(&objs)
+    let names = prog.functions.iter().map(|f| f.name.clone()).collect();
+    Ok((classify_objects(&objs)?, names))
 }
 
 static RUN: AtomicUsize = AtomicUsize::new(0);
@@ -145,7 +148,8 @@ pub fn gen_stats(
         .flat_map(|p| (0..count as u64).map(move |s| (p, first_seed + s)))
         .collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<Classification, String>)>> = Mutex::new(Vec::new());
+    type Measured = Result<(Classification, BTreeSet<String>), String>;
+    let results: Mutex<Vec<(usize, Measured)>> = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -183,7 +187,7 @@ pub fn gen_stats(
                 }
                 row.programs += 1;
                 match r {
-                    Ok(c) => row.hits += usize::from(c.occurred(target, None)),
+                    Ok((c, names)) => row.hits += usize::from(c.occurred(target, Some(names))),
                     Err(e) => {
                         row.failures += 1;
                         if errors.len() < 5 {

@@ -120,6 +120,15 @@ fn clang_o2_dead_argument_elimination_is_a_signature_change_without_rename() {
 }
 
 #[test]
+fn a_hidden_struct_return_pointer_is_not_a_changed_convention() {
+    for cc in ["gcc", "clang"] {
+        let (_d, c) = compile(cc, "-O2", &["phenomena.c"]);
+        let big = inst(&c, "make_big")[0];
+        assert!(big.kept_name() && !big.convention_changed(), "{cc}: {big:?}");
+    }
+}
+
+#[test]
 fn at_o0_nothing_is_cloned_changed_or_optimized_out() {
     for cc in ["gcc", "clang"] {
         let (_d, c) = compile(cc, "-O0", &["phenomena.c", "dup_b.c"]);
