@@ -136,6 +136,26 @@ impl FunctionInstance {
     }
 }
 
+impl FunctionInstance {
+    /// True when the DWARF *proves* the source prototype describes how this body is called: the
+    /// name is its own (not a clone), no `DW_CC_nocall`, no struct return (hidden pointer), and
+    /// every parameter sits where the x86-64 ABI puts it — in its register, or on the stack past
+    /// the registers. Anything this model cannot check (struct or `long double` parameters, a
+    /// parameter without location) leaves it unproven. The MISSED rate counts only proven
+    /// functions, just as UNSAFE_OPTIMIZED counts only disproven ones.
+    pub fn convention_verified(&self) -> bool {
+        if self.nocall || self.is_clone() || self.returns_aggregate {
+            return false;
+        }
+        self.params.iter().all(|p| match (p.abi_class, p.abi_register, p.location) {
+            (AbiClass::Other, _, _) => false,
+            (_, Some(r), EntryLocation::Register(l)) => r == l,
+            (_, None, EntryLocation::Stack) => true,
+            _ => false,
+        })
+    }
+}
+
 /// An ELF function symbol.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SymbolFact {

@@ -11,7 +11,6 @@
 
 mod common;
 
-use generators::model::Value;
 use harness::config::{Config, Matrix};
 use harness::vm::judge::Kind;
 use harness::vm::kbuild::{self, ModuleSource};
@@ -39,7 +38,7 @@ static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig
 static struct dentry *dir;
 static int __init m_init(void)
 {
-	dir = debugfs_create_dir("btfsmith", NULL);
+	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
 	return 0;
 }
@@ -58,7 +57,7 @@ noinline long bs_run_b(long x) { return dup_fn(x + 7, x + 8, x + 9); }
 "#;
 
 fn call(name: &str, tu: &str, args: &[i128]) -> ExpectedCall {
-    ExpectedCall { name: name.into(), tu: tu.into(), args: args.iter().map(|&v| Value::Int(v)).collect() }
+    ExpectedCall::ints(name, tu, args)
 }
 
 fn env() -> GuestEnv {
@@ -70,17 +69,17 @@ fn seed_hazard_at_runtime() {
     let env = env();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("build");
-    let src = root.join("dupmod");
+    let src = root.join("dupmod_00");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("a.c"), A_C).unwrap();
     std::fs::write(src.join("b.c"), B_C).unwrap();
-    let m = ModuleSource { name: "dupmod".into(), objects: vec!["a.o".into(), "b.o".into()], extra: vec![] };
+    let m = ModuleSource { name: "dupmod_00".into(), objects: vec!["a.o".into(), "b.o".into()], extra: vec![] };
     let ko = kbuild::build_modules(&root, &[m], &env.kernel, 2).remove(0).unwrap_or_else(|e| panic!("kbuild: {e}"));
     let expected = Expected {
         calls: vec![call("dup_fn", "a.c", &[5, 6]), call("bs_run_b", "b.c", &[0]), call("dup_fn", "b.c", &[7, 8, 9])],
         internal: [("dup_fn".to_string(), "b.c".to_string())].into_iter().collect(),
     };
-    let case = Case::load("dupmod", &ko, expected).unwrap();
+    let case = Case::load("dupmod_00", &ko, expected).unwrap();
     assert_eq!(case.facts.instances("dup_fn").count(), 2, "gcc kept both dup_fn out of line");
 
     let tc = harness::toolchains::Toolchains::load().unwrap();

@@ -162,7 +162,8 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<(VerdictK
 }
 
 /// Names a FUNC could describe safely: one attachable body (or several with one signature),
-/// arguments arriving as the prototype says, and not variadic.
+/// arguments proven to arrive as the prototype says
+/// ([`crate::dwarf::FunctionInstance::convention_verified`]), and not variadic.
 pub fn safely_encodable(facts: &Facts) -> Vec<String> {
     let names: BTreeSet<&str> = facts.functions.iter().map(|f| f.name.as_str()).collect();
     names
@@ -172,7 +173,7 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
             let Some(sym) = facts.attach_target(n) else { return false };
             let Some(target) = facts.instance_at(sym.address) else { return false };
             let sigs: BTreeSet<&str> = facts.instances(n).filter(|f| f.has_exact_symbol()).map(|f| f.signature.as_str()).collect();
-            sigs.len() == 1 && target.convention_change().is_none() && !target.variadic
+            sigs.len() == 1 && target.convention_verified() && !target.variadic
         })
         .map(str::to_string)
         .collect()

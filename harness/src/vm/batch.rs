@@ -41,6 +41,9 @@ pub struct VmArgs {
     /// Parallel builds and encoder runs (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// qemu instances side by side, one vCPU each (default: --jobs).
+    #[arg(long)]
+    pub guests: Option<usize>,
     /// Print the detail of every WRONG_* verdict.
     #[arg(long)]
     pub verbose: bool,
@@ -73,9 +76,14 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
     for i in 0..args.count {
         let seed = args.seed + i;
         let prog = generators::generate(seed, &policy).map_err(|e| anyhow::anyhow!("generating seed {seed}: {e}"))?;
-        let name = format!("bs_{seed}");
+        // Every configuration's copy is renamed (`_00` → `_NN`) and stays loaded in the guest,
+        // so the trigger lives under the module's own name.
+        let name = format!("bs{seed}{}", kbuild::NAME_PLACEHOLDER);
         let dir = build_root.join(&name);
         let truth = generators::write_program(&prog, generators::Flavour::Module, &dir).map_err(|e| anyhow::anyhow!("writing seed {seed}: {e}"))?;
+        let main_c = dir.join("main.c");
+        let text = std::fs::read_to_string(&main_c)?;
+        std::fs::write(&main_c, text.replace("debugfs_create_dir(\"btfsmith\", NULL)", "debugfs_create_dir(KBUILD_MODNAME, NULL)"))?;
         let kb = std::fs::read_to_string(dir.join("Kbuild"))?;
         mods.push(ModuleSource::from_generated_kbuild(&name, &kb));
         truths.push((seed, truth));
@@ -97,6 +105,10 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
     // Encode, boot, judge.
     let mut runner = Runner::new(env, args.out.canonicalize()?);
     runner.jobs = jobs;
+    runner.guests = args.guests.unwrap_or(jobs).max(1);
+    if runner.guests > 1 && std::env::var_os("BTFSMITH_VM_SMP").is_none() {
+        runner.env.smp = 1;
+    }
     let report = runner.run(&cases, &matrix.encoders)?;
 
     // Report.

@@ -72,6 +72,8 @@ pub struct GuestEnv {
     pub busybox: PathBuf,
     /// The agent binary.
     pub agent: PathBuf,
+    /// Virtual CPUs per guest (`$BTFSMITH_VM_SMP`, default 2).
+    pub smp: usize,
 }
 
 impl GuestEnv {
@@ -83,7 +85,8 @@ impl GuestEnv {
         let qemu = tc.require_family("qemu")?.path.clone();
         let busybox = tc.require_family("busybox")?.path.clone();
         let agent = agent()?;
-        Ok(GuestEnv { kernel, qemu, busybox, agent })
+        let smp = std::env::var("BTFSMITH_VM_SMP").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+        Ok(GuestEnv { kernel, qemu, busybox, agent, smp })
     }
 }
 
@@ -312,7 +315,7 @@ pub fn boot(env: &GuestEnv, jobs: &[GuestJob], dir: &Path, timeout: Duration) ->
         "-m".into(),
         "1024".into(),
         "-smp".into(),
-        "2".into(),
+        env.smp.max(1).to_string(),
         "-display".into(),
         "none".into(),
         "-vga".into(),

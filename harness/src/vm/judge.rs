@@ -169,8 +169,8 @@ enum Reader {
     Opaque,
 }
 
-/// Slot index and reader for each parameter of FUNC `func`.
-fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader)> {
+/// Slot index, reader and name of each parameter of FUNC `func`.
+fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
     let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else { return Vec::new() };
     let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else { return Vec::new() };
     let mut slot = 0;
@@ -184,7 +184,7 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader)> {
             Some(TypeData::Struct(c)) | Some(TypeData::Union(c)) => (Reader::Opaque, (c.size as usize).div_ceil(8).max(1)),
             _ => (Reader::Opaque, 1),
         };
-        out.push((slot, reader));
+        out.push((slot, reader, btf.str(prm.name).to_string()));
         slot += slots;
     }
     out
@@ -223,10 +223,14 @@ fn compare(reader: &Reader, raw: Option<u64>, want: &Value) -> Option<bool> {
     }
 }
 
-/// How a hit compares with a recorded call: (equal, different) comparable parameters.
-fn score(readers: &[(usize, Reader)], e: &Event, args: &[Value]) -> (usize, usize) {
+/// How a hit compares with a recorded call: (equal, different) comparable parameters. A FUNC
+/// parameter is matched with the source parameter of the same name when the call knows the
+/// names (a clone's FUNC keeps only some parameters), else by position.
+fn score(readers: &[(usize, Reader, String)], e: &Event, call: &super::ExpectedCall) -> (usize, usize) {
     let (mut eq, mut ne) = (0, 0);
-    for ((slot, r), want) in readers.iter().zip(args) {
+    for (i, (slot, r, name)) in readers.iter().enumerate() {
+        let idx = if call.params.is_empty() || name.is_empty() { Some(i) } else { call.params.iter().position(|p| &p.name == name) };
+        let Some(want) = idx.and_then(|k| call.args.get(k)) else { continue };
         let raw = if (*slot as i64) < e.nargs { e.arg(*slot) } else { None };
         match compare(r, raw, want) {
             Some(true) => eq += 1,
@@ -298,20 +302,20 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     // Arguments: the recorded calls of the instance that ran.
     let tu = basename(&hit.cu);
     let calls: Vec<&super::ExpectedCall> = case.expected.calls.iter().filter(|c| c.name == hit.name && c.tu == tu).collect();
+    let rd = readers(btf, id);
+    let comparable = rd.iter().any(|(_, r, _)| !matches!(r, Reader::Opaque));
+    if !comparable {
+        return (Kind::Safe, format!("FUNC [{}] {shown}: right function ({} hits); no argument to compare", r.id, r.hits));
+    }
     if calls.is_empty() {
         return (Kind::Unchecked, format!("FUNC [{}] {shown}: entered {} in {} {} time(s); no recorded call to compare", r.id, hit.name, hit.cu, r.hits));
-    }
-    let rd = readers(btf, id);
-    let comparable = rd.iter().any(|(_, r)| !matches!(r, Reader::Opaque));
-    if !comparable {
-        return (Kind::Safe, format!("FUNC [{}] {shown}: right function ({} hits); no argument is comparable", r.id, r.hits));
     }
     let mut matched = 0;
     let mut near_miss = None;
     for c in &calls {
         let mut best: Option<(usize, usize, &Event)> = None;
         for e in &r.events {
-            let (eq, ne) = score(&rd, e, &c.args);
+            let (eq, ne) = score(&rd, e, c);
             if best.is_none_or(|(beq, bne, _)| (eq, usize::MAX - ne) > (beq, usize::MAX - bne)) {
                 best = Some((eq, ne, e));
             }

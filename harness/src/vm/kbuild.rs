@@ -133,6 +133,8 @@ pub struct Encoded {
     pub btf: Btf,
     /// Every FUNC: (BTF id, name).
     pub funcs: Vec<(u32, String)>,
+    /// Hash of the `.BTF` section: configurations that encode the same bytes share a guest run.
+    pub btf_hash: u64,
 }
 
 /// Why a configuration produced no loadable module.
@@ -156,14 +158,53 @@ pub fn embed_args(enc: &EncoderSetup, vmlinux_btf: &Path, ko: &Path) -> Vec<Stri
     args
 }
 
-/// Copies `ko` to `dir/<file name>`, embeds BTF with `enc`, reads it back over `base`, and leaves a
-/// debug-stripped copy for the guest next to it (`*.guest.ko`).
-pub fn encode(enc: &EncoderSetup, ko: &Path, dir: &Path, kernel: &Kernel, base: &Arc<Btf>) -> Result<Encoded, EncodeError> {
+/// Module names end in this placeholder; each configuration's copy gets its own two digits
+/// ([`rename_module`]), so that every copy can stay loaded in the guest at once.
+pub const NAME_PLACEHOLDER: &str = "_00";
+
+/// The name of copy `index` (< 100) of module `name` (which ends in [`NAME_PLACEHOLDER`]).
+pub fn copy_name(name: &str, index: usize) -> String {
+    match name.strip_suffix(NAME_PLACEHOLDER) {
+        Some(stem) => format!("{stem}_{:02}", index % 100),
+        None => name.to_string(),
+    }
+}
+
+/// Renames a built module in place by rewriting every occurrence of its name (the
+/// `.gnu.linkonce.this_module` name, `.modinfo`'s `name=`, `KBUILD_MODNAME` strings) with a name
+/// of the same length. Debug strings that contain it (paths) change too, harmlessly.
+pub fn rename_module(bytes: &mut [u8], from: &str, to: &str) -> usize {
+    assert_eq!(from.len(), to.len(), "module names must keep their length");
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// Copies `ko` to `dir/<file name>` (renamed to module `rename.1` if given), embeds BTF with
+/// `enc`, reads it back over `base`, and leaves a debug-stripped copy for the guest next to it
+/// (`*.guest.ko`).
+pub fn encode(enc: &EncoderSetup, ko: &Path, dir: &Path, kernel: &Kernel, base: &Arc<Btf>, rename: Option<(&str, &str)>) -> Result<Encoded, EncodeError> {
     let fail = |detail: String, cmdline: String| EncodeError { detail, cmdline };
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display()), String::new()))?;
     let name = ko.file_name().map_or("module.ko".into(), |n| n.to_string_lossy().into_owned());
     let work = dir.join(&name);
-    std::fs::copy(ko, &work).map_err(|e| fail(format!("copying {}: {e}", ko.display()), String::new()))?;
+    let mut bytes = std::fs::read(ko).map_err(|e| fail(format!("reading {}: {e}", ko.display()), String::new()))?;
+    if let Some((from, to)) = rename {
+        if from != to && rename_module(&mut bytes, from, to) == 0 {
+            return Err(fail(format!("module name {from} not found in {}", ko.display()), String::new()));
+        }
+    }
+    std::fs::write(&work, &bytes).map_err(|e| fail(format!("writing {}: {e}", work.display()), String::new()))?;
     let args = embed_args(enc, &kernel.vmlinux_btf, &work);
     let cmd = process::command(&enc.path, &args, None);
     let line = process::cmdline(&cmd);
@@ -188,7 +229,18 @@ pub fn encode(enc: &EncoderSetup, ko: &Path, dir: &Path, kernel: &Kernel, base: 
     if !sres.success() {
         return Err(fail(format!("objcopy --strip-debug failed: {}", sres.stderr_text()), sres.cmdline));
     }
-    Ok(Encoded { guest_ko, proc, btf, funcs })
+    let btf_hash = {
+        use object::{Object, ObjectSection};
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        if let Ok(f) = object::File::parse(&*bytes) {
+            if let Some(d) = f.section_by_name(".BTF").and_then(|s| s.data().ok()) {
+                d.hash(&mut h);
+            }
+        }
+        h.finish()
+    };
+    Ok(Encoded { guest_ko, proc, btf, funcs, btf_hash })
 }
 
 /// Text addresses the kernel can trace: `__mcount_loc` entries (the `call __fentry__` of each

@@ -38,6 +38,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A parameter of a called function, as the source declares it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExpectedParam {
+    /// Name (how a clone's FUNC, which keeps only some parameters, is matched up).
+    pub name: String,
+    /// C type text.
+    pub c_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
 /// One call the trigger makes, as the ground truth records it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExpectedCall {
@@ -45,8 +56,17 @@ pub struct ExpectedCall {
     pub name: String,
     /// Callee's file (`tu0.c`).
     pub tu: String,
-    /// Argument values.
+    /// The callee's parameters (may be empty: then arguments are matched by position only).
+    pub params: Vec<ExpectedParam>,
+    /// Argument values, as the callee receives them (converted to the parameter types).
     pub args: Vec<generators::model::Value>,
+}
+
+impl ExpectedCall {
+    /// A call with integer arguments, matched by position.
+    pub fn ints(name: &str, tu: &str, args: &[i128]) -> ExpectedCall {
+        ExpectedCall { name: name.into(), tu: tu.into(), params: Vec::new(), args: args.iter().map(|&v| generators::model::Value::Int(v)).collect() }
+    }
 }
 
 /// What the trigger does, to compare the tracer's readings with.
@@ -58,13 +78,50 @@ pub struct Expected {
     pub internal: BTreeSet<(String, String)>,
 }
 
+/// `v` converted to a parameter of C type `c_type` (`size` bytes), as the callee receives it:
+/// `_Bool` is 0 or 1, integers wrap to their width. Types it does not know stay as they are.
+pub fn convert(v: &generators::model::Value, c_type: &str, size: u64) -> generators::model::Value {
+    use generators::model::Value;
+    let Value::Int(i) = v else { return v.clone() };
+    let t = c_type.trim();
+    if t.contains('*') || t.contains("float") || t.contains("double") || t.starts_with("struct") || t.starts_with("union") {
+        return v.clone();
+    }
+    if t == "_Bool" || t == "bool" {
+        return Value::Int(i128::from(*i != 0));
+    }
+    let integer = ["char", "short", "int", "long", "enum"].iter().any(|k| t.contains(k));
+    if !integer || size == 0 || size > 8 {
+        return v.clone();
+    }
+    let bits = size * 8;
+    let m = 1i128 << bits;
+    let w = i.rem_euclid(m);
+    let unsigned = t.starts_with("unsigned") || t.contains(" unsigned");
+    Value::Int(if !unsigned && w >= m / 2 { w - m } else { w })
+}
+
 impl Expected {
-    /// From a generated program's ground truth.
+    /// From a generated program's ground truth (module flavour): every recorded call, plus the
+    /// trigger's own `write` handler (the agent writes one byte).
     pub fn from_truth(t: &generators::truth::GroundTruth) -> Expected {
-        Expected {
-            calls: t.calls.iter().map(|c| ExpectedCall { name: c.name.clone(), tu: c.tu.clone(), args: c.args.clone() }).collect(),
-            internal: t.functions.iter().filter(|f| f.called_internally).map(|f| (f.name.clone(), f.tu.clone())).collect(),
-        }
+        use generators::model::Value;
+        let mut calls: Vec<ExpectedCall> = t
+            .calls
+            .iter()
+            .map(|c| {
+                let params: Vec<ExpectedParam> = t
+                    .functions
+                    .get(c.function)
+                    .map(|f| f.params.iter().map(|p| ExpectedParam { name: p.name.clone(), c_type: p.c_type.clone(), size: p.size }).collect())
+                    .unwrap_or_default();
+                let args = c.args.iter().enumerate().map(|(i, a)| params.get(i).map_or_else(|| a.clone(), |p| convert(a, &p.c_type, p.size))).collect();
+                ExpectedCall { name: c.name.clone(), tu: c.tu.clone(), params, args }
+            })
+            .collect();
+        let nonnull = || Value::Ptr(Box::new(Value::Int(0)));
+        calls.push(ExpectedCall { name: "bs_trigger_write".into(), tu: "main.c".into(), params: Vec::new(), args: vec![nonnull(), nonnull(), Value::Int(1), nonnull()] });
+        Expected { calls, internal: t.functions.iter().filter(|f| f.called_internally).map(|f| (f.name.clone(), f.tu.clone())).collect() }
     }
 }
 
@@ -107,7 +164,7 @@ impl Case {
 pub struct Timings {
     /// Encoding every (module, configuration) pair.
     pub encode: Duration,
-    /// qemu wall time, all boots.
+    /// qemu wall time (of the longest boot: boots run side by side).
     pub boot: Duration,
     /// Agent time inside the guest, all boots.
     pub agent: Duration,
@@ -178,6 +235,8 @@ pub struct Runner {
     pub per_job: Duration,
     /// Boots allowed after a crash (the crashed module is skipped, the rest re-run).
     pub max_boots: usize,
+    /// qemu instances run side by side (each gets a share of the jobs).
+    pub guests: usize,
 }
 
 impl Runner {
@@ -190,6 +249,7 @@ impl Runner {
             base_timeout: Duration::from_secs(60),
             per_job: Duration::from_secs(15),
             max_boots: 4,
+            guests: 1,
         }
     }
 
@@ -200,7 +260,7 @@ impl Runner {
             Btf::parse_file_bytes(&std::fs::read(&self.env.kernel.vmlinux_btf).with_context(|| format!("reading {}", self.env.kernel.vmlinux_btf.display()))?, None)
                 .context("parsing the kernel's base BTF")?,
         );
-        // 1. Encode.
+        // 1. Encode, each configuration's copy under its own module name.
         let t0 = Instant::now();
         let pairs: Vec<(usize, usize)> = (0..cases.len()).flat_map(|c| (0..encoders.len()).map(move |e| (c, e))).collect();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs.max(1)).build().context("thread pool")?;
@@ -209,15 +269,18 @@ impl Runner {
                 .par_iter()
                 .map(|&(c, e)| {
                     let dir = self.work.join("encoded").join(slug(&encoders[e].config.name)).join(&cases[c].label);
-                    kbuild::encode(&encoders[e], &cases[c].ko, &dir, &self.env.kernel, &base)
+                    let to = kbuild::copy_name(&cases[c].module, e);
+                    kbuild::encode(&encoders[e], &cases[c].ko, &dir, &self.env.kernel, &base, Some((&cases[c].module, &to)))
                 })
                 .collect()
         });
         report.timings.encode = t0.elapsed();
 
-        // 2. Jobs for the guest.
+        // 2. Jobs for the guest: one per distinct BTF of a case (configurations that encode the
+        //    same bytes share it).
         let mut jobs: Vec<GuestJob> = Vec::new();
-        let mut job_of: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut job_of: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+        let mut by_hash: BTreeMap<(usize, u64), String> = BTreeMap::new();
         for (&(c, e), enc) in pairs.iter().zip(&encoded) {
             let cfg = &encoders[e].config.name;
             match enc {
@@ -230,83 +293,91 @@ impl Runner {
                     detail: format!("{}\n$ {}", err.detail, err.cmdline),
                 }),
                 Ok(enc) => {
+                    if let Some(id) = by_hash.get(&(c, enc.btf_hash)) {
+                        job_of.entry(id.clone()).or_default().push((c, e));
+                        continue;
+                    }
                     let id = format!("{c}.{e}");
                     let funcs: Vec<(u32, String)> = enc.funcs.iter().filter(|(_, n)| !cases[c].init_exit_only(n)).cloned().collect();
                     report.timings.funcs += funcs.len();
-                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: cases[c].module.clone(), funcs });
-                    job_of.insert(id, (c, e));
+                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs });
+                    by_hash.insert((c, enc.btf_hash), id.clone());
+                    job_of.entry(id).or_default().push((c, e));
                 }
             }
         }
 
-        // 3. Boot until every job ran (a crash costs the module that crashed, not the rest).
+        // 3. Boot until every job ran (a crash costs the module that crashed, not the rest);
+        //    `guests` qemus in parallel, each with its share of the jobs.
         let mut reports: BTreeMap<String, JobReport> = BTreeMap::new();
         let mut remaining = jobs.clone();
-        let mut boots = 0;
-        while !remaining.is_empty() && boots < self.max_boots {
-            boots += 1;
-            let dir = self.work.join(format!("boot-{boots}"));
-            let timeout = self.base_timeout + self.per_job * remaining.len() as u32;
-            let boot = guest::boot(&self.env, &remaining, &dir, timeout)?;
-            report.timings.boot += boot.elapsed;
-            report.timings.agent += Duration::from_millis(boot.agent_ms.unwrap_or(0));
-            report.timings.boots += 1;
-            if let Some(f) = &boot.fatal {
-                anyhow::bail!("the guest agent could not start: {f}; console log: {}", boot.console.display());
+        let mut round = 0;
+        let crash_verdict = |id: &str, detail: String, out: &mut Vec<Verdict>| {
+            for &(c, e) in job_of.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                out.push(Verdict { case: cases[c].label.clone(), config: encoders[e].config.name.clone(), function: None, btf_id: None, kind: Kind::GuestCrash, detail: detail.clone() });
             }
-            let started: BTreeSet<String> = boot.jobs.iter().map(|j| j.job.clone()).collect();
-            let mut crashed = None;
-            for j in boot.jobs.clone() {
-                if j.finished || boot.done {
-                    reports.insert(j.job.clone(), j);
-                } else {
-                    crashed = Some(j);
+        };
+        while !remaining.is_empty() && round < self.max_boots {
+            round += 1;
+            let n = self.guests.clamp(1, remaining.len());
+            let chunks: Vec<Vec<GuestJob>> = (0..n).map(|k| remaining.iter().skip(k).step_by(n).cloned().collect()).collect();
+            let boots: Vec<Result<guest::Boot>> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(k, chunk)| {
+                        let dir = self.work.join(format!("boot-{round}-{k}"));
+                        let timeout = self.base_timeout + self.per_job * chunk.len() as u32;
+                        s.spawn(move || guest::boot(&self.env, chunk, &dir, timeout))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a boot thread panicked")))).collect()
+            });
+            let mut next = Vec::new();
+            for (chunk, boot) in chunks.iter().zip(boots) {
+                let boot = boot?;
+                report.timings.boot = report.timings.boot.max(boot.elapsed);
+                report.timings.agent += Duration::from_millis(boot.agent_ms.unwrap_or(0));
+                report.timings.boots += 1;
+                if let Some(f) = &boot.fatal {
+                    anyhow::bail!("the guest agent could not start: {f}; console log: {}", boot.console.display());
                 }
-            }
-            report.timings.jobs += started.len();
-            if boot.done {
-                remaining.clear();
-                break;
-            }
-            // The guest died or hung: blame the job that was running (or the first one, if none
-            // had started), keep the log, and go on with the jobs that never started.
-            let why = if boot.timed_out { "hung (boot timeout)" } else { "crashed" };
-            let tail = boot.console_tail(40);
-            let blamed = crashed.as_ref().map(|j| j.job.clone()).or_else(|| remaining.first().map(|j| j.id.clone()));
-            let crash_log = dir.join("console.log");
-            report.crash_logs.push(crash_log.clone());
-            if let Some(b) = &blamed {
-                if let Some(&(c, e)) = job_of.get(b) {
-                    report.verdicts.push(Verdict {
-                        case: cases[c].label.clone(),
-                        config: encoders[e].config.name.clone(),
-                        function: None,
-                        btf_id: None,
-                        kind: Kind::GuestCrash,
-                        detail: format!("the guest {why} while this module was loaded; console log: {}\n{tail}", crash_log.display()),
-                    });
+                let started: BTreeSet<String> = boot.jobs.iter().map(|j| j.job.clone()).collect();
+                report.timings.jobs += started.len();
+                let mut crashed = None;
+                for j in boot.jobs.clone() {
+                    if j.finished || boot.done {
+                        reports.insert(j.job.clone(), j);
+                    } else {
+                        crashed = Some(j.job);
+                    }
                 }
+                if boot.done {
+                    continue;
+                }
+                // The guest died or hung: blame the job that was running (or the first one, if
+                // none had started), keep the log, and go on with the jobs that never started.
+                let why = if boot.timed_out { "hung (boot timeout)" } else { "crashed" };
+                let blamed = crashed.or_else(|| chunk.first().map(|j| j.id.clone()));
+                report.crash_logs.push(boot.console.clone());
+                if let Some(b) = &blamed {
+                    crash_verdict(b, format!("the guest {why} while this module was loaded; console log: {}\n{}", boot.console.display(), boot.console_tail(40)), &mut report.verdicts);
+                }
+                next.extend(chunk.iter().filter(|j| !started.contains(&j.id) && Some(&j.id) != blamed.as_ref()).cloned());
             }
-            remaining.retain(|j| !started.contains(&j.id) && Some(&j.id) != blamed.as_ref());
+            remaining = next;
         }
         for j in &remaining {
-            if let Some(&(c, e)) = job_of.get(&j.id) {
-                report.verdicts.push(Verdict {
-                    case: cases[c].label.clone(),
-                    config: encoders[e].config.name.clone(),
-                    function: None,
-                    btf_id: None,
-                    kind: Kind::GuestCrash,
-                    detail: format!("never ran: the guest crashed {} times", self.max_boots),
-                });
-            }
+            crash_verdict(&j.id, format!("never ran: the guest crashed {} times", self.max_boots), &mut report.verdicts);
         }
 
         // 4. Judge.
-        for (id, &(c, e)) in &job_of {
+        for (id, owners) in &job_of {
             let Some(job) = reports.get(id) else { continue };
-            let Ok(enc) = &encoded[c * encoders.len() + e] else { continue };
-            report.verdicts.extend(judge_job(&cases[c], &encoders[e].config.name, job, &enc.btf));
+            for &(c, e) in owners {
+                let Ok(enc) = &encoded[c * encoders.len() + e] else { continue };
+                report.verdicts.extend(judge_job(&cases[c], &encoders[e].config.name, job, &enc.btf));
+            }
         }
         Ok(report)
     }
