@@ -114,6 +114,8 @@ pub(crate) struct Walker<'a, 'u> {
     feats: &'u Features,
     x86_64: bool,
     flatten_arrays: bool,
+    /// The unit may carry `DW_TAG_LLVM_annotation`s (its producer is clang, or unknown).
+    annotated: bool,
     slots: HashMap<UnitOffset, Slot>,
     foreign_ids: HashMap<u64, TypeId>,
     str_index: HashMap<String, u32>,
@@ -177,6 +179,7 @@ pub(crate) fn walk_unit<'a>(
         feats,
         x86_64,
         flatten_arrays,
+        annotated: true,
         slots: HashMap::default(),
         foreign_ids: HashMap::default(),
         str_index: HashMap::default(),
@@ -322,6 +325,9 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// `btf_decl_tag` / `btf_type_tag` annotations under a DIE, in order.
     fn annotations(&self, off: UnitOffset, kind: &str) -> Result<Vec<String>> {
         let mut v = Vec::new();
+        if !self.annotated {
+            return Ok(v);
+        }
         for (c, tag) in self.children(off)? {
             if tag != DW_TAG_LLVM_ANNOTATION {
                 continue;
@@ -368,6 +374,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                             }
                         }
                         self.out.name = self.name(e)?;
+                        // Only clang writes DW_TAG_LLVM_annotation: elsewhere, do not look.
+                        self.annotated = self
+                            .string(e, DW_AT_producer)?
+                            .is_none_or(|p| p.contains("clang"));
                     }
                     DW_TAG_namespace => ns_depth.push(depth),
                     DW_TAG_base_type
