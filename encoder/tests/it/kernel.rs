@@ -1,8 +1,7 @@
 //! A kernel module built by kbuild with btfenc as PAHOLE: split BTF over the 6.12 vmlinux,
 //! accepted by bpftool, type-for-type what pahole 1.24 encodes, minus the unsafe FUNC.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 const M1: &str = r#"

@@ -1,7 +1,6 @@
 //! Property: no mutation of a real object makes the encoder panic; it returns BTF or an error.
 
-mod common;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 

@@ -1,7 +1,6 @@
 //! Function selection: same-name statics, identical duplicates, clones, --explain.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const DUP_A: &str = include_str!("data/dup_a.c");
 const DUP_B: &str = include_str!("data/dup_b.c");

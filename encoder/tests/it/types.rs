@@ -7,8 +7,7 @@
 //!   (as pahole 1.32 and clang do) unless `--btf_flatten_arrays` (or a flat base) asks otherwise.
 //!   The comparison runs with `--btf_flatten_arrays`.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const TYPES_C: &str = include_str!("data/types.c");
 

@@ -1,7 +1,6 @@
 //! The command line: pahole spellings, -J, bpftool acceptance, determinism, bad input.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn multi_cu_object(dir: &std::path::Path) -> std::path::PathBuf {
