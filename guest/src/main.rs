@@ -7,9 +7,14 @@
 //! 3. in rounds where every FUNC name is unique (two programs on one address would collide),
 //!    loads the generic fentry probe once per FUNC with `attach_btf_id` = the FUNC's id and
 //!    `attach_btf_obj_fd` = the module's BTF, attaches it with the FUNC id as cookie, fires the
-//!    module's trigger (`/sys/kernel/debug/btfsmith/trigger`), and collects every hit from the
+//!    module's trigger, and collects every hit from the
 //!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the first 12 argument slots;
-//! 4. unloads the module.
+//! 4. leaves the module loaded and its probes attached (each job's module has its own name):
+//!    detaching waits for an RCU-tasks grace period per probe, ~0.1 s under TCG. A probe is
+//!    detached only before a later round attaches to the same name; `BTFSMITH_RMMOD=1` in the
+//!    guest's environment detaches everything and unloads each module instead.
+//!
+//! The trigger is `/sys/kernel/debug/<module>/trigger` (or `/sys/kernel/debug/btfsmith/trigger`).
 //!
 //! Job file (one record per line, fields separated by single spaces):
 //! ```text
@@ -258,6 +263,9 @@ fn main() {
     };
     let started = Instant::now();
     let jobs = parse_jobs(&std::fs::read_to_string(jobs_path).unwrap_or_default());
+    // /proc/kallsyms is slow to read under TCG; the host maps addresses through the sections.
+    let want_kallsyms = std::env::var_os("BTFSMITH_KALLSYMS").is_some();
+    let unload_modules = std::env::var_os("BTFSMITH_RMMOD").is_some();
 
     // Load the probe once, attached to any kernel function, to get its final instructions
     // (ring buffer fd filled in); every FUNC then gets its own copy of those.
@@ -296,6 +304,8 @@ fn main() {
     let rb = rb.build().expect("ring buffer");
     emit(&mut out, "BTFSMITH-READY", &json!({ "ms": started.elapsed().as_millis() as u64, "jobs": jobs.len() }));
 
+    // Attached probes (prog fd, link fd) that stay until power-off.
+    let mut kept: Vec<(i32, i32)> = Vec::new();
     for job in &jobs {
         let t0 = Instant::now();
         let mut kmsg = Kmsg::open();
@@ -307,19 +317,29 @@ fn main() {
             emit(&mut out, "BTFSMITH-JOB", &head);
             continue;
         }
+        let t_insmod = t0.elapsed().as_millis() as u64;
         let btf_fd = module_btf_fd(&job.module);
+        let t_btf = t0.elapsed().as_millis() as u64;
         head["btf"] = json!(btf_fd.is_some());
         head["sections"] = json!(sections(&job.module));
-        head["kallsyms"] = json!(kallsyms(&job.module));
+        let t_sections = t0.elapsed().as_millis() as u64;
+        if want_kallsyms {
+            head["kallsyms"] = json!(kallsyms(&job.module));
+        }
         head["kmsg"] = json!(kmsg.drain());
+        head["t"] = json!({ "insmod": t_insmod, "btf": t_btf, "sections": t_sections, "kallsyms": t0.elapsed().as_millis() as u64 });
         emit(&mut out, "BTFSMITH-JOB", &head);
         if let Some(btf_fd) = btf_fd {
-            run_funcs(job, btf_fd, &probe, &rb, &collected, &mut out);
+            kept.extend(run_funcs(job, btf_fd, &probe, &rb, &collected, &mut out, unload_modules));
             // SAFETY: closing an fd we own.
             unsafe { libc::close(btf_fd) };
         }
-        let unload = rmmod(&job.module);
-        emit(&mut out, "BTFSMITH-JOBEND", &json!({ "job": job.id, "rmmod": unload.err(), "ms": t0.elapsed().as_millis() as u64, "kmsg": kmsg.drain() }));
+        let t_funcs = t0.elapsed().as_millis() as u64;
+        // Unloading needs every probe detached first, and each detach waits for an RCU-tasks
+        // grace period (~0.1 s under TCG): modules stay loaded unless asked (every job's module
+        // has its own name), and the guest powers off at the end.
+        let unload = if unload_modules { rmmod(&job.module) } else { Ok(()) };
+        emit(&mut out, "BTFSMITH-JOBEND", &json!({ "job": job.id, "rmmod": unload.err(), "ms": t0.elapsed().as_millis() as u64, "funcs_done_ms": t_funcs, "kmsg": kmsg.drain() }));
     }
     emit(&mut out, "BTFSMITH-STATS", &json!({ "ms": started.elapsed().as_millis() as u64 }));
     let _ = writeln!(out, "BTFSMITH-DONE");
@@ -333,7 +353,18 @@ fn run_funcs(
     rb: &libbpf_rs::RingBuffer<'_>,
     collected: &std::rc::Rc<std::cell::RefCell<Vec<Event>>>,
     out: &mut dyn Write,
-) {
+    detach_all: bool,
+) -> Vec<(i32, i32)> {
+    let trigger = {
+        let own = format!("/sys/kernel/debug/{}/trigger", job.module);
+        if std::path::Path::new(&own).exists() { own } else { TRIGGER.to_string() }
+    };
+    let mut kept = Vec::new();
+    // How many more rounds each name appears in: its probe must go before the next one comes.
+    let mut later: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, n) in &job.funcs {
+        *later.entry(n.as_str()).or_default() += 1;
+    }
     // Rounds in which every name is unique: same-name FUNCs resolve to one address, and a
     // second trampoline on it would be refused (EBUSY), which says nothing about the BTF.
     let mut pending: Vec<&(u32, String)> = job.funcs.iter().collect();
@@ -341,6 +372,7 @@ fn run_funcs(
         let mut seen = HashSet::new();
         let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n)| seen.insert(n.clone()));
         pending = rest;
+        let t_round = Instant::now();
         let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
         let mut fds = Vec::new();
         for (id, name) in &round {
@@ -359,23 +391,44 @@ fn run_funcs(
                     }
                     Ok(lfd) => {
                         r["status"] = json!("attached");
-                        fds.push((pfd, lfd));
+                        fds.push((name.clone(), (pfd, lfd)));
                     }
                 },
             }
             results.insert(*id, r);
         }
+        let t_attached = Instant::now();
         let _ = rb.consume();
         collected.borrow_mut().clear();
-        let trig = if fds.is_empty() { Ok(()) } else { std::fs::write(TRIGGER, "1").map_err(|e| format!("{TRIGGER}: {e}")) };
-        for (pfd, lfd) in fds {
-            // SAFETY: closing fds we own (detaches the probe).
-            unsafe {
-                libc::close(lfd);
-                libc::close(pfd);
+        let trig = if fds.is_empty() { Ok(()) } else { std::fs::write(&trigger, "1").map_err(|e| format!("{trigger}: {e}")) };
+        let t_triggered = Instant::now();
+        // Detaching waits for an RCU-tasks grace period per trampoline (~0.1 s under TCG):
+        // closing the links from parallel threads lets them share grace periods.
+        let mut detach = Vec::new();
+        for (name, fd) in fds {
+            let left = later.get_mut(name.as_str()).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            if detach_all || left > 0 {
+                detach.push(fd);
+            } else {
+                kept.push(fd);
             }
         }
+        std::thread::scope(|s| {
+            for (pfd, lfd) in detach {
+                s.spawn(move || {
+                    // SAFETY: closing fds we own (detaches the probe).
+                    unsafe {
+                        libc::close(lfd);
+                        libc::close(pfd);
+                    }
+                });
+            }
+        });
         let _ = rb.consume();
+        emit(out, "BTFSMITH-ROUND", &json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 }));
         let mut per_func: BTreeMap<u64, Vec<Event>> = BTreeMap::new();
         for e in collected.borrow_mut().drain(..) {
             per_func.entry(e.cookie).or_default().push(e);
@@ -399,4 +452,5 @@ fn run_funcs(
             emit(out, "BTFSMITH-RESULT", &r);
         }
     }
+    kept
 }

@@ -407,3 +407,28 @@ pub fn judge_job(case: &Case, config: &str, job: &JobReport, btf: &Btf) -> Vec<V
 pub fn slug(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use generators::model::Value;
+
+    #[test]
+    fn converting_arguments() {
+        assert!(matches!(convert(&Value::Int(3), "_Bool", 1), Value::Int(1)));
+        assert!(matches!(convert(&Value::Int(300), "unsigned char", 1), Value::Int(44)));
+        assert!(matches!(convert(&Value::Int(200), "signed char", 1), Value::Int(-56)));
+        assert!(matches!(convert(&Value::Int(-1), "unsigned int", 4), Value::Int(4294967295)));
+        assert!(matches!(convert(&Value::Int(-1), "long long", 8), Value::Int(-1)));
+        assert!(matches!(convert(&Value::Int(7), "t3", 4), Value::Int(7)));
+        assert!(matches!(convert(&Value::Null, "int *", 8), Value::Null));
+    }
+
+    #[test]
+    fn renaming_modules() {
+        let mut b = b"\0name=bs7_00\0..bs7_00\0".to_vec();
+        assert_eq!(kbuild::rename_module(&mut b, "bs7_00", &kbuild::copy_name("bs7_00", 12)), 2);
+        assert_eq!(&b, b"\0name=bs7_12\0..bs7_12\0");
+        assert_eq!(kbuild::copy_name("plain", 3), "plain");
+    }
+}
