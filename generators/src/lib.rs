@@ -1,15 +1,19 @@
 //! btfsmith's program generator: C programs full of BTF-encoder hazards, with ground truth.
 //!
 //! Main pieces:
-//! - [`model`]: the [`Program`] model (units, types, functions, calls), valid by construction;
-//! - [`policy`]: [`Policy`] as serde data, one per phenomenon plus `mixed`;
+//! - [`model`]: the [`Program`] model (units, types, functions, calls), valid by construction
+//!   and checked by [`Program::validate`];
+//! - [`policy`]: [`Policy`] as serde data (relative weights over [`Hazard`] recipes), one per
+//!   phenomenon plus `mixed`, with optional swarm mode;
 //! - [`generate()`]: a deterministic program from a `u64` seed (or from any [`choice::Choices`]);
 //! - [`emit`] and [`write_program`]: C for userspace or a kernel module, `build.sh`, and
 //!   `ground_truth.json` ([`truth::GroundTruth`]);
 //! - [`classify`]: what the compiler really did (collisions, clones, optimized-out
-//!   parameters, changed calling conventions), read from the DWARF and symbols of the objects;
+//!   parameters, changed calling conventions, inlining), read from the DWARF and symbols of the
+//!   objects, and [`classify::outcomes`] joining that with the ground truth;
 //! - [`stats::gen_stats`]: how often each policy's target phenomenon really occurs;
-//! - [`strategy`] (feature `proptest`) and the `arbitrary::Arbitrary` impl (feature `arbitrary`).
+//! - [`strategy`] (feature `proptest`) and `impl arbitrary::Arbitrary for Program` (feature
+//!   `arbitrary`); both read a choice stream through the same generator.
 //!
 //! ```
 //! use generators::{generate, Policy, emit::{Emitter, Flavour}};
@@ -19,6 +23,37 @@
 //! let files = Emitter::new(&prog, Flavour::User).sources();
 //! assert!(files.iter().any(|f| f.name == "main.c"));
 //! ```
+//!
+//! # How the hazards are provoked
+//! Every recipe builds a few functions plus the driver calls that reach them (each unit has a
+//! global `bs_run_tuN` that main, or the module's debugfs trigger, calls). Traced functions are
+//! `__attribute__((__noinline__))` and reachable from the driver, so nothing needs
+//! `__attribute__((used))` (which would also stop clang from changing signatures). Arguments are
+//! normally hidden behind a volatile read (`bs_opq`), so constant propagation happens only where
+//! a recipe passes literal constants on purpose (`.constprop`).
+//! - gcc `.isra`: a static function reads one field of a struct pointer / by-value parameter;
+//! - gcc `.constprop`: every call passes the same literal for one parameter;
+//! - gcc `.part`: an inlinable function with a `__builtin_expect` early exit and a big tail;
+//! - gcc `.cold`: an unlikely branch calling a `__cold__` helper;
+//! - optimized-out: unused parameters or ones read on one path (gcc removes them in a
+//!   `.constprop` clone; clang's dead-argument elimination removes them without renaming);
+//! - clang signature change without rename: unused leading parameters, ignored results, and
+//!   `const T *` parameters (argument promotion at -O3), with address-taken controls.
+//!
+//! # Undefined behaviour
+//! All arithmetic runs on `unsigned long long` through helpers in `prog.h` (division and
+//! remainder by zero return the dividend, shift counts are masked, comparisons and selections
+//! are functions so no warning sees a tautology); narrowing is an explicit cast, which C makes
+//! implementation-defined, never undefined; float-to-integer conversion is range-checked;
+//! every object is initialised; pointers only ever point at live compound literals and are
+//! tested, not followed, when they are struct members. The test suite runs 500 programs under
+//! UBSan+ASan and compares checksums across gcc/clang and -O0..-Os.
+//!
+//! # Kernel modules
+//! The module flavour uses only double-underscore attribute spellings (the kernel defines
+//! `noinline` as a macro), declares every external function before its definition
+//! (`-Wmissing-prototypes`), and compiles units with float signatures with `CC_FLAGS_FPU` while
+//! the trigger brackets their calls with `kernel_fpu_begin()`/`kernel_fpu_end()`.
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 

@@ -1,5 +1,24 @@
 //! Phenomena statistics: how often each policy's target phenomenon really happens once the
-//! program is compiled, as measured by [`crate::classify`].
+//! program is compiled, as measured by [`crate::classify`] on the generated functions (helpers
+//! such as `bs_run_tu0` do not count).
+//!
+//! Measured with generator `0.1.0+gen1`, seeds 0..100 per policy (`btfsmith gen-stats --count
+//! 100`), share of programs:
+//!
+//! | policy → phenomenon | gcc 12 -O2 | clang 14 -O2 | clang 19 -O2 |
+//! |---|---|---|---|
+//! | collisions → collision | 100% | 100% | 100% |
+//! | isra → `.isra` | 100% | 0% | – |
+//! | constprop → `.constprop` | 100% | 0% | – |
+//! | part-cold → `.part`/`.cold` | 87% | 0% | – |
+//! | optimized-out → parameter without location | 99% | 98% | 100% |
+//! | clang-signature → changed convention, same name | 0% | 61% | 92% |
+//! | mixed → collision / isra / constprop / part-cold / optimized-out / sig-change | 70/59/75/14/86/0% | 70/0/0/0/66/40% | 70/0/0/0/76/73% |
+//!
+//! clang never renames, so the gcc clone rows are 0% under clang by nature, and gcc renames
+//! every function whose signature it changes. clang 14 gives no DWARF sign of a dropped return
+//! value (only clang 19's `DW_CC_nocall` does), and argument promotion needs -O3; the
+//! address-taken controls of the clang-signature policy must stay unchanged.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
