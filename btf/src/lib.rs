@@ -216,6 +216,30 @@ impl Btf {
         self.types = types;
     }
 
+    /// Appends every type of `other` (a base blob) to this one, renumbered after this blob's
+    /// types, with their names re-added here. Returns the id `other`'s id 1 became. This is how
+    /// per-object BTF (gcc `-gbtf`) becomes one blob: no deduplication, so each object's types
+    /// stay its own.
+    pub fn append(&mut self, other: &Btf) -> TypeId {
+        let offset = self.type_count() - 1;
+        let first = TypeId(self.type_count());
+        for ty in other.own_types() {
+            let mut ty = ty.clone();
+            ty.name = self.add_str(other.str(ty.name));
+            ty.data.map_refs(|t| if t == TypeId::VOID { t } else { TypeId(t.0 + offset) });
+            let mut names = Vec::new();
+            ty.data.map_entry_names(|n| {
+                names.push(n);
+                n
+            });
+            let mapped: Vec<StrRef> = names.iter().map(|n| self.add_str(other.str(*n))).collect();
+            let mut it = mapped.into_iter();
+            ty.data.map_entry_names(|n| it.next().unwrap_or(n));
+            self.types.push(ty);
+        }
+        first
+    }
+
     /// The name of a type, or `""` for anonymous types and `void`.
     pub fn type_name(&self, id: TypeId) -> &str {
         self.type_by_id(id).map_or(INVALID_NAME, |t| self.str(t.name))

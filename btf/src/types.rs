@@ -157,6 +157,45 @@ impl TypeData {
         }
     }
 
+    /// Rewrites every type id this type refers to (e.g. when appending it to another blob).
+    pub fn map_refs(&mut self, mut f: impl FnMut(TypeId) -> TypeId) {
+        match self {
+            TypeData::Void | TypeData::Int(_) | TypeData::Enum(_) | TypeData::Enum64(_) => {}
+            TypeData::Fwd(_) | TypeData::Float(_) => {}
+            TypeData::Ptr(t)
+            | TypeData::Typedef(t)
+            | TypeData::Volatile(t)
+            | TypeData::Const(t)
+            | TypeData::Restrict(t) => *t = f(*t),
+            TypeData::TypeTag(t) => t.ty = f(t.ty),
+            TypeData::Array(a) => {
+                a.elem = f(a.elem);
+                a.index = f(a.index);
+            }
+            TypeData::Struct(c) | TypeData::Union(c) => c.members.iter_mut().for_each(|m| m.ty = f(m.ty)),
+            TypeData::Func(func) => func.proto = f(func.proto),
+            TypeData::FuncProto(p) => {
+                p.ret = f(p.ret);
+                p.params.iter_mut().for_each(|p| p.ty = f(p.ty));
+            }
+            TypeData::Var(v) => v.ty = f(v.ty),
+            TypeData::Datasec(d) => d.vars.iter_mut().for_each(|v| v.ty = f(v.ty)),
+            TypeData::DeclTag(t) => t.ty = f(t.ty),
+        }
+    }
+
+    /// Rewrites the names inside this type's entries (members, enumerators, parameters); the
+    /// type's own name is [`Type::name`].
+    pub fn map_entry_names(&mut self, mut f: impl FnMut(StrRef) -> StrRef) {
+        match self {
+            TypeData::Struct(c) | TypeData::Union(c) => c.members.iter_mut().for_each(|m| m.name = f(m.name)),
+            TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = f(v.name)),
+            TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = f(v.name)),
+            TypeData::FuncProto(p) => p.params.iter_mut().for_each(|p| p.name = f(p.name)),
+            _ => {}
+        }
+    }
+
     /// The single type a modifier-like kind (pointer, qualifier, typedef, type tag) refers to.
     pub fn modified(&self) -> Option<TypeId> {
         match self {

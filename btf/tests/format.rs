@@ -217,3 +217,18 @@ fn built_blob_dedups_strings_and_reuses_the_base() {
     let again = Btf::parse(&bytes, split.base().cloned()).unwrap();
     assert_eq!(btf::dump::dump_to_string(&again), "[2] TYPEDEF 'p_t' type_id=1\n");
 }
+
+#[test]
+fn append_renumbers_types_and_names() {
+    let (bytes, _) = every_kind(false);
+    let one = Btf::parse(&bytes, None).unwrap();
+    let mut both = Btf::new(None);
+    assert_eq!(both.append(&one), TypeId(1));
+    assert_eq!(both.append(&one), TypeId(22));
+    let again = Btf::parse(&both.to_bytes().unwrap(), None).unwrap();
+    assert_eq!(again.type_count(), 43);
+    assert_eq!(btf::render::func_prototype(&again, TypeId(34)).unwrap(), "int fn(int x, int *, ...)");
+    let canon = btf::canon::Canon::of(&again).to_text();
+    assert!(canon.contains("FUNC fn global: int fn(int x, int *, ...) (x2)"), "{canon}");
+    assert!(canon.contains("STRUCT s size=8 {int a:3 @5; int *p @32;} (x2)"), "{canon}");
+}

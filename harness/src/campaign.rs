@@ -116,7 +116,7 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
         let encodings: Vec<pipeline::Encoding> = matrix
             .encoders
             .iter()
-            .map(|e| pipeline::encode(e, &build.binary, &dir.join(format!("{}.btf", crate::finding::slug(&e.config.name)))))
+            .filter_map(|e| pipeline::encode_build(e, &build, &dir.join(format!("{}.btf", crate::finding::slug(&e.config.name)))))
             .collect();
         out.tool_time += encodings.iter().map(|e| e.proc.elapsed).sum::<Duration>();
         out.candidates += (oracle::truth::safely_encodable(&build.facts).len() * encodings.len()) as u64;

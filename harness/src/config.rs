@@ -16,7 +16,8 @@ pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
 pub struct EncoderConfig {
     /// Unique label (`pahole-1.30/kernel`).
     pub name: String,
-    /// Toolchain id (`pahole-1.30`), `btfenc`, or an absolute path (a local encoder build).
+    /// Toolchain id (`pahole-1.30`), `btfenc`, `gcc-btf` (gcc's own `-gbtf`, on gcc builds), or
+    /// an absolute path (a local encoder build).
     pub tool: String,
     /// Arguments before `--btf_encode_detached=OUT INPUT`.
     #[serde(default)]
@@ -124,6 +125,10 @@ impl Matrix {
             }
             let (path, version) = if e.tool == "btfenc" {
                 (btfenc_path()?, "btfenc".to_string())
+            } else if e.tool == crate::pipeline::GCC_BTF {
+                // The compiler of each build does the encoding; recorded here for reports.
+                let t = tc.require_family("gcc")?;
+                (t.path.clone(), t.version.clone())
             } else if Path::new(&e.tool).is_absolute() {
                 if !Path::new(&e.tool).exists() {
                     bail!("encoder {}: {} does not exist", e.name, e.tool);

@@ -214,6 +214,16 @@ pub fn build_script(compiler: &CompilerSetup, encoders: &[EncoderSetup], sources
     s.push_str(&format!("{cc} {} $(ls out/btfsmith_main.o 2>/dev/null || true) -o out/prog\n", objects.join(" ")));
     for e in encoders {
         let label = slug(&e.config.name);
+        if e.config.tool == pipeline::GCC_BTF {
+            s.push_str(&format!("# {}: gcc writes .BTF per object; btfsmith appends them into one blob
+", e.config.name));
+            for src in sources {
+                let args: Vec<String> = e.config.args.iter().map(|a| quote(a)).collect();
+                s.push_str(&format!("{cc} {} {} -c src/{} -o out/{}.gbtf.o
+", quote(&compiler.opt), args.join(" "), quote(src), quote(src.trim_end_matches(".c"))));
+            }
+            continue;
+        }
         let args: Vec<String> = e.config.args.iter().map(|a| quote(a)).collect();
         s.push_str(&format!(
             "# {}\n{} {} --btf_encode_detached=out/{label}.btf out/prog\n",

@@ -22,6 +22,8 @@ pub struct Build {
     pub compiler: CompilerSetup,
     /// The linked binary.
     pub binary: PathBuf,
+    /// The sources it was built from, in link order.
+    pub sources: Vec<PathBuf>,
     /// What the DWARF says.
     pub facts: Facts,
     /// Every compiler and linker run, in order.
@@ -75,7 +77,7 @@ pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Resul
     args.extend(["-o".into(), binary.display().to_string()]);
     procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
     let facts = dwarf::read_file(&binary).map_err(BuildError::Dwarf)?;
-    Ok(Build { compiler: compiler.clone(), binary, facts, procs })
+    Ok(Build { compiler: compiler.clone(), binary, sources: sources.to_vec(), facts, procs })
 }
 
 fn defines_main(object_path: &Path) -> bool {
@@ -158,4 +160,75 @@ fn classify_run(proc: &ProcRes) -> Result<(), EncodeFailure> {
         Some(s) if !s.success() => Err(EncodeFailure::Failed(format!("{s}: {}", tail()))),
         Some(_) => Ok(()),
     }
+}
+
+/// The pseudo-tool of the `gcc -gbtf` configuration: the compiler itself writes BTF per object.
+pub const GCC_BTF: &str = "gcc-btf";
+
+/// Runs `encoder` on a build. `None` when the configuration does not apply to it (`gcc -gbtf` on
+/// a clang build).
+pub fn encode_build(encoder: &EncoderSetup, build: &Build, output: &Path) -> Option<Encoding> {
+    if encoder.config.tool != GCC_BTF {
+        return Some(encode(encoder, &build.binary, output));
+    }
+    if build.compiler.family != "gcc" {
+        return None;
+    }
+    Some(encode_gcc_btf(encoder, build, output))
+}
+
+/// `gcc -gbtf`: compile each unit again with the configuration's flags (after the build's own -O
+/// level), take each object's `.BTF`, and append them into one blob — the per-object BTF as the
+/// objects carry it, no deduplication across them (gcc has none).
+fn encode_gcc_btf(encoder: &EncoderSetup, build: &Build, output: &Path) -> Encoding {
+    let _ = std::fs::remove_file(output);
+    let dir = output.with_extension("objs");
+    let mut merged = Btf::new(None);
+    let mut last: Option<ProcRes> = None;
+    let mut failure = None;
+    let _ = std::fs::create_dir_all(&dir);
+    for src in &build.sources {
+        let stem = src.file_stem().map_or("tu".into(), |s| s.to_string_lossy().into_owned());
+        let obj = dir.join(format!("{stem}.o"));
+        let mut args = vec![build.compiler.opt.clone()];
+        args.extend(encoder.config.args.iter().cloned());
+        args.extend(["-c".into(), src.display().to_string(), "-o".into(), obj.display().to_string()]);
+        let cmd = process::command(&build.compiler.path, &args, None);
+        let proc = match process::run(cmd, Duration::from_secs(encoder.config.timeout_secs)) {
+            Ok(p) => p,
+            Err(e) => {
+                failure = Some(EncodeFailure::Spawn(e.to_string()));
+                break;
+            }
+        };
+        if let Err(f) = classify_run(&proc) {
+            failure = Some(f);
+            last = Some(proc);
+            break;
+        }
+        let blob = std::fs::read(&obj).map_err(|e| e.to_string()).and_then(|b| Btf::parse_elf(&b, None).map_err(|e| e.to_string()));
+        match blob {
+            Ok(b) => {
+                merged.append(&b);
+            }
+            Err(e) => {
+                failure = Some(EncodeFailure::Unreadable(format!("{}: {e}", obj.display())));
+                last = Some(proc);
+                break;
+            }
+        }
+        last = Some(proc);
+    }
+    let proc = last.unwrap_or(ProcRes { cmdline: format!("{} -gbtf", build.compiler.path.display()), status: None, stdout: Vec::new(), stderr: Vec::new(), truncated: false, elapsed: Duration::ZERO });
+    let btf = match failure {
+        Some(f) => Err(f),
+        None => merged
+            .to_bytes()
+            .map_err(|e| EncodeFailure::Unreadable(e.to_string()))
+            .and_then(|bytes| {
+                std::fs::write(output, &bytes).map_err(|e| EncodeFailure::Unreadable(e.to_string()))?;
+                Btf::parse(&bytes, None).map_err(|e| EncodeFailure::Unreadable(e.to_string()))
+            }),
+    };
+    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf }
 }

@@ -25,7 +25,7 @@ pub const EXPECTED: &[(&str, &str)] = &[
     ("flattened-array", "pahole flattens multi-dimensional arrays (int a[2][3] -> int a[6])"),
     ("variables", "VAR/DATASEC depend on the var/global_var features and on per-cpu-only encoding"),
     ("decl-tags", "DECL_TAG/TYPE_TAG depend on decl_tag/type_tag/decl_tag_kfuncs/attributes features"),
-    ("duplicate-funcs", "pahole 1.24 with -j may write the same FUNC more than once (non-deterministic)"),
+    ("duplicates", "the same line a different number of times, from encoders that do not deduplicate fully: pahole 1.24 with -j writes some FUNCs twice (non-deterministic), gcc -gbtf keeps each object's types"),
     ("unused-anon", "anonymous types nothing refers to are dedup leftovers; they do not change meaning"),
 ];
 
@@ -79,8 +79,11 @@ fn flatten_arrays(line: &str) -> String {
 const FLOAT_NAMES: &[&str] = &["float", "double", "long double", "_Float128", "__float128", "_Float16"];
 
 /// Which rule explains a line present on one side only, if any.
-fn explain_one_sided(line: &str, other: &BTreeSet<String>) -> Option<&'static str> {
+fn explain_one_sided(line: &str, other: &BTreeSet<String>, allow_duplicates: bool) -> Option<&'static str> {
     let (text, _) = split_count(line);
+    if allow_duplicates && other.iter().any(|o| split_count(o).0 == text) {
+        return Some("duplicates");
+    }
     if text.starts_with("FUNC ") {
         return Some("func-selection");
     }
@@ -109,7 +112,8 @@ fn explain_one_sided(line: &str, other: &BTreeSet<String>) -> Option<&'static st
 
 /// Compares two canonical forms; returns the unexplained lines (with their side) and the set of
 /// rules used.
-pub fn classify(reference: &Canon, other: &Canon) -> (Vec<String>, BTreeSet<&'static str>) {
+/// `allow_duplicates`: the judged encoder is one known not to deduplicate fully.
+pub fn classify(reference: &Canon, other: &Canon, allow_duplicates: bool) -> (Vec<String>, BTreeSet<&'static str>) {
     let a: BTreeSet<String> = reference.lines.iter().cloned().collect();
     let b: BTreeSet<String> = other.lines.iter().cloned().collect();
     let mut used = BTreeSet::new();
@@ -134,7 +138,11 @@ pub fn classify(reference: &Canon, other: &Canon) -> (Vec<String>, BTreeSet<&'st
             used.insert("func-linkage");
         }
         if na != nb {
-            used.insert("duplicate-funcs");
+            if allow_duplicates {
+                used.insert("duplicates");
+            } else {
+                unexplained.push(format!("FUNC {name}: {na} in the reference, {nb} here"));
+            }
         }
     }
     for (line, side, other) in a.difference(&b).map(|l| (l, '-', &b)).chain(b.difference(&a).map(|l| (l, '+', &a))) {
@@ -144,7 +152,7 @@ pub fn classify(reference: &Canon, other: &Canon) -> (Vec<String>, BTreeSet<&'st
                 continue; // judged above
             }
         }
-        match explain_one_sided(line, other) {
+        match explain_one_sided(line, other, allow_duplicates) {
             Some(rule) => {
                 used.insert(rule);
             }
@@ -160,16 +168,19 @@ impl Oracle for Differential {
     }
 
     fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
-        let canons: Vec<(&str, Canon)> = case
+        let canons: Vec<(&str, Canon, bool)> = case
             .encodings
             .iter()
-            .filter_map(|e| Some((e.encoder.config.name.as_str(), Canon::of(e.btf.as_ref().ok()?))))
+            .filter_map(|e| {
+                let partial_dedup = e.encoder.config.tool == crate::pipeline::GCC_BTF || e.encoder.config.tool == "pahole-1.24";
+                Some((e.encoder.config.name.as_str(), Canon::of(e.btf.as_ref().ok()?), partial_dedup))
+            })
             .collect();
         if canons.len() < 2 {
             return Vec::new();
         }
         let mut support: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, c) in &canons {
+        for (_, c, _) in &canons {
             for l in &c.lines {
                 *support.entry(l.as_str()).or_default() += 1;
             }
@@ -179,8 +190,8 @@ impl Oracle for Differential {
         };
         let ref_name = "consensus";
         let mut out = Vec::new();
-        for (name, canon) in &canons {
-            let (unexplained, _) = classify(&consensus, canon);
+        for (name, canon, partial_dedup) in &canons {
+            let (unexplained, _) = classify(&consensus, canon, *partial_dedup);
             if unexplained.is_empty() {
                 continue;
             }
@@ -218,11 +229,11 @@ mod tests {
     fn expected_differences_are_explained_and_others_are_not() {
         let a = canon(&["FUNC f static: int f(int a)", "INT double size=8 bits=64 encoding=(none)", "STRUCT s size=24 {int g[2][3] @0;}"]);
         let b = canon(&["FLOAT double size=8", "FUNC f global: int f(int a)", "FUNC g static: void g(void)", "STRUCT s size=24 {int g[6] @0;}"]);
-        let (unexplained, used) = classify(&a, &b);
+        let (unexplained, used) = classify(&a, &b, false);
         assert!(unexplained.is_empty(), "{unexplained:?}");
         assert!(used.contains("float-as-int") && used.contains("flattened-array") && used.contains("func-linkage") && used.contains("func-selection"), "{used:?}");
         let c = canon(&["FUNC f static: long int f(int a)", "STRUCT s size=24 {int g[5] @0;}"]);
-        let (unexplained, _) = classify(&a, &c);
+        let (unexplained, _) = classify(&a, &c, false);
         assert!(unexplained.iter().any(|l| l.contains("FUNC f: reference says `int f(int a)`")), "{unexplained:?}");
         assert!(unexplained.iter().any(|l| l == "+STRUCT s size=24 {int g[5] @0;}"), "{unexplained:?}");
     }
