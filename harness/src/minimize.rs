@@ -166,7 +166,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
                 bar.set_message(format!("model level: {steps} candidates, {} lines, {} functions", best_size.lines, best_size.functions));
                 bar.tick();
                 if let Some((d, sources, size)) = try_stream(&c, steps)? {
-                    if (size.functions, size.lines) < (best_size.functions, best_size.lines) {
+                    if (size.functions, size.units, size.lines) < (best_size.functions, best_size.units, best_size.lines) {
                         *stream = c;
                         best_dir = d;
                         best_sources = sources;

@@ -110,7 +110,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo BTFSMITH-INIT
-/agent /jobs.txt /dev/ttyS1
+/agent /jobs.txt /dev/ttyS1 --poweroff
 echo BTFSMITH-INIT-END rc=$?
 poweroff -f
 ";
