@@ -340,7 +340,7 @@ pub(crate) fn true_signature(
     for (k, &(slot, _)) in slots.iter().enumerate() {
         if slot != k {
             return Err(
-                "parameter registers are not contiguous (a parameter of changed type?)".into(),
+                "parameter registers are not contiguous from rdi (a dropped parameter left its register unused, or a parameter changed type)".into(),
             );
         }
     }

@@ -1207,6 +1207,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                 let mut base = self.unit.low_pc;
                 let mut any = false;
                 let mut default = None;
+                // A view entry (empty range) at the entry address; used only when no real range
+                // covers the entry.
+                let mut view = None;
                 let addr = |i| self.dwarf.address(self.unit, i).map_err(&err);
                 while let Some(le) = raw.next().map_err(&err)? {
                     use gimli::RawLocListEntry as R;
@@ -1244,14 +1247,17 @@ impl<'a, 'u> Walker<'a, 'u> {
                         }
                     };
                     any = true;
-                    if begin == entry || (begin <= entry && entry < end) {
+                    if begin <= entry && entry < end {
                         return Ok(self.first_op(data, off));
                     }
+                    if begin == entry && end == begin && view.is_none() {
+                        view = Some(data);
+                    }
                 }
-                Ok(match default {
-                    Some(d) => self.first_op(d, off),
-                    None if any => Loc::NotAtEntry,
-                    None => Loc::Missing,
+                Ok(match (view, default) {
+                    (Some(d), _) | (None, Some(d)) => self.first_op(d, off),
+                    (None, None) if any => Loc::NotAtEntry,
+                    (None, None) => Loc::Missing,
                 })
             }
             None => Ok(if self.attr(&e, DW_AT_const_value)?.is_some() {
@@ -1292,6 +1298,11 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
             gimli::Operation::FrameOffset { .. } => Loc::Stack,
+            // A constant (`DW_OP_litN`, `DW_OP_constu`, ... `DW_OP_stack_value`, or an implicit
+            // value): the parameter is not passed.
+            gimli::Operation::UnsignedConstant { .. }
+            | gimli::Operation::SignedConstant { .. }
+            | gimli::Operation::ImplicitValue { .. } => Loc::Constant,
             // A value computed from a register (`DW_OP_bregN 0 ... DW_OP_stack_value`, clang's
             // way of describing a narrowed or split argument): the argument arrived in regN.
             gimli::Operation::RegisterOffset {
