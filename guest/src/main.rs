@@ -254,13 +254,17 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let jobs_path = args.get(1).map_or("/jobs.txt", String::as_str);
     let out_path = args.get(2).map_or("/dev/ttyS1", String::as_str);
-    let mut out: Box<dyn Write> = match std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(out_path) {
-        Ok(f) => Box::new(std::io::BufWriter::new(f)),
+    let (mut out, out_fd): (Box<dyn Write>, i32) = match std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(out_path) {
+        Ok(f) => {
+            let fd = f.as_raw_fd();
+            (Box::new(std::io::BufWriter::new(f)), fd)
+        }
         Err(e) => {
             eprintln!("btfsmith-guest: cannot open {out_path}: {e}; writing to stdout");
-            Box::new(std::io::stdout())
+            (Box::new(std::io::stdout()), 1)
         }
     };
+    let power_off = args.iter().any(|a| a == "--poweroff");
     let started = Instant::now();
     let jobs = parse_jobs(&std::fs::read_to_string(jobs_path).unwrap_or_default());
     // /proc/kallsyms is slow to read under TCG; the host maps addresses through the sections.
@@ -344,6 +348,18 @@ fn main() {
     emit(&mut out, "BTFSMITH-STATS", &json!({ "ms": started.elapsed().as_millis() as u64 }));
     let _ = writeln!(out, "BTFSMITH-DONE");
     let _ = out.flush();
+    if power_off {
+        // Exiting would close every link fd, and each detach waits for an RCU-tasks grace
+        // period: with hundreds of probes that is a minute. Wait for the serial port to send
+        // everything, then power off with the probes still attached.
+        // SAFETY: tcdrain/sync/reboot take no pointers.
+        unsafe {
+            libc::tcdrain(out_fd);
+            libc::sync();
+            libc::reboot(libc::LINUX_REBOOT_CMD_POWER_OFF);
+        }
+    }
+    drop(kept);
 }
 
 fn run_funcs(

@@ -58,7 +58,14 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
         Some(p) => Config::from_file(p)?,
         None => Config::builtin(),
     };
-    let matrix = Matrix::resolve(&config, &tc, &args.encoders, &[])?;
+    let mut matrix = Matrix::resolve(&config, &tc, &args.encoders, &[])?;
+    // gcc's own BTF comes out of the compiler, per object: nothing a module can carry as split
+    // BTF over vmlinux.
+    let skipped: Vec<String> = matrix.encoders.iter().filter(|e| !embeds_in_modules(&e.config.tool)).map(|e| e.config.name.clone()).collect();
+    matrix.encoders.retain(|e| embeds_in_modules(&e.config.tool));
+    if matrix.encoders.is_empty() {
+        anyhow::bail!("no encoder configuration that can encode a module's split BTF (skipped: {})", skipped.join(", "));
+    }
     let env = GuestEnv::discover()?;
     let policy = generators::Policy::by_name(&args.policy).map_err(|e| anyhow::anyhow!("--policy {}: {e}", args.policy))?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -129,6 +136,9 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
         t.funcs
     );
     text.push_str(&report.table(&order));
+    if !skipped.is_empty() {
+        text.push_str(&format!("\nskipped (cannot embed split BTF into a .ko): {}\n", skipped.join(", ")));
+    }
     text.push_str(&format!(
         "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s ({} boot(s), agent {:.1} s in the guest)\n",
         started.elapsed().as_secs_f64(),
@@ -154,4 +164,10 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
     }
     println!("verdicts: {}/verdicts.jsonl", args.out.display());
     Ok(if wrong.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Whether an encoder tool can add split BTF to a built `.ko` (`-J --btf_base`): pahole and
+/// btfenc can; gcc's `-gbtf` (tool `gcc-btf`) is a compile flag, not an encoder of built files.
+pub fn embeds_in_modules(tool: &str) -> bool {
+    tool != "gcc-btf"
 }
