@@ -336,16 +336,29 @@ impl Policy {
                 vec![P::OptimizedOut],
                 &[H::UnusedParam, H::ParamSomePaths],
             ),
-            "clang-signature" => Policy::focused(
-                name,
-                vec![P::SignatureChangeWithoutRename],
-                &[
-                    H::ClangDeadArg,
-                    H::ClangDeadReturn,
-                    H::ClangArgPromotion,
-                    H::AddressTakenControl,
-                ],
-            ),
+            "clang-signature" => {
+                let mut p = Policy::focused(
+                    name,
+                    vec![P::SignatureChangeWithoutRename],
+                    &[
+                        H::ClangDeadArg,
+                        H::ClangDeadReturn,
+                        H::ClangArgPromotion,
+                        H::AddressTakenControl,
+                    ],
+                );
+                // Dead arguments are what clang 14 leaves visible in DWARF; the address-taken
+                // control is there to compare with, never guaranteed.
+                p.weights = vec![
+                    (H::ClangDeadArg, 16),
+                    (H::ClangDeadReturn, 6),
+                    (H::ClangArgPromotion, 6),
+                    (H::AddressTakenControl, 6),
+                    (H::Plain, 2),
+                ];
+                p.guaranteed = vec![H::ClangDeadArg, H::ClangDeadReturn, H::ClangArgPromotion];
+                p
+            }
             "many-args" => {
                 Policy::focused(name, vec![P::ManyArgs], &[H::ManyArgs, H::VeryManyArgs])
             }

@@ -2,7 +2,7 @@
 //! program is compiled, as measured by [`crate::classify`] on the generated functions (helpers
 //! such as `bs_run_tu0` do not count).
 //!
-//! Measured with generator `0.1.0+gen1`, seeds 0..100 per policy (`btfsmith gen-stats --count
+//! Measured with generator `0.1.0+gen1`/`gen2`, seeds 0..100 per policy (`btfsmith gen-stats --count
 //! 100`), share of programs:
 //!
 //! | policy → phenomenon | gcc 12 -O2 | clang 14 -O2 | clang 19 -O2 |

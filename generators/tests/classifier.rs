@@ -124,7 +124,10 @@ fn a_hidden_struct_return_pointer_is_not_a_changed_convention() {
     for cc in ["gcc", "clang"] {
         let (_d, c) = compile(cc, "-O2", &["phenomena.c"]);
         let big = inst(&c, "make_big")[0];
-        assert!(big.kept_name() && !big.convention_changed(), "{cc}: {big:?}");
+        assert!(
+            big.kept_name() && !big.convention_changed(),
+            "{cc}: {big:?}"
+        );
     }
 }
 

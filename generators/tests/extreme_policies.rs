@@ -42,10 +42,14 @@ fn extremes() -> Vec<Policy> {
 fn edge_limits_give_valid_programs_that_compile() {
     let gcc = common::require_compiler("gcc");
     let clang = common::require_compiler("clang");
-    let jobs: Vec<(Policy, u64)> = extremes().into_iter().flat_map(|p| [1u64, 2].map(|s| (p.clone(), s))).collect();
+    let jobs: Vec<(Policy, u64)> = extremes()
+        .into_iter()
+        .flat_map(|p| [1u64, 2].map(|s| (p.clone(), s)))
+        .collect();
     let failures = common::parallel(&jobs, |(policy, seed)| {
         let prog = generate(*seed, policy).map_err(|e| format!("{}: {e}", policy.name))?;
-        prog.validate().map_err(|e| format!("{}: {e}", policy.name))?;
+        prog.validate()
+            .map_err(|e| format!("{}: {e}", policy.name))?;
         let dir = common::scratch("extreme");
         write_program(&prog, Flavour::User, dir.path()).map_err(|e| e.to_string())?;
         for cc in [&gcc, &clang] {
@@ -60,11 +64,21 @@ fn edge_limits_give_valid_programs_that_compile() {
                 300,
             )?;
             if !out.success {
-                return Err(format!("{} seed {seed} with {}:\n{}", policy.name, cc.name(), out.stderr));
+                return Err(format!(
+                    "{} seed {seed} with {}:\n{}",
+                    policy.name,
+                    cc.name(),
+                    out.stderr
+                ));
             }
             let run = common::run_cmd(&mut Command::new(dir.path().join("prog")), 30)?;
             if !run.success {
-                return Err(format!("{} seed {seed} with {}: {}", policy.name, cc.name(), run.status));
+                return Err(format!(
+                    "{} seed {seed} with {}: {}",
+                    policy.name,
+                    cc.name(),
+                    run.status
+                ));
             }
         }
         Ok(())
