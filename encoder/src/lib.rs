@@ -8,6 +8,16 @@
 //!   number of jobs. Output bytes do not depend on the number of jobs.
 //! - [`elf::add_btf_section`] writes a `.BTF` section into an ELF file (pahole's `-J`).
 //!
+//! ```
+//! // pahole's feature names, as the kernel passes them; unknown names are ignored.
+//! let (features, unknown) = encoder::Features::from_list("var,float,enum64,no_such_feature");
+//! assert!(features.float && features.enum64 && !features.global_var);
+//! assert_eq!(unknown, ["no_such_feature"]);
+//! // Not an ELF file: a typed error, never a panic.
+//! let err = encoder::encode(b"not an ELF file", &encoder::Options::default()).unwrap_err();
+//! assert!(err.to_string().starts_with("cannot parse ELF"));
+//! ```
+//!
 //! ```no_run
 //! let elf = std::fs::read("foo.o").unwrap();
 //! let out = encoder::encode(&elf, &encoder::Options::default()).unwrap();
