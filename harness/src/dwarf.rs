@@ -42,6 +42,10 @@ pub struct ParamFact {
     pub ty: String,
     /// Where it is at entry.
     pub location: EntryLocation,
+    /// What the callers' `DW_TAG_call_site_parameter`s say: `Some(false)` when a call passes
+    /// no value for it (an entry naming the parameter with no location: the clone dropped it),
+    /// `Some(true)` when a call passes it in a register, `None` when no call site says.
+    pub passed: Option<bool>,
     /// What the x86-64 SysV ABI says for this parameter position, when it names a register.
     pub abi_register: Option<u16>,
     /// Its x86-64 SysV class.
@@ -109,20 +113,19 @@ impl FunctionInstance {
     ///
     /// Only definite evidence counts (false positives are the worst bug an oracle can have):
     /// `DW_CC_nocall`; a parameter that arrives in a register other than the ABI's; and, in a
-    /// clone, a parameter that has no location or is a propagated constant (the clone's callers do
-    /// not pass it). A parameter without location in a function that kept its name is *not*
-    /// evidence: an unused argument has no location, yet every caller still passes it.
+    /// clone, a parameter without location whose callers' call-site records pass no value for it
+    /// (`DW_TAG_call_site_parameter` naming it, without a location). A constant parameter is not
+    /// evidence by itself (gcc keeps some constant aggregates in a clone's signature), nor is a
+    /// parameter without location in a function that kept its name (an unused argument has no
+    /// location, yet every caller still passes it).
     pub fn convention_change(&self) -> Option<String> {
         for (i, p) in self.params.iter().enumerate() {
             match (p.location, p.abi_register) {
                 (EntryLocation::Register(r), Some(abi)) if r != abi => {
                     return Some(format!("parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}", p.name))
                 }
-                (EntryLocation::None, _) if self.is_clone() => {
-                    return Some(format!("parameter {i} ({}) is not passed to the clone {}", p.name, self.symbols.join(",")))
-                }
-                (EntryLocation::Constant, _) if self.is_clone() => {
-                    return Some(format!("parameter {i} ({}) is a propagated constant, not passed to the clone {}", p.name, self.symbols.join(",")))
+                (EntryLocation::None | EntryLocation::Constant, _) if self.is_clone() && p.passed == Some(false) => {
+                    return Some(format!("parameter {i} ({}) is not passed to the clone {} (its callers' call sites pass no value for it)", p.name, self.symbols.join(",")))
                 }
                 _ => {}
             }
@@ -364,6 +367,8 @@ struct UnitWalker<'u, 'a> {
     cu: String,
     scratch: Btf,
     types: HashMap<gimli::UnitOffset, TypeId>,
+    /// (callee origin, parameter origin) → some call passes it.
+    call_evidence: HashMap<(gimli::UnitOffset, gimli::UnitOffset), bool>,
 }
 
 const MAX_TYPE_DEPTH: usize = 48;
@@ -380,6 +385,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             cu,
             scratch: Btf::new(None),
             types: HashMap::new(),
+            call_evidence: HashMap::new(),
         }
     }
 
@@ -408,16 +414,48 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
 
     fn collect(&mut self, out: &mut Vec<FunctionInstance>, by_address: &HashMap<u64, Vec<String>>) -> Result<()> {
         let mut offsets = Vec::new();
+        let mut call_sites = Vec::new();
         let mut entries = self.unit.entries();
         while let Some((_, entry)) = entries.next_dfs()? {
-            if entry.tag() == gimli::DW_TAG_subprogram {
-                offsets.push(entry.offset());
+            match entry.tag() {
+                gimli::DW_TAG_subprogram => offsets.push(entry.offset()),
+                gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => call_sites.push(entry.offset()),
+                _ => {}
             }
+        }
+        for site in call_sites {
+            self.call_site(site)?;
         }
         for offset in offsets {
             if let Some(f) = self.instance(offset, by_address)? {
                 out.push(f);
             }
+        }
+        Ok(())
+    }
+
+    /// Records what one call site says about the parameters of the function it calls.
+    fn call_site(&mut self, site: gimli::UnitOffset) -> Result<()> {
+        let unit = self.unit;
+        let entry = unit.entry(site)?;
+        let origin = match entry.attr_value(gimli::DW_AT_call_origin)?.or(entry.attr_value(gimli::DW_AT_abstract_origin)?) {
+            Some(AttributeValue::UnitRef(o)) => self.origin(o)?,
+            _ => return Ok(()),
+        };
+        let mut tree = unit.entries_tree(Some(site))?;
+        let root = tree.root()?;
+        let mut children = root.children();
+        while let Some(child) = children.next()? {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_call_site_parameter && e.tag() != gimli::DW_TAG_GNU_call_site_parameter {
+                continue;
+            }
+            let Some(AttributeValue::UnitRef(param)) = e.attr_value(gimli::DW_AT_call_parameter)? else { continue };
+            let param = self.origin(param)?;
+            let passed = e.attr_value(gimli::DW_AT_location)?.is_some();
+            let slot = self.call_evidence.entry((origin, param)).or_insert(passed);
+            // One call that passes it is enough to say it is passed.
+            *slot |= passed;
         }
         Ok(())
     }
@@ -522,6 +560,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 name: pname.clone(),
                 ty: btf::render::type_name(&self.scratch, *ty),
                 location: locations.get(off).copied().unwrap_or(EntryLocation::None),
+                passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
             });

@@ -125,3 +125,32 @@ fn seed_hazard_at_runtime() {
     assert!(ours.iter().any(|v| v.kind == Kind::Safe), "{all_text}");
     eprintln!("{all_text}\ntimings: {:?}", report.timings);
 }
+
+/// `btfsmith vm` end to end on two generated modules: every FUNC judged, ordinary functions read
+/// correctly, btfenc never misleads the tracer.
+#[test]
+fn generated_modules_at_runtime() {
+    let _ = env();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("vm");
+    let args = ["vm", "--count", "2", "--seed", "1", "--encoders", "btfenc,pahole-1.30/kernel", "--out", out.to_str().unwrap()];
+    let cmd = harness::process::command(common::btfsmith(), args, None);
+    let res = harness::process::run(cmd, std::time::Duration::from_secs(900)).unwrap();
+    let stdout = res.stdout_text();
+    assert!(matches!(res.status.and_then(|s| s.code()), Some(0 | 1)), "btfsmith vm failed:\n{stdout}\n{}", res.stderr_text());
+    assert!(stdout.contains("| btfenc |") && stdout.contains("| pahole-1.30/kernel |"), "{stdout}");
+    let verdicts: Vec<serde_json::Value> = std::fs::read_to_string(out.join("verdicts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kind = |v: &serde_json::Value| v["kind"].as_str().unwrap_or("").to_string();
+    let all = verdicts.iter().map(|v| format!("{} {} {} {}", kind(v), v["config"], v["function"], v["detail"])).collect::<Vec<_>>().join("\n");
+    for bad in ["GUEST_CRASH", "ENCODER_FAILED", "LOAD_REJECTED"] {
+        assert!(!verdicts.iter().any(|v| kind(v) == bad), "{bad}:\n{all}");
+    }
+    assert!(verdicts.iter().filter(|v| kind(v) == "SAFE").count() >= 10, "{all}");
+    for v in verdicts.iter().filter(|v| v["config"].as_str().unwrap_or("").starts_with("btfenc")) {
+        assert!(!kind(v).starts_with("WRONG_"), "btfenc misled the tracer:\n{all}");
+    }
+}

@@ -52,23 +52,36 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
     "plain".into()
 }
 
-/// The clone's real signature: the parameters that still arrive, and whether each sits in the
-/// register its new position calls for. `None` for a parameter that arrives correctly.
-fn true_signature(f: &FunctionInstance, name: &str) -> (String, Option<String>) {
-    let kept: Vec<_> = f.params.iter().filter(|p| !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
-    let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
-    let regs = abi_registers(&classes, f.returns_aggregate);
-    let mut problem = None;
-    for (p, abi) in kept.iter().zip(&regs) {
-        if let (EntryLocation::Register(r), Some(a)) = (p.location, abi) {
-            if r != *a && problem.is_none() {
-                problem = Some(format!("parameter {} arrives in DWARF register {r}, its position says {a}", p.name));
-            }
-        }
+/// The signatures a clone may really have: the parameters that certainly arrive (a location at
+/// entry, or a call site passing them) plus any subset of those nobody can tell about (a constant
+/// or no location, and no call-site record). Each comes with the first parameter, if any, that
+/// sits in another register than its position in that signature calls for.
+fn true_signatures(f: &FunctionInstance, name: &str) -> Vec<(String, Option<String>)> {
+    let certain = |p: &crate::dwarf::ParamFact| p.passed == Some(true) || !matches!(p.location, EntryLocation::None | EntryLocation::Constant);
+    let unknown: Vec<usize> = (0..f.params.len()).filter(|&i| !certain(&f.params[i]) && f.params[i].passed != Some(false)).collect();
+    if unknown.len() > 6 {
+        return Vec::new();
     }
-    let types: Vec<&str> = kept.iter().map(|p| p.ty.as_str()).collect();
-    let params = if types.is_empty() { "void".to_string() } else { types.join(", ") };
-    (format!("{} {name}({params})", f.ret), problem)
+    let mut out = Vec::new();
+    for mask in 0u32..(1 << unknown.len()) {
+        let kept: Vec<&crate::dwarf::ParamFact> = f
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| certain(p) || unknown.iter().position(|u| u == i).is_some_and(|bit| mask & (1 << bit) != 0))
+            .map(|(_, p)| p)
+            .collect();
+        let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
+        let regs = abi_registers(&classes, f.returns_aggregate);
+        let problem = kept.iter().zip(&regs).find_map(|(p, abi)| match (p.location, abi) {
+            (EntryLocation::Register(r), Some(a)) if r != *a => Some(format!("parameter {} arrives in DWARF register {r}, its position says {a}", p.name)),
+            _ => None,
+        });
+        let types: Vec<&str> = kept.iter().map(|p| p.ty.as_str()).collect();
+        let params = if types.is_empty() { "void".to_string() } else { types.join(", ") };
+        out.push((format!("{} {name}({params})", f.ret), problem));
+    }
+    out
 }
 
 impl Oracle for DwarfTruth {
@@ -115,11 +128,17 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<(VerdictK
     if let Some(base) = name.split_once('.').map(|(b, _)| b) {
         // A clone encoded under its own symbol name.
         let Some(f) = facts.functions.iter().find(|f| f.symbols.iter().any(|s| s == name)) else { return out };
-        let (expected, problem) = true_signature(f, name);
-        if claimed != expected {
-            out.push((VerdictKind::WrongProto, format!("FUNC {shown}\nbut {name} (clone of {base} in {}) really takes: {expected}", f.cu)));
-        } else if let Some(p) = problem {
-            out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {p}", f.cu)));
+        let candidates = true_signatures(f, name);
+        if candidates.is_empty() {
+            return out; // too many unknowns to judge
+        }
+        match candidates.iter().find(|(sig, _)| *sig == claimed) {
+            None => {
+                let shown_candidates: Vec<&str> = candidates.iter().map(|(s, _)| s.as_str()).take(4).collect();
+                out.push((VerdictKind::WrongProto, format!("FUNC {shown}\nbut {name} (clone of {base} in {}) really takes: {}", f.cu, shown_candidates.join("  or  "))));
+            }
+            Some((_, Some(p))) => out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {p}", f.cu))),
+            Some((_, None)) => {}
         }
         return out;
     }
