@@ -51,6 +51,9 @@ pub struct Btf {
     strings: Vec<u8>,
     /// Dedup index for [`Btf::add_str`], built on first use.
     str_index: Option<HashMap<Box<str>, u32>>,
+    /// Read-only lookup index used when this blob is another's base (built once, dropped when a
+    /// string is added).
+    lookup: std::sync::OnceLock<HashMap<Box<str>, u32>>,
 }
 
 /// Sentinel returned by [`Btf::str`] for an offset with no string, as bpftool prints it.
@@ -72,6 +75,7 @@ impl Btf {
             // Split string sections start with their own NUL too, as libbpf and pahole write them.
             strings: vec![0],
             str_index: None,
+            lookup: std::sync::OnceLock::new(),
         }
     }
 
@@ -168,6 +172,7 @@ impl Btf {
             return StrRef(off);
         }
         let off = self.str_base + self.strings.len() as u32;
+        self.lookup = std::sync::OnceLock::new();
         self.strings.extend_from_slice(s.as_bytes());
         self.strings.push(0);
         index.insert(s.into(), off);
@@ -181,7 +186,8 @@ impl Btf {
         }
         match &self.str_index {
             Some(index) => index.get(s).map(|&o| StrRef(o)),
-            None => self.build_str_index().get(s).map(|&o| StrRef(o)),
+            // A base is shared and immutable: index it once, not on every lookup.
+            None => self.lookup.get_or_init(|| self.build_str_index()).get(s).map(|&o| StrRef(o)),
         }
     }
 

@@ -27,6 +27,16 @@ pub fn check(files: &[PathBuf], matrix: &Matrix, kernel_load: bool, out: &Path) 
         std::fs::copy(f, &dest).with_context(|| format!("reading {}", f.display()))?;
         sources.push(dest);
     }
+    // Headers next to the sources come along (generated programs include prog.h).
+    for dir in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let p = entry?.path();
+            if p.extension().is_some_and(|e| e == "h") {
+                std::fs::copy(&p, case_dir.join(p.file_name().unwrap_or_default()))?;
+            }
+        }
+    }
     let case = CaseInput { dir: case_dir, sources, seed: None, policy: None };
     let store = FindingStore::open(&out.join("findings"))?;
     let outcome = judge_case(&case, matrix, &oracle::standard(kernel_load), &store, &out.join("work"))?;
