@@ -18,13 +18,20 @@ use crate::Btf;
 /// the bound only matters for hostile input.
 const MAX_DEPTH: usize = 64;
 
+/// How many types one rendering may visit. Depth alone does not bound the work: a prototype
+/// whose parameters are pointers to a prototype with two parameters, 60 levels down, is a DAG of
+/// 2^60 paths. Real declarations visit a few dozen types; past the budget, `...` is printed.
+const MAX_VISITS: usize = 20_000;
+
 /// Renders types of one blob. `expand_anon` spells anonymous structs, unions and enums out in
 /// full (used by [`crate::canon`], where an anonymous type has no other identity).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Renderer<'a> {
     btf: &'a Btf,
     expand_anon: bool,
     param_names: bool,
+    /// Types visited so far by this renderer (see [`MAX_VISITS`]); reset per top-level call.
+    visits: std::cell::Cell<usize>,
 }
 
 impl<'a> Renderer<'a> {
@@ -34,6 +41,7 @@ impl<'a> Renderer<'a> {
             btf,
             expand_anon: false,
             param_names: true,
+            visits: std::cell::Cell::new(0),
         }
     }
 
@@ -53,16 +61,19 @@ impl<'a> Renderer<'a> {
             btf,
             expand_anon: true,
             param_names: true,
+            visits: std::cell::Cell::new(0),
         }
     }
 
     /// `T name` for a declaration of `name` with type `id` (`name` may be empty).
     pub fn declaration(&self, id: TypeId, name: &str) -> String {
+        self.visits.set(0);
         self.decl(id, name.to_string(), 0)
     }
 
     fn decl(&self, id: TypeId, inner: String, depth: usize) -> String {
-        if depth > MAX_DEPTH {
+        self.visits.set(self.visits.get() + 1);
+        if depth > MAX_DEPTH || self.visits.get() > MAX_VISITS {
             return join("...", &inner);
         }
         let Some(ty) = self.btf.type_by_id(id) else {
@@ -191,7 +202,10 @@ impl<'a> Renderer<'a> {
     /// `{int a; long b:3 @32; ...}` — members with their bit offsets, the layout an encoder must
     /// get right.
     pub fn composite_body(&self, c: &Composite, depth: usize) -> String {
-        if depth > MAX_DEPTH {
+        if depth == 0 {
+            self.visits.set(0);
+        }
+        if depth > MAX_DEPTH || self.visits.get() > MAX_VISITS {
             return "{...}".to_string();
         }
         let mut s = String::from("{");

@@ -215,3 +215,29 @@ proptest! {
         let _ = Btf::parse_file_bytes(&bytes, None);
     }
 }
+
+#[test]
+fn rendering_a_wide_dag_of_types_is_bounded() {
+    // Found by the btf_parse fuzzer (a 24 s input): prototypes whose two parameters point at the
+    // previous prototype, 40 levels deep, are 2^40 paths for a naive renderer.
+    let mut a = Asm::new();
+    a.rec("int", INT, 0, false, 4).word((1 << 24) | 32); // [1]
+    let mut prev = 1u32;
+    for _ in 0..40 {
+        let proto = a.types.len(); // not an id; ids are counted below
+        let _ = proto;
+        a.rec("", FUNC_PROTO, 2, false, 1);
+        a.word(0).word(prev);
+        a.word(0).word(prev);
+        prev += 1; // the proto's id
+        a.rec("", PTR, 0, false, prev);
+        prev += 1; // the pointer's id
+    }
+    a.rec("top", FUNC, 0, false, prev - 1);
+    let b = Btf::parse(&a.build(), None).unwrap();
+    let start = std::time::Instant::now();
+    let canon = btf::canon::Canon::of(&b).to_text();
+    let dump = btf::render::func_prototype(&b, btf::TypeId(b.type_count() - 1)).unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(dump.contains("...") && canon.contains("FUNC top"), "{dump}");
+}
