@@ -266,6 +266,15 @@ fn main() {
     };
     let power_off = args.iter().any(|a| a == "--poweroff");
     let started = Instant::now();
+    // Every probe that stays attached holds a link fd: lift the 1024-fd default.
+    // SAFETY: setrlimit with a valid struct.
+    unsafe {
+        let lim = libc::rlimit { rlim_cur: 1 << 20, rlim_max: 1 << 20 };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            let lim = libc::rlimit { rlim_cur: 65536, rlim_max: 65536 };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
     let jobs = parse_jobs(&std::fs::read_to_string(jobs_path).unwrap_or_default());
     // /proc/kallsyms is slow to read under TCG; the host maps addresses through the sections.
     let want_kallsyms = std::env::var_os("BTFSMITH_KALLSYMS").is_some();
@@ -407,7 +416,10 @@ fn run_funcs(
                     }
                     Ok(lfd) => {
                         r["status"] = json!("attached");
-                        fds.push((name.clone(), (pfd, lfd)));
+                        // The link holds the program.
+                        // SAFETY: closing an fd we own.
+                        unsafe { libc::close(pfd) };
+                        fds.push((name.clone(), (-1, lfd)));
                     }
                 },
             }
@@ -438,7 +450,9 @@ fn run_funcs(
                     // SAFETY: closing fds we own (detaches the probe).
                     unsafe {
                         libc::close(lfd);
-                        libc::close(pfd);
+                        if pfd >= 0 {
+                            libc::close(pfd);
+                        }
                     }
                 });
             }

@@ -267,7 +267,14 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     let shown = btf::render::func_prototype(btf, id).unwrap_or_else(|| r.name.clone());
     match r.status.as_str() {
         "attached" => {}
-        _ => return (Kind::Unattachable, format!("FUNC [{}] {shown}: {}: {}", r.id, r.status, r.error.as_deref().unwrap_or(""))),
+        _ => {
+            let err = r.error.as_deref().unwrap_or("");
+            // The agent's own limits (fds, memory) say nothing about the BTF.
+            if err.contains("(os error 24)") || err.contains("(os error 12)") || err.contains("(os error 23)") {
+                return (Kind::Unchecked, format!("FUNC [{}] {shown}: the agent ran out of resources: {err}", r.id));
+            }
+            return (Kind::Unattachable, format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status));
+        }
     }
     if let Some(t) = &r.trigger {
         return (Kind::Unchecked, format!("FUNC [{}] {shown}: trigger failed: {t}", r.id));
