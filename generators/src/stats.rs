@@ -2,7 +2,7 @@
 //! program is compiled, as measured by [`crate::classify`] on the generated functions (helpers
 //! such as `bs_run_tu0` do not count).
 //!
-//! Measured with generator `0.1.0+gen1`/`gen2`, seeds 0..100 per policy (`btfsmith gen-stats --count
+//! Measured with generator `0.1.0+gen2`, seeds 0..100 per policy (`btfsmith gen-stats --count
 //! 100`), share of programs:
 //!
 //! | policy → phenomenon | gcc 12 -O2 | clang 14 -O2 | clang 19 -O2 |
@@ -11,9 +11,9 @@
 //! | isra → `.isra` | 100% | 0% | – |
 //! | constprop → `.constprop` | 100% | 0% | – |
 //! | part-cold → `.part`/`.cold` | 87% | 0% | – |
-//! | optimized-out → parameter without location | 99% | 98% | 100% |
-//! | clang-signature → changed convention, same name | 0% | 61% | 92% |
-//! | mixed → collision / isra / constprop / part-cold / optimized-out / sig-change | 70/59/75/14/86/0% | 70/0/0/0/66/40% | 70/0/0/0/76/73% |
+//! | optimized-out → parameter without location | 99% | 97% | 100% |
+//! | clang-signature → changed convention, same name | 0% | 84% | 93% |
+//! | mixed → collision / isra / constprop / part-cold / optimized-out / sig-change | 70/60/75/13/86/0% | 70/0/0/0/66/40% | 70/0/0/0/77/73% |
 //!
 //! clang never renames, so the gcc clone rows are 0% under clang by nature, and gcc renames
 //! every function whose signature it changes. clang 14 gives no DWARF sign of a dropped return
