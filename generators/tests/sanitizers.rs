@@ -1,5 +1,6 @@
 //! 500 random programs (every policy, two optimisation levels) built with
-//! `-fsanitize=undefined,address -fno-sanitize-recover=all` and run: not one report.
+//! `-fsanitize=undefined,address -fno-sanitize-recover=all` (and `-Werror`) and run: not one
+//! report.
 
 use std::process::Command;
 
@@ -28,7 +29,7 @@ fn five_hundred_programs_run_clean_under_ubsan_and_asan() {
             Command::new(&gcc.path)
                 .arg(opt)
                 .args(BASE_FLAGS)
-                .args(["-fsanitize=undefined,address", "-fno-sanitize-recover=all"])
+                .args(["-fsanitize=undefined,address", "-fno-sanitize-recover=all", "-Werror"])
                 .args(common::sources(dir.path(), prog.tus.len()))
                 .arg("-o")
                 .arg(&exe),
