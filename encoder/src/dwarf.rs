@@ -721,9 +721,11 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(s) => s,
                     None => self.type_size_die(&m, 0)?.unwrap_or(0),
                 };
-                loc.saturating_mul(8)
-                    .saturating_add(storage.saturating_mul(8))
-                    .saturating_sub(bo.saturating_add(bs))
+                // Signed: in packed structs a field can start before its storage unit's MSB
+                // ends, and gcc writes a negative offset (e.g. 0xffff_ffff_ffff_fffa for -6).
+                let bo = bo as i64;
+                let bits = (loc as i64).saturating_mul(8).saturating_add((storage as i64).saturating_mul(8)).saturating_sub(bo.saturating_add(bs as i64));
+                u64::try_from(bits).map_err(|_| self.unsupported(&m, format!("bit offset {bits}")))?
             } else {
                 loc.saturating_mul(8)
             };
