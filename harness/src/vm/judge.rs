@@ -28,8 +28,12 @@ pub enum Kind {
     WrongFunction,
     /// The right function, but the tracer read other values than the trigger passed.
     WrongArgs,
-    /// The kernel refused to load or attach the probe for this FUNC.
+    /// The kernel refused to load or attach the probe for this FUNC (no function by that name:
+    /// the FUNC describes a body the kernel cannot find).
     Unattachable,
+    /// The kernel's trampoline cannot take this prototype (struct or union > 16 bytes, float,
+    /// varargs, more than 12 arguments): the FUNC may be right, fentry just cannot use it.
+    Unsupported,
     /// The module's BTF was refused (insmod failed or `/sys/kernel/btf/<module>` is missing).
     LoadRejected,
     /// A traceable function with DWARF, safely describable, has no FUNC.
@@ -44,11 +48,12 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in table order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Safe,
         Kind::WrongFunction,
         Kind::WrongArgs,
         Kind::Unattachable,
+        Kind::Unsupported,
         Kind::LoadRejected,
         Kind::Missed,
         Kind::Unchecked,
@@ -63,6 +68,7 @@ impl Kind {
             Kind::WrongFunction => "WRONG_FUNCTION",
             Kind::WrongArgs => "WRONG_ARGS",
             Kind::Unattachable => "UNATTACHABLE",
+            Kind::Unsupported => "UNSUPPORTED",
             Kind::LoadRejected => "LOAD_REJECTED",
             Kind::Missed => "MISSED",
             Kind::Unchecked => "UNCHECKED",
@@ -177,7 +183,9 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
     let mut out = Vec::new();
     for prm in &p.params {
         let (reader, slots) = match strip(btf, prm.ty) {
-            Some(TypeData::Int(i)) => (Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: false }, 1),
+            // Plain `char` is encoded without the SIGNED bit (as the kernel's own BTF does), so a
+            // one-byte integer is read either way.
+            Some(TypeData::Int(i)) => (Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: i.size == 1 }, 1),
             Some(TypeData::Enum(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
             Some(TypeData::Enum64(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
             Some(TypeData::Ptr(_)) => (Reader::Ptr, 1),
@@ -273,7 +281,8 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
             if err.contains("(os error 24)") || err.contains("(os error 12)") || err.contains("(os error 23)") {
                 return (Kind::Unchecked, format!("FUNC [{}] {shown}: the agent ran out of resources: {err}", r.id));
             }
-            return (Kind::Unattachable, format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status));
+            let unsupported = ["is unsupported", "with variable args", "Too many"].iter().any(|m| err.contains(m));
+            return (if unsupported { Kind::Unsupported } else { Kind::Unattachable }, format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status));
         }
     }
     if let Some(t) = &r.trigger {
@@ -299,7 +308,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
             format!(
                 "FUNC [{}] {shown}\nbut the probe entered {} in {} ({}; bpf_get_func_ip {ip:#x}); the FUNC describes {}",
                 r.id,
-                kallsym(job, ip),
+                hit.symbols.first().cloned().unwrap_or_else(|| kallsym(job, ip)),
                 hit.cu,
                 hit.prototype,
                 list.join(", ")
