@@ -154,3 +154,64 @@ fn generated_modules_at_runtime() {
         assert!(!kind(v).starts_with("WRONG_"), "btfenc misled the tracer:\n{all}");
     }
 }
+
+const CRASH_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+
+static ssize_t trig(struct file *f, const char __user *buf, size_t len, loff_t *off)
+{
+	panic("btfsmith: deliberate crash");
+	return len;
+}
+
+static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
+static struct dentry *dir;
+static int __init m_init(void)
+{
+	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
+	return 0;
+}
+static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
+module_init(m_init);
+module_exit(m_exit);
+MODULE_LICENSE("GPL");
+"#;
+
+/// A module whose trigger panics the guest: GUEST_CRASH for it, with the console log kept, and
+/// the module after it still runs (in a second boot).
+#[test]
+fn guest_crash_is_contained() {
+    let env = env();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("build");
+    for (name, files) in [("crash_00", vec![("a.c", CRASH_C)]), ("dupmod_00", vec![("a.c", A_C), ("b.c", B_C)])] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.join(f), text.replace("debugfs_create_dir(\"btfsmith\", NULL)", "debugfs_create_dir(KBUILD_MODNAME, NULL)")).unwrap();
+        }
+    }
+    let mods = [
+        ModuleSource { name: "crash_00".into(), objects: vec!["a.o".into()], extra: vec![] },
+        ModuleSource { name: "dupmod_00".into(), objects: vec!["a.o".into(), "b.o".into()], extra: vec![] },
+    ];
+    let kos: Vec<_> = kbuild::build_modules(&root, &mods, &env.kernel, 2).into_iter().map(|r| r.unwrap_or_else(|e| panic!("kbuild: {e}"))).collect();
+    let crash = Case::load("crash_00", &kos[0], Expected::default()).unwrap();
+    let dup = Case::load("dupmod_00", &kos[1], Expected { calls: vec![call("bs_run_b", "b.c", &[0])], internal: Default::default() }).unwrap();
+    let tc = harness::toolchains::Toolchains::load().unwrap();
+    let encoders: Vec<_> = Matrix::resolve(&Config::builtin(), &tc, &[], &[]).unwrap().encoders.into_iter().filter(|e| e.config.name == "btfenc").collect();
+    let runner = Runner::new(env, tmp.path().join("vm"));
+    let report = runner.run(&[crash, dup], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
+    let all = all.join("\n");
+    let crashed: Vec<_> = report.verdicts.iter().filter(|v| v.kind == Kind::GuestCrash).collect();
+    assert_eq!(crashed.len(), 1, "{all}");
+    assert_eq!(crashed[0].case, "crash_00", "{all}");
+    assert!(crashed[0].detail.contains("console.log") && crashed[0].detail.contains("deliberate crash"), "{all}");
+    assert_eq!(report.crash_logs.len(), 1);
+    assert!(report.timings.boots >= 2, "{:?}", report.timings);
+    assert!(report.verdicts.iter().any(|v| v.case == "dupmod_00" && v.kind == Kind::Safe && v.function.as_deref() == Some("bs_run_b")), "{all}");
+}
