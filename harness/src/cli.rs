@@ -182,6 +182,10 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Then run as many seeds (from --seed) as kernel modules through the runtime oracle
+    /// (`btfsmith vm`: fentry in a qemu guest), into `<out>/vm`.
+    #[arg(long)]
+    runtime: bool,
     #[command(flatten)]
     matrix: MatrixArgs,
 }
@@ -401,7 +405,23 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
         .filter(|(k, _)| serde_json::from_value::<crate::oracle::VerdictKind>(serde_json::Value::String((*k).clone())).is_ok_and(|k| k.is_finding()))
         .map(|(_, c)| c)
         .sum();
-    Ok(if findings == 0 && unsafe_count == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let mut runtime_wrong = false;
+    if args.runtime {
+        println!("\nruntime oracle (btfsmith vm) over the same seeds:");
+        let vm_args = crate::vm::batch::VmArgs {
+            count: (report.programs as u64).max(1),
+            seed: args.seed,
+            policy: args.policy.clone(),
+            encoders: args.matrix.encoders.clone(),
+            config: args.matrix.config.clone(),
+            out: args.out.join("vm"),
+            jobs: args.jobs,
+            guests: None,
+            verbose: false,
+        };
+        runtime_wrong = crate::vm::batch::vm(vm_args)? != ExitCode::SUCCESS;
+    }
+    Ok(if findings == 0 && unsafe_count == 0 && !runtime_wrong { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn replay_corpus(dir: &std::path::Path, kernel_load: bool) -> Result<ExitCode> {
