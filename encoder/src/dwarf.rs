@@ -258,6 +258,20 @@ impl<'a, 'u> Walker<'a, 'u> {
         Ok(self.attr(e, at)?.and_then(|v| v.udata_value()))
     }
 
+    /// A constant attribute read as signed: `DW_FORM_sdata` directly, fixed-size forms as the
+    /// two's complement they hold (`DW_AT_bit_offset` is negative in some packed structs).
+    fn sdata(&self, e: &Die<'a>, at: DwAt) -> Result<Option<i64>> {
+        Ok(match self.attr(e, at)? {
+            Some(AttributeValue::Sdata(v)) => Some(v),
+            Some(AttributeValue::Data1(v)) => Some(i64::from(v as i8)),
+            Some(AttributeValue::Data2(v)) => Some(i64::from(v as i16)),
+            Some(AttributeValue::Data4(v)) => Some(i64::from(v as i32)),
+            Some(AttributeValue::Data8(v)) => Some(v as i64),
+            Some(v) => v.udata_value().map(|u| u as i64),
+            None => None,
+        })
+    }
+
     fn flag(&self, e: &Die<'a>, at: DwAt) -> Result<bool> {
         Ok(matches!(
             self.attr(e, at)?,
@@ -715,7 +729,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             let bit_size = self.udata(&m, DW_AT_bit_size)?;
             let bit_offset = if let Some(dbo) = self.udata(&m, DW_AT_data_bit_offset)? {
                 dbo
-            } else if let (Some(bs), Some(bo)) = (bit_size, self.udata(&m, DW_AT_bit_offset)?) {
+            } else if let (Some(bs), Some(bo)) = (bit_size, self.sdata(&m, DW_AT_bit_offset)?) {
                 // DWARF 2-4: offset of the field's MSB from the MSB of its storage unit.
                 let storage = match self.udata(&m, DW_AT_byte_size)? {
                     Some(s) => s,
@@ -723,7 +737,6 @@ impl<'a, 'u> Walker<'a, 'u> {
                 };
                 // Signed: in packed structs a field can start before its storage unit's MSB
                 // ends, and gcc writes a negative offset (e.g. 0xffff_ffff_ffff_fffa for -6).
-                let bo = bo as i64;
                 let bits = (loc as i64).saturating_mul(8).saturating_add((storage as i64).saturating_mul(8)).saturating_sub(bo.saturating_add(bs as i64));
                 u64::try_from(bits).map_err(|_| self.unsupported(&m, format!("bit offset {bits}")))?
             } else {
