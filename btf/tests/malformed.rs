@@ -224,8 +224,6 @@ fn rendering_a_wide_dag_of_types_is_bounded() {
     a.rec("int", INT, 0, false, 4).word((1 << 24) | 32); // [1]
     let mut prev = 1u32;
     for _ in 0..40 {
-        let proto = a.types.len(); // not an id; ids are counted below
-        let _ = proto;
         a.rec("", FUNC_PROTO, 2, false, 1);
         a.word(0).word(prev);
         a.word(0).word(prev);

@@ -38,38 +38,10 @@ pub(crate) struct Dedup {
     pub rounds: usize,
 }
 
-fn map_refs(data: &mut TypeData, mut f: impl FnMut(TypeId) -> TypeId) {
-    match data {
-        TypeData::Void | TypeData::Int(_) | TypeData::Enum(_) | TypeData::Enum64(_) => {}
-        TypeData::Fwd(_) | TypeData::Float(_) => {}
-        TypeData::Ptr(t)
-        | TypeData::Typedef(t)
-        | TypeData::Volatile(t)
-        | TypeData::Const(t)
-        | TypeData::Restrict(t) => *t = f(*t),
-        TypeData::TypeTag(t) => t.ty = f(t.ty),
-        TypeData::DeclTag(t) => t.ty = f(t.ty),
-        TypeData::Array(a) => {
-            a.elem = f(a.elem);
-            a.index = f(a.index);
-        }
-        TypeData::Struct(c) | TypeData::Union(c) => {
-            c.members.iter_mut().for_each(|m| m.ty = f(m.ty))
-        }
-        TypeData::Func(func) => func.proto = f(func.proto),
-        TypeData::FuncProto(p) => {
-            p.ret = f(p.ret);
-            p.params.iter_mut().for_each(|p| p.ty = f(p.ty));
-        }
-        TypeData::Var(v) => v.ty = f(v.ty),
-        TypeData::Datasec(d) => d.vars.iter_mut().for_each(|v| v.ty = f(v.ty)),
-    }
-}
-
 /// Rewrites every reference of a type.
 pub(crate) fn remap(ty: &Type, f: impl FnMut(TypeId) -> TypeId) -> Type {
     let mut t = ty.clone();
-    map_refs(&mut t.data, f);
+    t.data.map_refs(f);
     t
 }
 
