@@ -85,7 +85,9 @@ impl Btf {
 
     /// Whole-blob checks that make every later lookup infallible: names resolve, referenced ids
     /// exist, FUNCs point at FUNC_PROTOs, and no reference chain loops outside a struct/union.
-    fn validate(&self) -> Result<(), ParseError> {
+    /// [`Btf::parse`] runs it; a writer of BTF built in memory runs it before handing the blob to
+    /// a kernel (which rejects such a loop).
+    pub fn validate(&self) -> Result<(), ParseError> {
         let last = self.type_count() - 1;
         let str_len = self.str_end();
         for (id, ty) in self.own_ids().zip(&self.types) {

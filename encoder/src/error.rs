@@ -63,6 +63,10 @@ pub enum EncodeError {
     /// The ELF could not be rewritten with a `.BTF` section.
     #[error("cannot add .BTF section: {0}")]
     ElfWrite(String),
+    /// The DWARF describes types the BTF format cannot hold (e.g. a typedef or qualifier chain
+    /// that loops back on itself without passing through a struct); the kernel would reject it.
+    #[error("the DWARF yields invalid BTF: {0}")]
+    InvalidBtf(#[source] btf::ParseError),
 }
 
 /// Shorthand.

@@ -227,6 +227,9 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     }
     let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
+    // Malformed DWARF (a DW_AT_type loop through typedefs or qualifiers) must not become BTF
+    // that libbpf and the kernel refuse: check the same invariants a reader checks.
+    btf.validate().map_err(EncodeError::InvalidBtf)?;
     report
         .dropped
         .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));

@@ -7,6 +7,7 @@ mod common;
 
 mod cli;
 mod funcs;
+mod fuzz_regressions;
 mod kernel;
 mod mutations;
 mod types;
