@@ -205,6 +205,7 @@ pub(crate) fn load<'d>(file: &object::File<'d>) -> Result<(ElfInfo, DwarfSection
         let Some(sec) = file.section_by_name(name) else {
             continue;
         };
+        check_compression(&sec, name)?;
         let data = sec
             .uncompressed_data()
             .map_err(|source| EncodeError::Section {
@@ -384,4 +385,30 @@ pub fn add_btf_section(elf: &[u8], btf: &[u8]) -> Result<Vec<u8>> {
         wr(&mut out, 0x30, 2, shnum + 1);
     }
     Ok(out)
+}
+
+/// Refuses a compressed section whose header claims more bytes than its compressed data can
+/// expand to, before anything is allocated for it (a corrupt header would otherwise make the
+/// encoder reserve many gigabytes). Deflate cannot expand more than 1032:1; zstd has no such
+/// bound, so it only gets the absolute cap.
+fn check_compression(sec: &object::Section<'_, '_>, name: &str) -> Result<()> {
+    const MAX_SECTION: u64 = 4 << 30;
+    let Ok(c) = sec.compressed_data() else {
+        // `uncompressed_data` reports the same problem with its own message.
+        return Ok(());
+    };
+    let compressed = c.data.len() as u64;
+    let bound = match c.format {
+        object::CompressionFormat::None => return Ok(()),
+        object::CompressionFormat::Zlib => compressed.saturating_mul(1032).saturating_add(1024),
+        _ => MAX_SECTION,
+    };
+    if c.uncompressed_size > bound.min(MAX_SECTION) {
+        return Err(EncodeError::ImplausibleCompression {
+            section: name.to_string(),
+            compressed,
+            claimed: c.uncompressed_size,
+        });
+    }
+    Ok(())
 }

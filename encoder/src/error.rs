@@ -60,6 +60,16 @@ pub enum EncodeError {
     /// The BTF could not be serialised.
     #[error("cannot write BTF: {0}")]
     Write(#[source] btf::WriteError),
+    /// A compressed section claims an uncompressed size its compressed bytes cannot produce.
+    #[error("section {section}: {compressed} compressed bytes cannot expand to the {claimed} bytes its header claims")]
+    ImplausibleCompression {
+        /// Section name.
+        section: String,
+        /// Compressed size in the file.
+        compressed: u64,
+        /// Uncompressed size in the compression header.
+        claimed: u64,
+    },
     /// The ELF could not be rewritten with a `.BTF` section.
     #[error("cannot add .BTF section: {0}")]
     ElfWrite(String),

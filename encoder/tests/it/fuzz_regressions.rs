@@ -15,3 +15,15 @@ fn type_loop_from_malformed_dwarf_is_an_error_not_invalid_btf() {
         }
     }
 }
+
+/// A mutated object with a compressed DWARF section whose header claims 32 GiB: the encoder
+/// reserved that much before decompressing (the fuzzer's allocator stopped it). Now the size is
+/// checked against what the compressed bytes can expand to first.
+#[test]
+fn compressed_section_claiming_gigabytes_is_refused_before_allocating() {
+    let bytes = include_bytes!("data/fuzz-huge-compressed.bin");
+    let err = encoder::encode(bytes, &encoder::Options::default())
+        .expect_err("the input is corrupt")
+        .to_string();
+    assert!(err.contains("cannot expand"), "{err}");
+}
