@@ -75,6 +75,7 @@ mod dwarf;
 pub mod elf;
 mod error;
 pub mod features;
+mod fixups;
 mod fx;
 mod merge;
 mod report;
@@ -225,8 +226,14 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     if timing {
         eprintln!("btfenc: {} CUs walked at {:?}", cus.len(), t0.elapsed());
     }
-    let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
+    let mut btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
+    let realigned = fixups::misaligned_float_members(&mut btf);
+    if realigned > 0 {
+        report.warnings.push(format!(
+            "{realigned} floating-point struct member(s) at offsets the kernel refuses for FLOAT encoded as INT"
+        ));
+    }
     // Malformed DWARF (a DW_AT_type loop through typedefs or qualifiers) must not become BTF
     // that libbpf and the kernel refuse: check the same invariants a reader checks.
     btf.validate().map_err(EncodeError::InvalidBtf)?;
