@@ -246,6 +246,33 @@ impl Btf {
         first
     }
 
+    /// One standalone blob holding the base's types and then this blob's, with the same ids: what
+    /// the kernel sees once it has loaded a module's split BTF over vmlinux. (`BPF_BTF_LOAD` takes
+    /// no base, so this is how a split blob is checked by a kernel from userspace.) A blob without
+    /// a base is returned as is.
+    pub fn flatten_split(&self) -> Btf {
+        let Some(base) = &self.base else {
+            return self.clone();
+        };
+        let mut out = base.flatten_split();
+        out.set_endian(self.endian);
+        debug_assert_eq!(out.type_count(), self.first_id);
+        for ty in &self.types {
+            let mut ty = ty.clone();
+            ty.name = out.add_str(self.str(ty.name));
+            let mut names = Vec::new();
+            ty.data.map_entry_names(|n| {
+                names.push(n);
+                n
+            });
+            let mapped: Vec<StrRef> = names.iter().map(|n| out.add_str(self.str(*n))).collect();
+            let mut it = mapped.into_iter();
+            ty.data.map_entry_names(|n| it.next().unwrap_or(n));
+            out.types.push(ty);
+        }
+        out
+    }
+
     /// The name of a type, or `""` for anonymous types and `void`.
     pub fn type_name(&self, id: TypeId) -> &str {
         self.type_by_id(id).map_or(INVALID_NAME, |t| self.str(t.name))

@@ -1,4 +1,4 @@
-//! `btfsmith btf …`: dump and diff BTF files.
+//! `btfsmith btf …`: dump, diff and load BTF files.
 
 use anyhow::{Context, Result};
 use btf::canon::Canon;
@@ -47,6 +47,31 @@ pub fn diff(a: &Path, b: &Path, base: Option<&Path>) -> Result<bool> {
                 .write_all(text.as_bytes())
                 .context("writing the diff")?;
             Ok(true)
+        }
+    }
+}
+
+/// `btfsmith btf load FILE [--base BASE]`: loads the BTF (split over its base, laid out as one
+/// blob) into the running kernel. Returns whether the kernel accepted it; prints what happened.
+pub fn kernel_load(path: &Path, base: Option<&Path>) -> Result<bool> {
+    let btf = load(path, base)?;
+    let whole = btf.flatten_split();
+    let raw = whole
+        .to_bytes()
+        .with_context(|| format!("writing {} as one blob", path.display()))?;
+    match crate::oracle::load::load(&raw) {
+        Ok(()) => {
+            println!(
+                "accepted: {} types ({} own), {} bytes",
+                whole.type_count() - 1,
+                btf.own_types().len(),
+                raw.len()
+            );
+            Ok(true)
+        }
+        Err(e) => {
+            println!("refused: {e}");
+            Ok(false)
         }
     }
 }

@@ -212,6 +212,16 @@ enum BtfCommand {
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
     },
+    /// Load into the running kernel (libbpf `btf__new`, then `BPF_BTF_LOAD`); a split file is
+    /// first laid over its base as one blob, as the kernel sees a module's BTF. Exits 1 with the
+    /// verifier's log when refused.
+    Load {
+        /// Raw BTF or an ELF file with a .BTF section.
+        file: PathBuf,
+        /// Base BTF for a split file.
+        #[arg(long, short = 'B')]
+        base: Option<PathBuf>,
+    },
     /// Unified diff of two files' canonical forms; exits 1 when they differ.
     Diff {
         /// First file.
@@ -313,6 +323,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Btf(BtfCommand::Canon { file, base }) => {
             crate::btf_cmd::canon(&file, base.as_deref())?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Btf(BtfCommand::Load { file, base }) => {
+            let accepted = crate::btf_cmd::kernel_load(&file, base.as_deref())?;
+            Ok(if accepted { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Btf(BtfCommand::Diff { a, b, base }) => {
             let differ = crate::btf_cmd::diff(&a, &b, base.as_deref())?;

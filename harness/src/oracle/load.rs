@@ -44,10 +44,27 @@ pub fn load(raw: &[u8]) -> Result<(), LoadError> {
         }
         libbpf_sys::btf__free(btf);
     }
+    // First without a log: with one, a large blob (vmlinux) overflows any sane buffer and the
+    // kernel then fails the load with ENOSPC even though the BTF is fine.
+    // SAFETY: a zeroed opts with its size set is libbpf's OPTS convention; raw outlives the call.
+    let fd = unsafe {
+        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
+        libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
+    };
+    if fd >= 0 {
+        // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
+        unsafe {
+            libc::close(fd);
+        }
+        return Ok(());
+    }
+    // Refused: again with a log for the reason (the kernel keeps the log's tail when it does
+    // not fit, which is where the reason is).
     let mut log = vec![0u8; 1 << 20];
     // SAFETY: opts is zero-initialised with its size set, as libbpf's OPTS convention requires;
     // log points at a live buffer of log_size bytes for the duration of the call.
-    let fd = unsafe {
+    let fd2 = unsafe {
         let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
         opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
         opts.log_buf = log.as_mut_ptr().cast();
@@ -55,17 +72,19 @@ pub fn load(raw: &[u8]) -> Result<(), LoadError> {
         opts.log_level = 1;
         libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
     };
-    if fd < 0 {
-        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-        let text = String::from_utf8_lossy(&log[..end]);
-        let tail: Vec<&str> = text.lines().rev().take(8).collect();
-        return Err(LoadError::Kernel { errno: -fd, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") });
+    if fd2 >= 0 {
+        // Accepted the second time (not expected): not a rejection either.
+        // SAFETY: fd2 is a file descriptor the kernel just returned to us and nobody else holds.
+        unsafe {
+            libc::close(fd2);
+        }
+        return Ok(());
     }
-    // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
-    unsafe {
-        libc::close(fd);
-    }
-    Ok(())
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let text = String::from_utf8_lossy(&log[..end]);
+    let tail: Vec<&str> = text.lines().rev().take(8).collect();
+    // The first attempt's errno: the second one's can be ENOSPC from the log alone.
+    Err(LoadError::Kernel { errno: -fd, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") })
 }
 
 impl Oracle for KernelLoad {
