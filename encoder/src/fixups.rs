@@ -15,44 +15,38 @@ use std::collections::HashMap;
 /// The pointer size the kernel's check uses (the encoder targets 64-bit kernels).
 const POINTER_SIZE: u32 = 8;
 
-/// Redirects misaligned FLOAT members (through typedefs and qualifiers) to an INT twin. Returns
-/// how many members were changed.
+/// Redirects misaligned FLOAT members to an INT twin, keeping the typedefs and qualifiers on the
+/// way (`volatile double` stays `volatile`, over the INT). Returns how many members were changed.
 pub(crate) fn misaligned_float_members(btf: &mut Btf) -> usize {
-    // (member's struct index, member index, float size, float name)
-    let mut todo: Vec<(usize, usize, u32, StrRef)> = Vec::new();
+    // (struct index, member index)
+    let mut todo: Vec<(usize, usize)> = Vec::new();
     for (i, t) in btf.own_types().iter().enumerate() {
         let (TypeData::Struct(c) | TypeData::Union(c)) = &t.data else {
             continue;
         };
         for (j, m) in c.members.iter().enumerate() {
-            let Some((size, name)) = float_behind(btf, m.ty) else {
+            let Some(size) = float_behind(btf, m.ty) else {
                 continue;
             };
             let align_bits = size.min(POINTER_SIZE) * 8;
             if align_bits != 0 && m.bit_offset % align_bits != 0 {
-                todo.push((i, j, size, name));
+                todo.push((i, j));
             }
         }
     }
     if todo.is_empty() {
         return 0;
     }
-    let mut twins: HashMap<(u32, StrRef), TypeId> = HashMap::new();
-    let mut types = btf.own_types().to_vec();
     let first = btf.first_id().0;
-    for &(i, j, size, name) in &todo {
-        let twin = *twins.entry((size, name)).or_insert_with(|| {
-            types.push(Type {
-                name,
-                data: TypeData::Int(Int {
-                    size,
-                    encoding: IntEncoding::NONE,
-                    bit_offset: 0,
-                    bits: (size * 8).min(u32::from(u8::MAX)) as u8,
-                }),
-            });
-            TypeId(first + types.len() as u32 - 1)
-        });
+    let mut types = btf.own_types().to_vec();
+    // Twin of each type on a chain, so a chain shared by several members is rebuilt once.
+    let mut twins: HashMap<TypeId, TypeId> = HashMap::new();
+    for &(i, j) in &todo {
+        let ty = match &types[i].data {
+            TypeData::Struct(c) | TypeData::Union(c) => c.members[j].ty,
+            _ => continue,
+        };
+        let twin = twin_of(btf, ty, first, &mut types, &mut twins);
         if let TypeData::Struct(c) | TypeData::Union(c) = &mut types[i].data {
             c.members[j].ty = twin;
         }
@@ -61,13 +55,50 @@ pub(crate) fn misaligned_float_members(btf: &mut Btf) -> usize {
     todo.len()
 }
 
-/// The size and name of the FLOAT `id` resolves to through typedefs and qualifiers.
-fn float_behind(btf: &Btf, mut id: TypeId) -> Option<(u32, StrRef)> {
+/// The copy of the chain from `id` down to its FLOAT, with an INT in the FLOAT's place.
+fn twin_of(
+    btf: &Btf,
+    id: TypeId,
+    first: u32,
+    types: &mut Vec<Type>,
+    twins: &mut HashMap<TypeId, TypeId>,
+) -> TypeId {
+    if let Some(&t) = twins.get(&id) {
+        return t;
+    }
+    // `float_behind` walked this chain to a FLOAT within its bound, so it ends.
+    let Some(t) = btf.type_by_id(id).cloned() else {
+        return id;
+    };
+    let data = match t.data {
+        TypeData::Float(f) => TypeData::Int(Int {
+            size: f.size,
+            encoding: IntEncoding::NONE,
+            bit_offset: 0,
+            bits: (f.size * 8).min(u32::from(u8::MAX)) as u8,
+        }),
+        mut other => {
+            let mut inner = None;
+            other.for_each_ref(|r| inner = Some(r));
+            let Some(inner) = inner else { return id };
+            let below = twin_of(btf, inner, first, types, twins);
+            other.map_refs(|_| below);
+            other
+        }
+    };
+    types.push(Type { name: t.name, data });
+    let new = TypeId(first + types.len() as u32 - 1);
+    twins.insert(id, new);
+    new
+}
+
+/// The size of the FLOAT `id` resolves to through typedefs and qualifiers.
+fn float_behind(btf: &Btf, mut id: TypeId) -> Option<u32> {
     // Bounded: a validated blob has no loops here, but this runs before validation.
     for _ in 0..64 {
         let t = btf.type_by_id(id)?;
         match &t.data {
-            TypeData::Float(f) => return Some((f.size, t.name)),
+            TypeData::Float(f) => return Some(f.size),
             TypeData::Typedef(r)
             | TypeData::Const(r)
             | TypeData::Volatile(r)
