@@ -208,6 +208,43 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
         }
     }
 
+    // The generated driver (`main.c`, which calls every recorded call) is scaffolding: the static
+    // oracles judge the functions' DWARF and BTF, and the build links a stub `main` when there is
+    // none. Try without it, then with it folded into the last unit; keep whichever still shows
+    // the finding with fewer units.
+    if best_sources.len() > 1 && best_sources.iter().any(|s| s.file_name().is_some_and(|n| n == "main.c")) {
+        bar.set_message("driver: dropping main.c");
+        let (driver, units): (Vec<PathBuf>, Vec<PathBuf>) = best_sources.iter().cloned().partition(|s| s.file_name().is_some_and(|n| n == "main.c"));
+        for fold in [false, true] {
+            steps += 1;
+            let d = scratch.path().join(format!("driver{}", u8::from(fold)));
+            std::fs::create_dir_all(&d)?;
+            for entry in std::fs::read_dir(&best_dir)? {
+                let path = entry?.path();
+                // Headers and sources; not the previous judge's work directory.
+                if path.is_file() {
+                    std::fs::copy(&path, d.join(path.file_name().unwrap_or_default()))?;
+                }
+            }
+            let _ = std::fs::remove_file(d.join("main.c"));
+            let sources: Vec<PathBuf> = units.iter().map(|u| d.join(u.file_name().unwrap_or_default())).collect();
+            if fold {
+                let Some(last) = sources.last() else { break };
+                let mut text = std::fs::read_to_string(last)?;
+                text.push_str("\n/* folded in from the generated driver main.c */\n");
+                text.push_str(&std::fs::read_to_string(&driver[0])?);
+                std::fs::write(last, text)?;
+            }
+            let (v, functions) = judge(&rec, &d, sources.clone(), &store, &d.join("work"))?;
+            if reproduces(&rec, &v) {
+                best_size = Size { lines: c_lines(&sources), functions, units: sources.len() };
+                best_dir = d;
+                best_sources = sources;
+                break;
+            }
+        }
+    }
+
     // Text level: C-Vise through `btfsmith interesting`.
     if use_cvise {
         bar.set_message("text level: cvise");
