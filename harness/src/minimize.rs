@@ -245,6 +245,37 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
         }
     }
 
+    // Whole units: a unit the finding does not need (another collision group, a helper the
+    // driver used) goes; the model level cannot always drop one because recipes place their
+    // functions in fixed numbers of units.
+    let mut i = 0;
+    while best_sources.len() > 1 && i < best_sources.len() {
+        bar.set_message(format!("units: trying without {}", best_sources[i].display()));
+        steps += 1;
+        let d = scratch.path().join(format!("unit{steps}"));
+        std::fs::create_dir_all(&d)?;
+        for entry in std::fs::read_dir(&best_dir)? {
+            let path = entry?.path();
+            if path.is_file() && path != best_sources[i] {
+                std::fs::copy(&path, d.join(path.file_name().unwrap_or_default()))?;
+            }
+        }
+        let sources: Vec<PathBuf> = best_sources
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, s)| d.join(s.file_name().unwrap_or_default()))
+            .collect();
+        let (v, functions) = judge(&rec, &d, sources.clone(), &store, &d.join("work"))?;
+        if reproduces(&rec, &v) {
+            best_size = Size { lines: c_lines(&sources), functions, units: sources.len() };
+            best_dir = d;
+            best_sources = sources;
+        } else {
+            i += 1;
+        }
+    }
+
     // Text level: C-Vise through `btfsmith interesting`.
     if use_cvise {
         bar.set_message("text level: cvise");
