@@ -42,7 +42,8 @@ pub struct Features {
     /// `true_signature` / `clone_true_signature`: encode clones (`foo.isra.0`) under their own
     /// name with the signature their parameter locations show.
     pub clone_true_signature: bool,
-    /// Accepted, no effect: `optimized_func`, `consistent_func`, `decl_tag_kfuncs`,
+    /// Accepted names without a field: `decl_tag_kfuncs` (tags kfuncs, see the `kfuncs` module);
+    /// no effect: `optimized_func`, `consistent_func`,
     /// `reproducible_build` (we are always reproducible), `distilled_base`, `attributes`.
     pub accepted: Vec<String>,
 }

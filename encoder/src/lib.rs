@@ -77,6 +77,7 @@ mod error;
 pub mod features;
 mod fixups;
 mod fx;
+mod kfuncs;
 mod merge;
 mod report;
 
@@ -228,6 +229,16 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     }
     let mut btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
+    if opts.features.decl_tag && opts.features.accepted.iter().any(|f| f == "decl_tag_kfuncs") {
+        let missing = kfuncs::tag(&mut btf, &kfuncs::kfunc_names(&file));
+        if !missing.is_empty() {
+            report.warnings.push(format!(
+                "{} kfunc(s) declared in .BTF_ids have no FUNC (see the dropped functions): {}",
+                missing.len(),
+                missing.join(" ")
+            ));
+        }
+    }
     let realigned = fixups::misaligned_float_members(&mut btf);
     if realigned > 0 {
         report.warnings.push(format!(

@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod funcs;
 mod fuzz_regressions;
+mod kfuncs;
 mod kernel;
 mod mutations;
 mod types;
