@@ -326,6 +326,13 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     for s in &best_sources {
         std::fs::copy(s, entry.join(s.file_name().unwrap_or_default()))?;
     }
+    // The headers the units include (`prog.h`): without them the entry does not compile.
+    for e in std::fs::read_dir(&best_dir)? {
+        let path = e?.path();
+        if path.is_file() && path.extension().is_some_and(|x| x == "h") {
+            std::fs::copy(&path, entry.join(path.file_name().unwrap_or_default()))?;
+        }
+    }
     let encoder = rec.encoders.last().map(|e| e.config.name.clone()).unwrap_or_default();
     std::fs::write(
         entry.join("CASE"),
