@@ -334,6 +334,9 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
         }
     }
     let encoder = rec.encoders.last().map(|e| e.config.name.clone()).unwrap_or_default();
+    // The model level regenerates the program, which renames functions: the entry names the
+    // function as the minimized finding does.
+    let function = read_record(&finding_dir)?.verdict.function;
     std::fs::write(
         entry.join("CASE"),
         format!(
@@ -345,7 +348,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
             rec.compiler.tool,
             rec.compiler.opt,
             encoder,
-            rec.verdict.function.as_deref().unwrap_or("*"),
+            function.as_deref().unwrap_or("*"),
             rec.verdict.kind
         ),
     )?;
