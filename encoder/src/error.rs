@@ -60,6 +60,9 @@ pub enum EncodeError {
     /// The BTF could not be serialised.
     #[error("cannot write BTF: {0}")]
     Write(#[source] btf::WriteError),
+    /// Deduplication failed where libbpf's `btf__dedup` fails too (e.g. a pointer loop).
+    #[error("cannot deduplicate BTF: {0}")]
+    Dedup(#[from] crate::dedup::DedupError),
     /// The ELF could not be rewritten with a `.BTF` section.
     #[error("cannot add .BTF section: {0}")]
     ElfWrite(String),
