@@ -617,17 +617,34 @@ impl<'s> Dedup<'s> {
             cands: Vec::new(),
             stack: Vec::new(),
         };
+        let timing = std::env::var_os("BTFENC_TIMING").is_some();
+        let mut t = (std::time::Instant::now(), thread_cpu_ns());
+        let mut lap = |what: &str| {
+            if timing {
+                let cpu = thread_cpu_ns();
+                eprintln!(
+                    "btfenc: dedup {what} {:?} (cpu {:.1} ms)",
+                    t.0.elapsed(),
+                    cpu.saturating_sub(t.1) as f64 / 1e6
+                );
+                t = (std::time::Instant::now(), cpu);
+            }
+        };
         d.prep()?;
         for id in start..n {
             d.prim(id)?;
         }
+        lap("base + primitive types");
         for id in start..n {
             d.struct_type(id)?;
         }
+        lap("structs/unions/typedefs");
         d.resolve_fwds();
+        lap("forward resolution");
         for id in start..n {
             d.ref_type(id)?;
         }
+        lap("reference types");
         if let Some(id) = d.cycle {
             return Err(DedupError::MapCycle { id });
         }
@@ -1245,6 +1262,15 @@ impl<'s> Dedup<'s> {
         }
         Ok(())
     }
+}
+
+/// CPU time of the calling thread in ns (0 where /proc does not say), for `BTFENC_TIMING`: the
+/// machines this runs on are shared, so wall time alone says little.
+pub(crate) fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Kinds deduplicated in phase 5.

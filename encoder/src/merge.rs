@@ -59,6 +59,9 @@ pub(crate) fn merge(
     report: &mut Report,
 ) -> Result<Btf, btf::WriteError> {
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    if timing {
+        eprintln!("btfenc: memory before merge: {}", mem_status());
+    }
     let t_graph = std::time::Instant::now();
     let mut g = Graph {
         st: Store::new(),
@@ -195,8 +198,15 @@ pub(crate) fn merge(
         );
     }
     let t_dedup = std::time::Instant::now();
+    let cpu_dedup = crate::dedup::thread_cpu_ns();
     let canon: Vec<u32> = match Dedup::run(&mut g.st, nb, false, Flavor::Upstream) {
-        Ok(mut d) => (0..nodes).map(|n| d.canonical(n)).collect(),
+        Ok(mut d) => {
+            let c = (0..nodes).map(|n| d.canonical(n)).collect();
+            if timing {
+                eprintln!("btfenc: dedup canonical map {:?}", t_dedup.elapsed());
+            }
+            c
+        }
         Err(e) => {
             // Only a graph no DWARF can describe gets here: write it undeduplicated.
             report
@@ -206,9 +216,15 @@ pub(crate) fn merge(
         }
     };
     if timing {
-        eprintln!("btfenc: dedup {:?}", t_dedup.elapsed());
+        eprintln!(
+            "btfenc: dedup {:?} (cpu {:.1} ms); memory: {}",
+            t_dedup.elapsed(),
+            crate::dedup::thread_cpu_ns().saturating_sub(cpu_dedup) as f64 / 1e6,
+            mem_status()
+        );
     }
     report.dedup_rounds = 1;
+    let t_emit = std::time::Instant::now();
     report.types_before_dedup = (nodes - nb) as usize;
     // ---- functions ----
     let mut insts: Vec<Inst<'_>> = Vec::new();
@@ -269,10 +285,12 @@ pub(crate) fn merge(
             }),
         }
     }
-    let mut raw: Option<Btf> = None;
+    // Messages render prototypes from the canonical types only (a few percent of the graph).
+    let mut raw: Option<(Btf, Vec<u32>)> = None;
     let mut render = |proto: u32, name: &str, g: &Graph| -> String {
-        let r = raw.get_or_insert_with(|| raw_btf(g));
-        btf::render::Renderer::new(r).prototype(TypeId(proto), name)
+        let (r, ids) = raw.get_or_insert_with(|| canonical_btf(g, &canon));
+        let id = ids[canon[proto as usize] as usize];
+        btf::render::Renderer::new(r).prototype(TypeId(id), name)
     };
     let class = |n: u32| canon[n as usize];
     // Prototypes agree when their return and parameter types are the same canonical types
@@ -614,20 +632,50 @@ pub(crate) fn merge(
     }
     report.vars = vars.len();
     report.types = types.len();
+    if timing {
+        eprintln!("btfenc: functions, variables and emission {:?}", t_emit.elapsed());
+    }
     out.set_types(types);
     Ok(out)
 }
 
-/// The type graph as a BTF blob (node index == type id), for rendering messages.
-fn raw_btf(g: &Graph) -> Btf {
+/// The canonical types of the graph (base ones included) as one standalone BTF blob, and each
+/// canonical node's id in it, for rendering messages.
+fn canonical_btf(g: &Graph, canon: &[u32]) -> (Btf, Vec<u32>) {
+    let mut ids = vec![0u32; canon.len()];
+    let mut next = 1;
+    for (n, &c) in canon.iter().enumerate().skip(1) {
+        if c as usize == n {
+            ids[n] = next;
+            next += 1;
+        }
+    }
     let mut b = Btf::new(None);
-    let mut types = Vec::with_capacity(g.st.len() as usize);
-    for id in 1..g.st.len() {
-        let t = g.st.get(id, |s| b.add_str(g.strings.get(s)), TypeId);
-        types.push(t);
+    let mut types = Vec::with_capacity(next as usize);
+    for (n, &c) in canon.iter().enumerate().skip(1) {
+        if c as usize == n {
+            let t = g.st.get(
+                n as u32,
+                |s| b.add_str(g.strings.get(s)),
+                |r| TypeId(ids[canon[r as usize] as usize]),
+            );
+            types.push(t);
+        }
     }
     b.set_types(types);
-    b
+    (b, ids)
+}
+
+/// Current and peak resident memory, from /proc (for `BTFENC_TIMING`).
+fn mem_status() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .map_or("?", |l| l[k.len()..].trim())
+            .to_string()
+    };
+    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The number of entries (members, values, parameters, variables) of a type.
