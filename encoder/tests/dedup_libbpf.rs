@@ -393,6 +393,43 @@ fn reference_loop_fails_in_both() {
     assert_eq!(ours.to_string(), "reference type loop through type [1]");
 }
 
+#[test]
+fn objects_from_two_compilers_and_two_encoders() {
+    // Each object's BTF is deduplicated on its own; appended, the copies must merge across
+    // objects, where one object may only declare what another defines.
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data");
+    let mut input = Btf::new(None);
+    let mut n = 0;
+    for src in ["types.c", "abi.c", "dup_a.c", "dup_b.c"] {
+        let text = std::fs::read_to_string(data.join(src)).unwrap();
+        for (cc, tag) in [(common::gcc(), "gcc"), (common::clang(), "clang")] {
+            let stem = format!("{}_{tag}", src.trim_end_matches(".c"));
+            let o = common::compile(&cc, dir.path(), &stem, &text, &[]);
+            for raw in [common::btfenc_detached(&o, &[]), common::pahole_detached(&o)] {
+                input.append(&Btf::parse(&raw, None).unwrap());
+                n += 1;
+            }
+        }
+    }
+    let o = parity(&format!("{n} object BTFs appended"), &input);
+    assert!(o.output_types.expect("dedup succeeds") < o.input_types);
+}
+
+/// Extra inputs for a one-off check: `BTFSMITH_DEDUP_INPUTS=a.btf:b.btf cargo test --release
+/// -p encoder --test dedup_libbpf -- --ignored` (each file raw BTF or ELF, standalone).
+#[test]
+#[ignore = "needs BTFSMITH_DEDUP_INPUTS"]
+fn inputs_from_env() {
+    let list = std::env::var("BTFSMITH_DEDUP_INPUTS").expect("set BTFSMITH_DEDUP_INPUTS");
+    for path in list.split(':') {
+        let b = Btf::parse_file_bytes(&std::fs::read(path).unwrap(), None).unwrap();
+        let t = std::time::Instant::now();
+        let o = parity(path, &b);
+        println!("{path}: {o:?} in {:?} (both)", t.elapsed());
+    }
+}
+
 // ---- generated graphs ----
 
 /// One generated type: kind selector, name selector, and raw numbers its fields are made from.
