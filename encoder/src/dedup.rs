@@ -150,41 +150,56 @@ impl<'a> Strings<'a> {
 /// 1 (component index). FUNC keeps its linkage in vlen, as raw BTF does.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
+    /// Per id: the record's first three words, and where its kind data starts in `words` (one
+    /// array, so a visit reads a type's name, kind and size from one cache line).
+    hdr: Vec<Hdr>,
+    /// Kind data of all types, in id order.
     words: Vec<u32>,
-    off: Vec<u32>,
 }
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Hdr {
+    name: u32,
+    info: u32,
+    st: u32,
+    at: u32,
+}
+
+/// A [`Store`] position holding a type reference: kind data (`< HDR_SLOT`) or the header's
+/// size_or_type word of id `slot - HDR_SLOT`.
+const HDR_SLOT: usize = 1 << 40;
 
 impl Store {
     /// A store holding only `void` (id 0).
     pub(crate) fn new() -> Store {
         Store {
-            words: vec![0, 0, 0],
-            off: vec![0],
+            hdr: vec![Hdr::default()],
+            words: Vec::new(),
         }
     }
 
-    /// Reserves room for `types` more types of about `words` words in all.
+    /// Reserves room for `types` more types of about `words` words of kind data in all.
     pub(crate) fn reserve(&mut self, types: usize, words: usize) {
-        self.off.reserve(types);
+        self.hdr.reserve(types);
         self.words.reserve(words);
     }
 
     /// Number of ids, `void` included.
     pub(crate) fn len(&self) -> u32 {
-        self.off.len() as u32
+        self.hdr.len() as u32
     }
 
     #[inline]
     fn o(&self, id: u32) -> usize {
-        self.off[id as usize] as usize
+        self.hdr[id as usize].at as usize
     }
     #[inline]
     pub(crate) fn name(&self, id: u32) -> u32 {
-        self.words[self.o(id)]
+        self.hdr[id as usize].name
     }
     #[inline]
     fn info(&self, id: u32) -> u32 {
-        self.words[self.o(id) + 1]
+        self.hdr[id as usize].info
     }
     #[inline]
     pub(crate) fn kind(&self, id: u32) -> u8 {
@@ -200,17 +215,33 @@ impl Store {
     }
     #[inline]
     fn st(&self, id: u32) -> u32 {
-        self.words[self.o(id) + 2]
+        self.hdr[id as usize].st
     }
     /// The kind data of a type.
     #[inline]
     fn data(&self, id: u32) -> &[u32] {
-        let o = self.o(id) + 3;
+        let o = self.o(id);
         let end = self
-            .off
+            .hdr
             .get(id as usize + 1)
-            .map_or(self.words.len(), |&e| e as usize);
+            .map_or(self.words.len(), |h| h.at as usize);
         &self.words[o..end]
+    }
+    #[inline]
+    fn slot(&self, slot: usize) -> u32 {
+        if slot >= HDR_SLOT {
+            self.hdr[slot - HDR_SLOT].st
+        } else {
+            self.words[slot]
+        }
+    }
+    #[inline]
+    fn set_slot(&mut self, slot: usize, v: u32) {
+        if slot >= HDR_SLOT {
+            self.hdr[slot - HDR_SLOT].st = v;
+        } else {
+            self.words[slot] = v;
+        }
     }
 
     /// Appends a type; `name` maps its names to string ids, `r` its references to ids.
@@ -221,13 +252,18 @@ impl Store {
         mut r: impl FnMut(TypeId) -> u32,
     ) {
         let w = &mut self.words;
-        self.off.push(w.len() as u32);
+        let hdr = &mut self.hdr;
         let kind = t.data.kind().0 as u32;
-        let head = |w: &mut Vec<u32>, kflag: bool, vlen: usize, st: u32| {
-            w.push(kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8));
-            w.push(st);
+        let own = name(t.name);
+        let at = w.len() as u32;
+        let mut head = |_w: &mut Vec<u32>, kflag: bool, vlen: usize, st: u32| {
+            hdr.push(Hdr {
+                name: own,
+                info: kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8),
+                st,
+                at,
+            });
         };
-        w.push(name(t.name));
         match &t.data {
             TypeData::Void => head(w, false, 0, 0),
             TypeData::Int(i) => {
@@ -424,22 +460,22 @@ impl Store {
         }
     }
 
-    /// Positions (in `words`) of the type references of `id`, in record order.
+    /// Positions (see [`HDR_SLOT`]) of the type references of `id`, in record order.
     fn ref_slots(&self, id: u32, out: &mut Vec<usize>) {
         out.clear();
         let o = self.o(id);
         let n = self.vlen(id);
         match self.kind(id) {
             PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG | FUNC | VAR | DECL_TAG => {
-                out.push(o + 2)
+                out.push(HDR_SLOT + id as usize)
             }
-            ARRAY => out.extend([o + 3, o + 4]),
-            STRUCT | UNION => out.extend((0..n).map(|i| o + 3 + 3 * i + 1)),
+            ARRAY => out.extend([o, o + 1]),
+            STRUCT | UNION => out.extend((0..n).map(|i| o + 3 * i + 1)),
             FUNC_PROTO => {
-                out.push(o + 2);
-                out.extend((0..n).map(|i| o + 3 + 2 * i + 1));
+                out.push(HDR_SLOT + id as usize);
+                out.extend((0..n).map(|i| o + 2 * i + 1));
             }
-            DATASEC => out.extend((0..n).map(|i| o + 3 + 3 * i)),
+            DATASEC => out.extend((0..n).map(|i| o + 3 * i)),
             _ => {}
         }
     }
@@ -449,7 +485,7 @@ impl Store {
         let mut slots = Vec::new();
         self.ref_slots(id, &mut slots);
         out.clear();
-        out.extend(slots.iter().map(|&s| self.words[s]));
+        out.extend(slots.iter().map(|&s| self.slot(s)));
     }
 }
 
@@ -574,6 +610,9 @@ pub(crate) struct Dedup<'s> {
     cycle: Option<u32>,
     cands: Vec<u32>,
     stack: Vec<(u32, u32)>,
+    /// Work counters for `BTFENC_TIMING`: equivalence checks started, pairs visited.
+    checks: u64,
+    steps: u64,
 }
 
 impl fmt::Debug for Dedup<'_> {
@@ -616,6 +655,8 @@ impl<'s> Dedup<'s> {
             cycle: None,
             cands: Vec::new(),
             stack: Vec::new(),
+            checks: 0,
+            steps: 0,
         };
         let timing = std::env::var_os("BTFENC_TIMING").is_some();
         let mut t = (std::time::Instant::now(), thread_cpu_ns());
@@ -639,6 +680,12 @@ impl<'s> Dedup<'s> {
             d.struct_type(id)?;
         }
         lap("structs/unions/typedefs");
+        if timing {
+            eprintln!(
+                "btfenc: dedup {} equivalence checks, {} pairs visited",
+                d.checks, d.steps
+            );
+        }
         d.resolve_fwds();
         lap("forward resolution");
         for id in start..n {
@@ -940,9 +987,11 @@ impl<'s> Dedup<'s> {
     fn is_equiv(&mut self, cand: u32, canon: u32) -> Result<bool, DedupError> {
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
+        self.checks += 1;
         stack.push((cand, canon));
         let mut result = Ok(true);
         while let Some((a, b)) = stack.pop() {
+            self.steps += 1;
             match self.equiv_step(a, b, &mut stack) {
                 Ok(true) => {}
                 other => {
@@ -1068,7 +1117,7 @@ impl<'s> Dedup<'s> {
                     a = s.st(a);
                     b = s.st(b);
                     hops += 1;
-                    if hops > s.off.len() {
+                    if hops > s.hdr.len() {
                         return false;
                     }
                 }
@@ -1179,7 +1228,7 @@ impl<'s> Dedup<'s> {
             let fi = frames.len() - 1;
             if next < s1 {
                 let slot = slots[next];
-                let child = self.st.words[slot];
+                let child = self.st.slot(slot);
                 match self.map.get(child as usize).copied() {
                     Some(IN_PROGRESS) => {
                         if self.strict {
@@ -1191,7 +1240,7 @@ impl<'s> Dedup<'s> {
                     Some(m) if m <= MAX_ID => {
                         frames[fi].3 += 1;
                         let r = self.resolve(child);
-                        self.st.words[slot] = r;
+                        self.st.set_slot(slot, r);
                     }
                     Some(_) => {
                         if !is_ref_kind(self.st.kind(child)) {
@@ -1256,8 +1305,8 @@ impl<'s> Dedup<'s> {
             if let Some(parent) = frames.last_mut() {
                 let slot = slots[parent.3];
                 parent.3 += 1;
-                let r = self.resolve(self.st.words[slot]);
-                self.st.words[slot] = r;
+                let r = self.resolve(self.st.slot(slot));
+                self.st.set_slot(slot, r);
             }
         }
         Ok(())

@@ -114,13 +114,23 @@ pub(crate) fn merge(
             off += cu.types.len() as u32;
         }
     }
+    // Only the DIEs other units refer to need a lookup: index those, then find them among all
+    // type DIEs (a map of every type DIE would be millions of entries for a vmlinux).
     let mut die_node: HashMap<u64, u32> = HashMap::default();
-    if cus.iter().any(|c| !c.foreign.is_empty()) {
+    for cu in cus {
+        for &(_, off) in &cu.foreign {
+            die_node.insert(off, u32::MAX);
+        }
+    }
+    if !die_node.is_empty() {
         for (k, cu) in cus.iter().enumerate() {
             for &(off, id) in &cu.type_dies {
-                die_node.insert(off, if id.0 == 0 { 0 } else { cu_base[k] + id.0 });
+                if let Some(n) = die_node.get_mut(&off) {
+                    *n = if id.0 == 0 { 0 } else { cu_base[k] + id.0 };
+                }
             }
         }
+        die_node.retain(|_, n| *n != u32::MAX);
     }
     // Placeholder local ids → the node they stand for.
     let foreign: Vec<HashMap<u32, u32>> = cus
