@@ -383,3 +383,30 @@ proptest! {
         parity("generated split", &split);
     }
 }
+
+/// One-off: `BTFSMITH_BTF_LOAD=out.btf cargo test --release -p encoder --test dedup_libbpf --
+/// --ignored kernel_accepts` loads a raw BTF file into the running kernel (BPF_BTF_LOAD, needs
+/// CAP_BPF) and fails with the verifier's log when the kernel rejects it.
+#[test]
+#[ignore = "needs BTFSMITH_BTF_LOAD and CAP_BPF"]
+fn kernel_accepts() {
+    let path = std::env::var("BTFSMITH_BTF_LOAD").expect("set BTFSMITH_BTF_LOAD");
+    let raw = std::fs::read(&path).unwrap();
+    let mut log = vec![0u8; 16 << 20];
+    // SAFETY: opts is zeroed with its size set (libbpf's OPTS convention); log is a live buffer
+    // of log_size bytes for the duration of the call; the fd returned is closed once.
+    let fd = unsafe {
+        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
+        opts.log_buf = log.as_mut_ptr().cast();
+        opts.log_size = log.len() as u32;
+        opts.log_level = 1;
+        libbpf_sys::bpf_btf_load(raw.as_ptr().cast(), raw.len() as _, &mut opts)
+    };
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let text = String::from_utf8_lossy(&log[..end]);
+    assert!(fd >= 0, "{path}: BPF_BTF_LOAD failed ({fd}):\n{}", text.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+    // SAFETY: fd is a descriptor this test owns; dropping the OwnedFd closes it once.
+    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    println!("{path}: loaded by the kernel ({} bytes)", raw.len());
+}
