@@ -153,11 +153,14 @@ pub(crate) fn merge(
         }
     }
     let mut ids: Vec<u32> = Vec::new();
+    let (mut cpu_strings, mut cpu_push) = (0u64, 0u64);
     for (k, cu) in cus.iter().enumerate() {
+        let c0 = if timing { crate::dedup::thread_cpu_ns() } else { 0 };
         let off = cu_base[k];
         debug_assert_eq!(off, g.st.len() - 1);
         ids.clear();
         ids.extend(cu.strings.iter().map(|s| g.strings.intern(s)));
+        let c1 = if timing { crate::dedup::thread_cpu_ns() } else { 0 };
         for (t, &w) in cu.types.iter().zip(&cu.weak) {
             g.st.push(
                 t,
@@ -170,6 +173,18 @@ pub(crate) fn merge(
             );
             g.weak.push(w);
         }
+        if timing {
+            let c2 = crate::dedup::thread_cpu_ns();
+            cpu_strings += c1 - c0;
+            cpu_push += c2 - c1;
+        }
+    }
+    if timing {
+        eprintln!(
+            "btfenc: graph: cpu {:.1} ms interning names, {:.1} ms flattening types",
+            cpu_strings as f64 / 1e6,
+            cpu_push as f64 / 1e6
+        );
     }
     if needs_index_node {
         debug_assert_eq!(g.st.len(), index_node);
