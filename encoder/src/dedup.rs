@@ -4,10 +4,14 @@
 //! so btfenc follows the same rules rather than a "better" equivalence: the parity test
 //! (`tests/dedup_libbpf.rs`) and the `dedup` fuzz target compare the two on the same input.
 //!
-//! Types live in a flat [`Store`]: one run of `u32` words per type in the shape of a raw BTF
-//! record, with names as interned string ids (equal strings, equal ids), so the phases below
-//! compare words, never strings, and allocate nothing per type. Ids below `start` are a base that
-//! is already deduplicated: canonical and never changed (split BTF).
+//! Public here: [`dedup_btf_flavor`] (also `encoder::dedup_btf`, upstream flavor), [`Flavor`],
+//! [`DedupError`]. Inside, btfenc's merge runs the same phases over all CUs' types at once.
+//!
+//! Types live in a flat `Store`: per id a header (name, `info`, size-or-type, where its kind
+//! data starts) and the kind data in one `u32` array, in the shape of raw BTF records, with names
+//! as interned string ids (equal strings, equal ids), so the phases below compare words, never
+//! strings, and allocate nothing per type. Ids below `start` are a base that is already
+//! deduplicated: canonical and never changed (split BTF).
 //!
 //! Phases, in libbpf's order:
 //! 1. **Base** (split BTF only): every base type except VAR/DATASEC goes into the candidate table.
@@ -24,11 +28,11 @@
 //!    struct/union (of the FWD's kind) is mapped to it.
 //! 5. **Reference types** (PTR, qualifiers, TYPE_TAG, DECL_TAG, ARRAY, FUNC_PROTO, FUNC),
 //!    depth-first, children first: exact equality with resolved children.
-//! 6. Compaction and remapping are the caller's: [`Dedup::canonical`] gives each id its canonical.
+//! 6. Compaction and remapping are the caller's: `Dedup::canonical` gives each id its canonical.
 //!
 //! Candidate order matters when several candidates are acceptable (see phase 3). libbpf keeps
 //! candidates in a chained hash table that prepends on insert and reverses every chain when it
-//! grows, so [`Table`] reproduces that order (newest first, reversed at each growth).
+//! grows, so `Table` reproduces that order (newest first, reversed at each growth).
 
 use crate::fx::HashMap;
 use btf::types::*;
