@@ -617,6 +617,9 @@ pub(crate) struct Dedup<'s> {
     /// Work counters for `BTFENC_TIMING`: equivalence checks started, pairs visited.
     checks: u64,
     steps: u64,
+    /// Phase 5's stack buffers, kept between roots.
+    #[allow(clippy::type_complexity)]
+    ref_bufs: (Vec<(u32, usize, usize, usize)>, Vec<usize>, Vec<usize>),
 }
 
 impl fmt::Debug for Dedup<'_> {
@@ -661,6 +664,7 @@ impl<'s> Dedup<'s> {
             stack: Vec::new(),
             checks: 0,
             steps: 0,
+            ref_bufs: Default::default(),
         };
         let timing = std::env::var_os("BTFENC_TIMING").is_some();
         let mut t = (std::time::Instant::now(), thread_cpu_ns());
@@ -1220,14 +1224,29 @@ impl<'s> Dedup<'s> {
             m if m <= MAX_ID => return Ok(()),
             _ => {}
         }
-        // (type, slots of its references, next slot); slots are kept in one shared vector.
-        let mut frames: Vec<(u32, usize, usize, usize)> = Vec::new();
-        let mut slots: Vec<usize> = Vec::new();
-        let mut tmp = Vec::new();
+        // Buffers reused across roots: most roots are a pointer or two deep.
+        let mut bufs = std::mem::take(&mut self.ref_bufs);
+        bufs.0.clear();
+        bufs.1.clear();
+        let r = self.ref_walk(root, &mut bufs.0, &mut bufs.1, &mut bufs.2);
+        self.ref_bufs = bufs;
+        r
+    }
+
+    /// Phase 5 from one unprocessed root, children first (an explicit stack: chains of
+    /// qualifiers and pointers can be longer than a thread's stack allows recursion).
+    /// `frames` holds (type, slots of its references, next slot); slots are kept in one vector.
+    fn ref_walk(
+        &mut self,
+        root: u32,
+        frames: &mut Vec<(u32, usize, usize, usize)>,
+        slots: &mut Vec<usize>,
+        tmp: &mut Vec<usize>,
+    ) -> Result<(), DedupError> {
         self.map[root as usize] = IN_PROGRESS;
-        self.st.ref_slots(root, &mut tmp);
+        self.st.ref_slots(root, tmp);
         frames.push((root, slots.len(), slots.len() + tmp.len(), slots.len()));
-        slots.extend_from_slice(&tmp);
+        slots.extend_from_slice(tmp);
         while let Some(&(id, s0, s1, next)) = frames.last() {
             let fi = frames.len() - 1;
             if next < s1 {
@@ -1257,9 +1276,9 @@ impl<'s> Dedup<'s> {
                             continue;
                         }
                         self.map[child as usize] = IN_PROGRESS;
-                        self.st.ref_slots(child, &mut tmp);
+                        self.st.ref_slots(child, tmp);
                         let b = slots.len();
-                        slots.extend_from_slice(&tmp);
+                        slots.extend_from_slice(tmp);
                         frames.push((child, b, slots.len(), b));
                     }
                     None => {
