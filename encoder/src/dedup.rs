@@ -1398,7 +1398,10 @@ pub fn dedup_btf_flavor(btf: &Btf, flavor: Flavor) -> Result<Btf, DedupError> {
     }
     if let Some(id) = remap.iter().position(|&r| r == u32::MAX) {
         // A type left unprocessed: cannot happen after a successful run, but never index past.
-        return Err(DedupError::BadKind { id: id as u32, kind: 0 });
+        return Err(DedupError::BadKind {
+            id: id as u32,
+            kind: 0,
+        });
     }
     let mut out = Btf::new(btf.base().cloned());
     out.set_endian(btf.endian());
@@ -1417,4 +1420,151 @@ pub fn dedup_btf_flavor(btf: &Btf, flavor: Flavor) -> Result<Btf, DedupError> {
     }
     out.set_types(types);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libbpf's chained hash map as it is written (buckets of prepended entries, growth at 75%
+    /// that re-links every chain bucket by bucket), to check [`Table`]'s shortcut against.
+    struct Chained {
+        buckets: Vec<Vec<(u64, u32)>>,
+        bits: u32,
+        sz: usize,
+    }
+
+    impl Chained {
+        fn bucket(key: u64, bits: u32) -> usize {
+            if bits == 0 {
+                0
+            } else {
+                (key.wrapping_mul(11400714819323198485) >> (64 - bits)) as usize
+            }
+        }
+        fn add(&mut self, key: u64, v: u32) {
+            let cap = self.buckets.len();
+            if cap == 0 || (self.sz + 1) * 4 / 3 > cap {
+                let bits = (self.bits + 1).max(2);
+                let mut nb: Vec<Vec<(u64, u32)>> = vec![Vec::new(); 1 << bits];
+                for b in &self.buckets {
+                    for &e in b {
+                        nb[Self::bucket(e.0, bits)].insert(0, e);
+                    }
+                }
+                self.buckets = nb;
+                self.bits = bits;
+            }
+            self.buckets[Self::bucket(key, self.bits)].insert(0, (key, v));
+            self.sz += 1;
+        }
+        fn get(&self, key: u64) -> Vec<u32> {
+            if self.buckets.is_empty() {
+                return Vec::new();
+            }
+            self.buckets[Self::bucket(key, self.bits)]
+                .iter()
+                .filter(|e| e.0 == key)
+                .map(|e| e.1)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn table_order_is_libbpf_order() {
+        let mut t = Table::default();
+        let mut c = Chained {
+            buckets: Vec::new(),
+            bits: 0,
+            sz: 0,
+        };
+        // Few keys, many entries each, interleaved across many growths.
+        let mut x = 12345u64;
+        let mut out = Vec::new();
+        for v in 0..5000u32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let key = (x >> 33) % 7;
+            t.add(key, v);
+            c.add(key, v);
+            if v % 97 == 0 {
+                for k in 0..7 {
+                    t.cands(k, &mut out);
+                    assert_eq!(out, c.get(k), "key {k} after {v} entries");
+                }
+            }
+        }
+        for k in 0..7 {
+            t.cands(k, &mut out);
+            assert_eq!(out, c.get(k));
+            assert!(out.len() > 100);
+        }
+    }
+
+    #[test]
+    fn fwd_resolves_into_struct_of_another_unit() {
+        // Unit 1: struct s { struct t *p; }, struct t; unit 2: struct s { struct t *p; } with
+        // struct t only declared. Everything folds into unit 1's types.
+        let mut b = Btf::new(None);
+        let (s, t, p) = (b.add_str("s"), b.add_str("t"), b.add_str("p"));
+        let int = b.add_str("int");
+        let ty = |b: &mut Btf, name, data| b.add_type(Type { name, data });
+        let i1 = ty(
+            &mut b,
+            int,
+            TypeData::Int(Int {
+                size: 4,
+                encoding: IntEncoding::SIGNED,
+                bit_offset: 0,
+                bits: 32,
+            }),
+        );
+        let comp = |m: Vec<Member>| Composite {
+            size: 8,
+            bitfield_encoding: false,
+            members: m,
+        };
+        let t1 = ty(
+            &mut b,
+            t,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: i1,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let p1 = ty(&mut b, StrRef::EMPTY, TypeData::Ptr(t1));
+        ty(
+            &mut b,
+            s,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: p1,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let f2 = ty(&mut b, t, TypeData::Fwd(Fwd { union: false }));
+        let p2 = ty(&mut b, StrRef::EMPTY, TypeData::Ptr(f2));
+        ty(
+            &mut b,
+            s,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: p2,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let out = dedup_btf_flavor(&b, Flavor::Upstream).unwrap();
+        assert_eq!(
+            btf::dump::dump_to_string(&out),
+            "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n\
+             [2] STRUCT 't' size=8 vlen=1\n\t'p' type_id=1 bits_offset=0\n\
+             [3] PTR '(anon)' type_id=2\n\
+             [4] STRUCT 's' size=8 vlen=1\n\t'p' type_id=3 bits_offset=0\n"
+        );
+    }
 }

@@ -74,7 +74,10 @@ pub(crate) fn merge(
         .flat_map(|c| c.types.iter())
         .map(|t| 3 + 3 * entries(&t.data))
         .sum();
-    g.st.reserve(total + 2 + base.as_ref().map_or(0, |b| b.type_count() as usize), words);
+    g.st.reserve(
+        total + 2 + base.as_ref().map_or(0, |b| b.type_count() as usize),
+        words,
+    );
     g.weak.reserve(total + 2);
     // Base types keep their ids: they are the canonical types the CUs' types merge into.
     let nb = base.as_ref().map_or(1, |b| b.type_count());
@@ -155,12 +158,20 @@ pub(crate) fn merge(
     let mut ids: Vec<u32> = Vec::new();
     let (mut cpu_strings, mut cpu_push) = (0u64, 0u64);
     for (k, cu) in cus.iter().enumerate() {
-        let c0 = if timing { crate::dedup::thread_cpu_ns() } else { 0 };
+        let c0 = if timing {
+            crate::dedup::thread_cpu_ns()
+        } else {
+            0
+        };
         let off = cu_base[k];
         debug_assert_eq!(off, g.st.len() - 1);
         ids.clear();
         ids.extend(cu.strings.iter().map(|s| g.strings.intern(s)));
-        let c1 = if timing { crate::dedup::thread_cpu_ns() } else { 0 };
+        let c1 = if timing {
+            crate::dedup::thread_cpu_ns()
+        } else {
+            0
+        };
         for (t, &w) in cu.types.iter().zip(&cu.weak) {
             g.st.push(
                 t,
@@ -234,9 +245,7 @@ pub(crate) fn merge(
         }
         Err(e) => {
             // Only a graph no DWARF can describe gets here: write it undeduplicated.
-            report
-                .warnings
-                .push(format!("types not deduplicated: {e}"));
+            report.warnings.push(format!("types not deduplicated: {e}"));
             (0..nodes).collect()
         }
     };
@@ -558,7 +567,8 @@ pub(crate) fn merge(
     };
     let mut types = Vec::with_capacity(order.len() + funcs.len() + vars.len());
     for &r in &order {
-        let t = g.st.get(r, |s| out.add_str(g.strings.get(s)), |x| map(TypeId(x)));
+        let t =
+            g.st.get(r, |s| out.add_str(g.strings.get(s)), |x| map(TypeId(x)));
         types.push(t);
     }
     let add = |mut t: Type, types: &mut Vec<Type>| {
@@ -658,7 +668,10 @@ pub(crate) fn merge(
     report.vars = vars.len();
     report.types = types.len();
     if timing {
-        eprintln!("btfenc: functions, variables and emission {:?}", t_emit.elapsed());
+        eprintln!(
+            "btfenc: functions, variables and emission {:?}",
+            t_emit.elapsed()
+        );
     }
     out.set_types(types);
     Ok(out)

@@ -102,7 +102,10 @@ fn copy_closure(
         if as_fwd(id) {
             continue;
         }
-        src.type_by_id(id).expect("id").data.for_each_ref(|r| stack.push(r));
+        src.type_by_id(id)
+            .expect("id")
+            .data
+            .for_each_ref(|r| stack.push(r));
     }
     let mut map = HashMap::new();
     let mut next = dst.type_count();
@@ -123,7 +126,8 @@ fn copy_closure(
             t.clone()
         };
         t.name = dst.add_str(src.str(t.name));
-        t.data.map_refs(|r| TypeId(if r.0 == 0 { 0 } else { map[&r.0] }));
+        t.data
+            .map_refs(|r| TypeId(if r.0 == 0 { 0 } else { map[&r.0] }));
         let mut names = Vec::new();
         t.data.map_entry_names(|n| {
             names.push(n);
@@ -205,7 +209,9 @@ fn modules(base: &Arc<Btf>, n: usize) -> Vec<(String, Btf)> {
     let mut kos = Vec::new();
     let mut dirs = vec![root.clone()];
     while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}: run ci/setup", d.display())) {
+        for e in
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}: run ci/setup", d.display()))
+        {
             let p = e.expect("entry").path();
             if p.is_dir() {
                 dirs.push(p);
@@ -257,7 +263,10 @@ fn split_copies_fold_into_base() {
     let standalone = {
         let mut s = Btf::new(None);
         let roots = structs_named(&v, &["sk_buff", "task_struct"]);
-        let fwds: BTreeSet<String> = ["net_device", "mm_struct"].into_iter().map(String::from).collect();
+        let fwds: BTreeSet<String> = ["net_device", "mm_struct"]
+            .into_iter()
+            .map(String::from)
+            .collect();
         copy_closure(&mut s, &v, &roots, &fwds);
         s
     };
@@ -313,7 +322,10 @@ fn objects_from_two_compilers_and_two_encoders() {
         for (cc, tag) in [(common::gcc(), "gcc"), (common::clang(), "clang")] {
             let stem = format!("{}_{tag}", src.trim_end_matches(".c"));
             let o = common::compile(&cc, dir.path(), &stem, &text, &[]);
-            for raw in [common::btfenc_detached(&o, &[]), common::pahole_detached(&o)] {
+            for raw in [
+                common::btfenc_detached(&o, &[]),
+                common::pahole_detached(&o),
+            ] {
                 input.append(&Btf::parse(&raw, None).unwrap());
                 n += 1;
             }
@@ -405,7 +417,11 @@ fn kernel_accepts() {
     };
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     let text = String::from_utf8_lossy(&log[..end]);
-    assert!(fd >= 0, "{path}: BPF_BTF_LOAD failed ({fd}):\n{}", text.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+    assert!(
+        fd >= 0,
+        "{path}: BPF_BTF_LOAD failed ({fd}):\n{}",
+        text.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
     // SAFETY: fd is a descriptor this test owns; dropping the OwnedFd closes it once.
     drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     println!("{path}: loaded by the kernel ({} bytes)", raw.len());

@@ -30,8 +30,12 @@ fn check(label: &str, b: &Btf) {
         },
         None => None,
     };
-    let Ok(reparsed) = Btf::parse(&raw, b.base().cloned()) else { return };
-    let Ok(theirs) = libbpf_dedup(&raw, base_raw.as_deref()) else { return };
+    let Ok(reparsed) = Btf::parse(&raw, b.base().cloned()) else {
+        return;
+    };
+    let Ok(theirs) = libbpf_dedup(&raw, base_raw.as_deref()) else {
+        return;
+    };
     let ours = dedup_btf_flavor(&reparsed, Flavor::Libbpf1_7);
     match (theirs, ours) {
         (Err(_), Err(_)) => {}
@@ -85,7 +89,9 @@ fn structured(data: &[u8]) -> ArbResult<()> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     if mode % 2 == 0 {
         if let Ok(b) = Btf::parse(rest, None) {
             check("bytes", &b);

@@ -151,25 +151,24 @@ pub fn build(genes: &[Gene]) -> Btf {
             3 => (anon, TypeData::Const(target(id, g.2))),
             4 => (name, TypeData::Typedef(target(id, g.2))),
             5 | 6 => {
-                let members = g
-                    .4
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &(mn, mt))| Member {
-                        name: names[mn as usize % NAMES.len()],
-                        // Any id: cycles through composites are the point.
-                        ty: {
-                            let t = u32::from(mt) % (n + 1);
-                            if t >= 1 && kinds[t as usize - 1] == 13 {
-                                TypeId(0)
-                            } else {
-                                TypeId(t)
-                            }
-                        },
-                        bit_offset: 32 * k as u32,
-                        bitfield_size: 0,
-                    })
-                    .collect();
+                let members =
+                    g.4.iter()
+                        .enumerate()
+                        .map(|(k, &(mn, mt))| Member {
+                            name: names[mn as usize % NAMES.len()],
+                            // Any id: cycles through composites are the point.
+                            ty: {
+                                let t = u32::from(mt) % (n + 1);
+                                if t >= 1 && kinds[t as usize - 1] == 13 {
+                                    TypeId(0)
+                                } else {
+                                    TypeId(t)
+                                }
+                            },
+                            bit_offset: 32 * k as u32,
+                            bitfield_size: 0,
+                        })
+                        .collect();
                 let c = Composite {
                     size: 4 * g.4.len() as u32 + u32::from(g.3 % 2),
                     bitfield_encoding: false,
@@ -265,10 +264,14 @@ pub fn build(genes: &[Gene]) -> Btf {
                     attribute: false,
                 }),
             ),
-            _ => (name, TypeData::Float(btf::types::Float { size: 4 << (g.2 % 2) })),
+            _ => (
+                name,
+                TypeData::Float(btf::types::Float {
+                    size: 4 << (g.2 % 2),
+                }),
+            ),
         };
         b.add_type(Type { name: t_name, data });
     }
     b
 }
-
