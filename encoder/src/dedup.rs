@@ -167,6 +167,10 @@ struct Hdr {
     info: u32,
     st: u32,
     at: u32,
+    /// [`Dedup`]'s canonical map and hypothetical map, kept here so that visiting a type during
+    /// an equivalence check touches one record instead of three arrays.
+    map: u32,
+    hypot: u32,
 }
 
 /// A [`Store`] position holding a type reference: kind data (`< HDR_SLOT`) or the header's
@@ -266,6 +270,8 @@ impl Store {
                 info: kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8),
                 st,
                 at,
+                map: UNPROCESSED,
+                hypot: UNPROCESSED,
             });
         };
         match &t.data {
@@ -601,8 +607,6 @@ pub(crate) struct Dedup<'s> {
     st: &'s mut Store,
     /// First id that is deduplicated; ids below are a deduplicated base.
     start: u32,
-    map: Vec<u32>,
-    hypot: Vec<u32>,
     hypot_list: Vec<u32>,
     adjust_canon: bool,
     table: Table,
@@ -624,7 +628,7 @@ pub(crate) struct Dedup<'s> {
 
 impl fmt::Debug for Dedup<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Dedup({} types from {})", self.map.len(), self.start)
+        write!(f, "Dedup({} types from {})", self.st.hdr.len(), self.start)
     }
 }
 
@@ -642,18 +646,17 @@ impl<'s> Dedup<'s> {
             return Err(DedupError::TooMany { count: n as usize });
         }
         let start = start.clamp(1, n.max(1));
-        let mut map = vec![UNPROCESSED; n as usize];
-        map[0] = 0;
-        for id in 1..n {
-            if matches!(st.kind(id), VAR | DATASEC) {
-                map[id as usize] = id;
-            }
+        for (id, h) in st.hdr.iter_mut().enumerate() {
+            h.hypot = UNPROCESSED;
+            h.map = if id == 0 || matches!((h.info & 0x1f) as u8, VAR | DATASEC) {
+                id as u32
+            } else {
+                UNPROCESSED
+            };
         }
         let mut d = Dedup {
             st,
             start,
-            map,
-            hypot: vec![UNPROCESSED; n as usize],
             hypot_list: Vec::new(),
             adjust_canon: false,
             table: Table::default(),
@@ -713,7 +716,7 @@ impl<'s> Dedup<'s> {
 
     /// True when `id` is its own canonical.
     pub(crate) fn is_canonical(&self, id: u32) -> bool {
-        self.map[id as usize] == id
+        self.st.hdr[id as usize].map == id
     }
 
     /// The store, with references inside reference types already resolved.
@@ -730,17 +733,17 @@ impl<'s> Dedup<'s> {
 
     #[inline]
     fn mapped(&self, id: u32) -> bool {
-        self.map[id as usize] <= MAX_ID
+        self.st.hdr[id as usize].map <= MAX_ID
     }
 
     /// Follows `map` to a type that maps to itself or is not processed yet.
     #[inline]
     fn resolve(&mut self, mut id: u32) -> u32 {
         let mut steps = 0usize;
-        while self.mapped(id) && self.map[id as usize] != id {
-            id = self.map[id as usize];
+        while self.mapped(id) && self.st.hdr[id as usize].map != id {
+            id = self.st.hdr[id as usize].map;
             steps += 1;
-            if steps > self.map.len() {
+            if steps > self.st.hdr.len() {
                 self.cycle.get_or_insert(id);
                 break;
             }
@@ -848,7 +851,7 @@ impl<'s> Dedup<'s> {
 
     fn prep(&mut self) -> Result<(), DedupError> {
         for id in 1..self.start {
-            self.map[id as usize] = id;
+            self.st.hdr[id as usize].map = id;
             let key = match self.st.kind(id) {
                 VAR | DATASEC => continue,
                 TYPEDEF if self.flavor == Flavor::Upstream => self.key_typedef(id),
@@ -895,7 +898,7 @@ impl<'s> Dedup<'s> {
                             break;
                         }
                         // A canonical forward enum met its full definition.
-                        self.map[c as usize] = id;
+                        self.st.hdr[c as usize].map = id;
                     }
                 }
                 key
@@ -918,12 +921,12 @@ impl<'s> Dedup<'s> {
                 if self.strict {
                     return Err(self.bad(id));
                 }
-                self.map[id as usize] = id;
+                self.st.hdr[id as usize].map = id;
                 return Ok(());
             }
         };
         self.cands = cands;
-        self.map[id as usize] = new;
+        self.st.hdr[id as usize].map = new;
         if new == id {
             self.table.add(key, id);
         }
@@ -975,7 +978,7 @@ impl<'s> Dedup<'s> {
             break;
         }
         self.cands = cands;
-        self.map[id as usize] = new;
+        self.st.hdr[id as usize].map = new;
         if new == id {
             self.table.add(key, id);
         }
@@ -984,7 +987,7 @@ impl<'s> Dedup<'s> {
 
     fn clear_hypot(&mut self) {
         for &c in &self.hypot_list {
-            self.hypot[c as usize] = UNPROCESSED;
+            self.st.hdr[c as usize].hypot = UNPROCESSED;
         }
         self.hypot_list.clear();
         self.adjust_canon = false;
@@ -1024,12 +1027,12 @@ impl<'s> Dedup<'s> {
             return Ok(true);
         }
         let canon = self.resolve_fwd(canon);
-        let h = self.hypot[canon as usize];
+        let h = self.st.hdr[canon as usize].hypot;
         if h <= MAX_ID {
             // Seen before: the same candidate (a cycle), or one the compiler duplicated.
             return Ok(h == cand || self.identical(h, cand, 16));
         }
-        self.hypot[canon as usize] = cand;
+        self.st.hdr[canon as usize].hypot = cand;
         self.hypot_list.push(canon);
         let s = &*self.st;
         if s.name(cand) != s.name(canon) {
@@ -1163,26 +1166,26 @@ impl<'s> Dedup<'s> {
     fn merge_hypot(&mut self) {
         for i in 0..self.hypot_list.len() {
             let canon = self.hypot_list[i];
-            let targ = self.hypot[canon as usize];
+            let targ = self.st.hdr[canon as usize].hypot;
             let t = self.resolve(targ);
             let c = self.resolve(canon);
             let (tk, ck) = (self.st.kind(t), self.st.kind(c));
             // A FWD in the canonical graph is the candidate's struct (base FWDs included: split
             // types that point at them then point at the struct).
             if tk != FWD && ck == FWD {
-                self.map[c as usize] = t;
+                self.st.hdr[c as usize].map = t;
             }
             if self.adjust_canon {
                 continue;
             }
             if tk == FWD && ck != FWD {
-                self.map[t as usize] = c;
+                self.st.hdr[t as usize].map = c;
             }
             // Structs of the candidate graph not processed yet are already known to be
             // equivalent to a canonical one: map them now (libbpf does so; it decides later
             // checks).
             if matches!(tk, STRUCT | UNION) && ck != FWD && self.mapped(c) && !self.mapped(t) {
-                self.map[t as usize] = c;
+                self.st.hdr[t as usize].map = c;
             }
         }
     }
@@ -1193,7 +1196,7 @@ impl<'s> Dedup<'s> {
         // Name → its only canonical struct/union, or 0 when several have it.
         let mut names: HashMap<u32, u32> = HashMap::default();
         for id in 1..self.st.len() {
-            if matches!(self.st.kind(id), STRUCT | UNION) && self.map[id as usize] == id {
+            if matches!(self.st.kind(id), STRUCT | UNION) && self.st.hdr[id as usize].map == id {
                 names
                     .entry(self.st.name(id))
                     .and_modify(|v| *v = 0)
@@ -1201,7 +1204,7 @@ impl<'s> Dedup<'s> {
             }
         }
         for id in self.start..self.st.len() {
-            if self.st.kind(id) != FWD || self.map[id as usize] != id {
+            if self.st.kind(id) != FWD || self.st.hdr[id as usize].map != id {
                 continue;
             }
             let Some(&c) = names.get(&self.st.name(id)) else {
@@ -1211,7 +1214,7 @@ impl<'s> Dedup<'s> {
                 continue;
             }
             if self.st.kind(c) == fwd_kind(self.st.kflag(id)) {
-                self.map[id as usize] = c;
+                self.st.hdr[id as usize].map = c;
             }
         }
     }
@@ -1219,7 +1222,7 @@ impl<'s> Dedup<'s> {
     // ---- phase 5 ----
 
     fn ref_type(&mut self, root: u32) -> Result<(), DedupError> {
-        match self.map[root as usize] {
+        match self.st.hdr[root as usize].map {
             IN_PROGRESS => return Err(DedupError::RefLoop { id: root }),
             m if m <= MAX_ID => return Ok(()),
             _ => {}
@@ -1243,7 +1246,7 @@ impl<'s> Dedup<'s> {
         slots: &mut Vec<usize>,
         tmp: &mut Vec<usize>,
     ) -> Result<(), DedupError> {
-        self.map[root as usize] = IN_PROGRESS;
+        self.st.hdr[root as usize].map = IN_PROGRESS;
         self.st.ref_slots(root, tmp);
         frames.push((root, slots.len(), slots.len() + tmp.len(), slots.len()));
         slots.extend_from_slice(tmp);
@@ -1252,7 +1255,7 @@ impl<'s> Dedup<'s> {
             if next < s1 {
                 let slot = slots[next];
                 let child = self.st.slot(slot);
-                match self.map.get(child as usize).copied() {
+                match self.st.hdr.get(child as usize).map(|h| h.map) {
                     Some(IN_PROGRESS) => {
                         if self.strict {
                             return Err(DedupError::RefLoop { id: child });
@@ -1272,10 +1275,10 @@ impl<'s> Dedup<'s> {
                             if self.strict {
                                 return Err(self.bad(child));
                             }
-                            self.map[child as usize] = child;
+                            self.st.hdr[child as usize].map = child;
                             continue;
                         }
-                        self.map[child as usize] = IN_PROGRESS;
+                        self.st.hdr[child as usize].map = IN_PROGRESS;
                         self.st.ref_slots(child, tmp);
                         let b = slots.len();
                         slots.extend_from_slice(tmp);
@@ -1298,7 +1301,7 @@ impl<'s> Dedup<'s> {
                 if self.strict {
                     return Err(self.bad(id));
                 }
-                self.map[id as usize] = id;
+                self.st.hdr[id as usize].map = id;
                 frames.pop();
                 slots.truncate(s0);
                 continue;
@@ -1319,7 +1322,7 @@ impl<'s> Dedup<'s> {
             });
             self.cands = cands;
             let new = found.unwrap_or(id);
-            self.map[id as usize] = new;
+            self.st.hdr[id as usize].map = new;
             if new == id {
                 self.table.add(key, id);
             }
