@@ -107,12 +107,12 @@ fn copy_closure(
             .data
             .for_each_ref(|r| stack.push(r));
     }
-    let mut map = HashMap::new();
-    let mut next = dst.type_count();
-    for &id in &seen {
-        map.insert(id, next);
-        next += 1;
-    }
+    let first = dst.type_count();
+    let map: HashMap<u32, u32> = seen
+        .iter()
+        .enumerate()
+        .map(|(k, &id)| (id, first + k as u32))
+        .collect();
     for &id in &seen {
         let t = src.type_by_id(TypeId(id)).expect("id");
         let mut t = if as_fwd(TypeId(id)) {

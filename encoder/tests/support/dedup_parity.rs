@@ -113,7 +113,7 @@ pub fn build(genes: &[Gene]) -> Btf {
     let n = genes.len() as u32;
     // Pass 1: kinds.
     let kinds: Vec<u8> = genes.iter().map(|g| g.0 % 16).collect();
-    let is_comp = |id: u32| id >= 1 && matches!(kinds[id as usize - 1], 5 | 6 | 7);
+    let is_comp = |id: u32| id >= 1 && matches!(kinds[id as usize - 1], 5..=7);
     let is_proto = |id: u32| id >= 1 && kinds[id as usize - 1] == 12;
     // A target for a reference from type `from`: lower, or a composite anywhere.
     let target = |from: u32, x: u16| -> TypeId {
