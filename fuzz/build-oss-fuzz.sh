@@ -8,7 +8,7 @@ OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 ./seed-corpora.sh
 RUSTC_BOOTSTRAP=1 cargo fuzz build -O
-for t in btf_parse encode_object differential; do
+for t in btf_parse encode_object differential dedup; do
   cp "target/x86_64-unknown-linux-gnu/release/$t" "$OUT/"
   (cd "corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)
 done

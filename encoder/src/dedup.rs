@@ -1,692 +1,1573 @@
-//! Type graph deduplication.
+//! Type deduplication with the semantics of libbpf's `btf__dedup` (libbpf 1.7), reimplemented.
 //!
-//! Two types are merged when they are equivalent as graphs: same kind, name and scalar data, and
-//! pairwise equivalent referenced types, cycles included (the coarsest bisimulation). This merges
-//! everything libbpf's `btf__dedup` merges for well-formed input, and a little more (libbpf
-//! compares against one canonical candidate per hash).
+//! The kernel and every BPF loader see BTF that libbpf deduplicated (pahole calls `btf__dedup`),
+//! so btfenc follows the same rules rather than a "better" equivalence: the parity test
+//! (`tests/dedup_libbpf.rs`) and the `dedup` fuzz target compare the two on the same input.
 //!
-//! 1. **Base matching** (split BTF). The base is already deduplicated, so each new node has at most
-//!    one base partner. Candidates come from an index of base types by a depth-limited structural
-//!    hash; then a fixpoint removes every candidate pair whose children are not candidate pairs.
-//!    What survives is a bisimulation, and no bisimilar pair is ever removed: the result is exact,
-//!    and costs O(base) hashing plus O(new types) matching, not a refinement over the whole base.
-//! 2. **Refinement** over the new nodes (partition refinement to the coarsest stable partition),
-//!    with matched nodes pinned to their base type.
-//! 3. **Forward declarations**: a `FWD struct foo` whose name denotes exactly one struct (new or
-//!    base) is redirected to it, and 1–2 run again, so a struct that pointed to the FWD in one CU
-//!    and to the full type in another merges too.
+//! Public here: [`dedup_btf_flavor`] (also `encoder::dedup_btf`, upstream flavor), [`Flavor`],
+//! [`DedupError`]. Inside, btfenc's merge runs the same phases over all CUs' types at once.
+//!
+//! Types live in a flat `Store`: per id a header (name, `info`, size-or-type, where its kind
+//! data starts) and the kind data in one `u32` array, in the shape of raw BTF records, with names
+//! as interned string ids (equal strings, equal ids), so the phases below compare words, never
+//! strings, and allocate nothing per type. Ids below `start` are a base that is already
+//! deduplicated: canonical and never changed (split BTF).
+//!
+//! Phases, in libbpf's order:
+//! 1. **Base** (split BTF only): every base type except VAR/DATASEC goes into the candidate table.
+//! 2. **Primitive** types (INT, FLOAT, FWD, ENUM/ENUM64) are merged by exact equality; an enum
+//!    with no values (an enum forward declaration) merges into a full enum or ENUM64 of its name,
+//!    and a canonical enum forward is redirected to a full enum found later.
+//! 3. **STRUCT/UNION/TYPEDEF**, in id order: candidates are canonical types with the same shallow
+//!    hash; a candidate is taken when a lock-step DFS over both graphs finds no contradiction in
+//!    a hypothetical canonical→candidate map, where a FWD on one side matches a struct/union of
+//!    the same name and kind on the other. The map of a successful check is merged: FWDs are
+//!    resolved, and structs of the candidate graph are mapped early (which also decides later
+//!    checks, so the outcome depends on id order, exactly as in libbpf).
+//! 4. **FWD resolution**: a still-canonical FWD whose name belongs to exactly one canonical
+//!    struct/union (of the FWD's kind) is mapped to it.
+//! 5. **Reference types** (PTR, qualifiers, TYPE_TAG, DECL_TAG, ARRAY, FUNC_PROTO, FUNC),
+//!    depth-first, children first: exact equality with resolved children.
+//! 6. Compaction and remapping are the caller's: `Dedup::canonical` gives each id its canonical.
+//!
+//! Candidate order matters when several candidates are acceptable (see phase 3). libbpf keeps
+//! candidates in a chained hash table that prepends on insert and reverses every chain when it
+//! grows, so `Table` reproduces that order (newest first, reversed at each growth).
 
-use crate::fx::FxHasher as DefaultHasher;
 use crate::fx::HashMap;
 use btf::types::*;
-use btf::Btf;
-use std::hash::{Hash, Hasher};
+use btf::{Btf, Kind};
+use std::collections::VecDeque;
+use std::fmt;
 
-/// Rounds of the structural hash used to index base types.
-const HASH_DEPTH: usize = 4;
+const UNPROCESSED: u32 = u32::MAX;
+const IN_PROGRESS: u32 = u32::MAX - 1;
+/// Largest id a store may hold (ids above it are the markers above).
+const MAX_ID: u32 = 0x7fff_ffff;
 
-/// The result.
-#[derive(Debug)]
-pub(crate) struct Dedup {
-    /// Equivalence class of each node.
-    pub class: Vec<u32>,
-    /// Smallest node of each class.
-    pub rep: Vec<u32>,
-    /// The base type id a class is equivalent to (void is base id 0).
-    pub base_id: Vec<Option<u32>>,
-    /// Refinement rounds run.
-    pub rounds: usize,
+const INT: u8 = Kind::INT.0;
+const PTR: u8 = Kind::PTR.0;
+const ARRAY: u8 = Kind::ARRAY.0;
+const STRUCT: u8 = Kind::STRUCT.0;
+const UNION: u8 = Kind::UNION.0;
+const ENUM: u8 = Kind::ENUM.0;
+const FWD: u8 = Kind::FWD.0;
+const TYPEDEF: u8 = Kind::TYPEDEF.0;
+const VOLATILE: u8 = Kind::VOLATILE.0;
+const CONST: u8 = Kind::CONST.0;
+const RESTRICT: u8 = Kind::RESTRICT.0;
+const FUNC: u8 = Kind::FUNC.0;
+const FUNC_PROTO: u8 = Kind::FUNC_PROTO.0;
+const VAR: u8 = Kind::VAR.0;
+const DATASEC: u8 = Kind::DATASEC.0;
+const FLOAT: u8 = Kind::FLOAT.0;
+const DECL_TAG: u8 = Kind::DECL_TAG.0;
+const TYPE_TAG: u8 = Kind::TYPE_TAG.0;
+const ENUM64: u8 = Kind::ENUM64.0;
+
+/// Which libbpf to agree with. They differ in one place: libbpf 1.7 files a base TYPEDEF under a
+/// different key than the one split TYPEDEFs look it up with, so split BTF never merges a typedef
+/// into its base (nor anything that refers to one). Upstream fixed that after 1.7 (libbpf commit
+/// 5b0f3729, "Fix deduplication of typedef with base definitions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// libbpf after the typedef fix: what btfenc writes.
+    #[default]
+    Upstream,
+    /// libbpf 1.7.0 exactly (the version `libbpf-sys` 1.7 bundles), for parity tests.
+    Libbpf1_7,
 }
 
-/// Rewrites every reference of a type.
-pub(crate) fn remap(ty: &Type, f: impl FnMut(TypeId) -> TypeId) -> Type {
-    let mut t = ty.clone();
-    t.data.map_refs(f);
-    t
+/// Why deduplication failed. libbpf fails on the same inputs (with `-ELOOP` / `-EINVAL`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DedupError {
+    /// A cycle of reference types that passes through no struct/union (e.g. a pointer to itself).
+    #[error("reference type loop through type [{id}]")]
+    RefLoop {
+        /// A type on the loop.
+        id: u32,
+    },
+    /// A type of a kind that cannot appear where it was found (e.g. a struct member of kind VAR).
+    #[error("type [{id}] of kind {kind} cannot be deduplicated where it is referenced")]
+    BadKind {
+        /// The type.
+        id: u32,
+        /// Its kind code.
+        kind: u8,
+    },
+    /// More types than BTF can number.
+    #[error("too many types to deduplicate: {count}")]
+    TooMany {
+        /// The number of types.
+        count: usize,
+    },
+    /// The canonical map has a cycle (only adversarial input can make one).
+    #[error("canonical map cycle at type [{id}]")]
+    MapCycle {
+        /// A type on the cycle.
+        id: u32,
+    },
 }
 
-/// Calls `f` on every name of a type (its own, then members', parameters', enumerators').
-pub(crate) fn for_each_name(t: &Type, mut f: impl FnMut(StrRef)) {
-    f(t.name);
-    match &t.data {
-        TypeData::Struct(c) | TypeData::Union(c) => c.members.iter().for_each(|m| f(m.name)),
-        TypeData::Enum(e) => e.values.iter().for_each(|v| f(v.name)),
-        TypeData::Enum64(e) => e.values.iter().for_each(|v| f(v.name)),
-        TypeData::FuncProto(p) => p.params.iter().for_each(|q| f(q.name)),
-        _ => {}
+/// Interned names: id 0 is `""`; equal strings get equal ids.
+#[derive(Debug, Default)]
+pub(crate) struct Strings<'a> {
+    list: Vec<&'a str>,
+    index: HashMap<&'a str, u32>,
+}
+
+impl<'a> Strings<'a> {
+    pub(crate) fn new() -> Self {
+        let mut s = Strings::default();
+        s.list.push("");
+        s.index.insert("", 0);
+        s
     }
-}
 
-/// The type with references zeroed and names blanked: what is compared besides names.
-fn shape(t: &Type) -> Type {
-    let mut s = remap(t, |_| TypeId::VOID);
-    s.name = StrRef::EMPTY;
-    match &mut s.data {
-        TypeData::Struct(c) | TypeData::Union(c) => {
-            c.members.iter_mut().for_each(|m| m.name = StrRef::EMPTY)
+    pub(crate) fn intern(&mut self, s: &'a str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
         }
-        TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
-        TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = StrRef::EMPTY),
-        TypeData::FuncProto(p) => p.params.iter_mut().for_each(|q| q.name = StrRef::EMPTY),
-        _ => {}
+        let i = self.list.len() as u32;
+        self.list.push(s);
+        self.index.insert(s, i);
+        i
     }
-    s
+
+    pub(crate) fn get(&self, id: u32) -> &'a str {
+        self.list.get(id as usize).copied().unwrap_or("")
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
 }
 
-/// Hash of everything but references: kind, scalar data, names. Equal for types [`same_label`]
-/// says are equal (names are hashed as bytes, so both sides must give the same bytes).
-fn label_hash<'s>(t: &Type, name: &dyn Fn(StrRef) -> &'s [u8]) -> u64 {
-    let mut h = DefaultHasher::default();
-    h.write_u8(t.data.kind().0);
-    match &t.data {
-        TypeData::Void
-        | TypeData::Ptr(_)
-        | TypeData::Typedef(_)
-        | TypeData::Volatile(_)
-        | TypeData::Const(_)
-        | TypeData::Restrict(_)
-        | TypeData::Func(_) => {
-            if let TypeData::Func(f) = &t.data {
-                h.write_u16(f.linkage.0);
+/// All types as flat records: `[name, info, size_or_type, kind data...]` where `info` is
+/// `kind | kflag << 5 | vlen << 8` (libbpf compares `info` as a whole, and so do we).
+///
+/// Kind data, in words: INT 1 (encoding << 24 | bit offset << 16 | bits), ARRAY 3 (elem, index,
+/// nelems), STRUCT/UNION 3 per member (name, type, offset as in raw BTF: bitfield size << 24 |
+/// offset when kflag), ENUM 2 per value, ENUM64 3 per value (name, low, high), FUNC_PROTO 2 per
+/// parameter (name, type), VAR 1 (linkage), DATASEC 3 per variable (type, offset, size), DECL_TAG
+/// 1 (component index). FUNC keeps its linkage in vlen, as raw BTF does.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    /// Per id: the record's first three words, and where its kind data starts in `words` (one
+    /// array, so a visit reads a type's name, kind and size from one cache line).
+    hdr: Vec<Hdr>,
+    /// Kind data of all types, in id order.
+    words: Vec<u32>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Hdr {
+    name: u32,
+    info: u32,
+    st: u32,
+    at: u32,
+    /// [`Dedup`]'s canonical map and hypothetical map, kept here so that visiting a type during
+    /// an equivalence check touches one record instead of three arrays.
+    map: u32,
+    hypot: u32,
+}
+
+/// A [`Store`] position holding a type reference: kind data (`< HDR_SLOT`) or the header's
+/// size_or_type word of id `slot - HDR_SLOT`.
+const HDR_SLOT: usize = 1 << 40;
+
+impl Store {
+    /// A store holding only `void` (id 0).
+    pub(crate) fn new() -> Store {
+        Store {
+            hdr: vec![Hdr::default()],
+            words: Vec::new(),
+        }
+    }
+
+    /// Reserves room for `types` more types of about `words` words of kind data in all.
+    pub(crate) fn reserve(&mut self, types: usize, words: usize) {
+        self.hdr.reserve(types);
+        self.words.reserve(words);
+    }
+
+    /// Number of ids, `void` included.
+    pub(crate) fn len(&self) -> u32 {
+        self.hdr.len() as u32
+    }
+
+    #[inline]
+    fn o(&self, id: u32) -> usize {
+        self.hdr[id as usize].at as usize
+    }
+    #[inline]
+    pub(crate) fn name(&self, id: u32) -> u32 {
+        self.hdr[id as usize].name
+    }
+    #[inline]
+    fn info(&self, id: u32) -> u32 {
+        self.hdr[id as usize].info
+    }
+    #[inline]
+    pub(crate) fn kind(&self, id: u32) -> u8 {
+        (self.info(id) & 0x1f) as u8
+    }
+    #[inline]
+    fn kflag(&self, id: u32) -> bool {
+        self.info(id) & 0x20 != 0
+    }
+    #[inline]
+    fn vlen(&self, id: u32) -> usize {
+        (self.info(id) >> 8) as usize
+    }
+    #[inline]
+    fn st(&self, id: u32) -> u32 {
+        self.hdr[id as usize].st
+    }
+    /// The kind data of a type.
+    #[inline]
+    fn data(&self, id: u32) -> &[u32] {
+        let o = self.o(id);
+        let end = self
+            .hdr
+            .get(id as usize + 1)
+            .map_or(self.words.len(), |h| h.at as usize);
+        &self.words[o..end]
+    }
+    #[inline]
+    fn slot(&self, slot: usize) -> u32 {
+        if slot >= HDR_SLOT {
+            self.hdr[slot - HDR_SLOT].st
+        } else {
+            self.words[slot]
+        }
+    }
+    #[inline]
+    fn set_slot(&mut self, slot: usize, v: u32) {
+        if slot >= HDR_SLOT {
+            self.hdr[slot - HDR_SLOT].st = v;
+        } else {
+            self.words[slot] = v;
+        }
+    }
+
+    /// Appends a type; `name` maps its names to string ids, `r` its references to ids.
+    pub(crate) fn push(
+        &mut self,
+        t: &Type,
+        mut name: impl FnMut(StrRef) -> u32,
+        mut r: impl FnMut(TypeId) -> u32,
+    ) {
+        let w = &mut self.words;
+        let hdr = &mut self.hdr;
+        let kind = t.data.kind().0 as u32;
+        let own = name(t.name);
+        let at = w.len() as u32;
+        let mut head = |_w: &mut Vec<u32>, kflag: bool, vlen: usize, st: u32| {
+            hdr.push(Hdr {
+                name: own,
+                info: kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8),
+                st,
+                at,
+                map: UNPROCESSED,
+                hypot: UNPROCESSED,
+            });
+        };
+        match &t.data {
+            TypeData::Void => head(w, false, 0, 0),
+            TypeData::Int(i) => {
+                head(w, false, 0, i.size);
+                w.push(
+                    (u32::from(i.encoding.0) << 24)
+                        | (u32::from(i.bit_offset) << 16)
+                        | u32::from(i.bits),
+                );
             }
-        }
-        TypeData::Int(i) => {
-            h.write_u32(i.size);
-            h.write_u8(i.encoding.0);
-            h.write_u8(i.bit_offset);
-            h.write_u8(i.bits);
-        }
-        TypeData::Array(a) => h.write_u32(a.len),
-        TypeData::Struct(c) | TypeData::Union(c) => {
-            h.write_u32(c.size);
-            h.write_u8(u8::from(c.bitfield_encoding));
-            for m in &c.members {
-                h.write_u32(m.bit_offset);
-                h.write_u8(m.bitfield_size);
+            TypeData::Ptr(x)
+            | TypeData::Typedef(x)
+            | TypeData::Volatile(x)
+            | TypeData::Const(x)
+            | TypeData::Restrict(x) => head(w, false, 0, r(*x)),
+            TypeData::TypeTag(x) => head(w, x.attribute, 0, r(x.ty)),
+            TypeData::Array(a) => {
+                head(w, false, 0, 0);
+                w.push(r(a.elem));
+                w.push(r(a.index));
+                w.push(a.len);
             }
-        }
-        TypeData::Enum(e) => {
-            h.write_u32(e.size);
-            h.write_u8(u8::from(e.signed));
-            e.values.iter().for_each(|v| h.write_u32(v.value));
-        }
-        TypeData::Enum64(e) => {
-            h.write_u32(e.size);
-            h.write_u8(u8::from(e.signed));
-            e.values.iter().for_each(|v| h.write_u64(v.value));
-        }
-        TypeData::Fwd(f) => h.write_u8(u8::from(f.union)),
-        TypeData::FuncProto(p) => h.write_usize(p.params.len()),
-        TypeData::Var(v) => h.write_u32(v.linkage.0),
-        TypeData::Datasec(d) => {
-            h.write_u32(d.size);
-            for v in &d.vars {
-                h.write_u32(v.offset);
-                h.write_u32(v.size);
-            }
-        }
-        TypeData::Float(f) => h.write_u32(f.size),
-        TypeData::DeclTag(t) => {
-            h.write_u32(t.component_idx as u32);
-            h.write_u8(u8::from(t.attribute));
-        }
-        TypeData::TypeTag(t) => h.write_u8(u8::from(t.attribute)),
-    }
-    for_each_name(t, |n| {
-        let b = name(n);
-        h.write_usize(b.len());
-        h.write(b);
-    });
-    h.finish()
-}
-
-/// The bytes of a base name without UTF-8 checks (for hashing only).
-fn raw_name(base: &Btf, s: StrRef) -> &[u8] {
-    if base.base().is_none() {
-        if let Some(rest) = base.own_strings().get(s.0 as usize..) {
-            return &rest[..rest.iter().position(|&c| c == 0).unwrap_or(rest.len())];
-        }
-    }
-    base.str(s).as_bytes()
-}
-
-fn same_label<'s, 'b>(
-    a: &Type,
-    na: &dyn Fn(StrRef) -> &'s str,
-    b: &Type,
-    nb: &dyn Fn(StrRef) -> &'b str,
-) -> bool {
-    if a.data.kind() != b.data.kind() || shape(a) != shape(b) {
-        return false;
-    }
-    let mut x = Vec::new();
-    for_each_name(a, |n| x.push(na(n)));
-    let mut i = 0;
-    let mut eq = true;
-    for_each_name(b, |n| {
-        eq &= x.get(i) == Some(&nb(n));
-        i += 1;
-    });
-    eq && i == x.len()
-}
-
-fn children(ty: &Type) -> Vec<u32> {
-    let mut v = Vec::new();
-    ty.data.for_each_ref(|t| v.push(t.0));
-    v
-}
-
-/// Structural hashes for depths 0..=`HASH_DEPTH` of a graph given by labels and children;
-/// `fixed(i, depth)` overrides a node's hash (nodes pinned to a base type take its hashes).
-fn deep_hashes(
-    labels: &[u64],
-    edges: &[Vec<u32>],
-    fixed: &dyn Fn(usize, usize) -> Option<u64>,
-) -> Vec<Vec<u64>> {
-    let first: Vec<u64> = (0..labels.len())
-        .map(|i| fixed(i, 0).unwrap_or(labels[i]))
-        .collect();
-    let mut levels = vec![first];
-    for j in 1..=HASH_DEPTH {
-        let h = &levels[j - 1];
-        let next: Vec<u64> = (0..h.len())
-            .map(|i| {
-                if let Some(x) = fixed(i, j) {
-                    return x;
+            TypeData::Struct(c) | TypeData::Union(c) => {
+                head(w, c.bitfield_encoding, c.members.len(), c.size);
+                for m in &c.members {
+                    w.push(name(m.name));
+                    w.push(r(m.ty));
+                    w.push(if c.bitfield_encoding {
+                        (u32::from(m.bitfield_size) << 24) | (m.bit_offset & 0xff_ffff)
+                    } else {
+                        m.bit_offset
+                    });
                 }
-                let mut s = DefaultHasher::default();
-                s.write_u64(labels[i]);
-                for &c in &edges[i] {
-                    s.write_u64(h[c as usize]);
+            }
+            TypeData::Enum(e) => {
+                head(w, e.signed, e.values.len(), e.size);
+                for v in &e.values {
+                    w.push(name(v.name));
+                    w.push(v.value);
                 }
-                s.finish()
-            })
-            .collect();
-        levels.push(next);
-    }
-    levels
-}
-
-/// An index of base types by structural hash, built once per base.
-#[derive(Debug)]
-pub(crate) struct BaseIndex<'b> {
-    base: &'b Btf,
-    /// Hashes of every base type at each depth.
-    levels: Vec<Vec<u64>>,
-    by_hash: HashMap<u64, Vec<u32>>,
-    /// Struct ids (`[0]`) and union ids (`[1]`) by name.
-    by_name: HashMap<&'b str, [Vec<u32>; 2]>,
-}
-
-impl<'b> BaseIndex<'b> {
-    pub(crate) fn new(base: &'b Btf) -> Self {
-        let n = base.type_count() as usize;
-        let name = |s: StrRef| raw_name(base, s);
-        let ty = |i: usize| base.type_by_id(TypeId(i as u32)).expect("below type_count");
-        let labels: Vec<u64> = (0..n).map(|i| label_hash(ty(i), &name)).collect();
-        let edges: Vec<Vec<u32>> = (0..n).map(|i| children(ty(i))).collect();
-        let levels = deep_hashes(&labels, &edges, &|_, _| None);
-        let hashes = &levels[HASH_DEPTH];
-        let mut by_hash: HashMap<u64, Vec<u32>> = HashMap::default();
-        let mut by_name: HashMap<&'b str, [Vec<u32>; 2]> = HashMap::default();
-        for (i, h) in hashes.iter().enumerate().skip(1) {
-            by_hash.entry(*h).or_default().push(i as u32);
-            let t = ty(i);
-            let u = match t.data {
-                TypeData::Struct(_) => false,
-                TypeData::Union(_) => true,
-                _ => continue,
-            };
-            if !t.name.is_empty() {
-                by_name.entry(base.str(t.name)).or_default()[usize::from(u)].push(i as u32);
+            }
+            TypeData::Enum64(e) => {
+                head(w, e.signed, e.values.len(), e.size);
+                for v in &e.values {
+                    w.push(name(v.name));
+                    w.push(v.value as u32);
+                    w.push((v.value >> 32) as u32);
+                }
+            }
+            TypeData::Fwd(f) => head(w, f.union, 0, 0),
+            TypeData::Func(f) => head(w, false, f.linkage.0 as usize, r(f.proto)),
+            TypeData::FuncProto(p) => {
+                head(w, false, p.params.len(), r(p.ret));
+                for q in &p.params {
+                    w.push(name(q.name));
+                    w.push(r(q.ty));
+                }
+            }
+            TypeData::Var(v) => {
+                head(w, false, 0, r(v.ty));
+                w.push(v.linkage.0);
+            }
+            TypeData::Datasec(d) => {
+                head(w, false, d.vars.len(), d.size);
+                for v in &d.vars {
+                    w.push(r(v.ty));
+                    w.push(v.offset);
+                    w.push(v.size);
+                }
+            }
+            TypeData::Float(f) => head(w, false, 0, f.size),
+            TypeData::DeclTag(d) => {
+                head(w, d.attribute, 0, r(d.ty));
+                w.push(d.component_idx as u32);
             }
         }
-        BaseIndex {
-            base,
-            levels,
-            by_hash,
-            by_name,
-        }
     }
-}
 
-/// Runs the refinement until stable. `init[i]` is the initial class, `edges[i]` the children.
-fn refine(init: Vec<u32>, edges: &[Vec<u32>]) -> (Vec<u32>, usize) {
-    let mut class = init;
-    let mut count = class.iter().copied().max().map_or(0, |m| m as usize + 1);
-    let mut rounds = 0;
-    let mut buf: Vec<u32> = Vec::new();
-    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(class.len());
-    loop {
-        rounds += 1;
-        buf.clear();
-        spans.clear();
-        for (i, e) in edges.iter().enumerate() {
-            let s = buf.len();
-            buf.push(class[i]);
-            buf.extend(e.iter().map(|&c| class[c as usize]));
-            spans.push((s, buf.len()));
-        }
-        let mut sigs: HashMap<&[u32], u32> =
-            HashMap::with_capacity_and_hasher(count * 2, Default::default());
-        let next: Vec<u32> = spans
-            .iter()
-            .map(|&(s, e)| {
-                let n = sigs.len() as u32;
-                *sigs.entry(&buf[s..e]).or_insert(n)
-            })
-            .collect();
-        let new_count = sigs.len();
-        drop(sigs);
-        class = next;
-        if new_count == count {
-            break;
-        }
-        count = new_count;
-    }
-    (class, rounds)
-}
-
-/// Greatest base matching: `pinned[i]` forces a partner (proxies, void).
-fn match_base(
-    nodes: &[Type],
-    strings: &[String],
-    edges: &[Vec<u32>],
-    pinned: &[Option<u32>],
-    index: Option<&BaseIndex<'_>>,
-) -> Vec<Option<u32>> {
-    let n = nodes.len();
-    let Some(index) = index else {
-        return pinned.to_vec();
-    };
-    let base = index.base;
-    let gname = |s: StrRef| strings[s.0 as usize].as_str();
-    let gbytes = |s: StrRef| strings[s.0 as usize].as_bytes();
-    let bname = |s: StrRef| base.str(s);
-    let labels: Vec<u64> = nodes.iter().map(|t| label_hash(t, &gbytes)).collect();
-    let levels = deep_hashes(&labels, edges, &|i, j| {
-        pinned[i].map(|b| index.levels[j][b as usize])
-    });
-    let hashes = &levels[HASH_DEPTH];
-    // Candidate sets: (base id, its children).
-    let mut cand: Vec<Vec<(u32, Vec<u32>)>> = (0..n)
-        .map(|i| {
-            if let Some(p) = pinned[i] {
-                return vec![(p, Vec::new())];
+    /// The type with id `id`, names and references mapped back by `name` and `r`.
+    pub(crate) fn get(
+        &self,
+        id: u32,
+        mut name: impl FnMut(u32) -> StrRef,
+        mut r: impl FnMut(u32) -> TypeId,
+    ) -> Type {
+        let st = self.st(id);
+        let kf = self.kflag(id);
+        let d = self.data(id);
+        let data = match self.kind(id) {
+            INT => TypeData::Int(Int {
+                size: st,
+                encoding: IntEncoding((d[0] >> 24) as u8),
+                bit_offset: (d[0] >> 16) as u8,
+                bits: d[0] as u8,
+            }),
+            PTR => TypeData::Ptr(r(st)),
+            TYPEDEF => TypeData::Typedef(r(st)),
+            VOLATILE => TypeData::Volatile(r(st)),
+            CONST => TypeData::Const(r(st)),
+            RESTRICT => TypeData::Restrict(r(st)),
+            TYPE_TAG => TypeData::TypeTag(btf::types::TypeTag {
+                ty: r(st),
+                attribute: kf,
+            }),
+            ARRAY => TypeData::Array(Array {
+                elem: r(d[0]),
+                index: r(d[1]),
+                len: d[2],
+            }),
+            k @ (STRUCT | UNION) => {
+                let members = d
+                    .chunks_exact(3)
+                    .map(|m| Member {
+                        name: name(m[0]),
+                        ty: r(m[1]),
+                        bit_offset: if kf { m[2] & 0xff_ffff } else { m[2] },
+                        bitfield_size: if kf { (m[2] >> 24) as u8 } else { 0 },
+                    })
+                    .collect();
+                let c = Composite {
+                    size: st,
+                    bitfield_encoding: kf,
+                    members,
+                };
+                if k == STRUCT {
+                    TypeData::Struct(c)
+                } else {
+                    TypeData::Union(c)
+                }
             }
-            let Some(list) = index.by_hash.get(&hashes[i]) else {
-                return Vec::new();
+            ENUM => TypeData::Enum(btf::types::Enum {
+                size: st,
+                signed: kf,
+                values: d
+                    .chunks_exact(2)
+                    .map(|v| EnumValue {
+                        name: name(v[0]),
+                        value: v[1],
+                    })
+                    .collect(),
+            }),
+            ENUM64 => TypeData::Enum64(Enum64 {
+                size: st,
+                signed: kf,
+                values: d
+                    .chunks_exact(3)
+                    .map(|v| Enum64Value {
+                        name: name(v[0]),
+                        value: u64::from(v[1]) | (u64::from(v[2]) << 32),
+                    })
+                    .collect(),
+            }),
+            FWD => TypeData::Fwd(btf::types::Fwd { union: kf }),
+            FUNC => TypeData::Func(btf::types::Func {
+                proto: r(st),
+                linkage: FuncLinkage(self.vlen(id) as u16),
+            }),
+            FUNC_PROTO => TypeData::FuncProto(FuncProto {
+                ret: r(st),
+                params: d
+                    .chunks_exact(2)
+                    .map(|p| Param {
+                        name: name(p[0]),
+                        ty: r(p[1]),
+                    })
+                    .collect(),
+            }),
+            VAR => TypeData::Var(btf::types::Var {
+                ty: r(st),
+                linkage: VarLinkage(d[0]),
+            }),
+            DATASEC => TypeData::Datasec(Datasec {
+                size: st,
+                vars: d
+                    .chunks_exact(3)
+                    .map(|v| VarSecInfo {
+                        ty: r(v[0]),
+                        offset: v[1],
+                        size: v[2],
+                    })
+                    .collect(),
+            }),
+            FLOAT => TypeData::Float(btf::types::Float { size: st }),
+            DECL_TAG => TypeData::DeclTag(btf::types::DeclTag {
+                ty: r(st),
+                component_idx: d[0] as i32,
+                attribute: kf,
+            }),
+            _ => TypeData::Void,
+        };
+        Type {
+            name: name(self.name(id)),
+            data,
+        }
+    }
+
+    /// Positions (see [`HDR_SLOT`]) of the type references of `id`, in record order.
+    fn ref_slots(&self, id: u32, out: &mut Vec<usize>) {
+        out.clear();
+        let o = self.o(id);
+        let n = self.vlen(id);
+        match self.kind(id) {
+            PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG | FUNC | VAR | DECL_TAG => {
+                out.push(HDR_SLOT + id as usize)
+            }
+            ARRAY => out.extend([o, o + 1]),
+            STRUCT | UNION => out.extend((0..n).map(|i| o + 3 * i + 1)),
+            FUNC_PROTO => {
+                out.push(HDR_SLOT + id as usize);
+                out.extend((0..n).map(|i| o + 2 * i + 1));
+            }
+            DATASEC => out.extend((0..n).map(|i| o + 3 * i)),
+            _ => {}
+        }
+    }
+
+    /// The references of `id`, in record order.
+    pub(crate) fn refs(&self, id: u32, out: &mut Vec<u32>) {
+        let mut slots = Vec::new();
+        self.ref_slots(id, &mut slots);
+        out.clear();
+        out.extend(slots.iter().map(|&s| self.slot(s)));
+    }
+}
+
+/// Fx-style word mixing for candidate-table keys.
+#[inline]
+fn mix(h: u64, w: u32) -> u64 {
+    (h.rotate_left(5) ^ u64::from(w)).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// The candidate table: canonical types by key, in libbpf's iteration order (see module doc).
+#[derive(Default)]
+struct Table {
+    slots: HashMap<u64, u32>,
+    lists: Vec<Chain>,
+    /// Entries and capacity of the libbpf hash map being mirrored.
+    sz: u64,
+    cap: u64,
+    /// Number of times that map has grown.
+    epoch: u32,
+}
+
+/// Entries sharing a key, when there is more than one.
+struct Chain {
+    items: VecDeque<u32>,
+    /// Logical order is `items` reversed.
+    rev: bool,
+    /// Growths already applied to `rev`.
+    epoch: u32,
+}
+
+/// A slot value with this bit set indexes [`Table::lists`]; otherwise it is the only entry.
+const CHAIN: u32 = 1 << 31;
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Table({} entries)", self.sz)
+    }
+}
+
+impl Chain {
+    fn sync(&mut self, epoch: u32) {
+        if (epoch - self.epoch) % 2 == 1 {
+            self.rev = !self.rev;
+        }
+        self.epoch = epoch;
+    }
+}
+
+impl Table {
+    fn add(&mut self, key: u64, id: u32) {
+        // libbpf's map grows before an insert when empty or more than 75% full, doubling from
+        // 4 buckets; every growth re-links each chain in reverse.
+        if self.cap == 0 || (self.sz + 1) * 4 / 3 > self.cap {
+            self.cap = if self.cap == 0 { 4 } else { self.cap * 2 };
+            self.epoch += 1;
+        }
+        self.sz += 1;
+        let epoch = self.epoch;
+        match self.slots.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let s = *o.get();
+                let li = if s & CHAIN == 0 {
+                    let li = self.lists.len() as u32;
+                    self.lists.push(Chain {
+                        items: VecDeque::from([s]),
+                        rev: false,
+                        epoch,
+                    });
+                    o.insert(li | CHAIN);
+                    li
+                } else {
+                    s & !CHAIN
+                };
+                let c = &mut self.lists[li as usize];
+                c.sync(epoch);
+                // New entries go first (libbpf prepends to the chain).
+                if c.rev {
+                    c.items.push_back(id);
+                } else {
+                    c.items.push_front(id);
+                }
+            }
+        }
+    }
+
+    fn cands(&mut self, key: u64, out: &mut Vec<u32>) {
+        out.clear();
+        match self.slots.get(&key) {
+            None => {}
+            Some(&s) if s & CHAIN == 0 => out.push(s),
+            Some(&s) => {
+                let c = &mut self.lists[(s & !CHAIN) as usize];
+                c.sync(self.epoch);
+                if c.rev {
+                    out.extend(c.items.iter().rev());
+                } else {
+                    out.extend(c.items.iter());
+                }
+            }
+        }
+    }
+}
+
+/// The deduplication state over a [`Store`].
+pub(crate) struct Dedup<'s> {
+    st: &'s mut Store,
+    /// First id that is deduplicated; ids below are a deduplicated base.
+    start: u32,
+    hypot_list: Vec<u32>,
+    adjust_canon: bool,
+    table: Table,
+    flavor: Flavor,
+    /// Fail where libbpf fails (for [`dedup_btf`]); otherwise (DWARF input) leave the offending
+    /// types unmerged and go on.
+    strict: bool,
+    /// Set when a chain in `map` loops (then `resolve` stops and dedup fails).
+    cycle: Option<u32>,
+    cands: Vec<u32>,
+    stack: Vec<(u32, u32)>,
+    /// Work counters for `BTFENC_TIMING`: equivalence checks started, pairs visited.
+    checks: u64,
+    steps: u64,
+    /// Phase 5's stack buffers, kept between roots.
+    #[allow(clippy::type_complexity)]
+    ref_bufs: (Vec<(u32, usize, usize, usize)>, Vec<usize>, Vec<usize>),
+}
+
+impl fmt::Debug for Dedup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dedup({} types from {})", self.st.hdr.len(), self.start)
+    }
+}
+
+impl<'s> Dedup<'s> {
+    /// Deduplicates `st`; ids below `start` are a deduplicated base. Returns the state, from
+    /// which [`Dedup::canonical`] reads the result.
+    pub(crate) fn run(
+        st: &'s mut Store,
+        start: u32,
+        strict: bool,
+        flavor: Flavor,
+    ) -> Result<Dedup<'s>, DedupError> {
+        let n = st.len();
+        if n as u64 > u64::from(MAX_ID) {
+            return Err(DedupError::TooMany { count: n as usize });
+        }
+        let start = start.clamp(1, n.max(1));
+        for (id, h) in st.hdr.iter_mut().enumerate() {
+            h.hypot = UNPROCESSED;
+            h.map = if id == 0 || matches!((h.info & 0x1f) as u8, VAR | DATASEC) {
+                id as u32
+            } else {
+                UNPROCESSED
             };
-            list.iter()
-                .filter_map(|&b| {
-                    let bt = base.type_by_id(TypeId(b)).expect("indexed");
-                    same_label(&nodes[i], &gname, bt, &bname).then(|| (b, children(bt)))
-                })
-                .collect()
-        })
-        .collect();
-    // Fixpoint: drop (i, b) when some child pair is not a candidate pair.
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            if pinned[i].is_some() || cand[i].is_empty() {
+        }
+        let mut d = Dedup {
+            st,
+            start,
+            hypot_list: Vec::new(),
+            adjust_canon: false,
+            table: Table::default(),
+            strict,
+            flavor,
+            cycle: None,
+            cands: Vec::new(),
+            stack: Vec::new(),
+            checks: 0,
+            steps: 0,
+            ref_bufs: Default::default(),
+        };
+        let timing = std::env::var_os("BTFENC_TIMING").is_some();
+        let mut t = (std::time::Instant::now(), thread_cpu_ns());
+        let mut lap = |what: &str| {
+            if timing {
+                let cpu = thread_cpu_ns();
+                eprintln!(
+                    "btfenc: dedup {what} {:?} (cpu {:.1} ms)",
+                    t.0.elapsed(),
+                    cpu.saturating_sub(t.1) as f64 / 1e6
+                );
+                t = (std::time::Instant::now(), cpu);
+            }
+        };
+        d.prep()?;
+        for id in start..n {
+            d.prim(id)?;
+        }
+        lap("base + primitive types");
+        for id in start..n {
+            d.struct_type(id)?;
+        }
+        lap("structs/unions/typedefs");
+        if timing {
+            eprintln!(
+                "btfenc: dedup {} equivalence checks, {} pairs visited",
+                d.checks, d.steps
+            );
+        }
+        d.resolve_fwds();
+        lap("forward resolution");
+        for id in start..n {
+            d.ref_type(id)?;
+        }
+        lap("reference types");
+        if let Some(id) = d.cycle {
+            return Err(DedupError::MapCycle { id });
+        }
+        Ok(d)
+    }
+
+    /// The canonical id of `id` (an id below `start`, or a new id that is its own canonical).
+    pub(crate) fn canonical(&mut self, id: u32) -> u32 {
+        self.resolve(id)
+    }
+
+    /// True when `id` is its own canonical.
+    pub(crate) fn is_canonical(&self, id: u32) -> bool {
+        self.st.hdr[id as usize].map == id
+    }
+
+    /// The store, with references inside reference types already resolved.
+    pub(crate) fn store(&self) -> &Store {
+        &*self.st
+    }
+
+    fn bad(&self, id: u32) -> DedupError {
+        DedupError::BadKind {
+            id,
+            kind: self.st.kind(id),
+        }
+    }
+
+    #[inline]
+    fn mapped(&self, id: u32) -> bool {
+        self.st.hdr[id as usize].map <= MAX_ID
+    }
+
+    /// Follows `map` to a type that maps to itself or is not processed yet.
+    #[inline]
+    fn resolve(&mut self, mut id: u32) -> u32 {
+        let mut steps = 0usize;
+        while self.mapped(id) && self.st.hdr[id as usize].map != id {
+            id = self.st.hdr[id as usize].map;
+            steps += 1;
+            if steps > self.st.hdr.len() {
+                self.cycle.get_or_insert(id);
+                break;
+            }
+        }
+        id
+    }
+
+    /// A FWD resolved to a struct/union when it has been; anything else as it is.
+    fn resolve_fwd(&mut self, id: u32) -> u32 {
+        if self.st.kind(id) != FWD {
+            return id;
+        }
+        let r = self.resolve(id);
+        if self.st.kind(r) != FWD {
+            r
+        } else {
+            id
+        }
+    }
+
+    // ---- keys (what libbpf hashes for each kind) ----
+
+    fn key_common(&self, id: u32) -> u64 {
+        let s = &*self.st;
+        mix(mix(mix(1, s.name(id)), s.info(id)), s.st(id))
+    }
+    fn key_typedef(&self, id: u32) -> u64 {
+        mix(mix(2, self.st.name(id)), self.st.info(id))
+    }
+    fn key_int_tag(&self, id: u32) -> u64 {
+        mix(self.key_common(id), self.st.data(id)[0])
+    }
+    fn key_enum(&self, id: u32) -> u64 {
+        // Name only: a forward enum (no values, size maybe different, ENUM vs ENUM64) must find
+        // the full one.
+        mix(3, self.st.name(id))
+    }
+    fn key_struct(&self, id: u32) -> u64 {
+        let mut h = self.key_common(id);
+        for m in self.st.data(id).chunks_exact(3) {
+            h = mix(mix(h, m[0]), m[2]);
+        }
+        h
+    }
+    fn key_array(&self, id: u32) -> u64 {
+        let d = self.st.data(id);
+        mix(mix(mix(self.key_common(id), d[0]), d[1]), d[2])
+    }
+    fn key_fnproto(&self, id: u32) -> u64 {
+        let mut h = self.key_common(id);
+        for p in self.st.data(id).chunks_exact(2) {
+            h = mix(mix(h, p[0]), p[1]);
+        }
+        h
+    }
+
+    // ---- equality tests (libbpf's "equal" = exact, "compat" = ignoring references) ----
+
+    fn equal_common(&self, a: u32, b: u32) -> bool {
+        let s = &*self.st;
+        s.name(a) == s.name(b) && s.info(a) == s.info(b) && s.st(a) == s.st(b)
+    }
+    fn equal_int_tag(&self, a: u32, b: u32) -> bool {
+        self.equal_common(a, b) && self.st.data(a)[0] == self.st.data(b)[0]
+    }
+    fn equal_enum(&self, a: u32, b: u32) -> bool {
+        // Same info means same kind and count, so the value words line up.
+        self.equal_common(a, b) && self.st.data(a) == self.st.data(b)
+    }
+    fn is_enum_fwd(&self, id: u32) -> bool {
+        matches!(self.st.kind(id), ENUM | ENUM64) && self.st.vlen(id) == 0
+    }
+    fn compat_enum(&self, a: u32, b: u32) -> bool {
+        if !self.is_enum_fwd(a) && !self.is_enum_fwd(b) {
+            return self.equal_enum(a, b);
+        }
+        self.st.name(a) == self.st.name(b)
+            && matches!(self.st.kind(a), ENUM | ENUM64)
+            && matches!(self.st.kind(b), ENUM | ENUM64)
+    }
+    fn shallow_equal_struct(&self, a: u32, b: u32) -> bool {
+        if !self.equal_common(a, b) {
+            return false;
+        }
+        let (da, db) = (self.st.data(a), self.st.data(b));
+        da.chunks_exact(3)
+            .zip(db.chunks_exact(3))
+            .all(|(x, y)| x[0] == y[0] && x[2] == y[2])
+    }
+    fn compat_array(&self, a: u32, b: u32) -> bool {
+        self.equal_common(a, b) && self.st.data(a)[2] == self.st.data(b)[2]
+    }
+    fn compat_fnproto(&self, a: u32, b: u32) -> bool {
+        let s = &*self.st;
+        if s.name(a) != s.name(b) || s.info(a) != s.info(b) {
+            return false;
+        }
+        s.data(a)
+            .chunks_exact(2)
+            .zip(s.data(b).chunks_exact(2))
+            .all(|(x, y)| x[0] == y[0])
+    }
+
+    // ---- phase 1 ----
+
+    fn prep(&mut self) -> Result<(), DedupError> {
+        for id in 1..self.start {
+            self.st.hdr[id as usize].map = id;
+            let key = match self.st.kind(id) {
+                VAR | DATASEC => continue,
+                TYPEDEF if self.flavor == Flavor::Upstream => self.key_typedef(id),
+                CONST | VOLATILE | RESTRICT | PTR | FWD | TYPEDEF | FUNC | FLOAT | TYPE_TAG => {
+                    self.key_common(id)
+                }
+                INT | DECL_TAG => self.key_int_tag(id),
+                ENUM | ENUM64 => self.key_enum(id),
+                STRUCT | UNION => self.key_struct(id),
+                ARRAY => self.key_array(id),
+                FUNC_PROTO => self.key_fnproto(id),
+                _ => return Err(self.bad(id)),
+            };
+            self.table.add(key, id);
+        }
+        Ok(())
+    }
+
+    // ---- phase 2 ----
+
+    fn prim(&mut self, id: u32) -> Result<(), DedupError> {
+        let mut new = id;
+        let mut cands = std::mem::take(&mut self.cands);
+        let key = match self.st.kind(id) {
+            INT => {
+                let key = self.key_int_tag(id);
+                self.table.cands(key, &mut cands);
+                if let Some(&c) = cands.iter().find(|&&c| self.equal_int_tag(id, c)) {
+                    new = c;
+                }
+                key
+            }
+            ENUM | ENUM64 => {
+                let key = self.key_enum(id);
+                self.table.cands(key, &mut cands);
+                for &c in &cands {
+                    if self.equal_enum(id, c) {
+                        new = c;
+                        break;
+                    }
+                    if self.compat_enum(id, c) {
+                        if self.is_enum_fwd(id) {
+                            new = c;
+                            break;
+                        }
+                        // A canonical forward enum met its full definition.
+                        self.st.hdr[c as usize].map = id;
+                    }
+                }
+                key
+            }
+            FWD | FLOAT => {
+                let key = self.key_common(id);
+                self.table.cands(key, &mut cands);
+                if let Some(&c) = cands.iter().find(|&&c| self.equal_common(id, c)) {
+                    new = c;
+                }
+                key
+            }
+            PTR | ARRAY | STRUCT | UNION | TYPEDEF | VOLATILE | CONST | RESTRICT | FUNC
+            | FUNC_PROTO | VAR | DATASEC | DECL_TAG | TYPE_TAG => {
+                self.cands = cands;
+                return Ok(());
+            }
+            _ => {
+                self.cands = cands;
+                if self.strict {
+                    return Err(self.bad(id));
+                }
+                self.st.hdr[id as usize].map = id;
+                return Ok(());
+            }
+        };
+        self.cands = cands;
+        self.st.hdr[id as usize].map = new;
+        if new == id {
+            self.table.add(key, id);
+        }
+        Ok(())
+    }
+
+    // ---- phase 3 ----
+
+    fn struct_type(&mut self, id: u32) -> Result<(), DedupError> {
+        if self.mapped(id) {
+            return Ok(());
+        }
+        let kind = self.st.kind(id);
+        if !matches!(kind, STRUCT | UNION | TYPEDEF) {
+            return Ok(());
+        }
+        let key = if kind == TYPEDEF {
+            self.key_typedef(id)
+        } else {
+            self.key_struct(id)
+        };
+        let mut cands = std::mem::take(&mut self.cands);
+        self.table.cands(key, &mut cands);
+        let mut new = id;
+        for &c in &cands {
+            let shallow = if kind == TYPEDEF {
+                self.st.name(id) == self.st.name(c) && self.st.info(id) == self.st.info(c)
+            } else {
+                self.shallow_equal_struct(id, c)
+            };
+            if !shallow {
                 continue;
             }
-            let before = cand[i].len();
-            let kids = &edges[i];
-            let mut keep = std::mem::take(&mut cand[i]);
-            keep.retain(|(_, bk)| {
-                bk.len() == kids.len()
-                    && kids
-                        .iter()
-                        .zip(bk)
-                        .all(|(&c, &bc)| cand[c as usize].iter().any(|(x, _)| *x == bc))
-            });
-            changed |= keep.len() != before;
-            cand[i] = keep;
-        }
-        if !changed {
+            self.clear_hypot();
+            match self.is_equiv(id, c) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) if self.strict => {
+                    self.cands = cands;
+                    return Err(e);
+                }
+                Err(_) => continue,
+            }
+            self.merge_hypot();
+            if self.adjust_canon {
+                continue;
+            }
+            new = c;
             break;
         }
-    }
-    cand.into_iter()
-        .map(|c| c.into_iter().map(|(b, _)| b).min())
-        .collect()
-}
-
-fn pass(
-    nodes: &[Type],
-    strings: &[String],
-    edges: &[Vec<u32>],
-    pinned: &[Option<u32>],
-    index: Option<&BaseIndex<'_>>,
-) -> (Vec<u32>, Vec<Option<u32>>, usize) {
-    let partner = match_base(nodes, strings, edges, pinned, index);
-    #[derive(Hash, PartialEq, Eq)]
-    enum Label {
-        Base(u32),
-        Own(Type),
-    }
-    let mut labels: HashMap<Label, u32> =
-        HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
-    let init: Vec<u32> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let l = match partner[i] {
-                Some(b) => Label::Base(b),
-                None => Label::Own(remap(t, |_| TypeId::VOID)),
-            };
-            let n = labels.len() as u32;
-            *labels.entry(l).or_insert(n)
-        })
-        .collect();
-    let (class, rounds) = refine(init, edges);
-    (class, partner, rounds)
-}
-
-/// Deduplicates `nodes` (node 0 is void; names index `strings`), over `base` if given.
-pub(crate) fn dedup(nodes: &[Type], strings: &[String], index: Option<&BaseIndex<'_>>) -> Dedup {
-    let mut nodes: Vec<Type> = nodes.to_vec();
-    let orig_len = nodes.len();
-    let orig_edges: Vec<Vec<u32>> = nodes.iter().map(children).collect();
-    let mut pinned: Vec<Option<u32>> = vec![None; orig_len];
-    pinned[0] = Some(0);
-
-    // Forward declarations. A FWD named X resolves to the base's struct X when the base has
-    // exactly one; otherwise, optimistically, to the first new struct X: if after refinement
-    // all new structs X are one class, the resolution was right (like libbpf, which lets a FWD
-    // stand for the same-named struct while comparing two graphs, this merges cycles where each
-    // side only declares what the other defines); if not, X is ambiguous and its FWDs stay.
-    let kind_name = |t: &Type| -> Option<(&str, bool)> {
-        let union = match t.data {
-            TypeData::Struct(_) | TypeData::Fwd(Fwd { union: false }) => false,
-            TypeData::Union(_) | TypeData::Fwd(Fwd { union: true }) => true,
-            _ => return None,
-        };
-        (!t.name.is_empty()).then(|| (strings[t.name.0 as usize].as_str(), union))
-    };
-    let mut defs: HashMap<(&str, bool), Vec<u32>> = HashMap::default();
-    let mut fwds: Vec<u32> = Vec::new();
-    for (i, t) in nodes.iter().enumerate() {
-        let Some(key) = kind_name(t) else { continue };
-        if matches!(t.data, TypeData::Fwd(_)) {
-            fwds.push(i as u32);
-        } else {
-            defs.entry(key).or_default().push(i as u32);
+        self.cands = cands;
+        self.st.hdr[id as usize].map = new;
+        if new == id {
+            self.table.add(key, id);
         }
+        Ok(())
     }
-    let in_base = |key: (&str, bool)| base_structs(index, key);
-    // Names resolved to a new struct, still believed unambiguous.
-    let mut hopeful: crate::fx::HashSet<(&str, bool)> = fwds
-        .iter()
-        .filter_map(|&f| kind_name(&nodes[f as usize]))
-        .filter(|&k| in_base(k).is_empty() && defs.contains_key(&k))
-        .collect();
-    let mut proxies: HashMap<u32, u32> = HashMap::default();
-    let mut rounds = 0;
-    loop {
-        let mut target: Vec<Option<u32>> = vec![None; orig_len];
-        for &f in &fwds {
-            let key = kind_name(&nodes[f as usize]).expect("fwds are named");
-            let b = in_base(key);
-            target[f as usize] = if b.len() == 1 {
-                let b = b[0];
-                Some(*proxies.entry(b).or_insert_with(|| {
-                    // A stand-in node for the base type, pinned to it.
-                    nodes.push(Type {
-                        name: StrRef::EMPTY,
-                        data: TypeData::Void,
-                    });
-                    pinned.push(Some(b));
-                    (nodes.len() - 1) as u32
-                }))
-            } else if hopeful.contains(&key) {
-                Some(defs[&key][0])
-            } else {
-                None
-            };
+
+    fn clear_hypot(&mut self) {
+        for &c in &self.hypot_list {
+            self.st.hdr[c as usize].hypot = UNPROCESSED;
         }
-        let mut edges = orig_edges.clone();
-        edges.resize(nodes.len(), Vec::new());
-        for e in edges.iter_mut() {
-            for c in e.iter_mut() {
-                if let Some(t) = target.get(*c as usize).copied().flatten() {
-                    *c = t;
+        self.hypot_list.clear();
+        self.adjust_canon = false;
+    }
+
+    /// Lock-step DFS from (`cand`, `canon`), in libbpf's pre-order (an explicit stack instead of
+    /// recursion: kernel-sized graphs and fuzzed chains are deeper than a thread's stack).
+    fn is_equiv(&mut self, cand: u32, canon: u32) -> Result<bool, DedupError> {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        self.checks += 1;
+        stack.push((cand, canon));
+        let mut result = Ok(true);
+        while let Some((a, b)) = stack.pop() {
+            self.steps += 1;
+            match self.equiv_step(a, b, &mut stack) {
+                Ok(true) => {}
+                other => {
+                    result = other;
+                    break;
                 }
             }
         }
-        let (mut class, mut partner, r) = pass(&nodes, strings, &edges, &pinned, index);
-        rounds += r;
-        // Names whose new structs did not collapse into one class are ambiguous after all.
-        let before = hopeful.len();
-        hopeful.retain(|k| {
-            let d = &defs[k];
-            d.iter().all(|&n| class[n as usize] == class[d[0] as usize])
-        });
-        if hopeful.len() != before {
-            continue;
+        self.stack = stack;
+        result
+    }
+
+    /// Checks one pair; pushes the pairs its references must match (last to check first).
+    /// `Ok(false)` ends the whole check.
+    fn equiv_step(
+        &mut self,
+        cand: u32,
+        canon: u32,
+        stack: &mut Vec<(u32, u32)>,
+    ) -> Result<bool, DedupError> {
+        if self.resolve(cand) == self.resolve(canon) {
+            return Ok(true);
         }
-        for (i, t) in target.iter().enumerate() {
-            if let Some(t) = t {
-                class[i] = class[*t as usize];
-                partner[i] = partner[*t as usize];
+        let canon = self.resolve_fwd(canon);
+        let h = self.st.hdr[canon as usize].hypot;
+        if h <= MAX_ID {
+            // Seen before: the same candidate (a cycle), or one the compiler duplicated.
+            return Ok(h == cand || self.identical(h, cand, 16));
+        }
+        self.st.hdr[canon as usize].hypot = cand;
+        self.hypot_list.push(canon);
+        let s = &*self.st;
+        if s.name(cand) != s.name(canon) {
+            return Ok(false);
+        }
+        let (ck, nk) = (s.kind(cand), s.kind(canon));
+        if (ck == FWD || nk == FWD) && ck != nk {
+            let (real, fwd_kind) = if ck == FWD {
+                (nk, fwd_kind(s.kflag(cand)))
+            } else {
+                let fk = fwd_kind(s.kflag(canon));
+                if fk == ck && canon < self.start {
+                    // A base FWD would have to become a split struct: not an equivalence.
+                    self.adjust_canon = true;
+                }
+                (ck, fk)
+            };
+            return Ok(real == fwd_kind);
+        }
+        if ck != nk {
+            return Ok(false);
+        }
+        match ck {
+            INT => Ok(self.equal_int_tag(cand, canon)),
+            ENUM | ENUM64 => Ok(self.compat_enum(cand, canon)),
+            FWD | FLOAT => Ok(self.equal_common(cand, canon)),
+            CONST | VOLATILE | RESTRICT | PTR | TYPEDEF | FUNC | TYPE_TAG => {
+                if s.info(cand) != s.info(canon) {
+                    return Ok(false);
+                }
+                stack.push((s.st(cand), s.st(canon)));
+                Ok(true)
+            }
+            ARRAY => {
+                if !self.compat_array(cand, canon) {
+                    return Ok(false);
+                }
+                let (a, b) = (s.data(cand), s.data(canon));
+                // Index type first, then element type.
+                stack.push((a[0], b[0]));
+                stack.push((a[1], b[1]));
+                Ok(true)
+            }
+            STRUCT | UNION => {
+                if !self.shallow_equal_struct(cand, canon) {
+                    return Ok(false);
+                }
+                let (a, b) = (s.data(cand), s.data(canon));
+                for (x, y) in a.chunks_exact(3).zip(b.chunks_exact(3)).rev() {
+                    stack.push((x[1], y[1]));
+                }
+                Ok(true)
+            }
+            FUNC_PROTO => {
+                if !self.compat_fnproto(cand, canon) {
+                    return Ok(false);
+                }
+                let (a, b) = (s.data(cand), s.data(canon));
+                for (x, y) in a.chunks_exact(2).zip(b.chunks_exact(2)).rev() {
+                    stack.push((x[1], y[1]));
+                }
+                stack.push((s.st(cand), s.st(canon)));
+                Ok(true)
+            }
+            _ => Err(self.bad(cand)),
+        }
+    }
+
+    /// Whether two types are the same record tree up to `depth` composite levels (libbpf's
+    /// allowance for DWARF that describes one type twice in a unit).
+    fn identical(&self, mut a: u32, mut b: u32, depth: u32) -> bool {
+        // libbpf does not count modifier hops against the depth; a bound keeps a modifier
+        // loop (which libbpf rejects only later) from spinning here.
+        let mut hops = 0usize;
+        loop {
+            if depth == 0 {
+                return false;
+            }
+            let s = &*self.st;
+            let k = s.kind(a);
+            if k != s.kind(b) {
+                return false;
+            }
+            match k {
+                0 => return true,
+                INT => return self.equal_int_tag(a, b),
+                ENUM | ENUM64 => return self.compat_enum(a, b),
+                FWD | FLOAT => return self.equal_common(a, b),
+                CONST | VOLATILE | RESTRICT | PTR | TYPEDEF | FUNC | TYPE_TAG => {
+                    if s.info(a) != s.info(b) || s.name(a) != s.name(b) {
+                        return false;
+                    }
+                    a = s.st(a);
+                    b = s.st(b);
+                    hops += 1;
+                    if hops > s.hdr.len() {
+                        return false;
+                    }
+                }
+                // libbpf compares the first array's references with themselves here, so only the
+                // shallow part counts; kept for parity.
+                ARRAY => return self.compat_array(a, b),
+                STRUCT | UNION => {
+                    if !self.shallow_equal_struct(a, b) {
+                        return false;
+                    }
+                    return s
+                        .data(a)
+                        .chunks_exact(3)
+                        .zip(s.data(b).chunks_exact(3))
+                        .all(|(x, y)| x[1] == y[1] || self.identical(x[1], y[1], depth - 1));
+                }
+                FUNC_PROTO => {
+                    if !self.compat_fnproto(a, b) {
+                        return false;
+                    }
+                    if s.st(a) != s.st(b) && !self.identical(s.st(a), s.st(b), depth - 1) {
+                        return false;
+                    }
+                    return s
+                        .data(a)
+                        .chunks_exact(2)
+                        .zip(s.data(b).chunks_exact(2))
+                        .all(|(x, y)| x[1] == y[1] || self.identical(x[1], y[1], depth - 1));
+                }
+                _ => return false,
             }
         }
-        class.truncate(orig_len);
-        partner.truncate(orig_len);
-        let resolved: Vec<bool> = target.iter().map(Option::is_some).collect();
-        return renumber(class, partner, &resolved, rounds);
+    }
+
+    fn merge_hypot(&mut self) {
+        for i in 0..self.hypot_list.len() {
+            let canon = self.hypot_list[i];
+            let targ = self.st.hdr[canon as usize].hypot;
+            let t = self.resolve(targ);
+            let c = self.resolve(canon);
+            let (tk, ck) = (self.st.kind(t), self.st.kind(c));
+            // A FWD in the canonical graph is the candidate's struct (base FWDs included: split
+            // types that point at them then point at the struct).
+            if tk != FWD && ck == FWD {
+                self.st.hdr[c as usize].map = t;
+            }
+            if self.adjust_canon {
+                continue;
+            }
+            if tk == FWD && ck != FWD {
+                self.st.hdr[t as usize].map = c;
+            }
+            // Structs of the candidate graph not processed yet are already known to be
+            // equivalent to a canonical one: map them now (libbpf does so; it decides later
+            // checks).
+            if matches!(tk, STRUCT | UNION) && ck != FWD && self.mapped(c) && !self.mapped(t) {
+                self.st.hdr[t as usize].map = c;
+            }
+        }
+    }
+
+    // ---- phase 4 ----
+
+    fn resolve_fwds(&mut self) {
+        // Name → its only canonical struct/union, or 0 when several have it.
+        let mut names: HashMap<u32, u32> = HashMap::default();
+        for id in 1..self.st.len() {
+            if matches!(self.st.kind(id), STRUCT | UNION) && self.st.hdr[id as usize].map == id {
+                names
+                    .entry(self.st.name(id))
+                    .and_modify(|v| *v = 0)
+                    .or_insert(id);
+            }
+        }
+        for id in self.start..self.st.len() {
+            if self.st.kind(id) != FWD || self.st.hdr[id as usize].map != id {
+                continue;
+            }
+            let Some(&c) = names.get(&self.st.name(id)) else {
+                continue;
+            };
+            if c == 0 {
+                continue;
+            }
+            if self.st.kind(c) == fwd_kind(self.st.kflag(id)) {
+                self.st.hdr[id as usize].map = c;
+            }
+        }
+    }
+
+    // ---- phase 5 ----
+
+    fn ref_type(&mut self, root: u32) -> Result<(), DedupError> {
+        match self.st.hdr[root as usize].map {
+            IN_PROGRESS => return Err(DedupError::RefLoop { id: root }),
+            m if m <= MAX_ID => return Ok(()),
+            _ => {}
+        }
+        // Buffers reused across roots: most roots are a pointer or two deep.
+        let mut bufs = std::mem::take(&mut self.ref_bufs);
+        bufs.0.clear();
+        bufs.1.clear();
+        let r = self.ref_walk(root, &mut bufs.0, &mut bufs.1, &mut bufs.2);
+        self.ref_bufs = bufs;
+        r
+    }
+
+    /// Phase 5 from one unprocessed root, children first (an explicit stack: chains of
+    /// qualifiers and pointers can be longer than a thread's stack allows recursion).
+    /// `frames` holds (type, slots of its references, next slot); slots are kept in one vector.
+    fn ref_walk(
+        &mut self,
+        root: u32,
+        frames: &mut Vec<(u32, usize, usize, usize)>,
+        slots: &mut Vec<usize>,
+        tmp: &mut Vec<usize>,
+    ) -> Result<(), DedupError> {
+        self.st.hdr[root as usize].map = IN_PROGRESS;
+        self.st.ref_slots(root, tmp);
+        frames.push((root, slots.len(), slots.len() + tmp.len(), slots.len()));
+        slots.extend_from_slice(tmp);
+        while let Some(&(id, s0, s1, next)) = frames.last() {
+            let fi = frames.len() - 1;
+            if next < s1 {
+                let slot = slots[next];
+                let child = self.st.slot(slot);
+                match self.st.hdr.get(child as usize).map(|h| h.map) {
+                    Some(IN_PROGRESS) => {
+                        if self.strict {
+                            return Err(DedupError::RefLoop { id: child });
+                        }
+                        // Left as it is: remapping resolves it once the loop is done.
+                        frames[fi].3 += 1;
+                    }
+                    Some(m) if m <= MAX_ID => {
+                        frames[fi].3 += 1;
+                        let r = self.resolve(child);
+                        self.st.set_slot(slot, r);
+                    }
+                    Some(_) => {
+                        if !is_ref_kind(self.st.kind(child)) {
+                            // Every other kind was mapped by an earlier phase unless it is one
+                            // no phase knows.
+                            if self.strict {
+                                return Err(self.bad(child));
+                            }
+                            self.st.hdr[child as usize].map = child;
+                            continue;
+                        }
+                        self.st.hdr[child as usize].map = IN_PROGRESS;
+                        self.st.ref_slots(child, tmp);
+                        let b = slots.len();
+                        slots.extend_from_slice(tmp);
+                        frames.push((child, b, slots.len(), b));
+                    }
+                    None => {
+                        // A reference past the last type: only a hand-built store has one.
+                        if self.strict {
+                            return Err(DedupError::BadKind { id, kind: 0 });
+                        }
+                        frames[fi].3 += 1;
+                    }
+                }
+                continue;
+            }
+            // All references resolved: look for an equal canonical type.
+            let kind = self.st.kind(id);
+            if !is_ref_kind(kind) {
+                // Only reachable for a root of another kind (mapped already) or lenient mode.
+                if self.strict {
+                    return Err(self.bad(id));
+                }
+                self.st.hdr[id as usize].map = id;
+                frames.pop();
+                slots.truncate(s0);
+                continue;
+            }
+            let key = match kind {
+                DECL_TAG => self.key_int_tag(id),
+                ARRAY => self.key_array(id),
+                FUNC_PROTO => self.key_fnproto(id),
+                _ => self.key_common(id),
+            };
+            let mut cands = std::mem::take(&mut self.cands);
+            self.table.cands(key, &mut cands);
+            let found = cands.iter().copied().find(|&c| match kind {
+                DECL_TAG => self.equal_int_tag(id, c),
+                ARRAY => self.equal_common(id, c) && self.st.data(id) == self.st.data(c),
+                FUNC_PROTO => self.equal_common(id, c) && self.st.data(id) == self.st.data(c),
+                _ => self.equal_common(id, c),
+            });
+            self.cands = cands;
+            let new = found.unwrap_or(id);
+            self.st.hdr[id as usize].map = new;
+            if new == id {
+                self.table.add(key, id);
+            }
+            frames.pop();
+            slots.truncate(s0);
+            if let Some(parent) = frames.last_mut() {
+                let slot = slots[parent.3];
+                parent.3 += 1;
+                let r = self.resolve(self.st.slot(slot));
+                self.st.set_slot(slot, r);
+            }
+        }
+        Ok(())
     }
 }
 
-/// Base struct (or union) ids named `key.0`.
-fn base_structs<'x>(index: Option<&'x BaseIndex<'_>>, key: (&str, bool)) -> &'x [u32] {
-    index
-        .and_then(|ix| ix.by_name.get(key.0))
-        .map(|v| v[usize::from(key.1)].as_slice())
-        .unwrap_or(&[])
+/// CPU time of the calling thread in ns (0 where /proc does not say), for `BTFENC_TIMING`: the
+/// machines this runs on are shared, so wall time alone says little.
+pub(crate) fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
-/// Renumbers classes in order of their smallest member. The representative of a class is its
-/// smallest member that is not a resolved FWD (a FWD stands for the struct, it is not one).
-fn renumber(
-    mut class: Vec<u32>,
-    partner: Vec<Option<u32>>,
-    resolved: &[bool],
-    rounds: usize,
-) -> Dedup {
-    let mut renum: HashMap<u32, u32> = HashMap::default();
-    let mut rep: Vec<u32> = Vec::new();
-    let mut base_id = Vec::new();
-    for (i, c) in class.iter_mut().enumerate() {
-        let n = *renum.entry(*c).or_insert_with(|| {
-            rep.push(u32::MAX);
-            base_id.push(partner[i]);
-            (rep.len() - 1) as u32
+/// Kinds deduplicated in phase 5.
+fn is_ref_kind(k: u8) -> bool {
+    matches!(
+        k,
+        CONST | VOLATILE | RESTRICT | PTR | FUNC | TYPE_TAG | DECL_TAG | ARRAY | FUNC_PROTO
+    )
+}
+
+/// The struct/union kind a FWD declares.
+fn fwd_kind(kflag: bool) -> u8 {
+    if kflag {
+        UNION
+    } else {
+        STRUCT
+    }
+}
+
+/// Deduplicates a standalone or split BTF as libbpf's `btf__dedup` (of the given [`Flavor`])
+/// does: the base (if any) is taken as deduplicated and never changes; the result has the same
+/// base. Fails where libbpf fails (a loop of reference types, a type of a kind that cannot be
+/// where it is, e.g. a struct member that is a VAR).
+pub fn dedup_btf_flavor(btf: &Btf, flavor: Flavor) -> Result<Btf, DedupError> {
+    let start = btf.first_id().0;
+    let count = btf.type_count();
+    let mut strings = Strings::new();
+    let mut st = Store::new();
+    st.reserve(count as usize, count as usize * 6);
+    for id in 1..count {
+        let Some(t) = btf.type_by_id(TypeId(id)) else {
+            return Err(DedupError::BadKind { id, kind: 0 });
+        };
+        st.push(t, |s| strings.intern(btf.str(s)), |r| r.0);
+    }
+    let mut d = Dedup::run(&mut st, start, true, flavor)?;
+    // Compaction: canonical new types keep their order and get consecutive ids.
+    let mut new_id = vec![u32::MAX; count as usize];
+    let mut next = start;
+    for id in start..count {
+        if d.is_canonical(id) {
+            new_id[id as usize] = next;
+            next += 1;
+        }
+    }
+    let mut remap = vec![0u32; count as usize];
+    for id in 0..count {
+        let c = d.canonical(id);
+        remap[id as usize] = if c < start { c } else { new_id[c as usize] };
+    }
+    if let Some(id) = d.cycle {
+        return Err(DedupError::MapCycle { id });
+    }
+    if let Some(id) = remap.iter().position(|&r| r == u32::MAX) {
+        // A type left unprocessed: cannot happen after a successful run, but never index past.
+        return Err(DedupError::BadKind {
+            id: id as u32,
+            kind: 0,
         });
-        *c = n;
-        if rep[n as usize] == u32::MAX && !resolved[i] {
-            rep[n as usize] = i as u32;
+    }
+    let mut out = Btf::new(btf.base().cloned());
+    out.set_endian(btf.endian());
+    let store = d.store();
+    let mut types = Vec::with_capacity((next - start) as usize);
+    for id in start..count {
+        if new_id[id as usize] == u32::MAX {
+            continue;
         }
+        let t = store.get(
+            id,
+            |s| out.add_str(strings.get(s)),
+            |r| TypeId(remap.get(r as usize).copied().unwrap_or(r)),
+        );
+        types.push(t);
     }
-    // A class of resolved FWDs only (their target is a base type): any member will do, it is
-    // never written.
-    for (n, r) in rep.iter_mut().enumerate() {
-        if *r == u32::MAX {
-            *r = class
-                .iter()
-                .position(|&c| c as usize == n)
-                .expect("class has a member") as u32;
-        }
-    }
-    Dedup {
-        class,
-        rep,
-        base_id,
-        rounds,
-    }
+    out.set_types(types);
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn int(name: u32) -> Type {
-        Type {
-            name: StrRef(name),
-            data: TypeData::Int(Int {
+    /// libbpf's chained hash map as it is written (buckets of prepended entries, growth at 75%
+    /// that re-links every chain bucket by bucket), to check [`Table`]'s shortcut against.
+    struct Chained {
+        buckets: Vec<Vec<(u64, u32)>>,
+        bits: u32,
+        sz: usize,
+    }
+
+    impl Chained {
+        fn bucket(key: u64, bits: u32) -> usize {
+            if bits == 0 {
+                0
+            } else {
+                (key.wrapping_mul(11400714819323198485) >> (64 - bits)) as usize
+            }
+        }
+        fn add(&mut self, key: u64, v: u32) {
+            let cap = self.buckets.len();
+            if cap == 0 || (self.sz + 1) * 4 / 3 > cap {
+                let bits = (self.bits + 1).max(2);
+                let mut nb: Vec<Vec<(u64, u32)>> = vec![Vec::new(); 1 << bits];
+                for b in &self.buckets {
+                    for &e in b {
+                        nb[Self::bucket(e.0, bits)].insert(0, e);
+                    }
+                }
+                self.buckets = nb;
+                self.bits = bits;
+            }
+            self.buckets[Self::bucket(key, self.bits)].insert(0, (key, v));
+            self.sz += 1;
+        }
+        fn get(&self, key: u64) -> Vec<u32> {
+            if self.buckets.is_empty() {
+                return Vec::new();
+            }
+            self.buckets[Self::bucket(key, self.bits)]
+                .iter()
+                .filter(|e| e.0 == key)
+                .map(|e| e.1)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn table_order_is_libbpf_order() {
+        let mut t = Table::default();
+        let mut c = Chained {
+            buckets: Vec::new(),
+            bits: 0,
+            sz: 0,
+        };
+        // Few keys, many entries each, interleaved across many growths.
+        let mut x = 12345u64;
+        let mut out = Vec::new();
+        for v in 0..5000u32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let key = (x >> 33) % 7;
+            t.add(key, v);
+            c.add(key, v);
+            if v % 97 == 0 {
+                for k in 0..7 {
+                    t.cands(k, &mut out);
+                    assert_eq!(out, c.get(k), "key {k} after {v} entries");
+                }
+            }
+        }
+        for k in 0..7 {
+            t.cands(k, &mut out);
+            assert_eq!(out, c.get(k));
+            assert!(out.len() > 100);
+        }
+    }
+
+    #[test]
+    fn fwd_resolves_into_struct_of_another_unit() {
+        // Unit 1: struct s { struct t *p; }, struct t; unit 2: struct s { struct t *p; } with
+        // struct t only declared. Everything folds into unit 1's types.
+        let mut b = Btf::new(None);
+        let (s, t, p) = (b.add_str("s"), b.add_str("t"), b.add_str("p"));
+        let int = b.add_str("int");
+        let ty = |b: &mut Btf, name, data| b.add_type(Type { name, data });
+        let i1 = ty(
+            &mut b,
+            int,
+            TypeData::Int(Int {
                 size: 4,
                 encoding: IntEncoding::SIGNED,
                 bit_offset: 0,
                 bits: 32,
             }),
-        }
-    }
-    fn st(name: u32, members: &[u32]) -> Type {
-        Type {
-            name: StrRef(name),
-            data: TypeData::Struct(Composite {
-                size: 8,
-                bitfield_encoding: false,
-                members: members
-                    .iter()
-                    .map(|&t| Member {
-                        name: StrRef(4),
-                        ty: TypeId(t),
-                        bit_offset: 0,
-                        bitfield_size: 0,
-                    })
-                    .collect(),
-            }),
-        }
-    }
-    fn ptr(t: u32) -> Type {
-        Type {
-            name: StrRef::EMPTY,
-            data: TypeData::Ptr(TypeId(t)),
-        }
-    }
-    fn void() -> Type {
-        Type {
-            name: StrRef::EMPTY,
-            data: TypeData::Void,
-        }
-    }
-    fn strings() -> Vec<String> {
-        ["", "int", "s", "t", "m"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn cycles_and_fwd() {
-        // CU1: 1 int, 2 struct s { int; s* }, 3 ptr->2
-        // CU2: 4 int, 5 struct s { int; s* }, 6 ptr->5
-        // CU3: 7 fwd s, 8 ptr->7, 9 struct t {s*}; CU4: 10 struct t {s*} with full s
-        let nodes = vec![
-            void(),
-            int(1),
-            st(2, &[1, 3]),
-            ptr(2),
-            int(1),
-            st(2, &[4, 6]),
-            ptr(5),
-            Type {
-                name: StrRef(2),
-                data: TypeData::Fwd(Fwd { union: false }),
-            },
-            ptr(7),
-            st(3, &[8]),
-            st(3, &[3]),
-        ];
-        let d = dedup(&nodes, &strings(), None);
-        assert_eq!(d.class[1], d.class[4]);
-        assert_eq!(d.class[2], d.class[5]);
-        assert_eq!(d.class[3], d.class[6]);
-        assert_eq!(d.class[7], d.class[2], "fwd resolved");
-        assert_eq!(
-            d.class[9], d.class[10],
-            "struct via fwd merges with struct via full type"
         );
-        assert_eq!(d.rep.len(), 5, "void, int, s, s*, t");
-    }
-
-    #[test]
-    fn mutual_forward_declarations() {
-        // CU1: struct s { t* } and struct t { s* } each through a FWD of the other:
-        //   1 fwd t, 2 ptr->1, 3 struct s {2}, 4 fwd s, 5 ptr->4, 6 struct t {5}
-        // CU2: the same with full types: 7 struct s {8}, 8 ptr->9, 9 struct t {10}, 10 ptr->7
-        let fwd = |n| Type {
-            name: StrRef(n),
-            data: TypeData::Fwd(Fwd { union: false }),
+        let comp = |m: Vec<Member>| Composite {
+            size: 8,
+            bitfield_encoding: false,
+            members: m,
         };
-        let nodes = vec![
-            void(),
-            fwd(3),
-            ptr(1),
-            st(2, &[2]),
-            fwd(2),
-            ptr(4),
-            st(3, &[5]),
-            st(2, &[8]),
-            ptr(9),
-            st(3, &[10]),
-            ptr(7),
-        ];
-        let d = dedup(&nodes, &strings(), None);
-        assert_eq!(d.class[3], d.class[7], "s");
-        assert_eq!(d.class[6], d.class[9], "t");
-        assert_eq!(d.class[1], d.class[9], "fwd t");
-        assert_eq!(d.class[4], d.class[7], "fwd s");
-        // The FWD comes first, but the struct represents the class.
-        assert_eq!(d.rep[d.class[1] as usize], 6);
-        // Two different struct s and a FWD s: ambiguous, the FWD stays.
-        let nodes = vec![void(), int(1), st(2, &[1]), st(2, &[1, 1]), fwd(2), ptr(4)];
-        let d = dedup(&nodes, &strings(), None);
-        assert_ne!(d.class[2], d.class[3]);
-        assert_ne!(d.class[4], d.class[2]);
-        assert_ne!(d.class[4], d.class[3]);
-    }
-
-    #[test]
-    fn against_base() {
-        // Base: [1] int, [2] struct s {int; s*}, [3] ptr->2, [4] struct t {s*}.
-        let mut base = Btf::new(None);
-        let names: Vec<StrRef> = strings().iter().map(|s| base.add_str(s)).collect();
-        let ren = |t: Type| {
-            let mut t = t;
-            t.name = names[t.name.0 as usize];
-            if let TypeData::Struct(c) = &mut t.data {
-                c.members
-                    .iter_mut()
-                    .for_each(|m| m.name = names[m.name.0 as usize]);
-            }
-            t
-        };
-        for t in [int(1), st(2, &[1, 3]), ptr(2), st(3, &[3])] {
-            base.add_type(ren(t));
-        }
-        let ix = BaseIndex::new(&base);
-        // New: 1 int, 2 fwd s, 3 ptr->2, 4 struct t {s*} (via fwd), 5 struct s {int; int} (differs)
-        let nodes = vec![
-            void(),
-            int(1),
-            Type {
-                name: StrRef(2),
-                data: TypeData::Fwd(Fwd { union: false }),
-            },
-            ptr(2),
-            st(3, &[3]),
-            st(3, &[1]),
-        ];
-        let d = dedup(&nodes, &strings(), Some(&ix));
-        let b = |n: usize| d.base_id[d.class[n] as usize];
-        assert_eq!(b(1), Some(1));
-        assert_eq!(b(2), Some(2), "fwd resolved into the base struct");
-        assert_eq!(b(3), Some(3));
-        assert_eq!(b(4), Some(4));
-        assert_eq!(b(5), None);
+        let t1 = ty(
+            &mut b,
+            t,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: i1,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let p1 = ty(&mut b, StrRef::EMPTY, TypeData::Ptr(t1));
+        ty(
+            &mut b,
+            s,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: p1,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let f2 = ty(&mut b, t, TypeData::Fwd(Fwd { union: false }));
+        let p2 = ty(&mut b, StrRef::EMPTY, TypeData::Ptr(f2));
+        ty(
+            &mut b,
+            s,
+            TypeData::Struct(comp(vec![Member {
+                name: p,
+                ty: p2,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }])),
+        );
+        let out = dedup_btf_flavor(&b, Flavor::Upstream).unwrap();
+        assert_eq!(
+            btf::dump::dump_to_string(&out),
+            "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n\
+             [2] STRUCT 't' size=8 vlen=1\n\t'p' type_id=1 bits_offset=0\n\
+             [3] PTR '(anon)' type_id=2\n\
+             [4] STRUCT 's' size=8 vlen=1\n\t'p' type_id=3 bits_offset=0\n"
+        );
     }
 }

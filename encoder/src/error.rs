@@ -70,6 +70,9 @@ pub enum EncodeError {
         /// Uncompressed size in the compression header.
         claimed: u64,
     },
+    /// Deduplication failed where libbpf's `btf__dedup` fails too (e.g. a pointer loop).
+    #[error("cannot deduplicate BTF: {0}")]
+    Dedup(#[from] crate::dedup::DedupError),
     /// The ELF could not be rewritten with a `.BTF` section.
     #[error("cannot add .BTF section: {0}")]
     ElfWrite(String),

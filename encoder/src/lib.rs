@@ -70,7 +70,7 @@
 #![allow(non_upper_case_globals)]
 
 mod abi;
-mod dedup;
+pub mod dedup;
 mod dwarf;
 pub mod elf;
 mod error;
@@ -252,6 +252,12 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
         .dropped
         .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
     Ok(Encoded { btf, report })
+}
+
+/// Deduplicates a standalone or split BTF with the semantics of libbpf's `btf__dedup`; a split
+/// BTF's base is taken as deduplicated and stays as it is. See the `dedup` module for the phases.
+pub fn dedup_btf(btf: &Btf) -> Result<Btf> {
+    Ok(dedup::dedup_btf_flavor(btf, dedup::Flavor::Upstream)?)
 }
 
 /// Whether a BTF blob has an array of arrays (its encoder nests multi-dimensional arrays).

@@ -1,7 +1,7 @@
 //! All CUs together: one type graph, deduplication, function and variable selection, and the
 //! final BTF in a deterministic order (CU order, then DIE order; never thread order).
 
-use crate::dedup::{self, remap};
+use crate::dedup::{Dedup, Flavor, Store, Strings};
 use crate::dwarf::{CuOut, FuncCand};
 use crate::elf::ElfInfo;
 use crate::features::Features;
@@ -12,56 +12,12 @@ use btf::Btf;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-struct Graph {
-    nodes: Vec<Type>,
+/// Every type of the base (if any) and of all CUs, as one id space: 0 is void, then the base's
+/// ids unchanged, then each CU's local ids in CU order.
+struct Graph<'a> {
+    st: Store,
     weak: Vec<bool>,
-    strings: Vec<String>,
-    index: HashMap<String, u32>,
-    nbase: usize,
-}
-
-impl Graph {
-    fn intern(&mut self, s: &str) -> StrRef {
-        if s.is_empty() {
-            return StrRef::EMPTY;
-        }
-        if let Some(&i) = self.index.get(s) {
-            return StrRef(i);
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.to_string());
-        self.index.insert(s.to_string(), i);
-        StrRef(i)
-    }
-
-    fn rename(&mut self, ty: &Type, strs: &dyn Fn(StrRef) -> String) -> Type {
-        let mut t = ty.clone();
-        t.name = self.intern(&strs(ty.name));
-        match &mut t.data {
-            TypeData::Struct(c) | TypeData::Union(c) => {
-                for m in &mut c.members {
-                    m.name = self.intern(&strs(m.name));
-                }
-            }
-            TypeData::Enum(e) => {
-                for v in &mut e.values {
-                    v.name = self.intern(&strs(v.name));
-                }
-            }
-            TypeData::Enum64(e) => {
-                for v in &mut e.values {
-                    v.name = self.intern(&strs(v.name));
-                }
-            }
-            TypeData::FuncProto(p) => {
-                for q in &mut p.params {
-                    q.name = self.intern(&strs(q.name));
-                }
-            }
-            _ => {}
-        }
-        t
-    }
+    strings: Strings<'a>,
 }
 
 /// A FUNC to write.
@@ -102,19 +58,39 @@ pub(crate) fn merge(
     feats: &Features,
     report: &mut Report,
 ) -> Result<Btf, btf::WriteError> {
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    if timing {
+        eprintln!("btfenc: memory before merge: {}", mem_status());
+    }
+    let t_graph = std::time::Instant::now();
     let mut g = Graph {
-        nodes: vec![Type {
-            name: StrRef::EMPTY,
-            data: TypeData::Void,
-        }],
+        st: Store::new(),
         weak: vec![false],
-        strings: vec![String::new()],
-        index: HashMap::default(),
-        nbase: 1,
+        strings: Strings::new(),
     };
+    let total: usize = cus.iter().map(|c| c.types.len()).sum();
+    let words: usize = cus
+        .iter()
+        .flat_map(|c| c.types.iter())
+        .map(|t| 3 + 3 * entries(&t.data))
+        .sum();
+    g.st.reserve(
+        total + 2 + base.as_ref().map_or(0, |b| b.type_count() as usize),
+        words,
+    );
+    g.weak.reserve(total + 2);
+    // Base types keep their ids: they are the canonical types the CUs' types merge into.
+    let nb = base.as_ref().map_or(1, |b| b.type_count());
+    if let Some(b) = base.as_deref() {
+        for id in 1..nb {
+            let t = b.type_by_id(TypeId(id)).unwrap_or(&VOID);
+            g.st.push(t, |s| g.strings.intern(b.str(s)), |r| r.0);
+            g.weak.push(false);
+        }
+    }
     // The array index type: the first CU's `int`, else one `__ARRAY_SIZE_TYPE__` (as pahole).
     let index_node = {
-        let mut off = 0u32;
+        let mut off = nb - 1;
         let mut found = None;
         for cu in cus {
             if let Some(t) = cu.int_type {
@@ -126,8 +102,7 @@ pub(crate) fn merge(
         match found {
             Some(n) => n,
             None => {
-                let total: usize = cus.iter().map(|c| c.types.len()).sum();
-                (total + 1) as u32 // appended after all CU types, below
+                nb + total as u32 // appended after all CU types, below
             }
         }
     };
@@ -136,19 +111,29 @@ pub(crate) fn merge(
     // node, for references across units.
     let mut cu_base = Vec::with_capacity(cus.len());
     {
-        let mut off = 0u32;
+        let mut off = nb - 1;
         for cu in cus {
             cu_base.push(off);
             off += cu.types.len() as u32;
         }
     }
+    // Only the DIEs other units refer to need a lookup: index those, then find them among all
+    // type DIEs (a map of every type DIE would be millions of entries for a vmlinux).
     let mut die_node: HashMap<u64, u32> = HashMap::default();
-    if cus.iter().any(|c| !c.foreign.is_empty()) {
+    for cu in cus {
+        for &(_, off) in &cu.foreign {
+            die_node.insert(off, u32::MAX);
+        }
+    }
+    if !die_node.is_empty() {
         for (k, cu) in cus.iter().enumerate() {
             for &(off, id) in &cu.type_dies {
-                die_node.insert(off, if id.0 == 0 { 0 } else { cu_base[k] + id.0 });
+                if let Some(n) = die_node.get_mut(&off) {
+                    *n = if id.0 == 0 { 0 } else { cu_base[k] + id.0 };
+                }
             }
         }
+        die_node.retain(|_, n| *n != u32::MAX);
     }
     // Placeholder local ids → the node they stand for.
     let foreign: Vec<HashMap<u32, u32>> = cus
@@ -170,34 +155,64 @@ pub(crate) fn merge(
             }
         }
     }
+    let mut ids: Vec<u32> = Vec::new();
+    let (mut cpu_strings, mut cpu_push) = (0u64, 0u64);
     for (k, cu) in cus.iter().enumerate() {
+        let c0 = if timing {
+            crate::dedup::thread_cpu_ns()
+        } else {
+            0
+        };
         let off = cu_base[k];
-        debug_assert_eq!(off, g.nodes.len() as u32 - 1);
-        let strs = |s: StrRef| cu.strings[s.0 as usize].clone();
+        debug_assert_eq!(off, g.st.len() - 1);
+        ids.clear();
+        ids.extend(cu.strings.iter().map(|s| g.strings.intern(s)));
+        let c1 = if timing {
+            crate::dedup::thread_cpu_ns()
+        } else {
+            0
+        };
         for (t, &w) in cu.types.iter().zip(&cu.weak) {
-            let t = g.rename(t, &strs);
-            let t = remap(&t, |r| match r {
-                TypeId::VOID => r,
-                crate::dwarf::ARRAY_INDEX => TypeId(index_node),
-                _ => TypeId(foreign[k].get(&r.0).copied().unwrap_or(r.0 + off)),
-            });
-            g.nodes.push(t);
+            g.st.push(
+                t,
+                |s| ids.get(s.0 as usize).copied().unwrap_or(0),
+                |r| match r {
+                    TypeId::VOID => 0,
+                    crate::dwarf::ARRAY_INDEX => index_node,
+                    _ => foreign[k].get(&r.0).copied().unwrap_or(r.0 + off),
+                },
+            );
             g.weak.push(w);
         }
+        if timing {
+            let c2 = crate::dedup::thread_cpu_ns();
+            cpu_strings += c1 - c0;
+            cpu_push += c2 - c1;
+        }
     }
-    let t_graph = std::time::Instant::now();
+    if timing {
+        eprintln!(
+            "btfenc: graph: cpu {:.1} ms interning names, {:.1} ms flattening types",
+            cpu_strings as f64 / 1e6,
+            cpu_push as f64 / 1e6
+        );
+    }
     if needs_index_node {
-        debug_assert_eq!(g.nodes.len() as u32, index_node);
-        let name = g.intern("__ARRAY_SIZE_TYPE__");
-        g.nodes.push(Type {
-            name,
-            data: TypeData::Int(Int {
-                size: 4,
-                encoding: IntEncoding::NONE,
-                bit_offset: 0,
-                bits: 32,
-            }),
-        });
+        debug_assert_eq!(g.st.len(), index_node);
+        let name = g.strings.intern("__ARRAY_SIZE_TYPE__");
+        g.st.push(
+            &Type {
+                name: StrRef::EMPTY,
+                data: TypeData::Int(Int {
+                    size: 4,
+                    encoding: IntEncoding::NONE,
+                    bit_offset: 0,
+                    bits: 32,
+                }),
+            },
+            |_| name,
+            |r| r.0,
+        );
         // Written only when an array uses it.
         g.weak.push(true);
     }
@@ -209,28 +224,42 @@ pub(crate) fn merge(
         }
     };
 
-    // A base whose string index is built once (the btf crate rebuilds it on every lookup
-    // through a shared base otherwise).
-    let base = base.map(|b| {
-        let mut b = (*b).clone();
-        warm_str_index(&mut b);
-        Arc::new(b)
-    });
-    let t_index = std::time::Instant::now();
-    let index = base.as_deref().map(dedup::BaseIndex::new);
-    if std::env::var_os("BTFENC_TIMING").is_some() {
+    let nodes = g.st.len();
+    if timing {
         eprintln!(
-            "btfenc: base string index + type index {:?}",
-            t_index.elapsed()
+            "btfenc: graph of {} types, {} strings built in {:?}",
+            nodes,
+            g.strings.len(),
+            t_graph.elapsed()
         );
     }
-    let d = dedup::dedup(&g.nodes, &g.strings, index.as_ref());
-    if std::env::var_os("BTFENC_TIMING").is_some() {
-        eprintln!("btfenc: graph built; dedup {:?}", t_graph.elapsed());
+    let t_dedup = std::time::Instant::now();
+    let cpu_dedup = crate::dedup::thread_cpu_ns();
+    let canon: Vec<u32> = match Dedup::run(&mut g.st, nb, false, Flavor::Upstream) {
+        Ok(mut d) => {
+            let c = (0..nodes).map(|n| d.canonical(n)).collect();
+            if timing {
+                eprintln!("btfenc: dedup canonical map {:?}", t_dedup.elapsed());
+            }
+            c
+        }
+        Err(e) => {
+            // Only a graph no DWARF can describe gets here: write it undeduplicated.
+            report.warnings.push(format!("types not deduplicated: {e}"));
+            (0..nodes).collect()
+        }
+    };
+    if timing {
+        eprintln!(
+            "btfenc: dedup {:?} (cpu {:.1} ms); memory: {}",
+            t_dedup.elapsed(),
+            crate::dedup::thread_cpu_ns().saturating_sub(cpu_dedup) as f64 / 1e6,
+            mem_status()
+        );
     }
-    report.dedup_rounds = d.rounds;
-    report.types_before_dedup = g.nodes.len() - 1;
-
+    report.dedup_rounds = 1;
+    let t_emit = std::time::Instant::now();
+    report.types_before_dedup = (nodes - nb) as usize;
     // ---- functions ----
     let mut insts: Vec<Inst<'_>> = Vec::new();
     for (ci, cu) in cus.iter().enumerate() {
@@ -290,17 +319,23 @@ pub(crate) fn merge(
             }),
         }
     }
-    let mut raw: Option<Btf> = None;
+    // Messages render prototypes from the canonical types only (a few percent of the graph).
+    let mut raw: Option<(Btf, Vec<u32>)> = None;
     let mut render = |proto: u32, name: &str, g: &Graph| -> String {
-        let r = raw.get_or_insert_with(|| raw_btf(g));
-        btf::render::Renderer::new(r).prototype(TypeId(proto), name)
+        let (r, ids) = raw.get_or_insert_with(|| canonical_btf(g, &canon));
+        let id = ids[canon[proto as usize] as usize];
+        btf::render::Renderer::new(r).prototype(TypeId(id), name)
     };
-    let class = |n: u32| d.class[n as usize];
+    let class = |n: u32| canon[n as usize];
+    // Prototypes agree when their return and parameter types are the same canonical types
+    // (parameter names may differ).
     let proto_key = |n: u32| -> Vec<u32> {
-        let mut k = vec![class(n)];
-        if let TypeData::FuncProto(p) = &g.nodes[n as usize].data {
-            k = vec![class(p.ret.0)];
-            k.extend(p.params.iter().map(|q| class(q.ty.0)));
+        let mut k = Vec::new();
+        if g.st.kind(n) == btf::Kind::FUNC_PROTO.0 {
+            g.st.refs(n, &mut k);
+            k.iter_mut().for_each(|r| *r = class(*r));
+        } else {
+            k.push(class(n));
         }
         k
     };
@@ -440,9 +475,6 @@ pub(crate) fn merge(
         .collect();
     funcs.sort_by_key(|f| first_of[f.name.as_str()]);
     report.funcs = funcs.len();
-    for f in &funcs {
-        g.intern(&f.name);
-    }
 
     // ---- variables ----
     let mut vars: Vec<EmitVar> = Vec::new();
@@ -491,68 +523,59 @@ pub(crate) fn merge(
     }
 
     // ---- emission ----
-    let nclasses = d.rep.len();
-    // Classes equivalent to a base type are that type.
-    let in_base: Vec<bool> = d.base_id.iter().map(Option::is_some).collect();
-    // Written: every class with a non-weak member, the types of emitted FUNCs and VARs, and
-    // everything those refer to.
-    let mut keep = vec![false; nclasses];
-    let mut stack: Vec<u32> = (1..g.nodes.len())
+    // Written: canonical new types that a non-weak type merged into, the types of emitted FUNCs
+    // and VARs, and everything those refer to. Base types are the base's.
+    let n = nodes as usize;
+    let mut keep = vec![false; n];
+    let mut stack: Vec<u32> = (nb as usize..n)
         .filter(|&i| !g.weak[i])
         .map(|i| class(i as u32))
         .collect();
     stack.extend(funcs.iter().map(|f| class(f.proto)));
     stack.extend(vars.iter().map(|v| class(v.ty)));
+    let mut refs = Vec::new();
     while let Some(c) = stack.pop() {
-        if in_base[c as usize] || keep[c as usize] {
+        if c < nb || keep[c as usize] {
             continue;
         }
         keep[c as usize] = true;
-        g.nodes[d.rep[c as usize] as usize].data.for_each_ref(|t| {
-            let cc = class(t.0);
-            if !keep[cc as usize] && !in_base[cc as usize] {
+        g.st.refs(c, &mut refs);
+        for &r in &refs {
+            let cc = class(r);
+            if cc >= nb && !keep[cc as usize] {
                 stack.push(cc);
             }
-        });
-    }
-    let first_new = base.as_ref().map_or(1, |b| b.type_count());
-    let mut id_of = vec![u32::MAX; nclasses];
-    let mut order = Vec::new();
-    for (c, &r) in d.rep.iter().enumerate() {
-        if let Some(b) = d.base_id[c] {
-            id_of[c] = b;
-        } else if keep[c] {
-            id_of[c] = first_new + order.len() as u32;
-            order.push(r);
         }
     }
+    let first_new = nb;
+    let mut id_of = vec![u32::MAX; n];
+    let mut order = Vec::new();
+    for c in nb as usize..n {
+        if keep[c] {
+            id_of[c] = first_new + order.len() as u32;
+            order.push(c as u32);
+        }
+    }
+    drop(keep);
     let mut out = Btf::new(base.clone());
     if base.is_none() && !elf.little_endian {
         out.set_endian(btf::Endian::Big);
     }
-    let map = |t: TypeId| TypeId(id_of[class(t.0) as usize]);
-    let strs = |out: &mut Btf, s: StrRef| out.add_str(&g.strings[s.0 as usize]);
+    let map = |t: TypeId| {
+        let c = class(t.0);
+        TypeId(if c < nb { c } else { id_of[c as usize] })
+    };
     let mut types = Vec::with_capacity(order.len() + funcs.len() + vars.len());
-    let add = |out: &mut Btf, t: &Type, types: &mut Vec<Type>| {
-        let mut t = remap(t, map);
-        t.name = strs(out, t.name);
-        match &mut t.data {
-            TypeData::Struct(c) | TypeData::Union(c) => {
-                for m in &mut c.members {
-                    m.name = strs(out, m.name);
-                }
-            }
-            TypeData::Enum(e) => e.values.iter_mut().for_each(|v| v.name = strs(out, v.name)),
-            TypeData::Enum64(e) => e.values.iter_mut().for_each(|v| v.name = strs(out, v.name)),
-            TypeData::FuncProto(p) => p.params.iter_mut().for_each(|q| q.name = strs(out, q.name)),
-            _ => {}
-        }
+    for &r in &order {
+        let t =
+            g.st.get(r, |s| out.add_str(g.strings.get(s)), |x| map(TypeId(x)));
+        types.push(t);
+    }
+    let add = |mut t: Type, types: &mut Vec<Type>| {
+        t.data.map_refs(map);
         types.push(t);
         TypeId(first_new + types.len() as u32 - 1)
     };
-    for &r in &order {
-        add(&mut out, &g.nodes[r as usize], &mut types);
-    }
     for EmitFunc {
         name,
         linkage,
@@ -560,10 +583,9 @@ pub(crate) fn merge(
         tags,
     } in &funcs
     {
-        let name_ref = StrRef(g.index[name.as_str()]);
+        let name_ref = out.add_str(name);
         let f = add(
-            &mut out,
-            &Type {
+            Type {
                 name: name_ref,
                 data: TypeData::Func(Func {
                     proto: TypeId(*proto),
@@ -645,45 +667,69 @@ pub(crate) fn merge(
     }
     report.vars = vars.len();
     report.types = types.len();
+    if timing {
+        eprintln!(
+            "btfenc: functions, variables and emission {:?}",
+            t_emit.elapsed()
+        );
+    }
     out.set_types(types);
     Ok(out)
 }
 
-/// The graph before dedup as a BTF blob (node index == type id), for rendering messages.
-fn raw_btf(g: &Graph) -> Btf {
+/// The canonical types of the graph (base ones included) as one standalone BTF blob, and each
+/// canonical node's id in it, for rendering messages.
+fn canonical_btf(g: &Graph, canon: &[u32]) -> (Btf, Vec<u32>) {
+    let mut ids = vec![0u32; canon.len()];
+    let mut next = 1;
+    for (n, &c) in canon.iter().enumerate().skip(1) {
+        if c as usize == n {
+            ids[n] = next;
+            next += 1;
+        }
+    }
     let mut b = Btf::new(None);
-    let mut types = Vec::new();
-    for t in &g.nodes[g.nbase..] {
-        let mut t = t.clone();
-        t.name = b.add_str(&g.strings[t.name.0 as usize]);
-        if let TypeData::FuncProto(p) = &mut t.data {
-            for q in &mut p.params {
-                q.name = b.add_str(&g.strings[q.name.0 as usize]);
-            }
+    let mut types = Vec::with_capacity(next as usize);
+    for (n, &c) in canon.iter().enumerate().skip(1) {
+        if c as usize == n {
+            let t = g.st.get(
+                n as u32,
+                |s| b.add_str(g.strings.get(s)),
+                |r| TypeId(ids[canon[r as usize] as usize]),
+            );
+            types.push(t);
         }
-        if let TypeData::Struct(c) | TypeData::Union(c) = &mut t.data {
-            for m in &mut c.members {
-                m.name = b.add_str(&g.strings[m.name.0 as usize]);
-            }
-        }
-        types.push(t);
     }
     b.set_types(types);
-    b
+    (b, ids)
 }
 
-/// Makes `b` build its string index now, by looking up a string it already has (so nothing is
-/// added).
-fn warm_str_index(b: &mut Btf) {
-    let first = b
-        .own_strings()
-        .split(|&c| c == 0)
-        .find(|s| !s.is_empty())
-        .and_then(|s| std::str::from_utf8(s).ok())
-        .map(str::to_string);
-    if let Some(s) = first {
-        let before = b.own_strings().len();
-        b.add_str(&s);
-        debug_assert_eq!(before, b.own_strings().len());
+/// Current and peak resident memory, from /proc (for `BTFENC_TIMING`).
+fn mem_status() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .map_or("?", |l| l[k.len()..].trim())
+            .to_string()
+    };
+    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The number of entries (members, values, parameters, variables) of a type.
+fn entries(d: &TypeData) -> usize {
+    match d {
+        TypeData::Struct(c) | TypeData::Union(c) => c.members.len(),
+        TypeData::Enum(e) => e.values.len(),
+        TypeData::Enum64(e) => e.values.len(),
+        TypeData::FuncProto(p) => p.params.len(),
+        TypeData::Datasec(d) => d.vars.len(),
+        _ => 1,
     }
 }
+
+/// Stands in for a base id the base does not have (never, for a parsed base).
+static VOID: Type = Type {
+    name: StrRef::EMPTY,
+    data: TypeData::Void,
+};

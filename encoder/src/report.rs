@@ -43,7 +43,8 @@ pub struct Report {
     pub inline_only: usize,
     /// Out-of-line functions whose abstract origin is in another unit (LTO): not encoded.
     pub foreign_origin: usize,
-    /// Refinement rounds the deduplication needed.
+    /// Passes of the deduplication: always 1 (libbpf's algorithm, see `encoder::dedup`, is one
+    /// pass); kept so the JSON report keeps its fields.
     pub dedup_rounds: usize,
     /// Functions with code but no FUNC, sorted by name.
     pub dropped: Vec<Dropped>,
