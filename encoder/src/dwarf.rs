@@ -11,6 +11,9 @@ use crate::features::Features;
 use crate::fx::HashMap;
 use btf::types::*;
 use gimli::{constants::*, AttributeValue, DwTag, UnitOffset};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
@@ -102,10 +105,29 @@ pub(crate) struct VarCand {
 /// What pass 1 decided for a DIE.
 #[derive(Debug, Clone, Copy)]
 enum Slot {
+    /// Not a type.
+    None,
     /// Becomes the type with this local id.
     Type(TypeId),
     /// Stands for whatever its `DW_AT_type` is (`_Atomic`, `DW_TAG_unspecified_type`).
     Alias,
+}
+
+/// Not yet parsed (in [`Node::attrs`]).
+const UNPARSED: u32 = u32::MAX;
+
+/// One DIE of the unit as pass 1 saw it: the tree is kept as indices so that children and
+/// references cost no re-parse, and attributes are parsed once, when first asked for.
+#[derive(Debug)]
+struct Node {
+    off: UnitOffset,
+    tag: DwTag,
+    /// Has at least one child (the next node, then).
+    kids: bool,
+    /// Index of its next sibling; 0 when it is the last (node 0 is the root, never a sibling).
+    next: u32,
+    /// Its attributes in [`Walker::attrs`]: (start, count), start [`UNPARSED`] until parsed.
+    attrs: Cell<(u32, u32)>,
 }
 
 pub(crate) struct Walker<'a, 'u> {
@@ -116,50 +138,73 @@ pub(crate) struct Walker<'a, 'u> {
     flatten_arrays: bool,
     /// The unit may carry `DW_TAG_LLVM_annotation`s (its producer is clang, or unknown).
     annotated: bool,
-    slots: HashMap<UnitOffset, Slot>,
+    /// Every DIE of the unit, in offset order.
+    nodes: Vec<Node>,
+    /// Per node: what pass 1 decided.
+    slots: Vec<Slot>,
+    /// Parsed attributes of the nodes asked for (and of DIEs outside the node table).
+    attrs: RefCell<Vec<gimli::Attribute<Reader<'a>>>>,
+    /// Section bytes that strings are borrowed from (`.debug_info`, `.debug_str`,
+    /// `.debug_line_str`), so that names need no allocation until they are kept.
+    str_sections: [&'a [u8]; 3],
     foreign_ids: HashMap<u64, TypeId>,
-    str_index: HashMap<String, u32>,
+    str_index: HashMap<Cow<'a, str>, u32>,
     out: CuOut,
 }
 
-/// A DIE with its attributes parsed once (gimli re-parses them on every `attr_value` call).
-#[derive(Debug)]
+/// A DIE whose attributes are parsed (they live in the walker; gimli would re-parse them on
+/// every `attr_value` call).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Die<'a> {
     off: UnitOffset,
     tag: DwTag,
-    attrs: Vec<gimli::Attribute<Reader<'a>>>,
+    start: u32,
+    len: u32,
+    _reader: PhantomData<Reader<'a>>,
 }
 
 impl<'a> Die<'a> {
-    fn new(e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>) -> gimli::Result<Self> {
-        let mut attrs = Vec::with_capacity(8);
-        let mut it = e.attrs();
-        while let Some(a) = it.next()? {
-            attrs.push(a);
-        }
-        Ok(Die {
-            off: e.offset(),
-            tag: e.tag(),
-            attrs,
-        })
-    }
     pub(crate) fn offset(&self) -> UnitOffset {
         self.off
     }
     pub(crate) fn tag(&self) -> DwTag {
         self.tag
     }
-    fn value(&self, at: DwAt) -> Option<AttributeValue<Reader<'a>>> {
-        self.attrs
-            .iter()
-            .find(|a| a.name() == at)
-            .map(|a| a.value())
+}
+
+/// Children of a DIE, walked by index (no borrow of the walker between steps, so the loop body
+/// may call `&mut self` methods).
+enum Kids {
+    /// Next child in the node table.
+    Node(u32),
+    /// Children of a DIE that is not in the node table (a reference into the middle of a DIE of
+    /// malformed input), read by gimli.
+    List(std::vec::IntoIter<(UnitOffset, DwTag)>),
+    Done,
+}
+
+impl Kids {
+    fn next(&mut self, w: &Walker<'_, '_>) -> Option<(UnitOffset, DwTag)> {
+        match self {
+            Kids::Node(i) => {
+                let n = &w.nodes[*i as usize];
+                *self = if n.next == 0 {
+                    Kids::Done
+                } else {
+                    Kids::Node(n.next)
+                };
+                Some((n.off, n.tag))
+            }
+            Kids::List(it) => it.next(),
+            Kids::Done => None,
+        }
     }
 }
 
 /// Walks one unit.
 pub(crate) fn walk_unit<'a>(
     dwarf: &'a gimli::Dwarf<Reader<'a>>,
+    str_sections: [&'a [u8]; 3],
     header: gimli::UnitHeader<Reader<'a>>,
     feats: &Features,
     lang_exclude: &[gimli::DwLang],
@@ -180,7 +225,10 @@ pub(crate) fn walk_unit<'a>(
         x86_64,
         flatten_arrays,
         annotated: true,
-        slots: HashMap::default(),
+        nodes: Vec::new(),
+        slots: Vec::new(),
+        attrs: RefCell::new(Vec::new()),
+        str_sections,
         foreign_ids: HashMap::default(),
         str_index: HashMap::default(),
         out: CuOut {
@@ -190,6 +238,15 @@ pub(crate) fn walk_unit<'a>(
         },
     };
     w.run(lang_exclude)?;
+    // The CU outputs of a whole kernel are held together until the merge: no slack.
+    let o = &mut w.out;
+    o.strings.shrink_to_fit();
+    o.types.shrink_to_fit();
+    o.weak.shrink_to_fit();
+    o.funcs.shrink_to_fit();
+    o.vars.shrink_to_fit();
+    o.foreign.shrink_to_fit();
+    o.type_dies.shrink_to_fit();
     Ok(w.out)
 }
 
@@ -204,9 +261,65 @@ impl<'a, 'u> Walker<'a, 'u> {
         move |e| EncodeError::dwarf(at, e)
     }
 
+    /// The node of the DIE at `off`, if a DIE starts there.
+    fn node(&self, off: UnitOffset) -> Option<usize> {
+        self.nodes.binary_search_by_key(&off.0, |n| n.off.0).ok()
+    }
+
+    /// Parses the attributes of the DIE at `off` into the arena: (tag, start, count).
+    fn parse_attrs(&self, off: UnitOffset) -> Result<(DwTag, u32, u32)> {
+        let err = self.err(off);
+        let mut raw = self.unit.entries_raw(Some(off)).map_err(&err)?;
+        let Some(abbrev) = raw.read_abbreviation().map_err(&err)? else {
+            // A null entry where a DIE was expected.
+            return Err(err(gimli::Error::NoEntryAtGivenOffset));
+        };
+        let mut attrs = self.attrs.borrow_mut();
+        let start = attrs.len();
+        for spec in abbrev.attributes() {
+            attrs.push(raw.read_attribute(*spec).map_err(&err)?);
+        }
+        let (Ok(s), Ok(n)) = (u32::try_from(start), u32::try_from(attrs.len() - start)) else {
+            return Err(err(gimli::Error::OffsetOutOfBounds));
+        };
+        Ok((abbrev.tag(), s, n))
+    }
+
     fn entry(&self, off: UnitOffset) -> Result<Die<'a>> {
-        let e = self.unit.entry(off).map_err(self.err(off))?;
-        Die::new(&e).map_err(self.err(off))
+        let (tag, start, len) = match self.node(off) {
+            Some(i) => {
+                let n = &self.nodes[i];
+                let (mut start, mut len) = n.attrs.get();
+                if start == UNPARSED {
+                    (_, start, len) = self.parse_attrs(off)?;
+                    n.attrs.set((start, len));
+                }
+                (n.tag, start, len)
+            }
+            // Not a DIE start of this unit (malformed references): parse whatever is there, as
+            // gimli would.
+            None => self.parse_attrs(off)?,
+        };
+        Ok(Die {
+            off,
+            tag,
+            start,
+            len,
+            _reader: PhantomData,
+        })
+    }
+
+    /// The string at `r`, borrowed from the section when it lies in one of ours.
+    fn str_of(&self, r: Reader<'a>) -> std::result::Result<Cow<'a, str>, gimli::Error> {
+        let p = gimli::Reader::offset_id(&r).0 as usize;
+        let n = gimli::Reader::len(&r);
+        for s in self.str_sections {
+            let b = s.as_ptr() as usize;
+            if p >= b && p - b <= s.len() && n <= s.len() - (p - b) {
+                return Ok(String::from_utf8_lossy(&s[p - b..p - b + n]));
+            }
+        }
+        Ok(Cow::Owned(gimli::Reader::to_string_lossy(&r)?.into_owned()))
     }
 
     fn intern(&mut self, s: &str) -> StrRef {
@@ -218,7 +331,22 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
         let i = self.out.strings.len() as u32;
         self.out.strings.push(s.to_string());
-        self.str_index.insert(s.to_string(), i);
+        self.str_index.insert(Cow::Owned(s.to_string()), i);
+        StrRef(i)
+    }
+
+    /// [`Walker::intern`] for a string of the input: no allocation when it is known already or
+    /// borrowed from a section.
+    fn intern_in(&mut self, s: Cow<'a, str>) -> StrRef {
+        if s.is_empty() {
+            return StrRef::EMPTY;
+        }
+        if let Some(&i) = self.str_index.get(&*s) {
+            return StrRef(i);
+        }
+        let i = self.out.strings.len() as u32;
+        self.out.strings.push(s.to_string());
+        self.str_index.insert(s, i);
         StrRef(i)
     }
 
@@ -233,25 +361,33 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     fn attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
-        Ok(e.value(at))
+        let attrs = self.attrs.borrow();
+        let list = attrs
+            .get(e.start as usize..e.start as usize + e.len as usize)
+            .unwrap_or_default();
+        Ok(list.iter().find(|a| a.name() == at).map(|a| a.value()))
     }
 
-    fn string(&self, e: &Die<'a>, at: DwAt) -> Result<Option<String>> {
+    /// A string attribute, borrowed from the input when possible.
+    fn str_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Cow<'a, str>>> {
         match self.attr(e, at)? {
             Some(v) => {
                 let r = self
                     .dwarf
                     .attr_string(self.unit, v)
                     .map_err(self.err(e.offset()))?;
-                let s = gimli::Reader::to_string_lossy(&r).map_err(self.err(e.offset()))?;
-                Ok(Some(s.into_owned()))
+                Ok(Some(self.str_of(r).map_err(self.err(e.offset()))?))
             }
             None => Ok(None),
         }
     }
 
-    fn name(&self, e: &Die<'a>) -> Result<String> {
-        Ok(self.string(e, DW_AT_name)?.unwrap_or_default())
+    fn string(&self, e: &Die<'a>, at: DwAt) -> Result<Option<String>> {
+        Ok(self.str_attr(e, at)?.map(Cow::into_owned))
+    }
+
+    fn name(&self, e: &Die<'a>) -> Result<Cow<'a, str>> {
+        Ok(self.str_attr(e, DW_AT_name)?.unwrap_or_default())
     }
 
     fn udata(&self, e: &Die<'a>, at: DwAt) -> Result<Option<u64>> {
@@ -325,13 +461,30 @@ impl<'a, 'u> Walker<'a, 'u> {
         id
     }
 
-    fn children(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
+    /// The children of the DIE at `off`.
+    fn kids_of(&self, off: UnitOffset) -> Result<Kids> {
+        if let Some(i) = self.node(off) {
+            return Ok(if self.nodes[i].kids {
+                Kids::Node(i as u32 + 1)
+            } else {
+                Kids::Done
+            });
+        }
         let mut tree = self.unit.entries_tree(Some(off)).map_err(self.err(off))?;
         let root = tree.root().map_err(self.err(off))?;
         let mut kids = root.children();
         let mut v = Vec::new();
         while let Some(child) = kids.next().map_err(self.err(off))? {
             v.push((child.entry().offset(), child.entry().tag()));
+        }
+        Ok(Kids::List(v.into_iter()))
+    }
+
+    fn children(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
+        let mut it = self.kids_of(off)?;
+        let mut v = Vec::new();
+        while let Some(k) = it.next(self) {
+            v.push(k);
         }
         Ok(v)
     }
@@ -342,7 +495,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         if !self.annotated {
             return Ok(v);
         }
-        for (c, tag) in self.children(off)? {
+        let mut it = self.kids_of(off)?;
+        while let Some((c, tag)) = it.next(self) {
             if tag != DW_TAG_LLVM_ANNOTATION {
                 continue;
             }
@@ -357,40 +511,88 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     fn run(&mut self, lang_exclude: &[gimli::DwLang]) -> Result<()> {
-        // Pass 1: give every type DIE its id, note functions and variables.
+        // Pass 1: the node table (attributes skipped, not parsed); every type DIE gets its id;
+        // functions and variables are noted.
         let mut types = Vec::new();
         let mut subprograms = Vec::new();
         let mut variables = Vec::new();
         {
             let unit = self.unit;
-            let mut cursor = unit.entries();
+            let uoff = self.out.offset;
+            let uerr = move |err| EncodeError::dwarf(uoff, err);
+            let mut raw = unit.entries_raw(None).map_err(uerr)?;
+            // Depth as gimli's `next_dfs` counts it (the root at 0; surplus null entries make it
+            // negative).
             let mut depth = 0isize;
+            // Open parents: (node, its last child so far).
+            let mut open: Vec<(u32, u32)> = Vec::new();
             // Depth of the enclosing namespace chain (variables are global at depth 1 or in
             // namespaces).
             let mut ns_depth: Vec<isize> = Vec::new();
-            while let Some((delta, raw)) = cursor
-                .next_dfs()
-                .map_err(|err| EncodeError::dwarf(self.out.offset, err))?
-            {
-                depth += delta;
-                let e = raw;
+            while !raw.is_empty() {
+                let off = raw.next_offset();
+                let Some(abbrev) = raw.read_abbreviation().map_err(uerr)? else {
+                    depth -= 1;
+                    open.pop();
+                    continue;
+                };
+                let tag = abbrev.tag();
+                let idx = u32::try_from(self.nodes.len())
+                    .map_err(|_| uerr(gimli::Error::OffsetOutOfBounds))?;
+                // Attributes of the DIEs pass 1 reads itself are parsed now (no second read of
+                // the abbreviation); all others are skipped until asked for.
+                let parse_now = matches!(tag, DW_TAG_compile_unit | DW_TAG_partial_unit)
+                    || (tag == DW_TAG_base_type && self.out.int_type.is_none());
+                let attrs = if parse_now {
+                    let mut attrs = self.attrs.borrow_mut();
+                    let start = attrs.len() as u32;
+                    for spec in abbrev.attributes() {
+                        attrs.push(raw.read_attribute(*spec).map_err(uerr)?);
+                    }
+                    (start, attrs.len() as u32 - start)
+                } else {
+                    raw.skip_attributes(abbrev.attributes()).map_err(uerr)?;
+                    (UNPARSED, 0)
+                };
+                if let Some((parent, last)) = open.last_mut() {
+                    if *last == u32::MAX {
+                        self.nodes[*parent as usize].kids = true;
+                    } else {
+                        self.nodes[*last as usize].next = idx;
+                    }
+                    *last = idx;
+                }
+                self.nodes.push(Node {
+                    off,
+                    tag,
+                    kids: false,
+                    next: 0,
+                    attrs: Cell::new(attrs),
+                });
+                self.slots.push(Slot::None);
                 while ns_depth.last().is_some_and(|&d| d >= depth) {
                     ns_depth.pop();
                 }
-                let off = e.offset();
-                match e.tag() {
+                let die = Die {
+                    off,
+                    tag,
+                    start: attrs.0,
+                    len: attrs.1,
+                    _reader: PhantomData,
+                };
+                match tag {
                     DW_TAG_compile_unit | DW_TAG_partial_unit => {
-                        let e = &Die::new(e).map_err(self.err(off))?;
+                        let e = &die;
                         if let Some(AttributeValue::Language(l)) = self.attr(e, DW_AT_language)? {
                             if lang_exclude.contains(&l) {
                                 self.out.excluded = true;
                                 return Ok(());
                             }
                         }
-                        self.out.name = self.name(e)?;
+                        self.out.name = self.name(e)?.into_owned();
                         // Only clang writes DW_TAG_LLVM_annotation: elsewhere, do not look.
                         self.annotated = self
-                            .string(e, DW_AT_producer)?
+                            .str_attr(e, DW_AT_producer)?
                             .is_none_or(|p| p.contains("clang"));
                     }
                     DW_TAG_namespace => ns_depth.push(depth),
@@ -408,8 +610,8 @@ impl<'a, 'u> Walker<'a, 'u> {
                     | DW_TAG_enumeration_type
                     | DW_TAG_array_type
                     | DW_TAG_subroutine_type => {
-                        if e.tag() == DW_TAG_base_type && self.out.int_type.is_none() {
-                            let e = &Die::new(e).map_err(self.err(off))?;
+                        if tag == DW_TAG_base_type && self.out.int_type.is_none() {
+                            let e = &die;
                             let sized4 = self.udata(e, DW_AT_byte_size)? == Some(4);
                             let signed = matches!(
                                 self.attr(e, DW_AT_encoding)?,
@@ -426,17 +628,21 @@ impl<'a, 'u> Walker<'a, 'u> {
                             },
                             false,
                         );
-                        self.slots.insert(off, Slot::Type(id));
+                        self.slots[idx as usize] = Slot::Type(id);
                         types.push((off, id));
                     }
                     DW_TAG_atomic_type | DW_TAG_unspecified_type => {
-                        self.slots.insert(off, Slot::Alias);
+                        self.slots[idx as usize] = Slot::Alias;
                     }
                     DW_TAG_subprogram => subprograms.push(off),
                     DW_TAG_variable if depth == 1 || ns_depth.last() == Some(&(depth - 1)) => {
                         variables.push(off)
                     }
                     _ => {}
+                }
+                if abbrev.has_children() {
+                    depth += 1;
+                    open.push((idx, u32::MAX));
                 }
             }
         }
@@ -451,11 +657,11 @@ impl<'a, 'u> Walker<'a, 'u> {
         for off in variables {
             self.variable(off)?;
         }
-        // What other units may refer to: every type DIE (aliases resolved).
-        let mut dies: Vec<(UnitOffset, Slot)> = self.slots.iter().map(|(&o, &s)| (o, s)).collect();
-        dies.sort_by_key(|&(o, _)| o);
-        for (o, slot) in dies {
-            let id = match slot {
+        // What other units may refer to: every type DIE (aliases resolved), in offset order.
+        for i in 0..self.nodes.len() {
+            let o = self.nodes[i].off;
+            let id = match self.slots[i] {
+                Slot::None => continue,
                 Slot::Type(id) => id,
                 Slot::Alias => match self.resolve(o, o, 0) {
                     Ok(id) => id,
@@ -483,8 +689,8 @@ impl<'a, 'u> Walker<'a, 'u> {
                 die: self.die_off(from),
             });
         }
-        match self.slots.get(&target) {
-            Some(Slot::Type(id)) => Ok(*id),
+        match self.slot(target) {
+            Some(Slot::Type(id)) => Ok(id),
             Some(Slot::Alias) => {
                 let e = self.entry(target)?;
                 match self.ref_target(&e, DW_AT_type)? {
@@ -493,7 +699,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(Target::Foreign(off)) => Ok(self.foreign(off)),
                 }
             }
-            None => {
+            Some(Slot::None) | None => {
                 let tag = match self.unit.entry(target) {
                     Ok(e) => e.tag(),
                     Err(_) => {
@@ -551,7 +757,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     fn build_type(&mut self, off: UnitOffset) -> Result<Type> {
         let e = self.entry(off)?;
         let name_s = self.name(&e)?;
-        let name = self.intern(&name_s);
+        let name = self.intern_in(name_s);
         let data = match e.tag() {
             DW_TAG_base_type => {
                 let size = match self.udata(&e, DW_AT_byte_size)? {
@@ -646,14 +852,15 @@ impl<'a, 'u> Walker<'a, 'u> {
             DW_TAG_subroutine_type => {
                 let ret = self.type_of(&e)?;
                 let mut params = Vec::new();
-                for (c, tag) in self.children(off)? {
+                let mut kit = self.kids_of(off)?;
+                while let Some((c, tag)) = kit.next(self) {
                     match tag {
                         DW_TAG_formal_parameter => {
                             let pe = self.entry(c)?;
                             let n = self.name(&pe)?;
                             let ty = self.type_of(&pe)?;
                             params.push(Param {
-                                name: self.intern(&n),
+                                name: self.intern_in(n),
                                 ty,
                             });
                         }
@@ -682,10 +889,14 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     fn own_id(&self, off: UnitOffset) -> TypeId {
-        match self.slots.get(&off) {
-            Some(Slot::Type(id)) => *id,
+        match self.slot(off) {
+            Some(Slot::Type(id)) => id,
             _ => TypeId::VOID,
         }
+    }
+
+    fn slot(&self, off: UnitOffset) -> Option<Slot> {
+        self.node(off).map(|i| self.slots[i])
     }
 
     fn member_location(&self, e: &Die<'a>) -> Result<u64> {
@@ -715,7 +926,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         let mut members = Vec::new();
         let mut any_bitfield = false;
         let mut tags = Vec::new();
-        for (c, tag) in self.children(e.offset())? {
+        let mut kit = self.kids_of(e.offset())?;
+        while let Some((c, tag)) = kit.next(self) {
             if tag != DW_TAG_member && tag != DW_TAG_inheritance {
                 continue;
             }
@@ -754,7 +966,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
             members.push(Member {
-                name: self.intern(&name),
+                name: self.intern_in(name),
                 ty,
                 bit_offset: u32::try_from(bit_offset)
                     .map_err(|_| self.unsupported(&m, "member offset"))?,
@@ -821,7 +1033,8 @@ impl<'a, 'u> Walker<'a, 'u> {
                     return Ok(None);
                 };
                 let mut n = 1u64;
-                for (c, tag) in self.children(t)? {
+                let mut kit = self.kids_of(t)?;
+                while let Some((c, tag)) = kit.next(self) {
                     if tag == DW_TAG_subrange_type {
                         n = n.saturating_mul(self.subrange_len(&self.entry(c)?)?);
                     }
@@ -845,7 +1058,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         };
         let mut values = Vec::new();
         if !self.flag(e, DW_AT_declaration)? {
-            for (c, tag) in self.children(e.offset())? {
+            let mut kit = self.kids_of(e.offset())?;
+            while let Some((c, tag)) = kit.next(self) {
                 if tag != DW_TAG_enumerator {
                     continue;
                 }
@@ -871,7 +1085,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(AttributeValue::Data8(v)) => i128::from(v),
                     _ => return Err(self.unsupported(&ce, "enumerator value")),
                 };
-                values.push((self.intern(&n), v));
+                values.push((self.intern_in(n), v));
             }
         }
         let signed = values.iter().any(|&(_, v)| v < 0);
@@ -925,7 +1139,8 @@ impl<'a, 'u> Walker<'a, 'u> {
     fn array(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let elem = self.type_of(e)?;
         let mut dims = Vec::new();
-        for (c, tag) in self.children(e.offset())? {
+        let mut kit = self.kids_of(e.offset())?;
+        while let Some((c, tag)) = kit.next(self) {
             if tag == DW_TAG_subrange_type {
                 let len = self.subrange_len(&self.entry(c)?)?;
                 dims.push(len as u32); // truncated as pahole does
@@ -1039,7 +1254,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         for &c in &chain {
             let ce = self.entry(c)?;
             if name.is_empty() {
-                name = self.name(&ce)?;
+                name = self.name(&ce)?.into_owned();
             }
             if linkage_name.is_none() {
                 linkage_name = match self.string(&ce, DW_AT_linkage_name)? {
@@ -1077,19 +1292,19 @@ impl<'a, 'u> Walker<'a, 'u> {
         // Source parameters: those of the last DIE in the chain that has any (the abstract
         // instance or declaration); else the concrete DIE's.
         let mut src_die = off;
-        for &c in chain.iter().skip(1) {
-            if self
-                .children(c)?
-                .iter()
-                .any(|(_, t)| *t == DW_TAG_formal_parameter || *t == DW_TAG_unspecified_parameters)
-            {
-                src_die = c;
-                break;
+        'chain: for &c in chain.iter().skip(1) {
+            let mut kit = self.kids_of(c)?;
+            while let Some((_, t)) = kit.next(self) {
+                if t == DW_TAG_formal_parameter || t == DW_TAG_unspecified_parameters {
+                    src_die = c;
+                    break 'chain;
+                }
             }
         }
         // Concrete parameters, keyed by the source parameter they stand for.
         let mut concrete: HashMap<UnitOffset, UnitOffset> = HashMap::default();
-        for (c, tag) in self.children(off)? {
+        let mut kit = self.kids_of(off)?;
+        while let Some((c, tag)) = kit.next(self) {
             if tag != DW_TAG_formal_parameter {
                 continue;
             }
@@ -1110,7 +1325,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
         let mut params = Vec::new();
         let mut param_info = Vec::new();
-        for (c, tag) in self.children(src_die)? {
+        let mut kit = self.kids_of(src_die)?;
+        while let Some((c, tag)) = kit.next(self) {
             match tag {
                 DW_TAG_formal_parameter => {
                     let pe = self.entry(c)?;
@@ -1130,16 +1346,14 @@ impl<'a, 'u> Walker<'a, 'u> {
                             decl_tags.push((t, params.len() as i32));
                         }
                     }
+                    let name = self.intern_in(n.clone());
                     param_info.push(abi::ParamInfo {
-                        name: n.clone(),
+                        name: n.into_owned(),
                         class,
                         loc,
                         ty,
                     });
-                    params.push(Param {
-                        name: self.intern(&n),
-                        ty,
-                    });
+                    params.push(Param { name, ty });
                 }
                 DW_TAG_unspecified_parameters => params.push(Param {
                     name: StrRef::EMPTY,
@@ -1365,7 +1579,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         if !gimli::Reader::is_empty(&r) {
             return Ok(());
         }
-        let mut name = self.name(&e)?;
+        let mut name = self.name(&e)?.into_owned();
         let mut external = self.flag(&e, DW_AT_external)?;
         let mut ty_die = off;
         let mut decl_tags = Vec::new();
@@ -1376,7 +1590,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         if let Some(spec) = self.ref_attr(&e, DW_AT_specification)? {
             let se = self.entry(spec)?;
             if name.is_empty() {
-                name = self.name(&se)?;
+                name = self.name(&se)?.into_owned();
             }
             external |= self.flag(&se, DW_AT_external)?;
             if !has_type {

@@ -147,14 +147,106 @@ pub fn lang_codes(name: &str) -> Vec<gimli::DwLang> {
     }
 }
 
+/// An input file's bytes: memory-mapped when possible (a vmlinux is hundreds of MB, and reading
+/// it into the heap would cost its size in RSS and a copy), else read.
+#[derive(Debug)]
+pub enum Input {
+    /// Mapped read-only.
+    Mapped(memmap2::Mmap),
+    /// Read into memory (empty files, pipes, or when mapping fails).
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Read(v) => v,
+        }
+    }
+}
+
+/// Opens an input file for [`encode`]. Regular non-empty files are mapped; `-J` replaces the file
+/// by renaming a new one over it, so the mapping of the old inode stays valid meanwhile.
+pub fn read_input(path: &std::path::Path) -> std::io::Result<Input> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > 0 {
+        // SAFETY: the map is read-only and private to this process; like any reader of a file,
+        // we rely on nobody truncating it while we encode it (that would raise SIGBUS).
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(Input::Mapped(m));
+        }
+    }
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut v)?;
+    Ok(Input::Read(v))
+}
+
 /// Encodes the DWARF of one ELF file.
 pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    let (info, cus, mut report) = walk_all(data, opts, timing.then_some(t0))?;
+    let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
+        .map_err(EncodeError::Write)?;
+    report
+        .dropped
+        .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
+    Ok(Encoded { btf, report })
+}
+
+/// The walk phase alone (benchmarks and the walk's own regression checks): the number of CUs
+/// kept and a digest of everything the walk hands to the merge, so that a change of the walk can
+/// be checked against the previous output without running the merge.
+#[doc(hidden)]
+pub fn walk_digest(data: &[u8], opts: &Options) -> Result<(usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    use std::io::Write;
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    let (info, cus, report) = walk_all(data, opts, timing.then(std::time::Instant::now))?;
+    // DefaultHasher::new() has fixed keys: the digest is stable across runs of one build.
+    struct H(std::hash::DefaultHasher);
+    impl Write for H {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.write(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = H(std::hash::DefaultHasher::new());
+    for cu in &cus {
+        let _ = write!(h, "{cu:?}");
+    }
+    let _ = write!(h, "{:?} {:?}", report.warnings, report.cus_excluded);
+    let _ = write!(h, "{:?} {:?} {:?}", info.funcs, info.objects, info.sections);
+    cus.len().hash(&mut h.0);
+    Ok((cus.len(), h.0.finish()))
+}
+
+/// The walk phase alone (benchmarks): the number of CUs kept.
+#[doc(hidden)]
+pub fn walk_only(data: &[u8], opts: &Options) -> Result<usize> {
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    Ok(walk_all(data, opts, timing.then(std::time::Instant::now))?.1.len())
+}
+
+/// ELF load and the per-CU walk: everything before the merge.
+fn walk_all(
+    data: &[u8],
+    opts: &Options,
+    t0: Option<std::time::Instant>,
+) -> Result<(elf::ElfInfo, Vec<dwarf::CuOut>, Report)> {
     let file = object::File::parse(data).map_err(EncodeError::Elf)?;
     let (info, sections) = elf::load(&file)?;
     if !sections.has(".debug_info") {
         return Err(EncodeError::NoDwarf);
+    }
+    if let Some(t0) = t0 {
+        eprintln!("btfenc: ELF loaded at {:?}", t0.elapsed());
     }
     let endian = if file.is_little_endian() {
         gimli::RunTimeEndian::Little
@@ -185,9 +277,15 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     let flatten = opts
         .flatten_arrays
         .unwrap_or_else(|| opts.base.as_ref().is_some_and(|b| !has_nested_arrays(b)));
+    let str_sections = [
+        sections.bytes(".debug_info"),
+        sections.bytes(".debug_str"),
+        sections.bytes(".debug_line_str"),
+    ];
     let walk = |h: &gimli::UnitHeader<_>| {
         dwarf::walk_unit(
             &dwarf,
+            str_sections,
             h.clone(),
             &opts.features,
             &opts.lang_exclude,
@@ -222,15 +320,10 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
             info.skipped_relocs
         ));
     }
-    if timing {
+    if let Some(t0) = t0 {
         eprintln!("btfenc: {} CUs walked at {:?}", cus.len(), t0.elapsed());
     }
-    let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
-        .map_err(EncodeError::Write)?;
-    report
-        .dropped
-        .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
-    Ok(Encoded { btf, report })
+    Ok((info, cus, report))
 }
 
 /// Whether a BTF blob has an array of arrays (its encoder nests multi-dimensional arrays).
