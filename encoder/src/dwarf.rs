@@ -113,6 +113,71 @@ enum Slot {
     Alias,
 }
 
+/// The attributes the walk ever asks for (see `Walker::attr`): only these are kept when a DIE is
+/// parsed. Member DIEs, most of a kernel unit, carry as many source-position attributes
+/// (`DW_AT_decl_file`, `_line`, `_column`) as useful ones; not storing those halves the work.
+fn wanted(at: DwAt) -> bool {
+    matches!(
+        at,
+        DW_AT_name
+            | DW_AT_type
+            | DW_AT_byte_size
+            | DW_AT_bit_size
+            | DW_AT_bit_offset
+            | DW_AT_data_bit_offset
+            | DW_AT_data_member_location
+            | DW_AT_encoding
+            | DW_AT_external
+            | DW_AT_declaration
+            | DW_AT_const_value
+            | DW_AT_count
+            | DW_AT_lower_bound
+            | DW_AT_upper_bound
+            | DW_AT_abstract_origin
+            | DW_AT_specification
+            | DW_AT_linkage_name
+            | DW_AT_MIPS_linkage_name
+            | DW_AT_calling_convention
+            | DW_AT_location
+            | DW_AT_entry_pc
+            | DW_AT_low_pc
+            | DW_AT_ranges
+            | DW_AT_inline
+            | DW_AT_language
+            | DW_AT_producer
+    )
+}
+
+/// DIEs whose attributes pass 1 parses (besides parameters and global variables).
+fn eager(tag: DwTag) -> bool {
+    matches!(
+        tag,
+        DW_TAG_compile_unit
+            | DW_TAG_partial_unit
+            | DW_TAG_base_type
+            | DW_TAG_pointer_type
+            | DW_TAG_reference_type
+            | DW_TAG_rvalue_reference_type
+            | DW_TAG_const_type
+            | DW_TAG_volatile_type
+            | DW_TAG_restrict_type
+            | DW_TAG_atomic_type
+            | DW_TAG_unspecified_type
+            | DW_TAG_typedef
+            | DW_TAG_structure_type
+            | DW_TAG_class_type
+            | DW_TAG_union_type
+            | DW_TAG_enumeration_type
+            | DW_TAG_array_type
+            | DW_TAG_subroutine_type
+            | DW_TAG_member
+            | DW_TAG_inheritance
+            | DW_TAG_enumerator
+            | DW_TAG_subrange_type
+            | DW_TAG_subprogram
+    )
+}
+
 /// Not yet parsed (in [`Node::attrs`]).
 const UNPARSED: u32 = u32::MAX;
 
@@ -140,6 +205,9 @@ pub(crate) struct Walker<'a, 'u> {
     annotated: bool,
     /// Every DIE of the unit, in offset order.
     nodes: Vec<Node>,
+    /// Unit offset → node index + 1 (0: no DIE starts there). Dense: one lookup per reference
+    /// instead of a search, for 4 bytes per byte of the unit, freed with the walker.
+    by_off: Vec<u32>,
     /// Per node: what pass 1 decided.
     slots: Vec<Slot>,
     /// Parsed attributes of the nodes asked for (and of DIEs outside the node table).
@@ -201,10 +269,24 @@ impl Kids {
     }
 }
 
+/// Per-thread buffers of the walk, kept from one unit to the next: a kernel's units need
+/// tens of MB of them, and allocating (and page-faulting) them anew for each of 2,500 units costs
+/// more than filling them.
+#[derive(Default)]
+pub(crate) struct Scratch<'a> {
+    nodes: Vec<Node>,
+    by_off: Vec<u32>,
+    slots: Vec<Slot>,
+    attrs: Vec<gimli::Attribute<Reader<'a>>>,
+    str_index: HashMap<Cow<'a, str>, u32>,
+}
+
 /// Walks one unit.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn walk_unit<'a>(
     dwarf: &'a gimli::Dwarf<Reader<'a>>,
     str_sections: [&'a [u8]; 3],
+    scratch: &mut Scratch<'a>,
     header: gimli::UnitHeader<Reader<'a>>,
     feats: &Features,
     lang_exclude: &[gimli::DwLang],
@@ -218,6 +300,10 @@ pub(crate) fn walk_unit<'a>(
     let unit = dwarf
         .unit(header)
         .map_err(|e| EncodeError::dwarf(uoff, e))?;
+    let unit_len = unit.header.length_including_self();
+    if scratch.by_off.len() < unit_len {
+        scratch.by_off.resize(unit_len, 0);
+    }
     let mut w = Walker {
         dwarf,
         unit: &unit,
@@ -225,19 +311,36 @@ pub(crate) fn walk_unit<'a>(
         x86_64,
         flatten_arrays,
         annotated: true,
-        nodes: Vec::new(),
-        slots: Vec::new(),
-        attrs: RefCell::new(Vec::new()),
+        nodes: std::mem::take(&mut scratch.nodes),
+        by_off: std::mem::take(&mut scratch.by_off),
+        slots: std::mem::take(&mut scratch.slots),
+        attrs: RefCell::new(std::mem::take(&mut scratch.attrs)),
         str_sections,
         foreign_ids: HashMap::default(),
-        str_index: HashMap::default(),
+        str_index: std::mem::take(&mut scratch.str_index),
         out: CuOut {
             offset: uoff,
             strings: vec![String::new()],
             ..CuOut::default()
         },
     };
-    w.run(lang_exclude)?;
+    let r = w.run(lang_exclude);
+    // Hand the buffers back, emptied (`by_off` is all zeros again).
+    for n in &w.nodes {
+        if let Some(slot) = w.by_off.get_mut(n.off.0) {
+            *slot = 0;
+        }
+    }
+    w.nodes.clear();
+    w.slots.clear();
+    w.attrs.get_mut().clear();
+    w.str_index.clear();
+    scratch.nodes = std::mem::take(&mut w.nodes);
+    scratch.by_off = std::mem::take(&mut w.by_off);
+    scratch.slots = std::mem::take(&mut w.slots);
+    scratch.attrs = std::mem::take(w.attrs.get_mut());
+    scratch.str_index = std::mem::take(&mut w.str_index);
+    r?;
     // The CU outputs of a whole kernel are held together until the merge: no slack.
     let o = &mut w.out;
     o.strings.shrink_to_fit();
@@ -263,7 +366,10 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// The node of the DIE at `off`, if a DIE starts there.
     fn node(&self, off: UnitOffset) -> Option<usize> {
-        self.nodes.binary_search_by_key(&off.0, |n| n.off.0).ok()
+        match self.by_off.get(off.0) {
+            Some(&i) if i != 0 => Some(i as usize - 1),
+            _ => None,
+        }
     }
 
     /// Parses the attributes of the DIE at `off` into the arena: (tag, start, count).
@@ -277,7 +383,12 @@ impl<'a, 'u> Walker<'a, 'u> {
         let mut attrs = self.attrs.borrow_mut();
         let start = attrs.len();
         for spec in abbrev.attributes() {
-            attrs.push(raw.read_attribute(*spec).map_err(&err)?);
+            if wanted(spec.name()) {
+                attrs.push(raw.read_attribute(*spec).map_err(&err)?);
+            } else {
+                raw.skip_attributes(std::slice::from_ref(spec))
+                    .map_err(&err)?;
+            }
         }
         let (Ok(s), Ok(n)) = (u32::try_from(start), u32::try_from(attrs.len() - start)) else {
             return Err(err(gimli::Error::OffsetOutOfBounds));
@@ -371,6 +482,17 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// A string attribute, borrowed from the input when possible.
     fn str_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Cow<'a, str>>> {
         match self.attr(e, at)? {
+            // The common form, read straight from `.debug_str` (what gimli would do, minus its
+            // reader machinery).
+            Some(AttributeValue::DebugStrRef(o)) if self.str_sections[1].len() > o.0 => {
+                let rest = &self.str_sections[1][o.0..];
+                match rest.iter().position(|&b| b == 0) {
+                    Some(n) => Ok(Some(String::from_utf8_lossy(&rest[..n]))),
+                    None => Err(self.err(e.offset())(gimli::Error::UnexpectedEof(
+                        gimli::ReaderOffsetId(rest.as_ptr() as u64),
+                    ))),
+                }
+            }
             Some(v) => {
                 let r = self
                     .dwarf
@@ -539,15 +661,33 @@ impl<'a, 'u> Walker<'a, 'u> {
                 let tag = abbrev.tag();
                 let idx = u32::try_from(self.nodes.len())
                     .map_err(|_| uerr(gimli::Error::OffsetOutOfBounds))?;
-                // Attributes of the DIEs pass 1 reads itself are parsed now (no second read of
-                // the abbreviation); all others are skipped until asked for.
-                let parse_now = matches!(tag, DW_TAG_compile_unit | DW_TAG_partial_unit)
-                    || (tag == DW_TAG_base_type && self.out.int_type.is_none());
+                while ns_depth.last().is_some_and(|&d| d >= depth) {
+                    ns_depth.pop();
+                }
+                let global = depth == 1 || ns_depth.last() == Some(&(depth - 1));
+                // The attributes of the DIEs pass 2 reads are parsed now, while their bytes are
+                // in cache (most of a kernel unit: types and their members); those of function
+                // bodies are skipped, and parsed only if ever asked for.
+                let parent = open.last().map(|&(p, _)| self.nodes[p as usize].tag);
+                let parse_now = match tag {
+                    DW_TAG_formal_parameter | DW_TAG_unspecified_parameters => matches!(
+                        parent,
+                        Some(DW_TAG_subprogram | DW_TAG_subroutine_type)
+                    ),
+                    DW_TAG_variable => global,
+                    DW_TAG_LLVM_ANNOTATION => self.annotated,
+                    _ => eager(tag),
+                };
                 let attrs = if parse_now {
                     let mut attrs = self.attrs.borrow_mut();
                     let start = attrs.len() as u32;
                     for spec in abbrev.attributes() {
-                        attrs.push(raw.read_attribute(*spec).map_err(uerr)?);
+                        if wanted(spec.name()) {
+                            attrs.push(raw.read_attribute(*spec).map_err(uerr)?);
+                        } else {
+                            raw.skip_attributes(std::slice::from_ref(spec))
+                                .map_err(uerr)?;
+                        }
                     }
                     (start, attrs.len() as u32 - start)
                 } else {
@@ -562,6 +702,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                     }
                     *last = idx;
                 }
+                if let Some(slot) = self.by_off.get_mut(off.0) {
+                    *slot = idx + 1;
+                }
                 self.nodes.push(Node {
                     off,
                     tag,
@@ -570,9 +713,6 @@ impl<'a, 'u> Walker<'a, 'u> {
                     attrs: Cell::new(attrs),
                 });
                 self.slots.push(Slot::None);
-                while ns_depth.last().is_some_and(|&d| d >= depth) {
-                    ns_depth.pop();
-                }
                 let die = Die {
                     off,
                     tag,
@@ -635,9 +775,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                         self.slots[idx as usize] = Slot::Alias;
                     }
                     DW_TAG_subprogram => subprograms.push(off),
-                    DW_TAG_variable if depth == 1 || ns_depth.last() == Some(&(depth - 1)) => {
-                        variables.push(off)
-                    }
+                    DW_TAG_variable if global => variables.push(off),
                     _ => {}
                 }
                 if abbrev.has_children() {

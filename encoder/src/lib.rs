@@ -282,24 +282,54 @@ fn walk_all(
         sections.bytes(".debug_str"),
         sections.bytes(".debug_line_str"),
     ];
+    // Buffers reused from unit to unit, one set per thread at a time.
+    let scratches: std::sync::Mutex<Vec<dwarf::Scratch>> = std::sync::Mutex::new(Vec::new());
     let walk = |h: &gimli::UnitHeader<_>| {
-        dwarf::walk_unit(
+        let mut scratch = scratches
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default();
+        let r = dwarf::walk_unit(
             &dwarf,
             str_sections,
+            &mut scratch,
             h.clone(),
             &opts.features,
             &opts.lang_exclude,
             x86_64,
             flatten,
-        )
+        );
+        if let Ok(mut v) = scratches.lock() {
+            v.push(scratch);
+        }
+        r
     };
     let jobs = opts.jobs.unwrap_or(1).max(1);
-    let results: Vec<Result<dwarf::CuOut>> = if jobs == 1 {
-        headers.iter().map(walk).collect()
-    } else {
-        match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
-            Ok(pool) => pool.install(|| headers.par_iter().map(walk).collect()),
-            Err(_) => headers.iter().map(walk).collect(),
+    let results: Vec<Result<dwarf::CuOut>> = match (jobs > 1)
+        .then(|| rayon::ThreadPoolBuilder::new().num_threads(jobs).build().ok())
+        .flatten()
+    {
+        None => headers.iter().map(walk).collect(),
+        Some(pool) => {
+            // Largest units first, one task each, so that no thread is left with a big unit at
+            // the end (a vmlinux's units range from a few hundred bytes to megabytes); results
+            // are put back in unit order, which is what the output depends on.
+            let mut order: Vec<usize> = (0..headers.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(headers[i].length_including_self()));
+            let done: Vec<(usize, Result<dwarf::CuOut>)> = pool.install(|| {
+                order
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|&i| (i, walk(&headers[i])))
+                    .collect()
+            });
+            let mut slots: Vec<Option<Result<dwarf::CuOut>>> =
+                std::iter::repeat_with(|| None).take(headers.len()).collect();
+            for (i, r) in done {
+                slots[i] = Some(r);
+            }
+            slots.into_iter().flatten().collect()
         }
     };
     let mut cus = Vec::with_capacity(results.len());
