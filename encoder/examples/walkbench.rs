@@ -24,7 +24,10 @@ fn main() -> anyhow::Result<()> {
     let data = encoder::read_input(std::path::Path::new(path))?;
     if digest {
         let (n, h) = encoder::walk_digest(&data, &opts)?;
-        println!("{n} CUs, digest {h:016x}, {:?} (incl. digest)", t0.elapsed());
+        println!(
+            "{n} CUs, digest {h:016x}, {:?} (incl. digest)",
+            t0.elapsed()
+        );
     } else {
         let n = encoder::walk_only(&data, &opts)?;
         println!("{n} CUs walked in {:?}", t0.elapsed());

@@ -611,6 +611,18 @@ impl<'a, 'u> Walker<'a, 'u> {
         Ok(v)
     }
 
+    /// How many children of these tags a DIE has (to size vectors kept in the output exactly).
+    fn count_kids(&self, off: UnitOffset, tags: &[DwTag]) -> usize {
+        let Ok(mut it) = self.kids_of(off) else {
+            return 0;
+        };
+        let mut n = 0;
+        while let Some((_, t)) = it.next(self) {
+            n += usize::from(tags.contains(&t));
+        }
+        n
+    }
+
     /// `btf_decl_tag` / `btf_type_tag` annotations under a DIE, in order.
     fn annotations(&self, off: UnitOffset, kind: &str) -> Result<Vec<String>> {
         let mut v = Vec::new();
@@ -670,10 +682,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                 // bodies are skipped, and parsed only if ever asked for.
                 let parent = open.last().map(|&(p, _)| self.nodes[p as usize].tag);
                 let parse_now = match tag {
-                    DW_TAG_formal_parameter | DW_TAG_unspecified_parameters => matches!(
-                        parent,
-                        Some(DW_TAG_subprogram | DW_TAG_subroutine_type)
-                    ),
+                    DW_TAG_formal_parameter | DW_TAG_unspecified_parameters => {
+                        matches!(parent, Some(DW_TAG_subprogram | DW_TAG_subroutine_type))
+                    }
                     DW_TAG_variable => global,
                     DW_TAG_LLVM_ANNOTATION => self.annotated,
                     _ => eager(tag),
@@ -989,7 +1000,10 @@ impl<'a, 'u> Walker<'a, 'u> {
             DW_TAG_array_type => self.array(&e)?,
             DW_TAG_subroutine_type => {
                 let ret = self.type_of(&e)?;
-                let mut params = Vec::new();
+                let mut params = Vec::with_capacity(self.count_kids(
+                    off,
+                    &[DW_TAG_formal_parameter, DW_TAG_unspecified_parameters],
+                ));
                 let mut kit = self.kids_of(off)?;
                 while let Some((c, tag)) = kit.next(self) {
                     match tag {
@@ -1061,7 +1075,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(0);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, format!("size {size}")))?;
         let id = self.own_id(e.offset());
-        let mut members = Vec::new();
+        let mut members =
+            Vec::with_capacity(self.count_kids(e.offset(), &[DW_TAG_member, DW_TAG_inheritance]));
         let mut any_bitfield = false;
         let mut tags = Vec::new();
         let mut kit = self.kids_of(e.offset())?;
@@ -1087,8 +1102,12 @@ impl<'a, 'u> Walker<'a, 'u> {
                 };
                 // Signed: in packed structs a field can start before its storage unit's MSB
                 // ends, and gcc writes a negative offset (e.g. 0xffff_ffff_ffff_fffa for -6).
-                let bits = (loc as i64).saturating_mul(8).saturating_add((storage as i64).saturating_mul(8)).saturating_sub(bo.saturating_add(bs as i64));
-                u64::try_from(bits).map_err(|_| self.unsupported(&m, format!("bit offset {bits}")))?
+                let bits = (loc as i64)
+                    .saturating_mul(8)
+                    .saturating_add((storage as i64).saturating_mul(8))
+                    .saturating_sub(bo.saturating_add(bs as i64));
+                u64::try_from(bits)
+                    .map_err(|_| self.unsupported(&m, format!("bit offset {bits}")))?
             } else {
                 loc.saturating_mul(8)
             };
@@ -1461,7 +1480,10 @@ impl<'a, 'u> Walker<'a, 'u> {
             }
             concrete.insert(key, c);
         }
-        let mut params = Vec::new();
+        let mut params = Vec::with_capacity(self.count_kids(
+            src_die,
+            &[DW_TAG_formal_parameter, DW_TAG_unspecified_parameters],
+        ));
         let mut param_info = Vec::new();
         let mut kit = self.kids_of(src_die)?;
         while let Some((c, tag)) = kit.next(self) {

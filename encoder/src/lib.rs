@@ -231,7 +231,9 @@ pub fn walk_digest(data: &[u8], opts: &Options) -> Result<(usize, u64)> {
 #[doc(hidden)]
 pub fn walk_only(data: &[u8], opts: &Options) -> Result<usize> {
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
-    Ok(walk_all(data, opts, timing.then(std::time::Instant::now))?.1.len())
+    Ok(walk_all(data, opts, timing.then(std::time::Instant::now))?
+        .1
+        .len())
 }
 
 /// ELF load and the per-CU walk: everything before the merge.
@@ -307,7 +309,12 @@ fn walk_all(
     };
     let jobs = opts.jobs.unwrap_or(1).max(1);
     let results: Vec<Result<dwarf::CuOut>> = match (jobs > 1)
-        .then(|| rayon::ThreadPoolBuilder::new().num_threads(jobs).build().ok())
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .ok()
+        })
         .flatten()
     {
         None => headers.iter().map(walk).collect(),
@@ -324,8 +331,9 @@ fn walk_all(
                     .map(|&i| (i, walk(&headers[i])))
                     .collect()
             });
-            let mut slots: Vec<Option<Result<dwarf::CuOut>>> =
-                std::iter::repeat_with(|| None).take(headers.len()).collect();
+            let mut slots: Vec<Option<Result<dwarf::CuOut>>> = std::iter::repeat_with(|| None)
+                .take(headers.len())
+                .collect();
             for (i, r) in done {
                 slots[i] = Some(r);
             }
@@ -351,9 +359,37 @@ fn walk_all(
         ));
     }
     if let Some(t0) = t0 {
-        eprintln!("btfenc: {} CUs walked at {:?}", cus.len(), t0.elapsed());
+        eprintln!(
+            "btfenc: {} CUs walked at {:?}{}",
+            cus.len(),
+            t0.elapsed(),
+            rss_note()
+        );
     }
     Ok((info, cus, report))
+}
+
+/// Resident memory now, for `BTFENC_TIMING` (Linux; empty elsewhere): anonymous (our heap) and
+/// file-backed (the mapped input) apart.
+fn rss_note() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    format!(
+        " (RSS {} MB: heap {} MB, file {} MB; peak {} MB)",
+        field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+        field("VmHWM:")
+    )
 }
 
 /// Whether a BTF blob has an array of arrays (its encoder nests multi-dimensional arrays).
