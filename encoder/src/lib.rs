@@ -167,6 +167,19 @@ impl std::ops::Deref for Input {
     }
 }
 
+impl Input {
+    /// Drops the mapped pages from this process's memory (a no-op for a read input). The bytes
+    /// stay readable: they fault in again from the file.
+    pub fn release_pages(&self) {
+        #[cfg(unix)]
+        if let Input::Mapped(m) = self {
+            // SAFETY: the mapping is private and read-only, never written: dropping its pages
+            // loses nothing, a later read gets the file's bytes again.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
+
 /// Opens an input file for [`encode`]. Regular non-empty files are mapped; `-J` replaces the file
 /// by renaming a new one over it, so the mapping of the old inode stays valid meanwhile.
 pub fn read_input(path: &std::path::Path) -> std::io::Result<Input> {
@@ -186,14 +199,30 @@ pub fn read_input(path: &std::path::Path) -> std::io::Result<Input> {
 
 /// Encodes the DWARF of one ELF file.
 pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
+    encode_then(data, opts, || {})
+}
+
+/// [`encode`] for an [`Input`]: once the walk is done the input's mapped pages are given back
+/// (the merge only uses what the walk copied out, and a kernel's DWARF is ~300 MB of them), so
+/// they do not add to the merge's peak memory. They are read again from the page cache if the
+/// caller reads the input later (`-J`).
+pub fn encode_input(input: &Input, opts: &Options) -> Result<Encoded> {
+    encode_then(input, opts, || input.release_pages())
+}
+
+fn encode_then(data: &[u8], opts: &Options, after_walk: impl FnOnce()) -> Result<Encoded> {
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
     let (info, cus, mut report) = walk_all(data, opts, timing.then_some(t0))?;
+    after_walk();
     let btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
     report
         .dropped
         .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
+    if timing {
+        eprintln!("btfenc: merged at {:?}{}", t0.elapsed(), rss_note());
+    }
     Ok(Encoded { btf, report })
 }
 
