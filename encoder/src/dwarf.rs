@@ -217,6 +217,7 @@ pub(crate) struct Walker<'a, 'u> {
     str_sections: [&'a [u8]; 3],
     foreign_ids: HashMap<u64, TypeId>,
     str_index: HashMap<Cow<'a, str>, u32>,
+    str_at: HashMap<usize, u32>,
     out: CuOut,
 }
 
@@ -279,6 +280,7 @@ pub(crate) struct Scratch<'a> {
     slots: Vec<Slot>,
     attrs: Vec<gimli::Attribute<Reader<'a>>>,
     str_index: HashMap<Cow<'a, str>, u32>,
+    str_at: HashMap<usize, u32>,
 }
 
 /// Walks one unit.
@@ -318,6 +320,7 @@ pub(crate) fn walk_unit<'a>(
         str_sections,
         foreign_ids: HashMap::default(),
         str_index: std::mem::take(&mut scratch.str_index),
+        str_at: std::mem::take(&mut scratch.str_at),
         out: CuOut {
             offset: uoff,
             strings: vec![String::new()],
@@ -335,11 +338,13 @@ pub(crate) fn walk_unit<'a>(
     w.slots.clear();
     w.attrs.get_mut().clear();
     w.str_index.clear();
+    w.str_at.clear();
     scratch.nodes = std::mem::take(&mut w.nodes);
     scratch.by_off = std::mem::take(&mut w.by_off);
     scratch.slots = std::mem::take(&mut w.slots);
     scratch.attrs = std::mem::take(w.attrs.get_mut());
     scratch.str_index = std::mem::take(&mut w.str_index);
+    scratch.str_at = std::mem::take(&mut w.str_at);
     r?;
     // The CU outputs of a whole kernel are held together until the merge: no slack.
     let o = &mut w.out;
@@ -459,6 +464,23 @@ impl<'a, 'u> Walker<'a, 'u> {
         self.out.strings.push(s.to_string());
         self.str_index.insert(s, i);
         StrRef(i)
+    }
+
+    /// The interned `DW_AT_name` of a DIE. Names in `.debug_str` are first looked up by offset
+    /// (the linker merges identical strings, so the same name has the same offset): a name seen
+    /// before in the unit costs neither reading its bytes nor hashing them.
+    fn name_ref(&mut self, e: &Die<'a>) -> Result<StrRef> {
+        if let Some(AttributeValue::DebugStrRef(o)) = self.attr(e, DW_AT_name)? {
+            if let Some(&i) = self.str_at.get(&o.0) {
+                return Ok(StrRef(i));
+            }
+            let s = self.name(e)?;
+            let r = self.intern_in(s);
+            self.str_at.insert(o.0, r.0);
+            return Ok(r);
+        }
+        let s = self.name(e)?;
+        Ok(self.intern_in(s))
     }
 
     fn push(&mut self, ty: Type, weak: bool) -> TypeId {
@@ -905,8 +927,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     fn build_type(&mut self, off: UnitOffset) -> Result<Type> {
         let e = self.entry(off)?;
-        let name_s = self.name(&e)?;
-        let name = self.intern_in(name_s);
+        let name = self.name_ref(&e)?;
         let data = match e.tag() {
             DW_TAG_base_type => {
                 let size = match self.udata(&e, DW_AT_byte_size)? {
@@ -1009,12 +1030,9 @@ impl<'a, 'u> Walker<'a, 'u> {
                     match tag {
                         DW_TAG_formal_parameter => {
                             let pe = self.entry(c)?;
-                            let n = self.name(&pe)?;
+                            let name = self.name_ref(&pe)?;
                             let ty = self.type_of(&pe)?;
-                            params.push(Param {
-                                name: self.intern_in(n),
-                                ty,
-                            });
+                            params.push(Param { name, ty });
                         }
                         DW_TAG_unspecified_parameters => params.push(Param {
                             name: StrRef::EMPTY,
@@ -1088,7 +1106,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             if self.flag(&m, DW_AT_external)? || self.flag(&m, DW_AT_declaration)? {
                 continue; // C++ static data member
             }
-            let name = self.name(&m)?;
+            let name = self.name_ref(&m)?;
             let ty = self.type_of(&m)?;
             let loc = self.member_location(&m)?;
             let bit_size = self.udata(&m, DW_AT_bit_size)?;
@@ -1123,7 +1141,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
             members.push(Member {
-                name: self.intern_in(name),
+                name,
                 ty,
                 bit_offset: u32::try_from(bit_offset)
                     .map_err(|_| self.unsupported(&m, "member offset"))?,
@@ -1221,7 +1239,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     continue;
                 }
                 let ce = self.entry(c)?;
-                let n = self.name(&ce)?;
+                let n = self.name_ref(&ce)?;
                 // Data forms carry no sign: zero-extend, except a value that fills a signed
                 // type. A negative sdata value of an unsigned type wraps into its range.
                 let fill = |n: u32| base_signed == Some(true) && n == size;
@@ -1242,7 +1260,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     Some(AttributeValue::Data8(v)) => i128::from(v),
                     _ => return Err(self.unsupported(&ce, "enumerator value")),
                 };
-                values.push((self.intern_in(n), v));
+                values.push((n, v));
             }
         }
         let signed = values.iter().any(|&(_, v)| v < 0);
