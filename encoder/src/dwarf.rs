@@ -14,6 +14,7 @@ use gimli::{constants::*, AttributeValue, DwTag, UnitOffset};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
@@ -177,6 +178,10 @@ fn eager(tag: DwTag) -> bool {
             | DW_TAG_subprogram
     )
 }
+
+/// CPU time of the walk's phases summed over units and threads, in ns (for `BTFENC_TIMING`):
+/// pass 1 (DIE tree, type ids), types, functions and variables, exported type DIEs.
+pub(crate) static PHASE_NS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// Not yet parsed (in [`Node::attrs`]).
 const UNPARSED: u32 = u32::MAX;
@@ -667,6 +672,12 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     fn run(&mut self, lang_exclude: &[gimli::DwLang]) -> Result<()> {
+        let mut clock = std::time::Instant::now();
+        let mut lap = |phase: usize| {
+            let now = std::time::Instant::now();
+            PHASE_NS[phase].fetch_add((now - clock).as_nanos() as u64, Relaxed);
+            clock = now;
+        };
         // Pass 1: the node table (attributes skipped, not parsed); every type DIE gets its id;
         // functions and variables are noted.
         let mut types = Vec::new();
@@ -817,17 +828,22 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
         }
+        lap(0);
         // Pass 2.
+        let type_dies = self.slots.iter().filter(|s| !matches!(s, Slot::None)).count();
+        self.out.type_dies.reserve_exact(type_dies);
         for (off, id) in types {
             let ty = self.build_type(off)?;
             self.set(id, ty);
         }
+        lap(1);
         for off in subprograms {
             self.function(off)?;
         }
         for off in variables {
             self.variable(off)?;
         }
+        lap(2);
         // What other units may refer to: every type DIE (aliases resolved), in offset order.
         for i in 0..self.nodes.len() {
             let o = self.nodes[i].off;
@@ -842,6 +858,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             let off = self.die_off(o);
             self.out.type_dies.push((off, id));
         }
+        lap(3);
         Ok(())
     }
 

@@ -388,11 +388,17 @@ fn walk_all(
         ));
     }
     if let Some(t0) = t0 {
+        let ms = |i: usize| dwarf::PHASE_NS[i].load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
         eprintln!(
-            "btfenc: {} CUs walked at {:?}{}",
+            "btfenc: {} CUs walked at {:?}{}\nbtfenc:   walk time summed over threads: DIE tree {} ms, \
+             types {} ms, functions+variables {} ms, type DIE list {} ms",
             cus.len(),
             t0.elapsed(),
-            rss_note()
+            rss_note(),
+            ms(0),
+            ms(1),
+            ms(2),
+            ms(3)
         );
     }
     Ok((info, cus, report))
