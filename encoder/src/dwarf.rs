@@ -114,39 +114,41 @@ enum Slot {
     Alias,
 }
 
-/// The attributes the walk ever asks for (see `Walker::attr`): only these are kept when a DIE is
+/// The attributes the walk ever asks for (see `Walker::attr`), each with a bit of a DIE's
+/// presence mask (most lookups are of attributes a DIE does not have, such as `DW_AT_bit_size` of
+/// a member: the mask answers those without a scan). Only these are kept when a DIE is
 /// parsed. Member DIEs, most of a kernel unit, carry as many source-position attributes
 /// (`DW_AT_decl_file`, `_line`, `_column`) as useful ones; not storing those halves the work.
-fn wanted(at: DwAt) -> bool {
-    matches!(
-        at,
-        DW_AT_name
-            | DW_AT_type
-            | DW_AT_byte_size
-            | DW_AT_bit_size
-            | DW_AT_bit_offset
-            | DW_AT_data_bit_offset
-            | DW_AT_data_member_location
-            | DW_AT_encoding
-            | DW_AT_external
-            | DW_AT_declaration
-            | DW_AT_const_value
-            | DW_AT_count
-            | DW_AT_lower_bound
-            | DW_AT_upper_bound
-            | DW_AT_abstract_origin
-            | DW_AT_specification
-            | DW_AT_linkage_name
-            | DW_AT_MIPS_linkage_name
-            | DW_AT_calling_convention
-            | DW_AT_location
-            | DW_AT_entry_pc
-            | DW_AT_low_pc
-            | DW_AT_ranges
-            | DW_AT_inline
-            | DW_AT_language
-            | DW_AT_producer
-    )
+fn attr_bit(at: DwAt) -> u32 {
+    match at {
+        DW_AT_name => 1 << 0,
+        DW_AT_type => 1 << 1,
+        DW_AT_byte_size => 1 << 2,
+        DW_AT_bit_size => 1 << 3,
+        DW_AT_bit_offset => 1 << 4,
+        DW_AT_data_bit_offset => 1 << 5,
+        DW_AT_data_member_location => 1 << 6,
+        DW_AT_encoding => 1 << 7,
+        DW_AT_external => 1 << 8,
+        DW_AT_declaration => 1 << 9,
+        DW_AT_const_value => 1 << 10,
+        DW_AT_count => 1 << 11,
+        DW_AT_lower_bound => 1 << 12,
+        DW_AT_upper_bound => 1 << 13,
+        DW_AT_abstract_origin => 1 << 14,
+        DW_AT_specification => 1 << 15,
+        DW_AT_linkage_name => 1 << 16,
+        DW_AT_MIPS_linkage_name => 1 << 17,
+        DW_AT_calling_convention => 1 << 18,
+        DW_AT_location => 1 << 19,
+        DW_AT_entry_pc => 1 << 20,
+        DW_AT_low_pc => 1 << 21,
+        DW_AT_ranges => 1 << 22,
+        DW_AT_inline => 1 << 23,
+        DW_AT_language => 1 << 24,
+        DW_AT_producer => 1 << 25,
+        _ => 0,
+    }
 }
 
 /// DIEs whose attributes pass 1 parses (besides parameters and global variables).
@@ -183,6 +185,30 @@ fn eager(tag: DwTag) -> bool {
 /// pass 1 (DIE tree, type ids), types, functions and variables, exported type DIEs.
 pub(crate) static PHASE_NS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
+/// Reads a DIE's attributes after its abbreviation code, keeping the wanted ones in `attrs`:
+/// (start, count, presence mask).
+fn read_wanted<'a>(
+    raw: &mut gimli::EntriesRaw<'_, '_, Reader<'a>>,
+    abbrev: &gimli::Abbreviation,
+    attrs: &mut Vec<gimli::Attribute<Reader<'a>>>,
+) -> gimli::Result<(u32, u32, u32)> {
+    let start = attrs.len();
+    let mut mask = 0;
+    for spec in abbrev.attributes() {
+        let bit = attr_bit(spec.name());
+        if bit != 0 {
+            attrs.push(raw.read_attribute(*spec)?);
+            mask |= bit;
+        } else {
+            raw.skip_attributes(std::slice::from_ref(spec))?;
+        }
+    }
+    match (u32::try_from(start), u32::try_from(attrs.len() - start)) {
+        (Ok(s), Ok(n)) => Ok((s, n, mask)),
+        _ => Err(gimli::Error::OffsetOutOfBounds),
+    }
+}
+
 /// Not yet parsed (in [`Node::attrs`]).
 const UNPARSED: u32 = u32::MAX;
 
@@ -196,8 +222,9 @@ struct Node {
     kids: bool,
     /// Index of its next sibling; 0 when it is the last (node 0 is the root, never a sibling).
     next: u32,
-    /// Its attributes in [`Walker::attrs`]: (start, count), start [`UNPARSED`] until parsed.
-    attrs: Cell<(u32, u32)>,
+    /// Its attributes in [`Walker::attrs`]: (start, count, presence mask), start [`UNPARSED`]
+    /// until parsed.
+    attrs: Cell<(u32, u32, u32)>,
 }
 
 pub(crate) struct Walker<'a, 'u> {
@@ -234,6 +261,8 @@ pub(crate) struct Die<'a> {
     tag: DwTag,
     start: u32,
     len: u32,
+    /// Which wanted attributes it has (see [`attr_bit`]).
+    mask: u32,
     _reader: PhantomData<Reader<'a>>,
 }
 
@@ -382,40 +411,28 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    /// Parses the attributes of the DIE at `off` into the arena: (tag, start, count).
-    fn parse_attrs(&self, off: UnitOffset) -> Result<(DwTag, u32, u32)> {
+    /// Parses the attributes of the DIE at `off` into the arena: tag, (start, count, mask).
+    fn parse_attrs(&self, off: UnitOffset) -> Result<(DwTag, (u32, u32, u32))> {
         let err = self.err(off);
         let mut raw = self.unit.entries_raw(Some(off)).map_err(&err)?;
         let Some(abbrev) = raw.read_abbreviation().map_err(&err)? else {
             // A null entry where a DIE was expected.
             return Err(err(gimli::Error::NoEntryAtGivenOffset));
         };
-        let mut attrs = self.attrs.borrow_mut();
-        let start = attrs.len();
-        for spec in abbrev.attributes() {
-            if wanted(spec.name()) {
-                attrs.push(raw.read_attribute(*spec).map_err(&err)?);
-            } else {
-                raw.skip_attributes(std::slice::from_ref(spec))
-                    .map_err(&err)?;
-            }
-        }
-        let (Ok(s), Ok(n)) = (u32::try_from(start), u32::try_from(attrs.len() - start)) else {
-            return Err(err(gimli::Error::OffsetOutOfBounds));
-        };
-        Ok((abbrev.tag(), s, n))
+        let span = read_wanted(&mut raw, abbrev, &mut self.attrs.borrow_mut()).map_err(&err)?;
+        Ok((abbrev.tag(), span))
     }
 
     fn entry(&self, off: UnitOffset) -> Result<Die<'a>> {
-        let (tag, start, len) = match self.node(off) {
+        let (tag, (start, len, mask)) = match self.node(off) {
             Some(i) => {
                 let n = &self.nodes[i];
-                let (mut start, mut len) = n.attrs.get();
-                if start == UNPARSED {
-                    (_, start, len) = self.parse_attrs(off)?;
-                    n.attrs.set((start, len));
+                let mut span = n.attrs.get();
+                if span.0 == UNPARSED {
+                    (_, span) = self.parse_attrs(off)?;
+                    n.attrs.set(span);
                 }
-                (n.tag, start, len)
+                (n.tag, span)
             }
             // Not a DIE start of this unit (malformed references): parse whatever is there, as
             // gimli would.
@@ -426,6 +443,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             tag,
             start,
             len,
+            mask,
             _reader: PhantomData,
         })
     }
@@ -499,6 +517,10 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     fn attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
+        if e.mask & attr_bit(at) == 0 {
+            // Not present, or not a wanted attribute (then not kept either).
+            return Ok(None);
+        }
         let attrs = self.attrs.borrow();
         let list = attrs
             .get(e.start as usize..e.start as usize + e.len as usize)
@@ -723,20 +745,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                     _ => eager(tag),
                 };
                 let attrs = if parse_now {
-                    let mut attrs = self.attrs.borrow_mut();
-                    let start = attrs.len() as u32;
-                    for spec in abbrev.attributes() {
-                        if wanted(spec.name()) {
-                            attrs.push(raw.read_attribute(*spec).map_err(uerr)?);
-                        } else {
-                            raw.skip_attributes(std::slice::from_ref(spec))
-                                .map_err(uerr)?;
-                        }
-                    }
-                    (start, attrs.len() as u32 - start)
+                    read_wanted(&mut raw, abbrev, self.attrs.get_mut()).map_err(uerr)?
                 } else {
                     raw.skip_attributes(abbrev.attributes()).map_err(uerr)?;
-                    (UNPARSED, 0)
+                    (UNPARSED, 0, 0)
                 };
                 if let Some((parent, last)) = open.last_mut() {
                     if *last == u32::MAX {
@@ -762,6 +774,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     tag,
                     start: attrs.0,
                     len: attrs.1,
+                    mask: attrs.2,
                     _reader: PhantomData,
                 };
                 match tag {
