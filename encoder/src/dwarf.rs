@@ -209,6 +209,15 @@ fn read_wanted<'a>(
     }
 }
 
+/// `String::from_utf8_lossy`, with the validation of the (nearly always) valid case done by
+/// `str::from_utf8`, which is much faster on short ASCII names.
+fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// Not yet parsed (in [`Node::attrs`]).
 const UNPARSED: u32 = u32::MAX;
 
@@ -455,7 +464,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         for s in self.str_sections {
             let b = s.as_ptr() as usize;
             if p >= b && p - b <= s.len() && n <= s.len() - (p - b) {
-                return Ok(String::from_utf8_lossy(&s[p - b..p - b + n]));
+                return Ok(utf8_lossy(&s[p - b..p - b + n]));
             }
         }
         Ok(Cow::Owned(gimli::Reader::to_string_lossy(&r)?.into_owned()))
@@ -480,13 +489,16 @@ impl<'a, 'u> Walker<'a, 'u> {
         if s.is_empty() {
             return StrRef::EMPTY;
         }
-        if let Some(&i) = self.str_index.get(&*s) {
-            return StrRef(i);
+        // One hash per name: a borrowed key costs nothing to build.
+        match self.str_index.entry(s) {
+            std::collections::hash_map::Entry::Occupied(o) => StrRef(*o.get()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let i = self.out.strings.len() as u32;
+                self.out.strings.push(v.key().to_string());
+                v.insert(i);
+                StrRef(i)
+            }
         }
-        let i = self.out.strings.len() as u32;
-        self.out.strings.push(s.to_string());
-        self.str_index.insert(s, i);
-        StrRef(i)
     }
 
     /// The interned `DW_AT_name` of a DIE. Names in `.debug_str` are first looked up by offset
@@ -536,7 +548,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             Some(AttributeValue::DebugStrRef(o)) if self.str_sections[1].len() > o.0 => {
                 let rest = &self.str_sections[1][o.0..];
                 match rest.iter().position(|&b| b == 0) {
-                    Some(n) => Ok(Some(String::from_utf8_lossy(&rest[..n]))),
+                    Some(n) => Ok(Some(utf8_lossy(&rest[..n]))),
                     None => Err(self.err(e.offset())(gimli::Error::UnexpectedEof(
                         gimli::ReaderOffsetId(rest.as_ptr() as u64),
                     ))),
