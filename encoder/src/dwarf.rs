@@ -855,7 +855,11 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
         lap(0);
         // Pass 2.
-        let type_dies = self.slots.iter().filter(|s| !matches!(s, Slot::None)).count();
+        let type_dies = self
+            .slots
+            .iter()
+            .filter(|s| !matches!(s, Slot::None))
+            .count();
         self.out.type_dies.reserve_exact(type_dies);
         for (off, id) in types {
             let ty = self.build_type(off)?;

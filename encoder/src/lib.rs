@@ -388,7 +388,8 @@ fn walk_all(
         ));
     }
     if let Some(t0) = t0 {
-        let ms = |i: usize| dwarf::PHASE_NS[i].load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
+        let ms =
+            |i: usize| dwarf::PHASE_NS[i].load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
         eprintln!(
             "btfenc: {} CUs walked at {:?}{}\nbtfenc:   walk time summed over threads: DIE tree {} ms, \
              types {} ms, functions+variables {} ms, type DIE list {} ms",
