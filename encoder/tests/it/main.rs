@@ -10,3 +10,4 @@ mod funcs;
 mod kernel;
 mod mutations;
 mod types;
+mod walk;
