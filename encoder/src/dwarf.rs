@@ -3,6 +3,15 @@
 //! Type DIEs get local ids in DIE order (pass 1), then each is translated (pass 2), so references
 //! (including cycles through pointers) are plain id lookups. Local ids start at 1; 0 is `void`.
 //! Names are indices into the CU's own string list; [`crate::merge`] interns them globally.
+//!
+//! Cost (a vmlinux has 19 M DIEs in 2,573 units, 16 M of them types and their members): pass 1
+//! reads each DIE once with gimli's raw reader into a node table (offset, tag, first child, next
+//! sibling), parsing the attributes of the DIEs pass 2 will read while their bytes are in cache
+//! and skipping function bodies; pass 2 then finds children and references by index, never
+//! re-parsing. Only the attributes the walk asks for are kept, with a presence mask so that most
+//! lookups (of attributes a DIE does not have) cost no scan. Names are borrowed from the sections
+//! and interned per unit (by `.debug_str` offset first, then by content); only the unit's own
+//! string list allocates. The walk's buffers are reused from one unit to the next.
 
 use crate::abi::{self, ArgClass, Loc};
 use crate::elf::Reader;
