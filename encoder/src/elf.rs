@@ -110,6 +110,11 @@ impl<'d> DwarfSections<'d> {
         }
     }
 
+    /// The bytes of one section (empty when absent).
+    pub(crate) fn bytes(&self, name: &str) -> &[u8] {
+        self.data.get(name).map_or(&[], |(d, _)| d)
+    }
+
     pub(crate) fn has(&self, name: &str) -> bool {
         self.data.get(name).is_some_and(|(d, _)| !d.is_empty())
     }

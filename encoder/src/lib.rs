@@ -149,14 +149,158 @@ pub fn lang_codes(name: &str) -> Vec<gimli::DwLang> {
     }
 }
 
+/// An input file's bytes: memory-mapped when possible (a vmlinux is hundreds of MB, and reading
+/// it into the heap would cost its size in RSS and a copy), else read.
+#[derive(Debug)]
+pub enum Input {
+    /// Mapped read-only.
+    Mapped(memmap2::Mmap),
+    /// Read into memory (empty files, pipes, or when mapping fails).
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Read(v) => v,
+        }
+    }
+}
+
+impl Input {
+    /// Drops the mapped pages from this process's memory (a no-op for a read input). The bytes
+    /// stay readable: they fault in again from the file.
+    pub fn release_pages(&self) {
+        #[cfg(unix)]
+        if let Input::Mapped(m) = self {
+            // SAFETY: the mapping is private and read-only, never written: dropping its pages
+            // loses nothing, a later read gets the file's bytes again.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
+
+/// Opens an input file for [`encode`]. Regular non-empty files are mapped; `-J` replaces the file
+/// by renaming a new one over it, so the mapping of the old inode stays valid meanwhile.
+pub fn read_input(path: &std::path::Path) -> std::io::Result<Input> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > 0 {
+        // SAFETY: the map is read-only and private to this process; like any reader of a file,
+        // we rely on nobody truncating it while we encode it (that would raise SIGBUS).
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(Input::Mapped(m));
+        }
+    }
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut v)?;
+    Ok(Input::Read(v))
+}
+
 /// Encodes the DWARF of one ELF file.
 pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
+    encode_then(data, opts, || {})
+}
+
+/// [`encode`] for an [`Input`]: once the walk is done the input's mapped pages are given back
+/// (the merge only uses what the walk copied out, and a kernel's DWARF is ~300 MB of them), so
+/// they do not add to the merge's peak memory. They are read again from the page cache if the
+/// caller reads the input later (`-J`).
+pub fn encode_input(input: &Input, opts: &Options) -> Result<Encoded> {
+    encode_then(input, opts, || input.release_pages())
+}
+
+fn encode_then(data: &[u8], opts: &Options, after_walk: impl FnOnce()) -> Result<Encoded> {
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    let (info, cus, mut report) = walk_all(data, opts, timing.then_some(t0))?;
+    after_walk();
+    let mut btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
+        .map_err(EncodeError::Write)?;
+    if opts.features.decl_tag && opts.features.accepted.iter().any(|f| f == "decl_tag_kfuncs") {
+        // The mapped pages were released after the walk; the symbol table faults back in.
+        let file = object::File::parse(data).map_err(EncodeError::Elf)?;
+        let missing = kfuncs::tag(&mut btf, &kfuncs::kfunc_names(&file));
+        if !missing.is_empty() {
+            report.warnings.push(format!(
+                "{} kfunc(s) declared in .BTF_ids have no FUNC (see the dropped functions): {}",
+                missing.len(),
+                missing.join(" ")
+            ));
+        }
+    }
+    let realigned = fixups::misaligned_float_members(&mut btf);
+    if realigned > 0 {
+        report.warnings.push(format!(
+            "{realigned} floating-point struct member(s) at offsets the kernel refuses for FLOAT encoded as INT"
+        ));
+    }
+    // Malformed DWARF (a DW_AT_type loop through typedefs or qualifiers) must not become BTF
+    // that libbpf and the kernel refuse: check the same invariants a reader checks.
+    btf.validate().map_err(EncodeError::InvalidBtf)?;
+    report
+        .dropped
+        .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
+    if timing {
+        eprintln!("btfenc: merged at {:?}{}", t0.elapsed(), rss_note());
+    }
+    Ok(Encoded { btf, report })
+}
+
+/// The walk phase alone (benchmarks and the walk's own regression checks): the number of CUs
+/// kept and a digest of everything the walk hands to the merge, so that a change of the walk can
+/// be checked against the previous output without running the merge.
+#[doc(hidden)]
+pub fn walk_digest(data: &[u8], opts: &Options) -> Result<(usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    use std::io::Write;
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    let (info, cus, report) = walk_all(data, opts, timing.then(std::time::Instant::now))?;
+    // DefaultHasher::new() has fixed keys: the digest is stable across runs of one build.
+    struct H(std::hash::DefaultHasher);
+    impl Write for H {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.write(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = H(std::hash::DefaultHasher::new());
+    for cu in &cus {
+        let _ = write!(h, "{cu:?}");
+    }
+    let _ = write!(h, "{:?} {:?}", report.warnings, report.cus_excluded);
+    let _ = write!(h, "{:?} {:?} {:?}", info.funcs, info.objects, info.sections);
+    cus.len().hash(&mut h.0);
+    Ok((cus.len(), h.0.finish()))
+}
+
+/// The walk phase alone (benchmarks): the number of CUs kept.
+#[doc(hidden)]
+pub fn walk_only(data: &[u8], opts: &Options) -> Result<usize> {
+    let timing = std::env::var_os("BTFENC_TIMING").is_some();
+    Ok(walk_all(data, opts, timing.then(std::time::Instant::now))?
+        .1
+        .len())
+}
+
+/// ELF load and the per-CU walk: everything before the merge.
+fn walk_all(
+    data: &[u8],
+    opts: &Options,
+    t0: Option<std::time::Instant>,
+) -> Result<(elf::ElfInfo, Vec<dwarf::CuOut>, Report)> {
     let file = object::File::parse(data).map_err(EncodeError::Elf)?;
     let (info, sections) = elf::load(&file)?;
     if !sections.has(".debug_info") {
         return Err(EncodeError::NoDwarf);
+    }
+    if let Some(t0) = t0 {
+        eprintln!("btfenc: ELF loaded at {:?}", t0.elapsed());
     }
     let endian = if file.is_little_endian() {
         gimli::RunTimeEndian::Little
@@ -187,23 +331,65 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
     let flatten = opts
         .flatten_arrays
         .unwrap_or_else(|| opts.base.as_ref().is_some_and(|b| !has_nested_arrays(b)));
+    let str_sections = [
+        sections.bytes(".debug_info"),
+        sections.bytes(".debug_str"),
+        sections.bytes(".debug_line_str"),
+    ];
+    // Buffers reused from unit to unit, one set per thread at a time.
+    let scratches: std::sync::Mutex<Vec<dwarf::Scratch>> = std::sync::Mutex::new(Vec::new());
     let walk = |h: &gimli::UnitHeader<_>| {
-        dwarf::walk_unit(
+        let mut scratch = scratches
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default();
+        let r = dwarf::walk_unit(
             &dwarf,
+            str_sections,
+            &mut scratch,
             h.clone(),
             &opts.features,
             &opts.lang_exclude,
             x86_64,
             flatten,
-        )
+        );
+        if let Ok(mut v) = scratches.lock() {
+            v.push(scratch);
+        }
+        r
     };
     let jobs = opts.jobs.unwrap_or(1).max(1);
-    let results: Vec<Result<dwarf::CuOut>> = if jobs == 1 {
-        headers.iter().map(walk).collect()
-    } else {
-        match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
-            Ok(pool) => pool.install(|| headers.par_iter().map(walk).collect()),
-            Err(_) => headers.iter().map(walk).collect(),
+    let results: Vec<Result<dwarf::CuOut>> = match (jobs > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .ok()
+        })
+        .flatten()
+    {
+        None => headers.iter().map(walk).collect(),
+        Some(pool) => {
+            // Largest units first, one task each, so that no thread is left with a big unit at
+            // the end (a vmlinux's units range from a few hundred bytes to megabytes); results
+            // are put back in unit order, which is what the output depends on.
+            let mut order: Vec<usize> = (0..headers.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(headers[i].length_including_self()));
+            let done: Vec<(usize, Result<dwarf::CuOut>)> = pool.install(|| {
+                order
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|&i| (i, walk(&headers[i])))
+                    .collect()
+            });
+            let mut slots: Vec<Option<Result<dwarf::CuOut>>> = std::iter::repeat_with(|| None)
+                .take(headers.len())
+                .collect();
+            for (i, r) in done {
+                slots[i] = Some(r);
+            }
+            slots.into_iter().flatten().collect()
         }
     };
     let mut cus = Vec::with_capacity(results.len());
@@ -224,34 +410,45 @@ pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
             info.skipped_relocs
         ));
     }
-    if timing {
-        eprintln!("btfenc: {} CUs walked at {:?}", cus.len(), t0.elapsed());
+    if let Some(t0) = t0 {
+        let ms =
+            |i: usize| dwarf::PHASE_NS[i].load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
+        eprintln!(
+            "btfenc: {} CUs walked at {:?}{}\nbtfenc:   walk time summed over threads: DIE tree {} ms, \
+             types {} ms, functions+variables {} ms, type DIE list {} ms",
+            cus.len(),
+            t0.elapsed(),
+            rss_note(),
+            ms(0),
+            ms(1),
+            ms(2),
+            ms(3)
+        );
     }
-    let mut btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
-        .map_err(EncodeError::Write)?;
-    if opts.features.decl_tag && opts.features.accepted.iter().any(|f| f == "decl_tag_kfuncs") {
-        let missing = kfuncs::tag(&mut btf, &kfuncs::kfunc_names(&file));
-        if !missing.is_empty() {
-            report.warnings.push(format!(
-                "{} kfunc(s) declared in .BTF_ids have no FUNC (see the dropped functions): {}",
-                missing.len(),
-                missing.join(" ")
-            ));
-        }
-    }
-    let realigned = fixups::misaligned_float_members(&mut btf);
-    if realigned > 0 {
-        report.warnings.push(format!(
-            "{realigned} floating-point struct member(s) at offsets the kernel refuses for FLOAT encoded as INT"
-        ));
-    }
-    // Malformed DWARF (a DW_AT_type loop through typedefs or qualifiers) must not become BTF
-    // that libbpf and the kernel refuse: check the same invariants a reader checks.
-    btf.validate().map_err(EncodeError::InvalidBtf)?;
-    report
-        .dropped
-        .sort_by(|a, b| a.name.cmp(&b.name).then(a.reason.cmp(&b.reason)));
-    Ok(Encoded { btf, report })
+    Ok((info, cus, report))
+}
+
+/// Resident memory now, for `BTFENC_TIMING` (Linux; empty elsewhere): anonymous (our heap) and
+/// file-backed (the mapped input) apart.
+fn rss_note() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    format!(
+        " (RSS {} MB: heap {} MB, file {} MB; peak {} MB)",
+        field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+        field("VmHWM:")
+    )
 }
 
 /// Deduplicates a standalone or split BTF with the semantics of libbpf's `btf__dedup`; a split

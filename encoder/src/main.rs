@@ -207,9 +207,9 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
             .collect(),
         flatten_arrays: a.flatten_arrays,
     };
-    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let out =
-        encoder::encode(&data, &opts).with_context(|| format!("encoding {}", file.display()))?;
+    let data = encoder::read_input(file).with_context(|| format!("reading {}", file.display()))?;
+    let out = encoder::encode_input(&data, &opts)
+        .with_context(|| format!("encoding {}", file.display()))?;
     if a.explain_json {
         println!("{}", serde_json::to_string_pretty(&out.report)?);
     } else if a.explain {

@@ -12,3 +12,4 @@ mod kfuncs;
 mod kernel;
 mod mutations;
 mod types;
+mod walk;
