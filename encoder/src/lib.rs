@@ -39,9 +39,10 @@
 //!
 //! # Deduplication
 //!
-//! The CU-local types of all CUs are merged as one graph and deduplicated by graph equivalence
-//! (cycles included), FWDs resolved to the unique struct of their name; split BTF is
-//! deduplicated against its base (see the `dedup` module).
+//! libbpf's `btf__dedup` semantics, reimplemented (the `dedup` module, also as [`dedup_btf`]):
+//! strings, primitive types, structs/unions by a shallow hash and a lock-step equivalence walk in
+//! which a FWD matches a struct of its name, reference types bottom-up, FWD resolution; split BTF
+//! against its base, whose types never change. A test compares it with libbpf's own.
 //!
 //! # Functions
 //!
@@ -62,7 +63,8 @@
 //! Functions that only exist as clones (`foo.isra.0`, `foo.constprop.0`, `.part`, `.cold`) get
 //! no FUNC `foo`; with `clone_true_signature` (or pahole's `true_signature`) a clone is written
 //! under its own name with the parameters its DWARF locations show, when that is unambiguous.
-//! Every function with code that gets no FUNC is in [`Report::dropped`] with its reason.
+//! Every function with code that gets no FUNC is in [`Report::dropped`] with its reason, and so
+//! is every function symbol no DWARF instance describes (assembly, identical-code-folding thunks).
 //!
 //! Set `BTFENC_TIMING=1` to have the phases' times printed on stderr.
 #![deny(missing_docs, missing_debug_implementations)]

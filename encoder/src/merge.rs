@@ -468,6 +468,27 @@ pub(crate) fn merge(
             });
         }
     }
+    // Function symbols no DWARF instance with code stands behind: assembly, or a body gcc's
+    // identical code folding (-fipa-icf) turned into a thunk or alias, whose subprogram DIE has
+    // no code range. Their parameters' locations cannot be checked, so they get no FUNC; they
+    // are listed so `--explain` accounts for every function symbol. Symbols with a suffix
+    // (`.cold`, `.part.N`, `.isra.N` without DWARF of their own) are pieces of functions above.
+    let mut reported: crate::fx::HashSet<&str> =
+        report.dropped.iter().map(|d| d.name.as_str()).collect();
+    let mut undescribed: Vec<Dropped> = Vec::new();
+    for s in &elf.funcs {
+        if s.name.is_empty() || s.name.contains('.') || groups.contains_key(&s.name) {
+            continue;
+        }
+        if reported.insert(s.name.as_str()) {
+            undescribed.push(Dropped {
+                name: s.name.clone(),
+                reason: "function symbol without a DWARF description of its code (assembly, or a thunk/alias left by identical code folding): its parameters' locations cannot be checked".into(),
+                instances: Vec::new(),
+            });
+        }
+    }
+    report.dropped.extend(undescribed);
     // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
     let first_of: HashMap<&str, (usize, u64)> = groups
         .iter()

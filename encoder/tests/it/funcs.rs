@@ -177,3 +177,26 @@ fn abi_locations() {
         );
     }
 }
+
+/// A function symbol with no DWARF instance behind it (assembly here; in the kernel mostly
+/// bodies gcc's identical code folding turned into thunks) gets no FUNC, and `--explain` says so:
+/// every function symbol is accounted for.
+#[test]
+fn function_symbols_without_dwarf_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = r#"
+__attribute__((noinline)) int described(int a) { return a + 1; }
+asm(".text\n.globl bare_asm\n.type bare_asm,@function\nbare_asm:\n ret\n.size bare_asm, .-bare_asm\n");
+"#;
+    let obj = compile(&gcc(), dir.path(), "bare", src, &[]);
+    let text = explain(&obj, &[]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("bare_asm"))
+        .unwrap_or_else(|| panic!("bare_asm not explained:\n{text}"));
+    assert!(line.contains("without a DWARF description"), "{line}");
+    assert!(!text.lines().any(|l| l.contains("described")), "{text}");
+    let c = canon(&btfenc_detached(&obj, &[]));
+    assert!(c.funcs().any(|f| f.starts_with("FUNC described ")), "{}", c.to_text());
+    assert!(!c.funcs().any(|f| f.starts_with("FUNC bare_asm")), "{}", c.to_text());
+}
