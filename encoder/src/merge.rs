@@ -477,7 +477,14 @@ pub(crate) fn merge(
         report.dropped.iter().map(|d| d.name.as_str()).collect();
     let mut undescribed: Vec<Dropped> = Vec::new();
     for s in &elf.funcs {
-        if s.name.is_empty() || s.name.contains('.') || groups.contains_key(&s.name) {
+        // `__pfx_foo`/`__cfi_foo`: the kernel's call-padding and CFI preamble symbols, one per
+        // function, not functions of their own.
+        if s.name.is_empty()
+            || s.name.contains('.')
+            || s.name.starts_with("__pfx_")
+            || s.name.starts_with("__cfi_")
+            || groups.contains_key(&s.name)
+        {
             continue;
         }
         if reported.insert(s.name.as_str()) {
