@@ -84,7 +84,15 @@ impl Features {
     /// Applies a `--btf_features=a,b,c` list as pahole does: starts from nothing, `default`
     /// switches on pahole's default set, unknown names are ignored (returned for a warning).
     pub fn from_list(list: &str) -> (Features, Vec<String>) {
+        // `+a,b`: the default set plus these (pahole's spelling for adding to the defaults).
         let mut f = Features::none();
+        let list = match list.strip_prefix('+') {
+            Some(rest) => {
+                f.enable("default");
+                rest
+            }
+            None => list,
+        };
         let mut unknown = Vec::new();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if !f.enable(name) {
@@ -157,5 +165,10 @@ mod tests {
         for k in KNOWN {
             assert!(Features::none().enable(k), "{k}");
         }
+        // `+x`: the `default` set plus x.
+        let (p, unknown) = Features::from_list("+true_signature");
+        assert!(unknown.is_empty());
+        assert!(p.clone_true_signature && p.float && p.var && p.enum64);
+        assert!(!d.clone_true_signature);
     }
 }
