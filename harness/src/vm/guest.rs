@@ -245,11 +245,19 @@ pub struct Boot {
 }
 
 impl Boot {
-    /// The last lines of the console, for error messages.
+    /// The last lines of the console, for error messages, after the lines that say why the
+    /// kernel died (a long call trace can push "Kernel panic - not syncing: …" out of the tail).
     pub fn console_tail(&self, n: usize) -> String {
+        const REASONS: &[&str] = &["Kernel panic", "BUG:", "Oops", "general protection fault", "watchdog:"];
         let text = std::fs::read_to_string(&self.console).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
+        let start = lines.len().saturating_sub(n);
+        let mut out: Vec<&str> = lines[..start].iter().filter(|l| REASONS.iter().any(|r| l.contains(r))).take(5).copied().collect();
+        if !out.is_empty() {
+            out.push("[...]");
+        }
+        out.extend(&lines[start..]);
+        out.join("\n")
     }
 }
 
