@@ -230,20 +230,26 @@ impl Btf {
         let offset = self.type_count() - 1;
         let first = TypeId(self.type_count());
         for ty in other.own_types() {
-            let mut ty = ty.clone();
-            ty.name = self.add_str(other.str(ty.name));
+            let mut ty = self.with_names_from(other, ty);
             ty.data.map_refs(|t| if t == TypeId::VOID { t } else { TypeId(t.0 + offset) });
-            let mut names = Vec::new();
-            ty.data.map_entry_names(|n| {
-                names.push(n);
-                n
-            });
-            let mapped: Vec<StrRef> = names.iter().map(|n| self.add_str(other.str(*n))).collect();
-            let mut it = mapped.into_iter();
-            ty.data.map_entry_names(|n| it.next().unwrap_or(n));
             self.types.push(ty);
         }
         first
+    }
+
+    /// A copy of `ty` (a type of `other`) whose own and entry names are strings of this blob.
+    fn with_names_from(&mut self, other: &Btf, ty: &Type) -> Type {
+        let mut ty = ty.clone();
+        ty.name = self.add_str(other.str(ty.name));
+        let mut names = Vec::new();
+        ty.data.map_entry_names(|n| {
+            names.push(n);
+            n
+        });
+        let mapped: Vec<StrRef> = names.iter().map(|n| self.add_str(other.str(*n))).collect();
+        let mut it = mapped.into_iter();
+        ty.data.map_entry_names(|n| it.next().unwrap_or(n));
+        ty
     }
 
     /// One standalone blob holding the base's types and then this blob's, with the same ids: what
@@ -258,16 +264,7 @@ impl Btf {
         out.set_endian(self.endian);
         debug_assert_eq!(out.type_count(), self.first_id);
         for ty in &self.types {
-            let mut ty = ty.clone();
-            ty.name = out.add_str(self.str(ty.name));
-            let mut names = Vec::new();
-            ty.data.map_entry_names(|n| {
-                names.push(n);
-                n
-            });
-            let mapped: Vec<StrRef> = names.iter().map(|n| out.add_str(self.str(*n))).collect();
-            let mut it = mapped.into_iter();
-            ty.data.map_entry_names(|n| it.next().unwrap_or(n));
+            let ty = out.with_names_from(self, ty);
             out.types.push(ty);
         }
         out
