@@ -480,11 +480,25 @@ pub(crate) fn merge(
         // `__pfx_foo`/`__cfi_foo`: the kernel's call-padding and CFI preamble symbols, one per
         // function, not functions of their own.
         if s.name.is_empty()
-            || s.name.contains('.')
             || s.name.starts_with("__pfx_")
             || s.name.starts_with("__cfi_")
             || groups.contains_key(&s.name)
         {
+            continue;
+        }
+        if let Some((stem, _)) = s.name.split_once('.') {
+            // A clone or split part (`foo.part.0`) no DWARF instance was matched to: unless its
+            // function was judged or reported under its own name, say why `foo` has no FUNC.
+            if !stem.is_empty() && !groups.contains_key(stem) && reported.insert(stem) {
+                undescribed.push(Dropped {
+                    name: stem.to_string(),
+                    reason: format!(
+                        "only clone symbols ({}) and no DWARF instance at their address: no FUNC {stem}",
+                        s.name
+                    ),
+                    instances: Vec::new(),
+                });
+            }
             continue;
         }
         if reported.insert(s.name.as_str()) {

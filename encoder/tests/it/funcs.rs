@@ -187,6 +187,7 @@ fn function_symbols_without_dwarf_are_explained() {
     let src = r#"
 __attribute__((noinline)) int described(int a) { return a + 1; }
 asm(".text\n.globl bare_asm\n.type bare_asm,@function\nbare_asm:\n ret\n.size bare_asm, .-bare_asm\n");
+asm(".text\n.type bare_split.part.0,@function\nbare_split.part.0:\n ret\n.size bare_split.part.0, .-bare_split.part.0\n");
 "#;
     let obj = compile(&gcc(), dir.path(), "bare", src, &[]);
     let text = explain(&obj, &[]);
@@ -195,6 +196,12 @@ asm(".text\n.globl bare_asm\n.type bare_asm,@function\nbare_asm:\n ret\n.size ba
         .find(|l| l.contains("bare_asm"))
         .unwrap_or_else(|| panic!("bare_asm not explained:\n{text}"));
     assert!(line.contains("without a DWARF description"), "{line}");
+    // A split part no DWARF instance stands behind is reported under the function's name.
+    let part = text
+        .lines()
+        .find(|l| l.starts_with("bare_split:"))
+        .unwrap_or_else(|| panic!("bare_split not explained:\n{text}"));
+    assert!(part.contains("only clone symbols (bare_split.part.0)"), "{part}");
     assert!(!text.lines().any(|l| l.contains("described")), "{text}");
     let c = canon(&btfenc_detached(&obj, &[]));
     assert!(c.funcs().any(|f| f.starts_with("FUNC described ")), "{}", c.to_text());
