@@ -340,7 +340,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     std::fs::write(
         entry.join("CASE"),
         format!(
-            "what: minimized {} for {} ({}){}\ncompilers: {} {}\nexpect: {} {} = {}\n",
+            "what: minimized {} for {} ({}){}\ncompilers: {} {}\nexpect: {} {} has {}\n",
             rec.verdict.kind,
             encoder,
             rec.verdict.phenomenon,
