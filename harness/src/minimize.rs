@@ -113,6 +113,19 @@ fn judge(rec: &FindingRecord, dir: &Path, sources: Vec<PathBuf>, store: &Finding
     Ok((outcome.verdicts, functions))
 }
 
+/// Copies the files of a candidate directory (sources and headers, not the judge's work
+/// directories) into `to`, leaving out `except`.
+fn copy_files_except(from: &Path, to: &Path, except: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.is_file() && path != except {
+            std::fs::copy(&path, to.join(path.file_name().unwrap_or_default()))?;
+        }
+    }
+    Ok(())
+}
+
 fn reproduces(rec: &FindingRecord, verdicts: &[Verdict]) -> bool {
     verdicts.iter().any(|v| v.signature() == rec.signature)
 }
@@ -218,15 +231,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
         for fold in [false, true] {
             steps += 1;
             let d = scratch.path().join(format!("driver{}", u8::from(fold)));
-            std::fs::create_dir_all(&d)?;
-            for entry in std::fs::read_dir(&best_dir)? {
-                let path = entry?.path();
-                // Headers and sources; not the previous judge's work directory.
-                if path.is_file() {
-                    std::fs::copy(&path, d.join(path.file_name().unwrap_or_default()))?;
-                }
-            }
-            let _ = std::fs::remove_file(d.join("main.c"));
+            copy_files_except(&best_dir, &d, &driver[0])?;
             let sources: Vec<PathBuf> = units.iter().map(|u| d.join(u.file_name().unwrap_or_default())).collect();
             if fold {
                 let Some(last) = sources.last() else { break };
@@ -253,13 +258,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
         bar.set_message(format!("units: trying without {}", best_sources[i].display()));
         steps += 1;
         let d = scratch.path().join(format!("unit{steps}"));
-        std::fs::create_dir_all(&d)?;
-        for entry in std::fs::read_dir(&best_dir)? {
-            let path = entry?.path();
-            if path.is_file() && path != best_sources[i] {
-                std::fs::copy(&path, d.join(path.file_name().unwrap_or_default()))?;
-            }
-        }
+        copy_files_except(&best_dir, &d, &best_sources[i])?;
         let sources: Vec<PathBuf> = best_sources
             .iter()
             .enumerate()

@@ -46,45 +46,47 @@ pub fn load(raw: &[u8]) -> Result<(), LoadError> {
     }
     // First without a log: with one, a large blob (vmlinux) overflows any sane buffer and the
     // kernel then fails the load with ENOSPC even though the BTF is fine.
-    // SAFETY: a zeroed opts with its size set is libbpf's OPTS convention; raw outlives the call.
-    let fd = unsafe {
-        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
-        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
-        libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
+    let errno = match kernel_load(raw, None) {
+        None => return Ok(()),
+        Some(e) => e,
     };
-    if fd >= 0 {
-        // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
-        unsafe {
-            libc::close(fd);
-        }
-        return Ok(());
-    }
     // Refused: again with a log for the reason (the kernel keeps the log's tail when it does
-    // not fit, which is where the reason is).
+    // not fit, which is where the reason is). Accepted the second time (not expected) is not a
+    // rejection either.
     let mut log = vec![0u8; 1 << 20];
-    // SAFETY: opts is zero-initialised with its size set, as libbpf's OPTS convention requires;
-    // log points at a live buffer of log_size bytes for the duration of the call.
-    let fd2 = unsafe {
-        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
-        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
-        opts.log_buf = log.as_mut_ptr().cast();
-        opts.log_size = log.len() as u32;
-        opts.log_level = 1;
-        libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
-    };
-    if fd2 >= 0 {
-        // Accepted the second time (not expected): not a rejection either.
-        // SAFETY: fd2 is a file descriptor the kernel just returned to us and nobody else holds.
-        unsafe {
-            libc::close(fd2);
-        }
+    if kernel_load(raw, Some(&mut log)).is_none() {
         return Ok(());
     }
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     let text = String::from_utf8_lossy(&log[..end]);
     let tail: Vec<&str> = text.lines().rev().take(8).collect();
     // The first attempt's errno: the second one's can be ENOSPC from the log alone.
-    Err(LoadError::Kernel { errno: -fd, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") })
+    Err(LoadError::Kernel { errno, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") })
+}
+
+/// One `BPF_BTF_LOAD` of `raw`, with the verifier log in `log` when given; the fd is closed.
+/// Returns the errno when the kernel refused it.
+fn kernel_load(raw: &[u8], log: Option<&mut [u8]>) -> Option<i32> {
+    // SAFETY: opts is zero-initialised with its size set, as libbpf's OPTS convention requires;
+    // raw and the log buffer (log_size bytes) are live for the duration of the call.
+    let fd = unsafe {
+        let mut opts: libbpf_sys::bpf_btf_load_opts = std::mem::zeroed();
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _;
+        if let Some(log) = log {
+            opts.log_buf = log.as_mut_ptr().cast();
+            opts.log_size = log.len() as u32;
+            opts.log_level = 1;
+        }
+        libbpf_sys::bpf_btf_load(raw.as_ptr().cast::<c_void>(), raw.len() as _, &mut opts)
+    };
+    if fd < 0 {
+        return Some(-fd);
+    }
+    // SAFETY: fd is a file descriptor the kernel just returned to us and nobody else holds.
+    unsafe {
+        libc::close(fd);
+    }
+    None
 }
 
 impl Oracle for KernelLoad {
