@@ -6,10 +6,16 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// btfsmith: finds BTF encoder bugs by generating C programs, encoding them with every encoder
-/// and judging the results.
+/// btfsmith finds bugs in BTF encoders (pahole, btfenc, gcc -gbtf): the FUNCs that would make a
+/// BPF tracer (fentry/fexit) attach to another function than the one named, or read its arguments
+/// wrong.
+///
+/// It generates C programs full of what optimising compilers do to functions (same-name statics,
+/// gcc clones, optimised-out parameters, changed signatures), compiles them with gcc and clang,
+/// encodes BTF with every encoder under test, and judges each FUNC against the DWARF truth, the
+/// kernel's BTF loader and, with `vm`, fentry in a real kernel. Start with `btfsmith run`.
 #[derive(Debug, Parser)]
-#[command(name = "btfsmith", version, about)]
+#[command(name = "btfsmith", version)]
 struct Args {
     #[command(subcommand)]
     command: Command,

@@ -181,7 +181,7 @@ fn write_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Verdict, c
         seed: case.seed,
         policy: case.policy.map(str::to_string),
         btfsmith_version: env!("CARGO_PKG_VERSION").to_string(),
-        replay: format!("btfsmith replay {}", final_dir.display()),
+        replay: format!("{} replay {}", crate::process::self_command(), crate::process::quote(&final_dir.to_string_lossy())),
     };
     std::fs::write(tmp.join("verdict.json"), serde_json::to_string_pretty(&record)?)?;
     Ok(())

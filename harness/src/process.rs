@@ -93,6 +93,21 @@ pub fn quote(word: &str) -> String {
     }
 }
 
+/// btfsmith as the user invoked it, as a word their shell runs again when pasted: the path it was
+/// started by when that path names the btfsmith binary (`target/release/btfsmith`, relative to the
+/// same directory the printed finding paths are relative to), else plain `btfsmith` (found on
+/// PATH; also what a test binary calling the library gets).
+pub fn self_command() -> String {
+    let Some(arg0) = std::env::args_os().next() else { return "btfsmith".into() };
+    let arg0 = arg0.to_string_lossy().into_owned();
+    let is_btfsmith = Path::new(&arg0).file_name().is_some_and(|n| n == "btfsmith");
+    if is_btfsmith && arg0.contains('/') {
+        quote(&arg0)
+    } else {
+        "btfsmith".into()
+    }
+}
+
 /// The command line of `cmd`, quoted.
 pub fn cmdline(cmd: &Command) -> String {
     let mut parts = vec![quote(&cmd.get_program().to_string_lossy())];

@@ -128,13 +128,14 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
     }
     for f in &report.findings {
         s.push_str(&format!(
-            "- **{}** `{}` ({}){}: {}\n  `btfsmith replay {}`\n",
+            "- **{}** `{}` ({}){}: {}\n  `{} replay {}`\n",
             f.kind,
             f.encoder,
             f.compiler,
             f.function.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default(),
             f.summary,
-            f.dir
+            crate::process::self_command(),
+            crate::process::quote(&f.dir)
         ));
     }
     s
