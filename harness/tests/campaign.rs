@@ -91,6 +91,19 @@ fn a_campaign_finds_the_seed_bug_with_no_hint() {
     assert!(md.contains("| pahole-1.24/kernel-6.1 |"), "{md}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("<testcase classname=\"btfsmith\" name=\"pahole-1.24/kernel-6.1\"><failure"), "{junit}");
+
+    // The report's replay commands run as printed, pasted into a shell where btfsmith is not on
+    // PATH: they name the binary by the path it was started by.
+    let exe = btfsmith().display().to_string();
+    let replay = md
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('`')?.strip_suffix('`'))
+        .find(|c| c.contains(" replay "))
+        .unwrap_or_else(|| panic!("no replay command in report.md:\n{md}"))
+        .to_string();
+    assert!(replay.starts_with(&exe), "replay command does not name the binary it was run by ({exe}): {replay}");
+    let r = run("sh", &["-c", &format!("PATH=/usr/bin:/bin {replay}")], None);
+    assert!(r.success() && r.stdout_text().contains("CONFIRMED"), "`{replay}` pasted into sh: {:?}\n{}\n{}", r.status, r.stdout_text(), r.stderr_text());
 }
 
 #[test]
