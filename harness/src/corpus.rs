@@ -17,6 +17,10 @@
 //!   `= A|B` accepts either outcome (pahole 1.24 `-j` varies from run to run);
 //! - `has K1|K2` — at least one of these (for encoders that vary from run to run).
 //!
+//! `mechanism: ENCODER FUNCTION M1|M2` — there is a finding verdict about FUNCTION and each names
+//! one of these mechanisms (`nocall:param-dropped`, `piece:scalarised-struct`, ...): the evidence
+//! kind, so a case pins down *why* an encoder is wrong, not only that it is.
+//!
 //! FUNCTION `*` means every function (and verdicts about no function). ENCODER is a
 //! configuration name from the campaign configuration. `BTFSMITH_BLESS=1` rewrites the `=` lines
 //! from what the tools do now; it never runs unless asked.
@@ -31,7 +35,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Every directive a `CASE` file may use.
-pub const DIRECTIVES: &[&str] = &["what", "compilers", "expect", "known-bug", "fixed-by"];
+pub const DIRECTIVES: &[&str] = &[
+    "what",
+    "compilers",
+    "expect",
+    "mechanism",
+    "known-bug",
+    "fixed-by",
+];
 
 /// How an expectation compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +78,9 @@ pub struct Case {
     pub compilers: Vec<(String, String)>,
     /// Expectations.
     pub expects: Vec<Expect>,
+    /// `mechanism: ENCODER FUNCTION M1|M2`: there is a finding verdict about FUNCTION, and every
+    /// one names one of these mechanisms (its evidence kind).
+    pub mechanisms: Vec<(String, String, BTreeSet<String>)>,
     /// Upstream report, if any.
     pub known_bug: Option<String>,
     /// Fixing commit, if any.
@@ -75,7 +89,10 @@ pub struct Case {
 
 fn parse_kinds(text: &str, sep: char) -> Result<BTreeSet<VerdictKind>> {
     text.split(sep)
-        .map(|k| serde_json::from_value(serde_json::Value::String(k.trim().to_string())).map_err(|_| anyhow::anyhow!("unknown verdict {k:?}")))
+        .map(|k| {
+            serde_json::from_value(serde_json::Value::String(k.trim().to_string()))
+                .map_err(|_| anyhow::anyhow!("unknown verdict {k:?}"))
+        })
         .collect()
 }
 
@@ -83,15 +100,26 @@ impl Case {
     /// Reads `dir/CASE`.
     pub fn load(dir: &Path) -> Result<Case> {
         let path = dir.join("CASE");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut case = Case { dir: dir.to_path_buf(), what: String::new(), compilers: Vec::new(), expects: Vec::new(), known_bug: None, fixed_by: None };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut case = Case {
+            dir: dir.to_path_buf(),
+            what: String::new(),
+            compilers: Vec::new(),
+            expects: Vec::new(),
+            mechanisms: Vec::new(),
+            known_bug: None,
+            fixed_by: None,
+        };
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let at = || format!("{}:{}", path.display(), n + 1);
-            let (key, value) = line.split_once(':').with_context(|| format!("{}: expected `directive: value`", at()))?;
+            let (key, value) = line
+                .split_once(':')
+                .with_context(|| format!("{}: expected `directive: value`", at()))?;
             let value = value.trim();
             match key.trim() {
                 "what" => case.what = value.to_string(),
@@ -100,7 +128,9 @@ impl Case {
                 "compilers" => {
                     for c in value.split(',') {
                         let mut parts = c.split_whitespace();
-                        let tool = parts.next().with_context(|| format!("{}: empty compiler", at()))?;
+                        let tool = parts
+                            .next()
+                            .with_context(|| format!("{}: empty compiler", at()))?;
                         let opt = parts.next().unwrap_or("-O2");
                         case.compilers.push((tool.to_string(), opt.to_string()));
                     }
@@ -108,22 +138,50 @@ impl Case {
                 "expect" => {
                     let words: Vec<&str> = value.split_whitespace().collect();
                     let [encoder, function, op, verdicts] = words[..] else {
-                        bail!("{}: expected `expect: ENCODER FUNCTION (=|has) VERDICTS`", at());
+                        bail!(
+                            "{}: expected `expect: ENCODER FUNCTION (=|has) VERDICTS`",
+                            at()
+                        );
                     };
                     let expectation = match (op, verdicts) {
                         ("=", "safe") => Expectation::Safe,
                         ("=", v) => Expectation::Exactly(
                             v.split('|')
-                                .map(|alt| if alt == "none" { Ok(BTreeSet::new()) } else { parse_kinds(alt, ',') })
+                                .map(|alt| {
+                                    if alt == "none" {
+                                        Ok(BTreeSet::new())
+                                    } else {
+                                        parse_kinds(alt, ',')
+                                    }
+                                })
                                 .collect::<Result<_>>()
                                 .with_context(at)?,
                         ),
                         ("has", v) => Expectation::Has(parse_kinds(v, '|').with_context(at)?),
                         _ => bail!("{}: operator must be `=` or `has`", at()),
                     };
-                    case.expects.push(Expect { encoder: encoder.to_string(), function: function.to_string(), expectation });
+                    case.expects.push(Expect {
+                        encoder: encoder.to_string(),
+                        function: function.to_string(),
+                        expectation,
+                    });
                 }
-                other => bail!("{}: unknown directive `{other}` (known: {})", at(), DIRECTIVES.join(", ")),
+                "mechanism" => {
+                    let words: Vec<&str> = value.split_whitespace().collect();
+                    let [encoder, function, mechanisms] = words[..] else {
+                        bail!("{}: expected `mechanism: ENCODER FUNCTION M1|M2`", at());
+                    };
+                    case.mechanisms.push((
+                        encoder.to_string(),
+                        function.to_string(),
+                        mechanisms.split('|').map(str::to_string).collect(),
+                    ));
+                }
+                other => bail!(
+                    "{}: unknown directive `{other}` (known: {})",
+                    at(),
+                    DIRECTIVES.join(", ")
+                ),
             }
         }
         if case.what.is_empty() {
@@ -137,7 +195,10 @@ impl Case {
 
     /// The C sources, sorted by name (link order).
     pub fn sources(&self) -> Result<Vec<PathBuf>> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "c")).collect();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "c"))
+            .collect();
         v.sort();
         if v.is_empty() {
             bail!("{}: no .c files", self.dir.display());
@@ -151,7 +212,11 @@ pub fn cases(root: &Path) -> Result<Vec<PathBuf>> {
     if root.join("CASE").exists() {
         return Ok(vec![root.to_path_buf()]);
     }
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("CASE").exists()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root)
+        .with_context(|| format!("reading {}", root.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("CASE").exists())
+        .collect();
     v.sort();
     Ok(v)
 }
@@ -173,7 +238,10 @@ pub struct CaseResult {
 }
 
 fn about<'a>(verdicts: &'a [Verdict], e: &'a Expect) -> impl Iterator<Item = &'a Verdict> + 'a {
-    verdicts.iter().filter(move |v| v.encoder == e.encoder && (e.function == "*" || v.function.as_deref() == Some(e.function.as_str())))
+    verdicts.iter().filter(move |v| {
+        v.encoder == e.encoder
+            && (e.function == "*" || v.function.as_deref() == Some(e.function.as_str()))
+    })
 }
 
 /// Checks one expectation against the verdicts.
@@ -183,7 +251,15 @@ pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
         Expectation::Safe => got.iter().all(|k| !k.is_unsafe()),
         Expectation::Exactly(alternatives) => alternatives.iter().any(|want| {
             // `none` (empty) means nothing at all; otherwise MISSED counts only when listed.
-            let relevant: BTreeSet<VerdictKind> = got.iter().copied().filter(|k| want.is_empty() || *k != VerdictKind::Missed || want.contains(&VerdictKind::Missed)).collect();
+            let relevant: BTreeSet<VerdictKind> = got
+                .iter()
+                .copied()
+                .filter(|k| {
+                    want.is_empty()
+                        || *k != VerdictKind::Missed
+                        || want.contains(&VerdictKind::Missed)
+                })
+                .collect();
             &relevant == want
         }),
         Expectation::Has(any) => got.iter().any(|k| any.contains(k)),
@@ -191,36 +267,129 @@ pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
     if ok {
         return None;
     }
-    let details: Vec<String> = about(verdicts, e).map(|v| format!("    {} ({}): {}", v.kind, v.compiler, v.detail.lines().next().unwrap_or(""))).collect();
-    Some(format!("expect: {} {} {:?} — got {:?}\n{}", e.encoder, e.function, e.expectation, got, details.join("\n")))
+    let details: Vec<String> = about(verdicts, e)
+        .map(|v| {
+            format!(
+                "    {} ({}): {}",
+                v.kind,
+                v.compiler,
+                v.detail.lines().next().unwrap_or("")
+            )
+        })
+        .collect();
+    Some(format!(
+        "expect: {} {} {:?} — got {:?}\n{}",
+        e.encoder,
+        e.function,
+        e.expectation,
+        got,
+        details.join("\n")
+    ))
+}
+
+/// Checks one `mechanism:` line: some finding verdict about the function, each naming one of the
+/// mechanisms.
+pub fn check_mechanism(
+    verdicts: &[Verdict],
+    encoder: &str,
+    function: &str,
+    want: &BTreeSet<String>,
+) -> Option<String> {
+    let e = Expect {
+        encoder: encoder.into(),
+        function: function.into(),
+        expectation: Expectation::Safe,
+    };
+    let got: Vec<&Verdict> = about(verdicts, &e)
+        .filter(|v| v.kind.is_finding())
+        .collect();
+    if !got.is_empty() && got.iter().all(|v| want.contains(&v.evidence)) {
+        return None;
+    }
+    let seen: Vec<String> = got
+        .iter()
+        .map(|v| format!("    {} {}", v.kind, v.evidence))
+        .collect();
+    Some(format!(
+        "mechanism: {encoder} {function} {want:?} — got {}\n{}",
+        if got.is_empty() {
+            "no finding verdict"
+        } else {
+            "other mechanisms"
+        },
+        seen.join("\n")
+    ))
 }
 
 /// Runs one case: its compilers × the encoders its expectations name, all static oracles.
-pub fn run_case(dir: &Path, tc: &Toolchains, config: &Config, kernel_load: bool) -> Result<CaseResult> {
+pub fn run_case(
+    dir: &Path,
+    tc: &Toolchains,
+    config: &Config,
+    kernel_load: bool,
+) -> Result<CaseResult> {
     let case = Case::load(dir)?;
-    let encoders: BTreeSet<String> = case.expects.iter().map(|e| e.encoder.clone()).collect();
+    let encoders: BTreeSet<String> = case
+        .expects
+        .iter()
+        .map(|e| e.encoder.clone())
+        .chain(case.mechanisms.iter().map(|m| m.0.clone()))
+        .collect();
     let mut cfg = config.clone();
     cfg.encoders.retain(|e| encoders.contains(&e.name));
     for name in &encoders {
         if !cfg.encoders.iter().any(|e| &e.name == name) {
-            bail!("{}: no encoder configuration named {name} (see `btfsmith dump-config`)", dir.display());
+            bail!(
+                "{}: no encoder configuration named {name} (see `btfsmith dump-config`)",
+                dir.display()
+            );
         }
     }
     let mut matrix = Matrix::resolve(&cfg, tc, &[], &[])?;
     matrix.compilers.clear();
     for (tool, opt) in &case.compilers {
-        let c = Config { compilers: vec![tool.clone()], opt_levels: vec![opt.clone()], encoders: Vec::new() };
-        matrix.compilers.extend(crate::config::resolve_compilers(&c, tc, &[])?);
+        let c = Config {
+            compilers: vec![tool.clone()],
+            opt_levels: vec![opt.clone()],
+            encoders: Vec::new(),
+        };
+        matrix
+            .compilers
+            .extend(crate::config::resolve_compilers(&c, tc, &[])?);
     }
     let scratch = tempfile::tempdir()?;
     let store = FindingStore::open(&scratch.path().join("findings"))?;
-    let input = CaseInput { dir: dir.to_path_buf(), sources: case.sources()?, seed: None, policy: None };
-    let outcome = judge_case(&input, &matrix, &oracle::standard(kernel_load), &store, &scratch.path().join("work"))?;
+    let input = CaseInput {
+        dir: dir.to_path_buf(),
+        sources: case.sources()?,
+        seed: None,
+        policy: None,
+    };
+    let outcome = judge_case(
+        &input,
+        &matrix,
+        &oracle::standard(kernel_load),
+        &store,
+        &scratch.path().join("work"),
+    )?;
     if let Some(e) = outcome.build_errors.first() {
         bail!("{}: does not build: {e}", dir.display());
     }
-    let failures = case.expects.iter().filter_map(|e| check_expect(&outcome.verdicts, e)).collect();
-    Ok(CaseResult { case, verdicts: outcome.verdicts, failures })
+    let mut failures: Vec<String> = case
+        .expects
+        .iter()
+        .filter_map(|e| check_expect(&outcome.verdicts, e))
+        .collect();
+    failures.extend(
+        case.mechanisms
+            .iter()
+            .filter_map(|(enc, f, m)| check_mechanism(&outcome.verdicts, enc, f, m)),
+    );
+    Ok(CaseResult {
+        case,
+        verdicts: outcome.verdicts,
+        failures,
+    })
 }
 
 /// Rewrites the `=` expectations of a case from `verdicts` (the bless step).
@@ -233,12 +402,21 @@ pub fn bless(case: &Case, verdicts: &[Verdict]) -> Result<()> {
             let words: Vec<&str> = rest.split_whitespace().collect();
             // `= safe` states an intent, and `A|B` knowledge of a run-to-run variation, not an
             // observation: bless leaves them alone.
-            let [encoder, function, "=", value] = words[..] else { return None };
+            let [encoder, function, "=", value] = words[..] else {
+                return None;
+            };
             if value == "safe" || value.contains('|') {
                 return None;
             }
-            let e = Expect { encoder: encoder.into(), function: function.into(), expectation: Expectation::Safe };
-            let got: BTreeSet<VerdictKind> = about(verdicts, &e).map(|v| v.kind).filter(|k| *k != VerdictKind::Missed).collect();
+            let e = Expect {
+                encoder: encoder.into(),
+                function: function.into(),
+                expectation: Expectation::Safe,
+            };
+            let got: BTreeSet<VerdictKind> = about(verdicts, &e)
+                .map(|v| v.kind)
+                .filter(|k| *k != VerdictKind::Missed)
+                .collect();
             let missed = about(verdicts, &e).any(|v| v.kind == VerdictKind::Missed);
             let value = if got.is_empty() && !missed {
                 "none".to_string()

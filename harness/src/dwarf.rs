@@ -29,8 +29,112 @@ pub enum EntryLocation {
     Constant,
     /// No location at the entry point: optimized out.
     None,
+    /// A composite location (`DW_OP_piece`s) in which some piece has no location at entry: part
+    /// of a by-value aggregate does not arrive (clang scalarised it and passes only some fields).
+    Partial,
     /// A location expression this reader does not classify.
     Other,
+}
+
+/// A function's signature as types: return type, parameter types (rendered by one renderer, so
+/// two equal types render equally) and variadic. Parameter names are not part of it: they do not
+/// change how arguments travel. Compared as a whole, never as one formatted string (where
+/// `char * f(...)` and `char *f(...)` would differ).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Signature {
+    /// Return type.
+    pub ret: String,
+    /// Parameter types in order.
+    pub params: Vec<String>,
+    /// Ends in `...`.
+    pub variadic: bool,
+}
+
+impl Signature {
+    /// The signature of a BTF FUNC (`None` when `func` is not a FUNC with a prototype).
+    pub fn of_btf_func(btf: &btf::Btf, func: TypeId) -> Option<Signature> {
+        let TypeData::Func(f) = &btf.type_by_id(func)?.data else {
+            return None;
+        };
+        let TypeData::FuncProto(p) = &btf.type_by_id(f.proto)?.data else {
+            return None;
+        };
+        let variadic = p
+            .params
+            .last()
+            .is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY);
+        let n = p.params.len() - usize::from(variadic);
+        Some(Signature {
+            ret: btf::render::type_name(btf, p.ret),
+            params: p.params[..n]
+                .iter()
+                .map(|q| btf::render::type_name(btf, q.ty))
+                .collect(),
+            variadic,
+        })
+    }
+
+    /// `char *pick(struct node *, int)`.
+    pub fn render(&self, name: &str) -> String {
+        let mut params = self.params.clone();
+        if self.variadic {
+            params.push("...".into());
+        }
+        let params = if params.is_empty() {
+            "void".to_string()
+        } else {
+            params.join(", ")
+        };
+        let sep = if self.ret.ends_with('*') { "" } else { " " };
+        format!("{}{sep}{name}({params})", self.ret)
+    }
+
+    /// The first way `self` (what a FUNC claims) differs from `truth`, in words; `None` if equal.
+    pub fn difference(&self, truth: &Signature) -> Option<String> {
+        if self == truth {
+            return None;
+        }
+        if self.ret != truth.ret {
+            return Some(format!(
+                "the return type is `{}` in the FUNC, `{}` in the body",
+                self.ret, truth.ret
+            ));
+        }
+        for (i, (a, b)) in self.params.iter().zip(&truth.params).enumerate() {
+            if a != b {
+                return Some(format!(
+                    "parameter {i} is `{a}` in the FUNC, `{b}` in the body"
+                ));
+            }
+        }
+        if self.params.len() != truth.params.len() {
+            return Some(format!(
+                "the FUNC has {} parameters, the body {}",
+                self.params.len(),
+                truth.params.len()
+            ));
+        }
+        Some(format!(
+            "variadic in the {}",
+            if self.variadic {
+                "FUNC only"
+            } else {
+                "body only"
+            }
+        ))
+    }
+}
+
+/// Definite evidence that a tracer reading a function by some prototype would read garbage: the
+/// mechanism (a stable, short kind that names how the compiler changed the convention; part of a
+/// finding's identity) and the detail that shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// `register:moved`, `clone:param-not-passed`, `nocall:param-dropped`,
+    /// `piece:scalarised-struct`.
+    pub mechanism: &'static str,
+    /// What in the DWARF shows it.
+    pub detail: String,
 }
 
 /// One parameter of a function instance.
@@ -67,8 +171,11 @@ pub struct FunctionInstance {
     pub symbols: Vec<String>,
     /// `int walk(struct list *l, int n)`.
     pub prototype: String,
-    /// `int walk(struct list *, int)`: the comparison key.
+    /// `int walk(struct list *, int)`: the rendered signature, for display and for telling
+    /// same-name instances apart.
     pub signature: String,
+    /// The signature as types: what a FUNC's prototype is compared with.
+    pub sig: Signature,
     /// Parameters in source order.
     pub params: Vec<ParamFact>,
     /// Return type, rendered.
@@ -112,30 +219,76 @@ impl FunctionInstance {
     /// garbage, or `None` when nothing *proves* its calling convention differs.
     ///
     /// Only definite evidence counts (false positives are the worst bug an oracle can have):
-    /// `DW_CC_nocall`; a parameter that arrives in a register other than the ABI's; and, in a
-    /// clone, a parameter without location whose callers' call-site records pass no value for it
-    /// (`DW_TAG_call_site_parameter` naming it, without a location). A constant parameter is not
-    /// evidence by itself (gcc keeps some constant aggregates in a clone's signature), nor is a
-    /// parameter without location in a function that kept its name (an unused argument has no
-    /// location, yet every caller still passes it).
-    pub fn convention_change(&self) -> Option<String> {
+    /// - `register:moved`: a parameter arrives in a register other than the ABI's for its
+    ///   position;
+    /// - `clone:param-not-passed`: in a clone, a parameter without location whose callers'
+    ///   call-site records pass no value for it;
+    /// - `nocall:param-dropped`: in a `DW_CC_nocall` function (clang changed its signature), a
+    ///   parameter without location or only a constant: clang removed it (dead-argument
+    ///   elimination, constant propagation) or passes something else in its place (argument
+    ///   promotion), and its callers no longer pass it;
+    /// - `piece:scalarised-struct`: in a `DW_CC_nocall` function, a by-value aggregate of which
+    ///   only some pieces arrive (clang passes single fields).
+    ///
+    /// Not evidence: a constant parameter by itself (gcc keeps some constant aggregates in a
+    /// clone's signature); a parameter without location in a function that kept its name and
+    /// its convention (an unused argument has no location, yet every caller still passes it);
+    /// `DW_CC_nocall` alone — clang also sets it when only the return value was dropped, and
+    /// then every argument still arrives as the prototype says (see [`Self::return_dropped`]).
+    pub fn convention_change(&self) -> Option<Evidence> {
         for (i, p) in self.params.iter().enumerate() {
             match (p.location, p.abi_register) {
                 (EntryLocation::Register(r), Some(abi)) if r != abi => {
-                    return Some(format!("parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}", p.name))
+                    return Some(Evidence {
+                        mechanism: "register:moved",
+                        detail: format!(
+                            "parameter {i} ({}) arrives in DWARF register {r}, the ABI says {abi}",
+                            p.name
+                        ),
+                    });
                 }
-                (EntryLocation::None | EntryLocation::Constant, _) if self.is_clone() && p.passed == Some(false) => {
-                    return Some(format!("parameter {i} ({}) is not passed to the clone {} (its callers' call sites pass no value for it)", p.name, self.symbols.join(",")))
+                (EntryLocation::None | EntryLocation::Constant, _)
+                    if self.is_clone() && p.passed == Some(false) =>
+                {
+                    return Some(Evidence {
+                        mechanism: "clone:param-not-passed",
+                        detail: format!("parameter {i} ({}) is not passed to the clone {} (its callers' call sites pass no value for it)", p.name, self.symbols.join(",")),
+                    });
                 }
                 _ => {}
             }
         }
         if self.nocall {
-            // clang marks a function whose signature it changed (dead arguments or return value,
-            // promoted pointer arguments) even when every argument still sits in its register.
-            return Some("DW_CC_nocall: the compiler changed its signature (arguments, their types, or the return value); the source prototype no longer describes it".into());
+            for (i, p) in self.params.iter().enumerate() {
+                match p.location {
+                    EntryLocation::None | EntryLocation::Constant => {
+                        return Some(Evidence {
+                            mechanism: "nocall:param-dropped",
+                            detail: format!(
+                                "DW_CC_nocall and parameter {i} ({}) has {} at entry: clang removed or rewrote it, its callers no longer pass it as the prototype says",
+                                p.name,
+                                if p.location == EntryLocation::None { "no location" } else { "only a constant" }
+                            ),
+                        });
+                    }
+                    EntryLocation::Partial => {
+                        return Some(Evidence {
+                            mechanism: "piece:scalarised-struct",
+                            detail: format!("DW_CC_nocall and only some pieces of parameter {i} ({}: {}) arrive: clang passes single fields of the by-value aggregate, not the aggregate", p.name, p.ty),
+                        });
+                    }
+                    _ => {}
+                }
+            }
         }
         None
+    }
+
+    /// True when clang marked the function `DW_CC_nocall`, it returns a value, and nothing shows
+    /// its arguments changed: the return value was dropped (its callers ignore it). The arguments
+    /// are read right; what an fexit program reads as the return value is not a return value.
+    pub fn return_dropped(&self) -> bool {
+        self.nocall && self.sig.ret != "void" && self.convention_change().is_none()
     }
 }
 
@@ -150,12 +303,14 @@ impl FunctionInstance {
         if self.nocall || self.is_clone() || self.returns_aggregate {
             return false;
         }
-        self.params.iter().all(|p| match (p.abi_class, p.abi_register, p.location) {
-            (AbiClass::Other, _, _) => false,
-            (_, Some(r), EntryLocation::Register(l)) => r == l,
-            (_, None, EntryLocation::Stack) => true,
-            _ => false,
-        })
+        self.params
+            .iter()
+            .all(|p| match (p.abi_class, p.abi_register, p.location) {
+                (AbiClass::Other, _, _) => false,
+                (_, Some(r), EntryLocation::Register(l)) => r == l,
+                (_, None, EntryLocation::Stack) => true,
+                _ => false,
+            })
     }
 }
 
@@ -185,7 +340,10 @@ pub struct Facts {
 
 impl Facts {
     /// All instances whose source name is `name`.
-    pub fn instances<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FunctionInstance> + 'a {
+    pub fn instances<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a FunctionInstance> + 'a {
         self.functions.iter().filter(move |f| f.name == name)
     }
 
@@ -253,11 +411,11 @@ pub fn read(data: &[u8]) -> Result<Facts> {
     } else {
         RunTimeEndian::Big
     };
-    let address_of = |section: Option<object::SectionIndex>, value: u64| match (relocatable, section)
-    {
-        (true, Some(s)) => tagged(s.0, value),
-        _ => value,
-    };
+    let address_of =
+        |section: Option<object::SectionIndex>, value: u64| match (relocatable, section) {
+            (true, Some(s)) => tagged(s.0, value),
+            _ => value,
+        };
 
     // Section data and relocation maps, owned here so that the readers can borrow them.
     let mut sections: HashMap<&'static str, (Cow<[u8]>, Relocs)> = HashMap::new();
@@ -300,9 +458,7 @@ pub fn read(data: &[u8]) -> Result<Facts> {
                         base.wrapping_add(rel.addend() as u64)
                     }
                     object::RelocationTarget::Section(s) => {
-                        let debug_target = file
-                            .section_by_index(s)
-                            .is_ok_and(|s| is_debug(&s));
+                        let debug_target = file.section_by_index(s).is_ok_and(|s| is_debug(&s));
                         let base = if debug_target { 0 } else { tagged(s.0, 0) };
                         base.wrapping_add(rel.addend() as u64)
                     }
@@ -378,7 +534,11 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         let cu = unit
             .name
             .as_ref()
-            .map(|n| n.to_string_lossy().map(|s| s.into_owned()).unwrap_or_default())
+            .map(|n| {
+                n.to_string_lossy()
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default()
+            })
             .unwrap_or_default();
         UnitWalker {
             unit,
@@ -389,9 +549,15 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         }
     }
 
-    fn string(&self, entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, at: gimli::DwAt) -> Result<Option<String>> {
+    fn string(
+        &self,
+        entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
+        at: gimli::DwAt,
+    ) -> Result<Option<String>> {
         match entry.attr_value(at)? {
-            Some(v) => Ok(Some(self.unit.attr_string(v)?.to_string_lossy()?.into_owned())),
+            Some(v) => Ok(Some(
+                self.unit.attr_string(v)?.to_string_lossy()?.into_owned(),
+            )),
             None => Ok(None),
         }
     }
@@ -412,14 +578,20 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         Ok(offset)
     }
 
-    fn collect(&mut self, out: &mut Vec<FunctionInstance>, by_address: &HashMap<u64, Vec<String>>) -> Result<()> {
+    fn collect(
+        &mut self,
+        out: &mut Vec<FunctionInstance>,
+        by_address: &HashMap<u64, Vec<String>>,
+    ) -> Result<()> {
         let mut offsets = Vec::new();
         let mut call_sites = Vec::new();
         let mut entries = self.unit.entries();
         while let Some((_, entry)) = entries.next_dfs()? {
             match entry.tag() {
                 gimli::DW_TAG_subprogram => offsets.push(entry.offset()),
-                gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => call_sites.push(entry.offset()),
+                gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
+                    call_sites.push(entry.offset())
+                }
                 _ => {}
             }
         }
@@ -438,7 +610,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     fn call_site(&mut self, site: gimli::UnitOffset) -> Result<()> {
         let unit = self.unit;
         let entry = unit.entry(site)?;
-        let origin = match entry.attr_value(gimli::DW_AT_call_origin)?.or(entry.attr_value(gimli::DW_AT_abstract_origin)?) {
+        let origin = match entry
+            .attr_value(gimli::DW_AT_call_origin)?
+            .or(entry.attr_value(gimli::DW_AT_abstract_origin)?)
+        {
             Some(AttributeValue::UnitRef(o)) => self.origin(o)?,
             _ => return Ok(()),
         };
@@ -447,10 +622,15 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         let mut children = root.children();
         while let Some(child) = children.next()? {
             let e = child.entry();
-            if e.tag() != gimli::DW_TAG_call_site_parameter && e.tag() != gimli::DW_TAG_GNU_call_site_parameter {
+            if e.tag() != gimli::DW_TAG_call_site_parameter
+                && e.tag() != gimli::DW_TAG_GNU_call_site_parameter
+            {
                 continue;
             }
-            let Some(AttributeValue::UnitRef(param)) = e.attr_value(gimli::DW_AT_call_parameter)? else { continue };
+            let Some(AttributeValue::UnitRef(param)) = e.attr_value(gimli::DW_AT_call_parameter)?
+            else {
+                continue;
+            };
             let param = self.origin(param)?;
             let passed = e.attr_value(gimli::DW_AT_location)?.is_some();
             let slot = self.call_evidence.entry((origin, param)).or_insert(passed);
@@ -462,7 +642,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
 
     /// The entry address of a subprogram with code: `DW_AT_low_pc`, or the first range of
     /// `DW_AT_ranges` (a hot/cold split lists the entry part first).
-    fn entry_pc(&self, entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>) -> Result<Option<u64>> {
+    fn entry_pc(
+        &self,
+        entry: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
+    ) -> Result<Option<u64>> {
         if let Some(AttributeValue::Addr(a)) = entry.attr_value(gimli::DW_AT_entry_pc)? {
             return Ok(Some(a));
         }
@@ -479,7 +662,11 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         Ok(None)
     }
 
-    fn instance(&mut self, offset: gimli::UnitOffset, by_address: &HashMap<u64, Vec<String>>) -> Result<Option<FunctionInstance>> {
+    fn instance(
+        &mut self,
+        offset: gimli::UnitOffset,
+        by_address: &HashMap<u64, Vec<String>>,
+    ) -> Result<Option<FunctionInstance>> {
         let unit = self.unit;
         let entry = unit.entry(offset)?;
         if entry.attr_value(gimli::DW_AT_declaration)?.is_some() {
@@ -490,13 +677,20 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         };
         let origin_off = self.origin(offset)?;
         let origin = unit.entry(origin_off)?;
-        let Some(name) = self.string(&entry, gimli::DW_AT_name)?.or(self.string(&origin, gimli::DW_AT_name)?) else {
+        let Some(name) = self
+            .string(&entry, gimli::DW_AT_name)?
+            .or(self.string(&origin, gimli::DW_AT_name)?)
+        else {
             return Ok(None);
         };
         let flag = |e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, at| -> Result<bool> {
-            Ok(matches!(e.attr_value(at)?, Some(AttributeValue::Flag(true))))
+            Ok(matches!(
+                e.attr_value(at)?,
+                Some(AttributeValue::Flag(true))
+            ))
         };
-        let external = flag(&entry, gimli::DW_AT_external)? || flag(&origin, gimli::DW_AT_external)?;
+        let external =
+            flag(&entry, gimli::DW_AT_external)? || flag(&origin, gimli::DW_AT_external)?;
         let nocall = [&entry, &origin].iter().any(|e| {
             matches!(
                 e.attr_value(gimli::DW_AT_calling_convention),
@@ -550,7 +744,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         // Build the prototype in the scratch blob and render it like any BTF FUNC.
         let mut proto_params: Vec<Param> = Vec::new();
         let mut facts = Vec::new();
-        let classes: Vec<AbiClass> = params.iter().map(|(_, _, ty)| self.abi_class(*ty)).collect();
+        let classes: Vec<AbiClass> = params
+            .iter()
+            .map(|(_, _, ty)| self.abi_class(*ty))
+            .collect();
         let returns_aggregate = ret != TypeId::VOID && self.abi_class(ret) == AbiClass::Other;
         let registers = abi_registers(&classes, returns_aggregate);
         for (i, (off, pname, ty)) in params.iter().enumerate() {
@@ -566,16 +763,27 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             });
         }
         if variadic {
-            proto_params.push(Param { name: btf::StrRef::EMPTY, ty: TypeId::VOID });
+            proto_params.push(Param {
+                name: btf::StrRef::EMPTY,
+                ty: TypeId::VOID,
+            });
         }
         let proto = self.scratch.add_type(Type {
             name: btf::StrRef::EMPTY,
-            data: TypeData::FuncProto(FuncProto { ret, params: proto_params }),
+            data: TypeData::FuncProto(FuncProto {
+                ret,
+                params: proto_params,
+            }),
         });
         let r = btf::render::Renderer::new(&self.scratch);
         Ok(Some(FunctionInstance {
             prototype: r.prototype(proto, &name),
             signature: r.without_param_names().prototype(proto, &name),
+            sig: Signature {
+                ret: btf::render::type_name(&self.scratch, ret),
+                params: facts.iter().map(|p: &ParamFact| p.ty.clone()).collect(),
+                variadic,
+            },
             name,
             cu: self.cu.clone(),
             external,
@@ -590,7 +798,11 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     }
 
     /// Classifies a parameter's location at the function's entry address.
-    fn entry_location(&self, e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>, entry_pc: u64) -> Result<EntryLocation> {
+    fn entry_location(
+        &self,
+        e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
+        entry_pc: u64,
+    ) -> Result<EntryLocation> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
             return Ok(EntryLocation::Constant);
         }
@@ -621,7 +833,12 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                     return AbiClass::Integer
                 }
                 Some(TypeData::Float(f)) if f.size <= 8 => return AbiClass::Sse,
-                Some(TypeData::Typedef(t) | TypeData::Const(t) | TypeData::Volatile(t) | TypeData::Restrict(t)) => ty = *t,
+                Some(
+                    TypeData::Typedef(t)
+                    | TypeData::Const(t)
+                    | TypeData::Volatile(t)
+                    | TypeData::Restrict(t),
+                ) => ty = *t,
                 _ => return AbiClass::Other,
             }
         }
@@ -634,7 +851,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             return Ok(id);
         }
         if depth > MAX_TYPE_DEPTH {
-            bail!("DWARF type chain deeper than {MAX_TYPE_DEPTH} at {:?}", offset);
+            bail!(
+                "DWARF type chain deeper than {MAX_TYPE_DEPTH} at {:?}",
+                offset
+            );
         }
         let unit = self.unit;
         let entry = unit.entry(offset)?;
@@ -667,10 +887,17 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                         gimli::DW_ATE_boolean => IntEncoding::BOOL,
                         _ => IntEncoding::NONE,
                     };
-                    TypeData::Int(Int { size, encoding, bit_offset: 0, bits: (size * 8).min(255) as u8 })
+                    TypeData::Int(Int {
+                        size,
+                        encoding,
+                        bit_offset: 0,
+                        bits: (size * 8).min(255) as u8,
+                    })
                 }
             }
-            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type => TypeData::Ptr(inner(self)?),
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type => {
+                TypeData::Ptr(inner(self)?)
+            }
             gimli::DW_TAG_const_type => TypeData::Const(inner(self)?),
             gimli::DW_TAG_volatile_type => TypeData::Volatile(inner(self)?),
             gimli::DW_TAG_restrict_type => TypeData::Restrict(inner(self)?),
@@ -681,9 +908,23 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 self.types.insert(offset, id);
                 return Ok(id);
             }
-            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => TypeData::Struct(Composite { size, bitfield_encoding: false, members: Vec::new() }),
-            gimli::DW_TAG_union_type => TypeData::Union(Composite { size, bitfield_encoding: false, members: Vec::new() }),
-            gimli::DW_TAG_enumeration_type => TypeData::Enum(Enum { size, signed: false, values: Vec::new() }),
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => {
+                TypeData::Struct(Composite {
+                    size,
+                    bitfield_encoding: false,
+                    members: Vec::new(),
+                })
+            }
+            gimli::DW_TAG_union_type => TypeData::Union(Composite {
+                size,
+                bitfield_encoding: false,
+                members: Vec::new(),
+            }),
+            gimli::DW_TAG_enumeration_type => TypeData::Enum(Enum {
+                size,
+                signed: false,
+                values: Vec::new(),
+            }),
             gimli::DW_TAG_array_type => {
                 let elem = inner(self)?;
                 // One BTF array per subrange, innermost last: int a[2][3] is array 2 of array 3.
@@ -696,7 +937,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                     if e.tag() != gimli::DW_TAG_subrange_type {
                         continue;
                     }
-                    let count = match (e.attr_value(gimli::DW_AT_count)?, e.attr_value(gimli::DW_AT_upper_bound)?) {
+                    let count = match (
+                        e.attr_value(gimli::DW_AT_count)?,
+                        e.attr_value(gimli::DW_AT_upper_bound)?,
+                    ) {
                         (Some(c), _) => c.udata_value().unwrap_or(0),
                         (None, Some(u)) => u.udata_value().map_or(0, |u| u + 1),
                         _ => 0,
@@ -705,7 +949,14 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 }
                 let mut id = elem;
                 for len in dims.iter().rev() {
-                    id = self.scratch.add_type(Type { name: btf::StrRef::EMPTY, data: TypeData::Array(Array { elem: id, index: TypeId::VOID, len: *len }) });
+                    id = self.scratch.add_type(Type {
+                        name: btf::StrRef::EMPTY,
+                        data: TypeData::Array(Array {
+                            elem: id,
+                            index: TypeId::VOID,
+                            len: *len,
+                        }),
+                    });
                 }
                 self.types.insert(offset, id);
                 return Ok(id);
@@ -720,10 +971,12 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 while let Some(child) = children.next()? {
                     let e = child.entry();
                     match e.tag() {
-                        gimli::DW_TAG_formal_parameter => pending.push(match e.attr_value(gimli::DW_AT_type)? {
-                            Some(AttributeValue::UnitRef(t)) => Some(t),
-                            _ => None,
-                        }),
+                        gimli::DW_TAG_formal_parameter => {
+                            pending.push(match e.attr_value(gimli::DW_AT_type)? {
+                                Some(AttributeValue::UnitRef(t)) => Some(t),
+                                _ => None,
+                            })
+                        }
                         gimli::DW_TAG_unspecified_parameters => pending.push(None),
                         _ => {}
                     }
@@ -733,7 +986,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                         Some(t) => self.type_id(t, depth + 1)?,
                         None => TypeId::VOID,
                     };
-                    params.push(Param { name: btf::StrRef::EMPTY, ty });
+                    params.push(Param {
+                        name: btf::StrRef::EMPTY,
+                        ty,
+                    });
                 }
                 TypeData::FuncProto(FuncProto { ret, params })
             }
@@ -741,7 +997,11 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 self.types.insert(offset, TypeId::VOID);
                 return Ok(TypeId::VOID);
             }
-            other => bail!("unsupported DWARF type tag {other} at {:?} in {}", offset, self.cu),
+            other => bail!(
+                "unsupported DWARF type tag {other} at {:?} in {}",
+                offset,
+                self.cu
+            ),
         };
         let n = self.scratch.add_str(&name);
         let id = self.scratch.add_type(Type { name: n, data });
@@ -805,18 +1065,42 @@ pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Optio
 
 /// Classifies a location expression by its first operation.
 fn classify(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> EntryLocation {
+    // A composite with an empty piece (a DW_OP_piece with no location before it) is Partial.
+    let mut ops = expr.clone().operations(encoding);
+    let mut located = false;
+    while let Ok(Some(op)) = ops.next() {
+        match op {
+            gimli::Operation::Piece { .. } => {
+                if !located {
+                    return EntryLocation::Partial;
+                }
+                located = false;
+            }
+            _ => located = true,
+        }
+    }
     let mut ops = expr.operations(encoding);
     match ops.next() {
         Ok(Some(gimli::Operation::Register { register })) => EntryLocation::Register(register.0),
-        Ok(Some(gimli::Operation::FrameOffset { .. } | gimli::Operation::RegisterOffset { .. } | gimli::Operation::CallFrameCFA)) => EntryLocation::Stack,
+        Ok(Some(
+            gimli::Operation::FrameOffset { .. }
+            | gimli::Operation::RegisterOffset { .. }
+            | gimli::Operation::CallFrameCFA,
+        )) => EntryLocation::Stack,
         // DW_OP_entry_value(DW_OP_regN): "the value regN had on entry" — at entry, that is regN.
         Ok(Some(gimli::Operation::EntryValue { expression })) => {
             match gimli::Expression(expression).operations(encoding).next() {
-                Ok(Some(gimli::Operation::Register { register })) => EntryLocation::Register(register.0),
+                Ok(Some(gimli::Operation::Register { register })) => {
+                    EntryLocation::Register(register.0)
+                }
                 _ => EntryLocation::Other,
             }
         }
-        Ok(Some(gimli::Operation::UnsignedConstant { .. } | gimli::Operation::SignedConstant { .. } | gimli::Operation::ImplicitValue { .. })) => EntryLocation::Constant,
+        Ok(Some(
+            gimli::Operation::UnsignedConstant { .. }
+            | gimli::Operation::SignedConstant { .. }
+            | gimli::Operation::ImplicitValue { .. },
+        )) => EntryLocation::Constant,
         Ok(None) => EntryLocation::None,
         _ => EntryLocation::Other,
     }

@@ -32,7 +32,10 @@ pub const EXPECTED: &[(&str, &str)] = &[
 /// A canonical line without its `(xN)` count, and the count.
 fn split_count(line: &str) -> (&str, usize) {
     if let Some(start) = line.rfind(" (x") {
-        if let Some(n) = line[start + 3..].strip_suffix(')').and_then(|n| n.parse().ok()) {
+        if let Some(n) = line[start + 3..]
+            .strip_suffix(')')
+            .and_then(|n| n.parse().ok())
+        {
             return (&line[..start], n);
         }
     }
@@ -57,7 +60,9 @@ fn flatten_arrays(line: &str) -> String {
         let mut tail = &rest[start..];
         while let Some(inner) = tail.strip_prefix('[') {
             let Some(end) = inner.find(']') else { break };
-            let Ok(n) = inner[..end].parse::<u64>() else { break };
+            let Ok(n) = inner[..end].parse::<u64>() else {
+                break;
+            };
             product = Some(product.unwrap_or(1).saturating_mul(n));
             tail = &inner[end + 1..];
         }
@@ -76,10 +81,21 @@ fn flatten_arrays(line: &str) -> String {
     out
 }
 
-const FLOAT_NAMES: &[&str] = &["float", "double", "long double", "_Float128", "__float128", "_Float16"];
+const FLOAT_NAMES: &[&str] = &[
+    "float",
+    "double",
+    "long double",
+    "_Float128",
+    "__float128",
+    "_Float16",
+];
 
 /// Which rule explains a line present on one side only, if any.
-fn explain_one_sided(line: &str, other: &BTreeSet<String>, allow_duplicates: bool) -> Option<&'static str> {
+fn explain_one_sided(
+    line: &str,
+    other: &BTreeSet<String>,
+    allow_duplicates: bool,
+) -> Option<&'static str> {
     let (text, _) = split_count(line);
     if allow_duplicates && other.iter().any(|o| split_count(o).0 == text) {
         return Some("duplicates");
@@ -97,14 +113,19 @@ fn explain_one_sided(line: &str, other: &BTreeSet<String>, allow_duplicates: boo
         return Some("unused-anon");
     }
     for f in FLOAT_NAMES {
-        if text.starts_with(&format!("INT {f} size=")) || text.starts_with(&format!("FLOAT {f} size=")) {
+        if text.starts_with(&format!("INT {f} size="))
+            || text.starts_with(&format!("FLOAT {f} size="))
+        {
             return Some("float-as-int");
         }
     }
     // The line is one-sided, so if the other side has it up to array shapes, only the shapes
     // differ.
     let flat = flatten_arrays(text);
-    if other.iter().any(|o| flatten_arrays(split_count(o).0) == flat) {
+    if other
+        .iter()
+        .any(|o| flatten_arrays(split_count(o).0) == flat)
+    {
         return Some("flattened-array");
     }
     None
@@ -113,7 +134,11 @@ fn explain_one_sided(line: &str, other: &BTreeSet<String>, allow_duplicates: boo
 /// Compares two canonical forms; returns the unexplained lines (with their side) and the set of
 /// rules used.
 /// `allow_duplicates`: the judged encoder is one known not to deduplicate fully.
-pub fn classify(reference: &Canon, other: &Canon, allow_duplicates: bool) -> (Vec<String>, BTreeSet<&'static str>) {
+pub fn classify(
+    reference: &Canon,
+    other: &Canon,
+    allow_duplicates: bool,
+) -> (Vec<String>, BTreeSet<&'static str>) {
     let a: BTreeSet<String> = reference.lines.iter().cloned().collect();
     let b: BTreeSet<String> = other.lines.iter().cloned().collect();
     let mut used = BTreeSet::new();
@@ -124,15 +149,22 @@ pub fn classify(reference: &Canon, other: &Canon, allow_duplicates: bool) -> (Ve
             .filter_map(|l| {
                 let (text, n) = split_count(l);
                 let (name, linkage, proto) = func_parts(text)?;
-                Some((name.to_string(), (linkage.to_string(), proto.to_string(), n)))
+                Some((
+                    name.to_string(),
+                    (linkage.to_string(), proto.to_string(), n),
+                ))
             })
             .collect()
     };
     let (fa, fb) = (funcs(&a), funcs(&b));
     for (name, (la, pa, na)) in &fa {
-        let Some((lb, pb, nb)) = fb.get(name) else { continue };
+        let Some((lb, pb, nb)) = fb.get(name) else {
+            continue;
+        };
         if pa != pb {
-            unexplained.push(format!("FUNC {name}: reference says `{pa}`, this says `{pb}`"));
+            unexplained.push(format!(
+                "FUNC {name}: reference says `{pa}`, this says `{pb}`"
+            ));
         }
         if la != lb {
             used.insert("func-linkage");
@@ -145,7 +177,11 @@ pub fn classify(reference: &Canon, other: &Canon, allow_duplicates: bool) -> (Ve
             }
         }
     }
-    for (line, side, other) in a.difference(&b).map(|l| (l, '-', &b)).chain(b.difference(&a).map(|l| (l, '+', &a))) {
+    for (line, side, other) in a
+        .difference(&b)
+        .map(|l| (l, '-', &b))
+        .chain(b.difference(&a).map(|l| (l, '+', &a)))
+    {
         if line.starts_with("FUNC ") && split_count(line).0.starts_with("FUNC ") {
             let name = func_parts(split_count(line).0).map(|p| p.0);
             if name.is_some_and(|n| fa.contains_key(n) && fb.contains_key(n)) {
@@ -172,8 +208,13 @@ impl Oracle for Differential {
             .encodings
             .iter()
             .filter_map(|e| {
-                let partial_dedup = e.encoder.config.tool == crate::pipeline::GCC_BTF || e.encoder.config.tool == "pahole-1.24";
-                Some((e.encoder.config.name.as_str(), Canon::of(e.btf.as_ref().ok()?), partial_dedup))
+                let partial_dedup = e.encoder.config.tool == crate::pipeline::GCC_BTF
+                    || e.encoder.config.tool == "pahole-1.24";
+                Some((
+                    e.encoder.config.name.as_str(),
+                    Canon::of(e.btf.as_ref().ok()?),
+                    partial_dedup,
+                ))
             })
             .collect();
         if canons.len() < 2 {
@@ -186,7 +227,11 @@ impl Oracle for Differential {
             }
         }
         let consensus = Canon {
-            lines: support.iter().filter(|(_, n)| **n * 2 > canons.len()).map(|(l, _)| l.to_string()).collect(),
+            lines: support
+                .iter()
+                .filter(|(_, n)| **n * 2 > canons.len())
+                .map(|(l, _)| l.to_string())
+                .collect(),
         };
         let ref_name = "consensus";
         let mut out = Vec::new();
@@ -195,16 +240,27 @@ impl Oracle for Differential {
             if unexplained.is_empty() {
                 continue;
             }
-            let kind_of = |l: &str| l.trim_start_matches(['+', '-']).split_whitespace().next().unwrap_or("?").to_string();
+            let kind_of = |l: &str| {
+                l.trim_start_matches(['+', '-'])
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("?")
+                    .to_string()
+            };
             let diff = btf::canon::diff(&consensus, canon, ref_name, name).unwrap_or_default();
+            let mechanism = format!("vs {ref_name}: {}", kind_of(&unexplained[0]));
             out.push(Verdict {
                 oracle: self.name().into(),
                 kind: VerdictKind::UnexplainedDiff,
                 encoder: name.to_string(),
                 compiler: case.build.compiler.name.clone(),
                 function: None,
-                phenomenon: format!("vs {ref_name}: {}", kind_of(&unexplained[0])),
-                detail: format!("unexplained differences:\n{}\n\n{diff}", unexplained.join("\n")),
+                phenomenon: mechanism.clone(),
+                evidence: mechanism,
+                detail: format!(
+                    "unexplained differences:\n{}\n\n{diff}",
+                    unexplained.join("\n")
+                ),
             });
         }
         out
@@ -216,25 +272,58 @@ mod tests {
     use super::*;
 
     fn canon(lines: &[&str]) -> Canon {
-        Canon { lines: lines.iter().map(|s| s.to_string()).collect() }
+        Canon {
+            lines: lines.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
     fn flattening_multiplies_dimensions() {
-        assert_eq!(flatten_arrays("STRUCT s size=24 {int grid[2][3] @0;}"), "STRUCT s size=24 {int grid[6] @0;}");
+        assert_eq!(
+            flatten_arrays("STRUCT s size=24 {int grid[2][3] @0;}"),
+            "STRUCT s size=24 {int grid[6] @0;}"
+        );
         assert_eq!(flatten_arrays("char name[16] @0"), "char name[16] @0");
     }
 
     #[test]
     fn expected_differences_are_explained_and_others_are_not() {
-        let a = canon(&["FUNC f static: int f(int a)", "INT double size=8 bits=64 encoding=(none)", "STRUCT s size=24 {int g[2][3] @0;}"]);
-        let b = canon(&["FLOAT double size=8", "FUNC f global: int f(int a)", "FUNC g static: void g(void)", "STRUCT s size=24 {int g[6] @0;}"]);
+        let a = canon(&[
+            "FUNC f static: int f(int a)",
+            "INT double size=8 bits=64 encoding=(none)",
+            "STRUCT s size=24 {int g[2][3] @0;}",
+        ]);
+        let b = canon(&[
+            "FLOAT double size=8",
+            "FUNC f global: int f(int a)",
+            "FUNC g static: void g(void)",
+            "STRUCT s size=24 {int g[6] @0;}",
+        ]);
         let (unexplained, used) = classify(&a, &b, false);
         assert!(unexplained.is_empty(), "{unexplained:?}");
-        assert!(used.contains("float-as-int") && used.contains("flattened-array") && used.contains("func-linkage") && used.contains("func-selection"), "{used:?}");
-        let c = canon(&["FUNC f static: long int f(int a)", "STRUCT s size=24 {int g[5] @0;}"]);
+        assert!(
+            used.contains("float-as-int")
+                && used.contains("flattened-array")
+                && used.contains("func-linkage")
+                && used.contains("func-selection"),
+            "{used:?}"
+        );
+        let c = canon(&[
+            "FUNC f static: long int f(int a)",
+            "STRUCT s size=24 {int g[5] @0;}",
+        ]);
         let (unexplained, _) = classify(&a, &c, false);
-        assert!(unexplained.iter().any(|l| l.contains("FUNC f: reference says `int f(int a)`")), "{unexplained:?}");
-        assert!(unexplained.iter().any(|l| l == "+STRUCT s size=24 {int g[5] @0;}"), "{unexplained:?}");
+        assert!(
+            unexplained
+                .iter()
+                .any(|l| l.contains("FUNC f: reference says `int f(int a)`")),
+            "{unexplained:?}"
+        );
+        assert!(
+            unexplained
+                .iter()
+                .any(|l| l == "+STRUCT s size=24 {int g[5] @0;}"),
+            "{unexplained:?}"
+        );
     }
 }

@@ -25,8 +25,16 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::Libbpf(e) => write!(f, "libbpf btf__new: {}", std::io::Error::from_raw_os_error(*e)),
-            LoadError::Kernel { errno, log } => write!(f, "BPF_BTF_LOAD: {}\n{log}", std::io::Error::from_raw_os_error(*errno)),
+            LoadError::Libbpf(e) => write!(
+                f,
+                "libbpf btf__new: {}",
+                std::io::Error::from_raw_os_error(*e)
+            ),
+            LoadError::Kernel { errno, log } => write!(
+                f,
+                "BPF_BTF_LOAD: {}\n{log}",
+                std::io::Error::from_raw_os_error(*errno)
+            ),
         }
     }
 }
@@ -61,7 +69,10 @@ pub fn load(raw: &[u8]) -> Result<(), LoadError> {
     let text = String::from_utf8_lossy(&log[..end]);
     let tail: Vec<&str> = text.lines().rev().take(8).collect();
     // The first attempt's errno: the second one's can be ENOSPC from the log alone.
-    Err(LoadError::Kernel { errno, log: tail.into_iter().rev().collect::<Vec<_>>().join("\n") })
+    Err(LoadError::Kernel {
+        errno,
+        log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+    })
 }
 
 /// One `BPF_BTF_LOAD` of `raw`, with the verifier log in `log` when given; the fd is closed.
@@ -101,23 +112,25 @@ impl Oracle for KernelLoad {
                 let btf = e.btf.as_ref().ok()?;
                 let raw = btf.to_bytes().ok()?;
                 let err = load(&raw).err()?;
+                let mechanism: String = match &err {
+                    LoadError::Libbpf(_) => "libbpf".into(),
+                    // The verifier's last line, ids and offsets blanked, so one bug is one finding.
+                    LoadError::Kernel { log, .. } => log
+                        .lines()
+                        .last()
+                        .unwrap_or("kernel")
+                        .chars()
+                        .map(|c| if c.is_ascii_digit() { 'N' } else { c })
+                        .collect(),
+                };
                 Some(Verdict {
                     oracle: self.name().into(),
                     kind: VerdictKind::LoadRejected,
                     encoder: e.encoder.config.name.clone(),
                     compiler: case.build.compiler.name.clone(),
                     function: None,
-                    phenomenon: match &err {
-                        LoadError::Libbpf(_) => "libbpf".into(),
-                        // The verifier's last line, ids and offsets blanked, so one bug is one finding.
-                        LoadError::Kernel { log, .. } => log
-                            .lines()
-                            .last()
-                            .unwrap_or("kernel")
-                            .chars()
-                            .map(|c| if c.is_ascii_digit() { 'N' } else { c })
-                            .collect(),
-                    },
+                    phenomenon: mechanism.clone(),
+                    evidence: mechanism,
                     detail: err.to_string(),
                 })
             })

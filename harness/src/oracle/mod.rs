@@ -36,6 +36,9 @@ pub enum VerdictKind {
     WrongProto,
     /// The function's real calling convention differs from the prototype the FUNC claims.
     UnsafeOptimized,
+    /// The compiler dropped the function's return value (clang `DW_CC_nocall` with every
+    /// argument in place): arguments are read right, an fexit program's return value is not one.
+    ReturnDropped,
     /// Two configurations differ in a way the expected-differences table does not explain.
     UnexplainedDiff,
     /// A function that could have been encoded safely was not (a rate, not a failure).
@@ -45,7 +48,10 @@ pub enum VerdictKind {
 impl VerdictKind {
     /// True for verdicts that mean a tracer can be misled or the BTF is unusable.
     pub fn is_unsafe(self) -> bool {
-        !matches!(self, VerdictKind::Missed | VerdictKind::UnexplainedDiff)
+        !matches!(
+            self,
+            VerdictKind::Missed | VerdictKind::UnexplainedDiff | VerdictKind::ReturnDropped
+        )
     }
     /// True for verdicts that become findings.
     pub fn is_finding(self) -> bool {
@@ -62,6 +68,7 @@ impl VerdictKind {
             VerdictKind::Ambiguous => "AMBIGUOUS",
             VerdictKind::WrongProto => "WRONG_PROTO",
             VerdictKind::UnsafeOptimized => "UNSAFE_OPTIMIZED",
+            VerdictKind::ReturnDropped => "RETURN_DROPPED",
             VerdictKind::UnexplainedDiff => "UNEXPLAINED_DIFF",
             VerdictKind::Missed => "MISSED",
         }
@@ -87,16 +94,28 @@ pub struct Verdict {
     pub compiler: String,
     /// The function concerned, if any.
     pub function: Option<String>,
-    /// The compiler phenomenon behind it (`collision:inconsistent`, `clone:constprop`, ...).
+    /// The compiler phenomenon behind it (`collision:inconsistent`, `clone:constprop`, ...):
+    /// what the program contained, for statistics.
     pub phenomenon: String,
+    /// The mechanism the evidence shows (`nocall:param-dropped`, `proto:other-instance`,
+    /// `piece:scalarised-struct`, ...): how the encoder went wrong. Part of a finding's identity,
+    /// so that two bugs behind one phenomenon are two findings. Empty in findings written
+    /// before it existed (the phenomenon stands in).
+    #[serde(default)]
+    pub evidence: String,
     /// Human-readable detail: what was expected, what was found.
     pub detail: String,
 }
 
 impl Verdict {
-    /// The deduplication key of a finding: oracle verdict, configuration, phenomenon.
+    /// The deduplication key of a finding: verdict, configuration, mechanism.
     pub fn signature(&self) -> String {
-        format!("{}|{}|{}", self.kind, self.encoder, self.phenomenon)
+        let mechanism = if self.evidence.is_empty() {
+            &self.phenomenon
+        } else {
+            &self.evidence
+        };
+        format!("{}|{}|{}", self.kind, self.encoder, mechanism)
     }
 }
 

@@ -18,7 +18,11 @@ impl Oracle for EncoderRun {
             .filter_map(|e| {
                 let failure = e.btf.as_ref().err()?;
                 let (kind, phenomenon, detail) = match failure {
-                    EncodeFailure::Timeout => (VerdictKind::EncoderTimeout, "timeout", format!("killed after {:.1?}", e.proc.elapsed)),
+                    EncodeFailure::Timeout => (
+                        VerdictKind::EncoderTimeout,
+                        "timeout",
+                        format!("killed after {:.1?}", e.proc.elapsed),
+                    ),
                     EncodeFailure::Crash(s) => (VerdictKind::EncoderCrash, "crash", s.clone()),
                     EncodeFailure::Failed(s) => (VerdictKind::EncoderFailed, "exit", s.clone()),
                     EncodeFailure::Unreadable(s) => (VerdictKind::Unreadable, "output", s.clone()),
@@ -31,6 +35,7 @@ impl Oracle for EncoderRun {
                     compiler: case.build.compiler.name.clone(),
                     function: None,
                     phenomenon: phenomenon.into(),
+                    evidence: phenomenon.into(),
                     detail: format!("{detail}\ncommand: {}", e.proc.cmdline),
                 })
             })

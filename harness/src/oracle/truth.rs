@@ -15,7 +15,7 @@
 //! Signatures are compared without parameter names: names do not change how arguments travel.
 
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
-use crate::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance};
+use crate::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance, Signature};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;
 
@@ -29,11 +29,17 @@ const HARNESS_FUNCTIONS: &[&str] = &["main"];
 /// What happened to the functions named `name`, for finding signatures.
 pub fn phenomenon(facts: &Facts, name: &str) -> String {
     let instances: Vec<&FunctionInstance> = facts.instances(name).collect();
-    let signatures: BTreeSet<&str> = instances.iter().map(|f| f.signature.as_str()).collect();
+    let signatures: BTreeSet<&Signature> = instances.iter().map(|f| &f.sig).collect();
     if instances.len() > 1 {
-        return if signatures.len() > 1 { "collision:inconsistent".into() } else { "collision:consistent".into() };
+        return if signatures.len() > 1 {
+            "collision:inconsistent".into()
+        } else {
+            "collision:consistent".into()
+        };
     }
-    let Some(f) = instances.first() else { return "no-code".into() };
+    let Some(f) = instances.first() else {
+        return "no-code".into();
+    };
     let suffixes = f.clone_suffixes();
     if !suffixes.is_empty() {
         return format!("clone:{}", suffixes.join("+"));
@@ -56,9 +62,14 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
 /// entry, or a call site passing them) plus any subset of those nobody can tell about (a constant
 /// or no location, and no call-site record). Each comes with the first parameter, if any, that
 /// sits in another register than its position in that signature calls for.
-fn true_signatures(f: &FunctionInstance, name: &str) -> Vec<(String, Option<String>)> {
-    let certain = |p: &crate::dwarf::ParamFact| p.passed == Some(true) || !matches!(p.location, EntryLocation::None | EntryLocation::Constant);
-    let unknown: Vec<usize> = (0..f.params.len()).filter(|&i| !certain(&f.params[i]) && f.params[i].passed != Some(false)).collect();
+fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
+    let certain = |p: &crate::dwarf::ParamFact| {
+        p.passed == Some(true)
+            || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)
+    };
+    let unknown: Vec<usize> = (0..f.params.len())
+        .filter(|&i| !certain(&f.params[i]) && f.params[i].passed != Some(false))
+        .collect();
     if unknown.len() > 6 {
         return Vec::new();
     }
@@ -68,18 +79,33 @@ fn true_signatures(f: &FunctionInstance, name: &str) -> Vec<(String, Option<Stri
             .params
             .iter()
             .enumerate()
-            .filter(|(i, p)| certain(p) || unknown.iter().position(|u| u == i).is_some_and(|bit| mask & (1 << bit) != 0))
+            .filter(|(i, p)| {
+                certain(p)
+                    || unknown
+                        .iter()
+                        .position(|u| u == i)
+                        .is_some_and(|bit| mask & (1 << bit) != 0)
+            })
             .map(|(_, p)| p)
             .collect();
         let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
         let regs = abi_registers(&classes, f.returns_aggregate);
-        let problem = kept.iter().zip(&regs).find_map(|(p, abi)| match (p.location, abi) {
-            (EntryLocation::Register(r), Some(a)) if r != *a => Some(format!("parameter {} arrives in DWARF register {r}, its position says {a}", p.name)),
-            _ => None,
-        });
-        let types: Vec<&str> = kept.iter().map(|p| p.ty.as_str()).collect();
-        let params = if types.is_empty() { "void".to_string() } else { types.join(", ") };
-        out.push((format!("{} {name}({params})", f.ret), problem));
+        let problem = kept
+            .iter()
+            .zip(&regs)
+            .find_map(|(p, abi)| match (p.location, abi) {
+                (EntryLocation::Register(r), Some(a)) if r != *a => Some(format!(
+                    "parameter {} arrives in DWARF register {r}, its position says {a}",
+                    p.name
+                )),
+                _ => None,
+            });
+        let sig = Signature {
+            ret: f.sig.ret.clone(),
+            params: kept.iter().map(|p| p.ty.clone()).collect(),
+            variadic: f.variadic,
+        };
+        out.push((sig, problem));
     }
     out
 }
@@ -94,25 +120,38 @@ impl Oracle for DwarfTruth {
         let mut out = Vec::new();
         for enc in case.encodings {
             let Ok(btf) = &enc.btf else { continue };
-            let verdict = |kind, function: &str, detail: String| Verdict {
+            let verdict = |judged: Judged, function: &str| Verdict {
                 oracle: "dwarf-truth".into(),
-                kind,
+                kind: judged.kind,
                 encoder: enc.encoder.config.name.clone(),
                 compiler: case.build.compiler.name.clone(),
                 function: Some(function.to_string()),
                 phenomenon: phenomenon(facts, function.split('.').next().unwrap_or(function)),
-                detail,
+                evidence: judged.mechanism.to_string(),
+                detail: judged.detail,
             };
             let mut encoded = BTreeSet::new();
             for (id, ty) in btf.own_ids().zip(btf.own_types()) {
                 let TypeData::Func(_) = ty.data else { continue };
                 let name = btf.str(ty.name).to_string();
                 encoded.insert(name.clone());
-                out.extend(judge_func(btf, id, &name, facts).into_iter().map(|(k, d)| verdict(k, &name, d)));
+                out.extend(
+                    judge_func(btf, id, &name, facts)
+                        .into_iter()
+                        .map(|j| verdict(j, &name)),
+                );
             }
             for name in safely_encodable(facts) {
                 if !encoded.contains(&name) {
-                    out.push(verdict(VerdictKind::Missed, &name, format!("every body the kernel can attach to as {name} has one prototype and receives its arguments as it says, but there is no FUNC {name}")));
+                    let detail = format!("every body the kernel can attach to as {name} has one prototype and receives its arguments as it says, but there is no FUNC {name}");
+                    out.push(verdict(
+                        Judged {
+                            kind: VerdictKind::Missed,
+                            mechanism: "missed",
+                            detail,
+                        },
+                        &name,
+                    ));
                 }
             }
         }
@@ -120,24 +159,65 @@ impl Oracle for DwarfTruth {
     }
 }
 
-/// Judges one FUNC. Returns (kind, detail) pairs.
-fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<(VerdictKind, String)> {
-    let Some(claimed) = btf::render::func_signature(btf, id) else { return Vec::new() };
+/// One conclusion about one FUNC: the verdict, the mechanism its evidence shows, the detail.
+#[derive(Debug)]
+struct Judged {
+    kind: VerdictKind,
+    mechanism: &'static str,
+    detail: String,
+}
+
+fn judged(kind: VerdictKind, mechanism: &'static str, detail: String) -> Judged {
+    Judged {
+        kind,
+        mechanism,
+        detail,
+    }
+}
+
+/// Judges one FUNC.
+fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
+    let Some(claimed) = Signature::of_btf_func(btf, id) else {
+        return Vec::new();
+    };
     let shown = btf::render::func_prototype(btf, id).unwrap_or_default();
     let mut out = Vec::new();
     if let Some(base) = name.split_once('.').map(|(b, _)| b) {
         // A clone encoded under its own symbol name.
-        let Some(f) = facts.functions.iter().find(|f| f.symbols.iter().any(|s| s == name)) else { return out };
-        let candidates = true_signatures(f, name);
+        let Some(f) = facts
+            .functions
+            .iter()
+            .find(|f| f.symbols.iter().any(|s| s == name))
+        else {
+            return out;
+        };
+        let candidates = true_signatures(f);
         if candidates.is_empty() {
             return out; // too many unknowns to judge
         }
         match candidates.iter().find(|(sig, _)| *sig == claimed) {
             None => {
-                let shown_candidates: Vec<&str> = candidates.iter().map(|(s, _)| s.as_str()).take(4).collect();
-                out.push((VerdictKind::WrongProto, format!("FUNC {shown}\nbut {name} (clone of {base} in {}) really takes: {}", f.cu, shown_candidates.join("  or  "))));
+                let shown_candidates: Vec<String> = candidates
+                    .iter()
+                    .map(|(s, _)| s.render(name))
+                    .take(4)
+                    .collect();
+                let why = candidates
+                    .iter()
+                    .filter_map(|(s, _)| claimed.difference(s))
+                    .next()
+                    .unwrap_or_default();
+                out.push(judged(
+                    VerdictKind::WrongProto,
+                    "clone:wrong-params",
+                    format!("FUNC {shown}\nbut {name} (clone of {base} in {}) really takes: {}\ndifference: {why}", f.cu, shown_candidates.join("  or  ")),
+                ));
             }
-            Some((_, Some(p))) => out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {p}", f.cu))),
+            Some((_, Some(p))) => out.push(judged(
+                VerdictKind::UnsafeOptimized,
+                "clone:register-moved",
+                format!("FUNC {shown}\n{name} in {}: {p}", f.cu),
+            )),
             Some((_, None)) => {}
         }
         return out;
@@ -148,34 +228,83 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<(VerdictK
     let instances: Vec<&FunctionInstance> = facts.instances(name).collect();
     let Some(target_sym) = facts.attach_target(name) else {
         // No symbol `name`: the FUNC stands for a clone, if anything.
-        for f in instances.iter().filter(|f| f.signature == claimed) {
-            if let Some(why) = f.convention_change() {
-                out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\nclaims the source prototype of {} ({}), whose body is {}: {why}", name, f.cu, f.symbols.join(", "))));
+        for f in instances.iter().filter(|f| f.sig == claimed) {
+            if let Some(ev) = f.convention_change() {
+                out.push(judged(
+                    VerdictKind::UnsafeOptimized,
+                    ev.mechanism,
+                    format!("FUNC {shown}\nclaims the source prototype of {} ({}), whose body is {}: {}", name, f.cu, f.symbols.join(", "), ev.detail),
+                ));
             }
         }
         return out;
     };
-    let Some(target) = facts.instance_at(target_sym.address) else { return out };
-    let attachable: Vec<&&FunctionInstance> = instances.iter().filter(|f| f.has_exact_symbol()).collect();
-    let signatures: BTreeSet<&str> = attachable.iter().map(|f| f.signature.as_str()).collect();
+    let Some(target) = facts.instance_at(target_sym.address) else {
+        return out;
+    };
+    let attachable: Vec<&&FunctionInstance> =
+        instances.iter().filter(|f| f.has_exact_symbol()).collect();
+    let signatures: BTreeSet<&Signature> = attachable.iter().map(|f| &f.sig).collect();
     if signatures.len() > 1 {
-        let list: Vec<String> = attachable.iter().map(|f| format!("  {} ({})", f.prototype, f.cu)).collect();
-        out.push((VerdictKind::Ambiguous, format!("FUNC {shown}\nbut {} functions are named {name}, with different prototypes:\n{}", attachable.len(), list.join("\n"))));
-    }
-    if claimed != target.signature {
-        let matching: Vec<String> = instances.iter().filter(|f| f.signature == claimed).map(|f| format!("{} ({})", f.symbols.join(","), f.cu)).collect();
-        out.push((
-            VerdictKind::WrongProto,
+        let list: Vec<String> = attachable
+            .iter()
+            .map(|f| format!("  {} ({})", f.prototype, f.cu))
+            .collect();
+        out.push(judged(
+            VerdictKind::Ambiguous,
+            "collision:inconsistent",
             format!(
-                "FUNC {shown}\nbut the kernel attaches {name} to {} in {}: {}{}",
+                "FUNC {shown}\nbut {} functions are named {name}, with different prototypes:\n{}",
+                attachable.len(),
+                list.join("\n")
+            ),
+        ));
+    }
+    if let Some(why) = claimed.difference(&target.sig) {
+        let matching: Vec<String> = instances
+            .iter()
+            .filter(|f| f.sig == claimed)
+            .map(|f| format!("{} ({})", f.symbols.join(","), f.cu))
+            .collect();
+        // The FUNC is another same-name function's prototype (the seed's bug), or nobody's.
+        let mechanism = if matching.is_empty() {
+            "proto:mismatch"
+        } else {
+            "proto:other-instance"
+        };
+        out.push(judged(
+            VerdictKind::WrongProto,
+            mechanism,
+            format!(
+                "FUNC {shown}\nbut the kernel attaches {name} to {} in {}: {}\ndifference: {why}{}",
                 target_sym.name,
                 target.cu,
                 target.prototype,
-                if matching.is_empty() { String::new() } else { format!("\n(the FUNC's prototype is that of {})", matching.join(", ")) }
+                if matching.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "\n(the FUNC's prototype is that of {})",
+                        matching.join(", ")
+                    )
+                }
             ),
         ));
-    } else if let Some(why) = target.convention_change() {
-        out.push((VerdictKind::UnsafeOptimized, format!("FUNC {shown}\n{name} in {}: {why}", target.cu)));
+    } else if let Some(ev) = target.convention_change() {
+        out.push(judged(
+            VerdictKind::UnsafeOptimized,
+            ev.mechanism,
+            format!("FUNC {shown}\n{name} in {}: {}", target.cu, ev.detail),
+        ));
+    } else if target.return_dropped() {
+        out.push(judged(
+            VerdictKind::ReturnDropped,
+            "nocall:return-only",
+            format!(
+                "FUNC {shown}\n{name} in {}: DW_CC_nocall, every argument arrives as the prototype says, but clang dropped the return value (`{}`): an fexit program reads no return value",
+                target.cu, target.sig.ret
+            ),
+        ));
     }
     out
 }
@@ -189,9 +318,17 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
         .into_iter()
         .filter(|n| !HARNESS_FUNCTIONS.contains(n))
         .filter(|n| {
-            let Some(sym) = facts.attach_target(n) else { return false };
-            let Some(target) = facts.instance_at(sym.address) else { return false };
-            let sigs: BTreeSet<&str> = facts.instances(n).filter(|f| f.has_exact_symbol()).map(|f| f.signature.as_str()).collect();
+            let Some(sym) = facts.attach_target(n) else {
+                return false;
+            };
+            let Some(target) = facts.instance_at(sym.address) else {
+                return false;
+            };
+            let sigs: BTreeSet<&Signature> = facts
+                .instances(n)
+                .filter(|f| f.has_exact_symbol())
+                .map(|f| &f.sig)
+                .collect();
             sigs.len() == 1 && target.convention_verified() && !target.variadic
         })
         .map(str::to_string)

@@ -19,7 +19,9 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// A runtime verdict kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Kind {
     /// The right function was entered and every compared argument was right.
@@ -113,7 +115,10 @@ fn is_init_exit(section: &str) -> bool {
 
 impl Case {
     fn section_name(&self, index: usize) -> Option<&str> {
-        self.sections.iter().find(|(_, i)| *i == index).map(|(n, _)| n.as_str())
+        self.sections
+            .iter()
+            .find(|(_, i)| *i == index)
+            .map(|(n, _)| n.as_str())
     }
 
     /// True when every instance named `name` lives in .init/.exit text (and there is one).
@@ -130,7 +135,9 @@ impl Case {
     }
 
     fn traceable(&self, entry: u64) -> bool {
-        self.traceable.iter().any(|&s| s >= entry && s - entry <= 16)
+        self.traceable
+            .iter()
+            .any(|&s| s >= entry && s - entry <= 16)
     }
 }
 
@@ -138,7 +145,9 @@ impl Case {
 fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
     let mut best: Option<(u64, &str)> = None;
     for (name, addr) in &job.sections {
-        let Ok(base) = u64::from_str_radix(addr.trim_start_matches("0x"), 16) else { continue };
+        let Ok(base) = u64::from_str_radix(addr.trim_start_matches("0x"), 16) else {
+            continue;
+        };
         if base <= ip && best.is_none_or(|(b, _)| base > b) && name.contains("text") {
             best = Some((base, name));
         }
@@ -159,7 +168,10 @@ fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
     for _ in 0..32 {
         let t = btf.type_by_id(id)?;
         match &t.data {
-            TypeData::Typedef(x) | TypeData::Const(x) | TypeData::Volatile(x) | TypeData::Restrict(x) => id = *x,
+            TypeData::Typedef(x)
+            | TypeData::Const(x)
+            | TypeData::Volatile(x)
+            | TypeData::Restrict(x) => id = *x,
             TypeData::TypeTag(t) => id = t.ty,
             d => return Some(d),
         }
@@ -170,26 +182,57 @@ fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
 /// How the tracer reads one parameter.
 #[derive(Debug, Clone)]
 enum Reader {
-    Int { size: u32, signed: bool, either: bool },
+    Int {
+        size: u32,
+        signed: bool,
+        either: bool,
+    },
     Ptr,
     Opaque,
 }
 
 /// Slot index, reader and name of each parameter of FUNC `func`.
 fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
-    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else { return Vec::new() };
-    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else { return Vec::new() };
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return Vec::new();
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return Vec::new();
+    };
     let mut slot = 0;
     let mut out = Vec::new();
     for prm in &p.params {
         let (reader, slots) = match strip(btf, prm.ty) {
             // Plain `char` is encoded without the SIGNED bit (as the kernel's own BTF does), so a
             // one-byte integer is read either way.
-            Some(TypeData::Int(i)) => (Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: i.size == 1 }, 1),
-            Some(TypeData::Enum(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
-            Some(TypeData::Enum64(e)) => (Reader::Int { size: e.size, signed: e.signed, either: true }, 1),
+            Some(TypeData::Int(i)) => (
+                Reader::Int {
+                    size: i.size,
+                    signed: i.encoding.is_signed(),
+                    either: i.size == 1,
+                },
+                1,
+            ),
+            Some(TypeData::Enum(e)) => (
+                Reader::Int {
+                    size: e.size,
+                    signed: e.signed,
+                    either: true,
+                },
+                1,
+            ),
+            Some(TypeData::Enum64(e)) => (
+                Reader::Int {
+                    size: e.size,
+                    signed: e.signed,
+                    either: true,
+                },
+                1,
+            ),
             Some(TypeData::Ptr(_)) => (Reader::Ptr, 1),
-            Some(TypeData::Struct(c)) | Some(TypeData::Union(c)) => (Reader::Opaque, (c.size as usize).div_ceil(8).max(1)),
+            Some(TypeData::Struct(c)) | Some(TypeData::Union(c)) => {
+                (Reader::Opaque, (c.size as usize).div_ceil(8).max(1))
+            }
             _ => (Reader::Opaque, 1),
         };
         out.push((slot, reader, btf.str(prm.name).to_string()));
@@ -200,7 +243,11 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
 
 fn read_int(raw: u64, size: u32, signed: bool) -> i128 {
     let bits = (size.clamp(1, 8) * 8) as u32;
-    let v = if bits == 64 { raw } else { raw & ((1u64 << bits) - 1) };
+    let v = if bits == 64 {
+        raw
+    } else {
+        raw & ((1u64 << bits) - 1)
+    };
     if signed && bits < 64 && v >> (bits - 1) & 1 == 1 {
         i128::from(v) - (1i128 << bits)
     } else if signed && bits == 64 {
@@ -218,7 +265,14 @@ fn compare(reader: &Reader, raw: Option<u64>, want: &Value) -> Option<bool> {
         (_, Some(r)) => r,
     };
     match (reader, want) {
-        (Reader::Int { size, signed, either }, Value::Int(v)) => {
+        (
+            Reader::Int {
+                size,
+                signed,
+                either,
+            },
+            Value::Int(v),
+        ) => {
             let a = read_int(raw, *size, *signed);
             let b = read_int(raw, *size, !*signed);
             Some(a == *v || (*either && b == *v))
@@ -234,12 +288,26 @@ fn compare(reader: &Reader, raw: Option<u64>, want: &Value) -> Option<bool> {
 /// How a hit compares with a recorded call: (equal, different) comparable parameters. A FUNC
 /// parameter is matched with the source parameter of the same name when the call knows the
 /// names (a clone's FUNC keeps only some parameters), else by position.
-fn score(readers: &[(usize, Reader, String)], e: &Event, call: &super::ExpectedCall) -> (usize, usize) {
+fn score(
+    readers: &[(usize, Reader, String)],
+    e: &Event,
+    call: &super::ExpectedCall,
+) -> (usize, usize) {
     let (mut eq, mut ne) = (0, 0);
     for (i, (slot, r, name)) in readers.iter().enumerate() {
-        let idx = if call.params.is_empty() || name.is_empty() { Some(i) } else { call.params.iter().position(|p| &p.name == name) };
-        let Some(want) = idx.and_then(|k| call.args.get(k)) else { continue };
-        let raw = if (*slot as i64) < e.nargs { e.arg(*slot) } else { None };
+        let idx = if call.params.is_empty() || name.is_empty() {
+            Some(i)
+        } else {
+            call.params.iter().position(|p| &p.name == name)
+        };
+        let Some(want) = idx.and_then(|k| call.args.get(k)) else {
+            continue;
+        };
+        let raw = if (*slot as i64) < e.nargs {
+            e.arg(*slot)
+        } else {
+            None
+        };
         match compare(r, raw, want) {
             Some(true) => eq += 1,
             Some(false) => ne += 1,
@@ -250,7 +318,14 @@ fn score(readers: &[(usize, Reader, String)], e: &Event, call: &super::ExpectedC
 }
 
 fn show_event(e: &Event) -> String {
-    format!("({})", e.args.iter().map(|a| format!("0x{a}")).collect::<Vec<_>>().join(", "))
+    format!(
+        "({})",
+        e.args
+            .iter()
+            .map(|a| format!("0x{a}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn show_values(v: &[Value]) -> String {
@@ -278,31 +353,72 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
         _ => {
             let err = r.error.as_deref().unwrap_or("");
             // The agent's own limits (fds, memory) say nothing about the BTF.
-            if err.contains("(os error 24)") || err.contains("(os error 12)") || err.contains("(os error 23)") {
-                return (Kind::Unchecked, format!("FUNC [{}] {shown}: the agent ran out of resources: {err}", r.id));
+            if err.contains("(os error 24)")
+                || err.contains("(os error 12)")
+                || err.contains("(os error 23)")
+            {
+                return (
+                    Kind::Unchecked,
+                    format!(
+                        "FUNC [{}] {shown}: the agent ran out of resources: {err}",
+                        r.id
+                    ),
+                );
             }
-            let unsupported = ["is unsupported", "with variable args", "Too many"].iter().any(|m| err.contains(m));
-            return (if unsupported { Kind::Unsupported } else { Kind::Unattachable }, format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status));
+            let unsupported = ["is unsupported", "with variable args", "Too many"]
+                .iter()
+                .any(|m| err.contains(m));
+            return (
+                if unsupported {
+                    Kind::Unsupported
+                } else {
+                    Kind::Unattachable
+                },
+                format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status),
+            );
         }
     }
     if let Some(t) = &r.trigger {
-        return (Kind::Unchecked, format!("FUNC [{}] {shown}: trigger failed: {t}", r.id));
+        return (
+            Kind::Unchecked,
+            format!("FUNC [{}] {shown}: trigger failed: {t}", r.id),
+        );
     }
     if r.events.is_empty() {
-        return (Kind::Unchecked, format!("FUNC [{}] {shown}: attached, but the trigger never entered it", r.id));
+        return (
+            Kind::Unchecked,
+            format!(
+                "FUNC [{}] {shown}: attached, but the trigger never entered it",
+                r.id
+            ),
+        );
     }
-    let claimed = btf::render::func_signature(btf, id).unwrap_or_default();
-    let intended: Vec<&crate::dwarf::FunctionInstance> = case.facts.instances(&r.name).filter(|f| f.signature == claimed).collect();
+    let claimed = crate::dwarf::Signature::of_btf_func(btf, id);
+    let intended: Vec<&crate::dwarf::FunctionInstance> = case
+        .facts
+        .instances(&r.name)
+        .filter(|f| Some(&f.sig) == claimed.as_ref())
+        .collect();
     // The instance that really ran (all hits of one probe enter one address).
     let ip = r.events[0].ip();
     let Some((at, section)) = locate(case, job, ip) else {
-        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} ({ip:#x}), outside the module's text", r.id, kallsym(job, ip)));
+        return (
+            Kind::WrongFunction,
+            format!(
+                "FUNC [{}] {shown}: entered {} ({ip:#x}), outside the module's text",
+                r.id,
+                kallsym(job, ip)
+            ),
+        );
     };
     let Some(hit) = case.facts.instance_at(at) else {
         return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), at & ((1 << 48) - 1)));
     };
     if !intended.is_empty() && !intended.iter().any(|f| f.entry == hit.entry) {
-        let list: Vec<String> = intended.iter().map(|f| format!("{} ({})", f.prototype, f.cu)).collect();
+        let list: Vec<String> = intended
+            .iter()
+            .map(|f| format!("{} ({})", f.prototype, f.cu))
+            .collect();
         return (
             Kind::WrongFunction,
             format!(
@@ -317,14 +433,31 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     }
     // Arguments: the recorded calls of the instance that ran.
     let tu = basename(&hit.cu);
-    let calls: Vec<&super::ExpectedCall> = case.expected.calls.iter().filter(|c| c.name == hit.name && c.tu == tu).collect();
+    let calls: Vec<&super::ExpectedCall> = case
+        .expected
+        .calls
+        .iter()
+        .filter(|c| c.name == hit.name && c.tu == tu)
+        .collect();
     let rd = readers(btf, id);
     let comparable = rd.iter().any(|(_, r, _)| !matches!(r, Reader::Opaque));
     if !comparable {
-        return (Kind::Safe, format!("FUNC [{}] {shown}: right function ({} hits); no argument to compare", r.id, r.hits));
+        return (
+            Kind::Safe,
+            format!(
+                "FUNC [{}] {shown}: right function ({} hits); no argument to compare",
+                r.id, r.hits
+            ),
+        );
     }
     if calls.is_empty() {
-        return (Kind::Unchecked, format!("FUNC [{}] {shown}: entered {} in {} {} time(s); no recorded call to compare", r.id, hit.name, hit.cu, r.hits));
+        return (
+            Kind::Unchecked,
+            format!(
+                "FUNC [{}] {shown}: entered {} in {} {} time(s); no recorded call to compare",
+                r.id, hit.name, hit.cu, r.hits
+            ),
+        );
     }
     let mut matched = 0;
     let mut near_miss = None;
@@ -342,14 +475,24 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
             _ => {}
         }
     }
-    let internal = case.expected.internal.contains(&(hit.name.clone(), tu.to_string()));
+    let internal = case
+        .expected
+        .internal
+        .contains(&(hit.name.clone(), tu.to_string()));
     let describe = |c: &super::ExpectedCall, e: &Event| {
         let mut s = String::new();
         let _ = write!(s, "FUNC [{}] {shown} in {}\nthe trigger calls {}{}\nthe tracer read {} (nargs={}, {} hits)", r.id, hit.cu, c.name, show_values(&c.args), show_event(e), e.nargs, r.hits);
         s
     };
     if matched == calls.len() {
-        return (Kind::Safe, format!("FUNC [{}] {shown}: right function, {} recorded call(s) read correctly", r.id, calls.len()));
+        return (
+            Kind::Safe,
+            format!(
+                "FUNC [{}] {shown}: right function, {} recorded call(s) read correctly",
+                r.id,
+                calls.len()
+            ),
+        );
     }
     if let Some((c, e)) = near_miss {
         return (Kind::WrongArgs, describe(c, e));
@@ -373,19 +516,36 @@ pub fn missed(case: &Case, btf: &Btf) -> Vec<(String, String)> {
         .filter(|t| matches!(t.data, TypeData::Func(_)))
         .map(|t| btf.str(t.name))
         .collect();
-    let safe: std::collections::BTreeSet<String> = crate::oracle::truth::safely_encodable(&case.facts).into_iter().collect();
-    let names: std::collections::BTreeSet<&str> = case.facts.functions.iter().filter(|f| f.has_exact_symbol()).map(|f| f.name.as_str()).collect();
+    let safe: std::collections::BTreeSet<String> =
+        crate::oracle::truth::safely_encodable(&case.facts)
+            .into_iter()
+            .collect();
+    let names: std::collections::BTreeSet<&str> = case
+        .facts
+        .functions
+        .iter()
+        .filter(|f| f.has_exact_symbol())
+        .map(|f| f.name.as_str())
+        .collect();
     let mut out = Vec::new();
     for name in names {
         if have.contains(name) || case.init_exit_only(name) {
             continue;
         }
-        let Some(sym) = case.facts.attach_target(name) else { continue };
-        let Some(f) = case.facts.instance_at(sym.address) else { continue };
+        let Some(sym) = case.facts.attach_target(name) else {
+            continue;
+        };
+        let Some(f) = case.facts.instance_at(sym.address) else {
+            continue;
+        };
         if !case.traceable(f.entry) {
             continue;
         }
-        let n = case.facts.instances(name).filter(|f| f.has_exact_symbol()).count();
+        let n = case
+            .facts
+            .instances(name)
+            .filter(|f| f.has_exact_symbol())
+            .count();
         let why = if safe.contains(name) {
             "it could have been described safely".to_string()
         } else if n > 1 {
@@ -393,7 +553,13 @@ pub fn missed(case: &Case, btf: &Btf) -> Vec<(String, String)> {
         } else {
             "not safely describable: its arguments do not arrive as its prototype says".to_string()
         };
-        out.push((name.to_string(), format!("{} ({}) is traceable but has no FUNC; {why}", f.prototype, f.cu)));
+        out.push((
+            name.to_string(),
+            format!(
+                "{} ({}) is traceable but has no FUNC; {why}",
+                f.prototype, f.cu
+            ),
+        ));
     }
     out
 }
@@ -419,12 +585,33 @@ mod tests {
 
     #[test]
     fn comparing() {
-        let int = Reader::Int { size: 4, signed: true, either: false };
-        assert_eq!(compare(&int, Some(0xffff_fffb), &Value::Int(-5)), Some(true));
-        let long = Reader::Int { size: 8, signed: true, either: false };
-        assert_eq!(compare(&long, Some(0xffff_fffb), &Value::Int(-5)), Some(false));
+        let int = Reader::Int {
+            size: 4,
+            signed: true,
+            either: false,
+        };
+        assert_eq!(
+            compare(&int, Some(0xffff_fffb), &Value::Int(-5)),
+            Some(true)
+        );
+        let long = Reader::Int {
+            size: 8,
+            signed: true,
+            either: false,
+        };
+        assert_eq!(
+            compare(&long, Some(0xffff_fffb), &Value::Int(-5)),
+            Some(false)
+        );
         assert_eq!(compare(&Reader::Ptr, Some(0), &Value::Null), Some(true));
-        assert_eq!(compare(&Reader::Ptr, Some(0xffff_8880_0000_0000), &Value::Ptr(Box::new(Value::Int(1)))), Some(true));
+        assert_eq!(
+            compare(
+                &Reader::Ptr,
+                Some(0xffff_8880_0000_0000),
+                &Value::Ptr(Box::new(Value::Int(1)))
+            ),
+            Some(true)
+        );
         assert_eq!(compare(&Reader::Opaque, Some(1), &Value::Int(1)), None);
         assert_eq!(compare(&int, None, &Value::Int(1)), Some(false));
     }
