@@ -1105,3 +1105,31 @@ fn classify(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> E
         _ => EntryLocation::Other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Signature;
+
+    fn sig(ret: &str, params: &[&str], variadic: bool) -> Signature {
+        Signature { ret: ret.into(), params: params.iter().map(|p| p.to_string()).collect(), variadic }
+    }
+
+    #[test]
+    fn signatures_compare_as_types_and_render_like_c() {
+        let a = sig("char *", &["struct node *", "struct node *"], false);
+        assert_eq!(a.render("pick.constprop.0"), "char *pick.constprop.0(struct node *, struct node *)");
+        assert_eq!(a.difference(&a.clone()), None);
+        assert_eq!(sig("long", &[], false).render("f"), "long f(void)");
+        assert_eq!(sig("int", &["int"], true).render("f"), "int f(int, ...)");
+    }
+
+    #[test]
+    fn a_difference_names_what_differs() {
+        let claimed = sig("long", &["int", "long"], false);
+        let d = |truth: Signature| claimed.difference(&truth).unwrap();
+        assert_eq!(d(sig("int", &["int", "long"], false)), "the return type is `long` in the FUNC, `int` in the body");
+        assert_eq!(d(sig("long", &["int", "int"], false)), "parameter 1 is `long` in the FUNC, `int` in the body");
+        assert_eq!(d(sig("long", &["int"], false)), "the FUNC has 2 parameters, the body 1");
+        assert_eq!(d(sig("long", &["int", "long"], true)), "variadic in the body only");
+    }
+}

@@ -17,7 +17,12 @@ use crate::pipeline::{self, Build, Encoding};
 use crate::process::quote;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+/// How many examples a finding keeps: one example can hide a second bug behind the same
+/// signature, or be the one odd case; three let a reader see the pattern. The first is the
+/// finding's own directory, the others `examples/2`, `examples/3`, each as self-contained.
+pub const EXAMPLES_PER_SIGNATURE: usize = 3;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -49,7 +54,9 @@ pub struct FindingRecord {
 #[derive(Debug)]
 pub struct FindingStore {
     root: PathBuf,
-    known: Mutex<HashSet<String>>,
+    /// Signature → the (seed, function) of each example kept for it (at most
+    /// [`EXAMPLES_PER_SIGNATURE`]; the first is the finding itself).
+    known: Mutex<HashMap<String, Vec<(Option<u64>, Option<String>)>>>,
 }
 
 /// A case's files, for copying into a finding.
@@ -85,7 +92,7 @@ impl FindingStore {
     /// Opens (creating) `root`, reading the signatures of the findings already there.
     pub fn open(root: &Path) -> Result<FindingStore> {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let mut known = HashSet::new();
+        let mut known: HashMap<String, Vec<(Option<u64>, Option<String>)>> = HashMap::new();
         for entry in std::fs::read_dir(root)? {
             let path = entry?.path();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -95,7 +102,13 @@ impl FindingStore {
                 continue;
             }
             if let Ok(rec) = read_record(&path) {
-                known.insert(rec.signature);
+                let examples = known.entry(rec.signature.clone()).or_default();
+                examples.push((rec.seed, rec.verdict.function.clone()));
+                for ex in example_dirs(&path) {
+                    if let Ok(r) = read_record(&ex) {
+                        examples.push((r.seed, r.verdict.function));
+                    }
+                }
             }
         }
         Ok(FindingStore { root: root.to_path_buf(), known: Mutex::new(known) })
@@ -116,28 +129,52 @@ impl FindingStore {
         self.len() == 0
     }
 
-    /// Records `verdict` unless its signature is known. Returns the new directory, if any.
+    /// Records `verdict`: as a new finding when its signature is new, as a further example
+    /// (`examples/N`) while the finding has fewer than [`EXAMPLES_PER_SIGNATURE`] and this one is
+    /// another (program, function). Returns the new finding's directory, if any (examples are
+    /// not new findings).
     pub fn record(&self, verdict: &Verdict, case: &CaseFiles<'_>, build: &Build, encodings: &[&Encoding]) -> Result<Option<PathBuf>> {
         let signature = verdict.signature();
-        {
+        let example = {
             let mut known = self.known.lock().map_err(|_| anyhow::anyhow!("finding store lock poisoned"))?;
-            if !known.insert(signature.clone()) {
+            let examples = known.entry(signature.clone()).or_default();
+            let this = (case.seed, verdict.function.clone());
+            if examples.len() >= EXAMPLES_PER_SIGNATURE || examples.contains(&this) {
                 return Ok(None);
             }
-        }
-        let final_dir = self.root.join(slug(&signature));
-        let tmp = self.root.join(format!(".tmp-{}-{}", slug(&signature), std::process::id()));
+            examples.push(this);
+            examples.len()
+        };
+        let final_dir = if example == 1 { self.root.join(slug(&signature)) } else { self.root.join(slug(&signature)).join("examples").join(example.to_string()) };
+        let tmp = self.root.join(format!(".tmp-{}-{example}-{}", slug(&signature), std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        write_dir(&tmp, &final_dir, &signature, verdict, case, build, encodings)
-            .with_context(|| format!("writing finding {}", final_dir.display()))?;
+        write_dir(&tmp, &final_dir, &signature, verdict, case, build, encodings).with_context(|| format!("writing finding {}", final_dir.display()))?;
         if final_dir.exists() {
             // Another run of the same campaign wrote it first.
             let _ = std::fs::remove_dir_all(&tmp);
             return Ok(None);
         }
+        if example > 1 {
+            // The finding's own directory is renamed into place before any example is recorded
+            // (same lock order), but a crash between the two may have lost it: then this
+            // example waits for the next run.
+            let parent = final_dir.parent().unwrap_or(&self.root);
+            if !parent.parent().is_some_and(Path::exists) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Ok(None);
+            }
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
         std::fs::rename(&tmp, &final_dir).with_context(|| format!("renaming into {}", final_dir.display()))?;
-        Ok(Some(final_dir))
+        Ok((example == 1).then_some(final_dir))
     }
+}
+
+/// The further example directories of a finding (`examples/2`, `examples/3`), in order.
+pub fn example_dirs(finding: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(finding.join("examples")).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("verdict.json").exists()).collect()).unwrap_or_default();
+    v.sort();
+    v
 }
 
 /// Reads a finding's `verdict.json`.

@@ -45,6 +45,27 @@ pub struct FindingSummary {
     pub function: Option<String>,
     /// First line of the detail.
     pub summary: String,
+    /// The mechanism its evidence shows (the phenomenon for findings written before there was
+    /// one).
+    pub mechanism: String,
+    /// Further examples of the same signature (at most two more), each a self-contained
+    /// reproducer directory.
+    pub examples: Vec<ExampleSummary>,
+}
+
+/// A further example of a finding.
+#[derive(Debug, Serialize)]
+pub struct ExampleSummary {
+    /// Directory.
+    pub dir: String,
+    /// Compiler setup.
+    pub compiler: String,
+    /// Function, if any.
+    pub function: Option<String>,
+    /// Generator seed, for generated programs.
+    pub seed: Option<u64>,
+    /// First line of the detail.
+    pub summary: String,
 }
 
 /// Builds the report of `out_dir`.
@@ -63,6 +84,19 @@ pub fn build(out_dir: &Path) -> Result<Report> {
         dirs.sort();
         for d in dirs {
             let Ok(FindingRecord { signature, verdict, .. }) = read_record(&d) else { continue };
+            let examples = crate::finding::example_dirs(&d)
+                .iter()
+                .filter_map(|e| {
+                    let r = read_record(e).ok()?;
+                    Some(ExampleSummary {
+                        dir: e.display().to_string(),
+                        compiler: r.verdict.compiler,
+                        function: r.verdict.function,
+                        seed: r.seed,
+                        summary: r.verdict.detail.lines().next().unwrap_or("").to_string(),
+                    })
+                })
+                .collect();
             findings.push(FindingSummary {
                 signature,
                 dir: d.display().to_string(),
@@ -71,6 +105,8 @@ pub fn build(out_dir: &Path) -> Result<Report> {
                 compiler: verdict.compiler,
                 function: verdict.function,
                 summary: verdict.detail.lines().next().unwrap_or("").to_string(),
+                mechanism: if verdict.evidence.is_empty() { verdict.phenomenon } else { verdict.evidence },
+                examples,
             });
         }
     }
@@ -126,17 +162,35 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
     if report.findings.is_empty() {
         s.push_str("none\n");
     }
+    // Grouped by mechanism: one heading per way an encoder goes wrong, its findings (one per
+    // configuration and verdict) below it.
+    let mut by_mechanism: BTreeMap<&str, Vec<&FindingSummary>> = BTreeMap::new();
     for f in &report.findings {
-        s.push_str(&format!(
-            "- **{}** `{}` ({}){}: {}\n  `{} replay {}`\n",
-            f.kind,
-            f.encoder,
-            f.compiler,
-            f.function.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default(),
-            f.summary,
-            crate::process::self_command(),
-            crate::process::quote(&f.dir)
-        ));
+        by_mechanism.entry(f.mechanism.as_str()).or_default().push(f);
+    }
+    let me = crate::process::self_command();
+    for (mechanism, list) in by_mechanism {
+        s.push_str(&format!("### `{mechanism}`\n\n"));
+        for f in list {
+            s.push_str(&format!(
+                "- **{}** `{}` ({}){}: {}\n  `{me} replay {}`\n",
+                f.kind,
+                f.encoder,
+                f.compiler,
+                f.function.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default(),
+                f.summary,
+                crate::process::quote(&f.dir)
+            ));
+            for e in &f.examples {
+                s.push_str(&format!(
+                    "  - also ({}){}: `{me} replay {}`\n",
+                    e.compiler,
+                    e.function.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default(),
+                    crate::process::quote(&e.dir)
+                ));
+            }
+        }
+        s.push('\n');
     }
     s
 }

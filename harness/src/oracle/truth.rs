@@ -70,7 +70,9 @@ fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
     let unknown: Vec<usize> = (0..f.params.len())
         .filter(|&i| !certain(&f.params[i]) && f.params[i].passed != Some(false))
         .collect();
-    if unknown.len() > 6 {
+    // Too many unknowns to enumerate; or an aggregate only partly present at entry (gcc's isra
+    // passes some of its fields as scalars): which scalars, in which order, DWARF does not say.
+    if unknown.len() > 6 || f.params.iter().any(|p| p.location == EntryLocation::Partial) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -195,7 +197,10 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
         if candidates.is_empty() {
             return out; // too many unknowns to judge
         }
-        match candidates.iter().find(|(sig, _)| *sig == claimed) {
+        // A FUNC may leave out a variadic body's `...`: a tracer then reads only the fixed
+        // parameters, and reads them right.
+        let matches = |sig: &Signature| *sig == claimed || (sig.variadic && !claimed.variadic && sig.ret == claimed.ret && sig.params == claimed.params);
+        match candidates.iter().find(|(sig, _)| matches(sig)) {
             None => {
                 let shown_candidates: Vec<String> = candidates
                     .iter()
