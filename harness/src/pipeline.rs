@@ -124,9 +124,15 @@ pub fn encoder_args(encoder: &EncoderSetup, input: &Path, output: &Path) -> Vec<
     args
 }
 
-/// Runs `encoder` on `input`, writing `output`.
+/// Runs `encoder` on `input`, writing `output` (removed first).
 pub fn encode(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encoding {
     let _ = std::fs::remove_file(output);
+    encode_over(encoder, input, output)
+}
+
+/// Runs `encoder` on `input`, writing `output` over whatever file is already there (the
+/// encoder-behaviour oracle's check that an existing output file does not leak into the result).
+pub fn encode_over(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encoding {
     let args = encoder_args(encoder, input, output);
     let cmd = process::command(&encoder.path, &args, None);
     let proc = match process::run(cmd, Duration::from_secs(encoder.config.timeout_secs)) {

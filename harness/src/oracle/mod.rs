@@ -4,9 +4,12 @@
 //! - [`truth::DwarfTruth`]: each FUNC against the DWARF (ambiguous, wrong prototype, unsafe
 //!   optimized, missed).
 //! - [`load::KernelLoad`]: libbpf parses it and the host kernel accepts it (BPF_BTF_LOAD).
+//! - [`behaviour::EncoderBehaviour`]: exit status vs messages vs output, an existing output
+//!   file, determinism (run twice, with and without threads).
 //! - [`differential::Differential`]: canonical diffs between configurations, classified against
 //!   the table of expected differences.
 
+pub mod behaviour;
 pub mod differential;
 pub mod load;
 pub mod run;
@@ -30,6 +33,11 @@ pub enum VerdictKind {
     Unreadable,
     /// libbpf or the kernel rejected the BTF.
     LoadRejected,
+    /// The encoder's exit status, messages and output contradict each other (an error printed
+    /// with exit status 0, an existing output file leaking into the result, an empty BTF).
+    EncoderMisbehaved,
+    /// The same input gave different output (run to run, or with and without threads).
+    NonDeterministic,
     /// Same-name functions with different prototypes, one FUNC: a tracer cannot know which.
     Ambiguous,
     /// The FUNC's prototype is not the prototype of the function the kernel attaches to.
@@ -50,7 +58,7 @@ impl VerdictKind {
     pub fn is_unsafe(self) -> bool {
         !matches!(
             self,
-            VerdictKind::Missed | VerdictKind::UnexplainedDiff | VerdictKind::ReturnDropped
+            VerdictKind::Missed | VerdictKind::UnexplainedDiff | VerdictKind::ReturnDropped | VerdictKind::NonDeterministic
         )
     }
     /// True for verdicts that become findings.
@@ -64,6 +72,8 @@ impl VerdictKind {
             VerdictKind::EncoderTimeout => "ENCODER_TIMEOUT",
             VerdictKind::EncoderFailed => "ENCODER_FAILED",
             VerdictKind::Unreadable => "UNREADABLE",
+            VerdictKind::EncoderMisbehaved => "ENCODER_MISBEHAVED",
+            VerdictKind::NonDeterministic => "NON_DETERMINISTIC",
             VerdictKind::LoadRejected => "LOAD_REJECTED",
             VerdictKind::Ambiguous => "AMBIGUOUS",
             VerdictKind::WrongProto => "WRONG_PROTO",
@@ -142,6 +152,7 @@ pub fn standard(with_kernel_load: bool) -> Vec<Box<dyn Oracle>> {
     if with_kernel_load {
         v.push(Box::new(load::KernelLoad));
     }
+    v.push(Box::new(behaviour::EncoderBehaviour));
     v.push(Box::new(differential::Differential));
     v
 }
