@@ -117,6 +117,17 @@ enum Command {
         #[arg(long, default_value = "btfsmith-gate")]
         out: PathBuf,
     },
+    /// Write a plain-text bug report for a finding that an encoder maintainer can act on:
+    /// summary, versions and flags, sources, commands, expected vs actual (BTF, DWARF,
+    /// disassembly), what a tracer sees, and which installed pahole releases are affected.
+    /// Rebuilds and re-judges the finding first.
+    Report {
+        /// A finding directory.
+        finding: PathBuf,
+        /// Write the report here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the DWARF truth of an ELF file (function instances, symbols, parameter locations)
     /// as JSON: what the oracles judge encoders against.
     Facts {
@@ -249,6 +260,14 @@ pub fn run() -> Result<ExitCode> {
         Command::GenStats(args) => crate::gen_cmd::gen_stats(args),
         Command::Vm(args) => crate::vm::batch::vm(args),
         Command::Run(args) => run_campaign(args),
+        Command::Report { finding, out } => {
+            let text = crate::upstream::report(&finding)?;
+            match out {
+                Some(p) => std::fs::write(&p, text).map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { files, matrix, out } => {
             let m = matrix.resolve()?;
             let verdicts = crate::check::check(&files, &m, !matrix.no_kernel_load, &out)?;

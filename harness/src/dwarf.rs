@@ -146,6 +146,9 @@ pub struct ParamFact {
     pub ty: String,
     /// Where it is at entry.
     pub location: EntryLocation,
+    /// The location expression at entry as DWARF operations (`DW_OP_piece 8, DW_OP_reg5`), or
+    /// why there is none: the evidence a report quotes.
+    pub location_expr: String,
     /// What the callers' `DW_TAG_call_site_parameter`s say: `Some(false)` when a call passes
     /// no value for it (an entry naming the parameter with no location: the clone dropped it),
     /// `Some(true)` when a call passes it in a register, `None` when no call site says.
@@ -724,7 +727,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, EntryLocation> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String)> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -756,7 +759,8 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             facts.push(ParamFact {
                 name: pname.clone(),
                 ty: btf::render::type_name(&self.scratch, *ty),
-                location: locations.get(off).copied().unwrap_or(EntryLocation::None),
+                location: locations.get(off).map_or(EntryLocation::None, |l| l.0),
+                location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
@@ -802,25 +806,26 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<EntryLocation> {
+    ) -> Result<(EntryLocation, String)> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok(EntryLocation::Constant);
+            return Ok((EntryLocation::Constant, "DW_AT_const_value".into()));
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok(EntryLocation::None);
+            return Ok((EntryLocation::None, "no DW_AT_location".into()));
         };
+        let enc = self.unit.encoding();
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok(classify(expr, self.unit.encoding()));
+            return Ok((classify(expr.clone(), enc), describe(expr, enc)));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok(EntryLocation::None);
+            return Ok((EntryLocation::None, "no location list".into()));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok(classify(loc.data, self.unit.encoding()));
+                return Ok((classify(loc.data.clone(), enc), describe(loc.data, enc)));
             }
         }
-        Ok(EntryLocation::None)
+        Ok((EntryLocation::None, "no location list entry covers the entry address".into()))
     }
 
     /// x86-64 SysV class of a parameter type: integers, enums and pointers go in general
@@ -1064,6 +1069,35 @@ pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Optio
 }
 
 /// Classifies a location expression by its first operation.
+/// A location expression as readable DWARF operations, for reports.
+fn describe(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> String {
+    let mut ops = expr.operations(encoding);
+    let mut out = Vec::new();
+    loop {
+        match ops.next() {
+            Ok(Some(op)) => out.push(match op {
+                gimli::Operation::Register { register } => format!("DW_OP_reg{}", register.0),
+                gimli::Operation::Piece { size_in_bits, bit_offset: None } if size_in_bits % 8 == 0 => format!("DW_OP_piece {}", size_in_bits / 8),
+                gimli::Operation::FrameOffset { offset } => format!("DW_OP_fbreg {offset}"),
+                gimli::Operation::RegisterOffset { register, offset, .. } => format!("DW_OP_breg{} {offset}", register.0),
+                gimli::Operation::StackValue => "DW_OP_stack_value".into(),
+                gimli::Operation::EntryValue { expression } => format!("DW_OP_entry_value({})", describe(gimli::Expression(expression), encoding)),
+                other => format!("{other:?}"),
+            }),
+            Ok(None) => break,
+            Err(e) => {
+                out.push(format!("<unreadable: {e}>"));
+                break;
+            }
+        }
+    }
+    if out.is_empty() {
+        "empty location (optimized out)".into()
+    } else {
+        out.join(", ")
+    }
+}
+
 fn classify(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> EntryLocation {
     // A composite with an empty piece (a DW_OP_piece with no location before it) is Partial.
     let mut ops = expr.clone().operations(encoding);

@@ -21,4 +21,5 @@ pub mod gen_cmd;
 pub mod process;
 pub mod report;
 pub mod toolchains;
+pub mod upstream;
 pub mod vm;
