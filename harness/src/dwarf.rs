@@ -727,7 +727,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String)> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>)> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -759,7 +759,13 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             facts.push(ParamFact {
                 name: pname.clone(),
                 ty: btf::render::type_name(&self.scratch, *ty),
-                location: locations.get(off).map_or(EntryLocation::None, |l| l.0),
+                // A composite whose pieces cover less than the type (clang passes `struct t a` as
+                // a.f1 alone: `DW_OP_reg5, DW_OP_piece 8` for 16 bytes) is only partly present.
+                location: match locations.get(off) {
+                    Some((_, _, Some(total))) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
+                    Some(l) => l.0,
+                    None => EntryLocation::None,
+                },
                 location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
@@ -806,26 +812,42 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<(EntryLocation, String)> {
+    ) -> Result<(EntryLocation, String, Option<u64>)> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok((EntryLocation::Constant, "DW_AT_const_value".into()));
+            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None));
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok((EntryLocation::None, "no DW_AT_location".into()));
+            return Ok((EntryLocation::None, "no DW_AT_location".into(), None));
         };
         let enc = self.unit.encoding();
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok((classify(expr.clone(), enc), describe(expr, enc)));
+            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr, enc)));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok((EntryLocation::None, "no location list".into()));
+            return Ok((EntryLocation::None, "no location list".into(), None));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok((classify(loc.data.clone(), enc), describe(loc.data, enc)));
+                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data, enc)));
             }
         }
-        Ok((EntryLocation::None, "no location list entry covers the entry address".into()))
+        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None))
+    }
+
+    /// Size in bytes of a scratch type, through typedefs and qualifiers.
+    fn byte_size(&self, mut ty: TypeId) -> Option<u64> {
+        for _ in 0..MAX_TYPE_DEPTH {
+            match &self.scratch.type_by_id(ty)?.data {
+                TypeData::Int(i) => return Some(u64::from(i.size)),
+                TypeData::Float(f) => return Some(u64::from(f.size)),
+                TypeData::Ptr(_) => return Some(8),
+                TypeData::Struct(c) | TypeData::Union(c) => return Some(u64::from(c.size)),
+                TypeData::Enum(e) => return Some(u64::from(e.size)),
+                TypeData::Typedef(t) | TypeData::Const(t) | TypeData::Volatile(t) | TypeData::Restrict(t) => ty = *t,
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// x86-64 SysV class of a parameter type: integers, enums and pointers go in general
@@ -1069,6 +1091,19 @@ pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Optio
 }
 
 /// Classifies a location expression by its first operation.
+/// The bytes a composite location (`DW_OP_piece`s) describes, present or not; `None` when the
+/// expression has no piece.
+fn pieces_total(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> Option<u64> {
+    let mut ops = expr.operations(encoding);
+    let mut total = None;
+    while let Ok(Some(op)) = ops.next() {
+        if let gimli::Operation::Piece { size_in_bits, .. } = op {
+            total = Some(total.unwrap_or(0) + size_in_bits / 8);
+        }
+    }
+    total
+}
+
 /// A location expression as readable DWARF operations, for reports.
 fn describe(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> String {
     let mut ops = expr.operations(encoding);

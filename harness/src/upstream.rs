@@ -121,7 +121,7 @@ pub fn report(dir: &Path) -> Result<String> {
                         p.ty,
                         p.location_expr,
                         p.location,
-                        p.abi_register.map_or("memory/other".to_string(), |r| format!("DWARF register {r}"))
+                        p.abi_register.map_or("nothing checked (an aggregate, or after one)".to_string(), |r| format!("DWARF register {r}"))
                     )?;
                 }
             }
