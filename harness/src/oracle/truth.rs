@@ -143,6 +143,14 @@ impl Oracle for DwarfTruth {
                         .map(|j| verdict(j, &name)),
                 );
             }
+            for (sym, base) in clone_only_describable(facts) {
+                if !encoded.contains(&sym) && !encoded.contains(&base) {
+                    let detail = format!(
+                        "{base} exists only as the clone {sym}, whose real prototype the DWARF gives (every parameter where its position puts it), but there is no FUNC for it under either name"
+                    );
+                    out.push(verdict(Judged { kind: VerdictKind::Missed, mechanism: "missed:clone-only", detail }, &sym));
+                }
+            }
             for name in safely_encodable(facts) {
                 if !encoded.contains(&name) {
                     let detail = format!("every body the kernel can attach to as {name} has one prototype and receives its arguments as it says, but there is no FUNC {name}");
@@ -310,6 +318,41 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
                 target.cu, target.sig.ret
             ),
         ));
+    }
+    out
+}
+
+/// Bodies that exist only as a clone (`f.constprop.0`, `f.isra.0`; no body keeps the name `f`)
+/// whose real prototype DWARF determines: exactly one candidate signature, every parameter of it
+/// in the register its new position gives (or on the stack past the registers), not variadic,
+/// no struct return, no `DW_CC_nocall`. Returns (clone symbol, source name). An encoder can
+/// describe such a body only under the clone's name with that prototype; one that offers no FUNC
+/// for it under any name misses it.
+pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in facts.functions.iter().filter(|f| f.is_clone() && !HARNESS_FUNCTIONS.contains(&f.name.as_str())) {
+        if facts.instances(&f.name).any(|g| g.has_exact_symbol()) || f.variadic || f.returns_aggregate || f.nocall {
+            continue;
+        }
+        let Some(sym) = f.symbols.first() else { continue };
+        let candidates = true_signatures(f);
+        let [(sig, None)] = &candidates[..] else { continue };
+        // Every kept parameter verified where its new position puts it.
+        let kept: Vec<&crate::dwarf::ParamFact> = f.params.iter().filter(|p| sig.params.len() == f.params.len() || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
+        if kept.len() != sig.params.len() {
+            continue;
+        }
+        let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
+        let regs = abi_registers(&classes, false);
+        let verified = kept.iter().zip(&regs).all(|(p, abi)| match (p.abi_class, abi, p.location) {
+            (crate::dwarf::AbiClass::Other, _, _) => false,
+            (_, Some(r), EntryLocation::Register(l)) => *r == l,
+            (_, None, EntryLocation::Stack) => true,
+            _ => false,
+        });
+        if verified {
+            out.push((sym.clone(), f.name.clone()));
+        }
     }
     out
 }
