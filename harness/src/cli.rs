@@ -279,6 +279,10 @@ pub fn run() -> Result<ExitCode> {
                 }
             }
             let missed = verdicts.len() - findings.len();
+            // MISSED is a rate, not a finding: one line each, after the findings.
+            for v in verdicts.iter().filter(|v| v.kind == crate::oracle::VerdictKind::Missed) {
+                println!("MISSED [{}] {} ({}) {}", v.evidence, v.encoder, v.compiler, v.function.as_deref().unwrap_or(""));
+            }
             println!("{} verdicts ({} MISSED); findings in {}", findings.len(), missed, out.join("findings").display());
             Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

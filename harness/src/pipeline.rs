@@ -97,8 +97,24 @@ pub struct Encoding {
     pub proc: ProcRes,
     /// Where its BTF went.
     pub output: PathBuf,
-    /// The parsed BTF, or why there is none.
+    /// The parsed BTF, or why there is none. For `gcc -gbtf`, every object's BTF appended into
+    /// one blob (for the differential oracle and the finding's files; never judged as shipped).
     pub btf: Result<Btf, EncodeFailure>,
+    /// `gcc -gbtf` only: each object's own `.BTF` as the compiler ships it, DATASECs laid out
+    /// from the object's sections the way libbpf does when it loads an object. What the
+    /// DWARF-truth and kernel-load oracles judge for that configuration.
+    pub objects: Vec<ObjectBtf>,
+}
+
+/// One object's `.BTF` from `gcc -gbtf`.
+#[derive(Debug, Clone)]
+pub struct ObjectBtf {
+    /// The unit's source, as passed to the compiler (the DWARF unit's name).
+    pub source: PathBuf,
+    /// The object file.
+    pub object: PathBuf,
+    /// Its BTF.
+    pub btf: Btf,
 }
 
 /// Why an encoder produced no usable BTF.
@@ -144,6 +160,7 @@ pub fn encode_over(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encod
                 proc: ProcRes { cmdline: line, status: None, stdout: Vec::new(), stderr: e.to_string().into_bytes(), truncated: false, elapsed: Duration::ZERO },
                 output: output.to_path_buf(),
                 btf: Err(EncodeFailure::Spawn(e.to_string())),
+                objects: Vec::new(),
             };
         }
     };
@@ -151,7 +168,7 @@ pub fn encode_over(encoder: &EncoderSetup, input: &Path, output: &Path) -> Encod
         let bytes = std::fs::read(output).map_err(|e| EncodeFailure::Unreadable(format!("no output {}: {e}", output.display())))?;
         Btf::parse(&bytes, None).map_err(|e| EncodeFailure::Unreadable(e.to_string()))
     });
-    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf }
+    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf, objects: Vec::new() }
 }
 
 fn classify_run(proc: &ProcRes) -> Result<(), EncodeFailure> {
@@ -190,6 +207,7 @@ fn encode_gcc_btf(encoder: &EncoderSetup, build: &Build, output: &Path) -> Encod
     let _ = std::fs::remove_file(output);
     let dir = output.with_extension("objs");
     let mut merged = Btf::new(None);
+    let mut objects = Vec::new();
     let mut last: Option<ProcRes> = None;
     let mut failure = None;
     let _ = std::fs::create_dir_all(&dir);
@@ -212,10 +230,15 @@ fn encode_gcc_btf(encoder: &EncoderSetup, build: &Build, output: &Path) -> Encod
             last = Some(proc);
             break;
         }
-        let blob = std::fs::read(&obj).map_err(|e| e.to_string()).and_then(|b| Btf::parse_elf(&b, None).map_err(|e| e.to_string()));
+        let blob = std::fs::read(&obj).map_err(|e| e.to_string()).and_then(|bytes| {
+            let mut b = Btf::parse_elf(&bytes, None).map_err(|e| e.to_string())?;
+            lay_out_datasecs(&mut b, &bytes);
+            Ok(b)
+        });
         match blob {
             Ok(b) => {
                 merged.append(&b);
+                objects.push(ObjectBtf { source: src.clone(), object: obj.clone(), btf: b });
             }
             Err(e) => {
                 failure = Some(EncodeFailure::Unreadable(format!("{}: {e}", obj.display())));
@@ -236,5 +259,37 @@ fn encode_gcc_btf(encoder: &EncoderSetup, build: &Build, output: &Path) -> Encod
                 Btf::parse(&bytes, None).map_err(|e| EncodeFailure::Unreadable(e.to_string()))
             }),
     };
-    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf }
+    Encoding { encoder: encoder.clone(), proc, output: output.to_path_buf(), btf, objects }
+}
+
+/// What libbpf does to an object's BTF before the kernel sees it: a DATASEC of size 0 (the
+/// compiler does not know the final layout) gets its ELF section's size, and each variable in it
+/// the offset of its symbol. Without this, judging a `gcc -gbtf` object's BTF would only restate
+/// that objects are not linked.
+fn lay_out_datasecs(btf: &mut Btf, elf: &[u8]) {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let Ok(file) = object::File::parse(elf) else { return };
+    let mut types = btf.own_types().to_vec();
+    let mut changed = false;
+    for i in 0..types.len() {
+        let name = btf.str(types[i].name).to_string();
+        let btf::TypeData::Datasec(sec) = &types[i].data else { continue };
+        if sec.size != 0 {
+            continue;
+        }
+        let Some(section) = file.section_by_name(&name) else { continue };
+        let mut sec = sec.clone();
+        sec.size = u32::try_from(section.size()).unwrap_or(u32::MAX);
+        for v in &mut sec.vars {
+            let var_name = btf.type_by_id(v.ty).map(|t| btf.str(t.name).to_string()).unwrap_or_default();
+            if let Some(sym) = file.symbols().find(|s| s.name() == Ok(var_name.as_str()) && s.section_index() == Some(section.index())) {
+                v.offset = u32::try_from(sym.address()).unwrap_or(v.offset);
+            }
+        }
+        types[i].data = btf::TypeData::Datasec(sec);
+        changed = true;
+    }
+    if changed {
+        btf.set_types(types);
+    }
 }

@@ -110,8 +110,13 @@ impl Oracle for KernelLoad {
             .iter()
             .filter_map(|e| {
                 let btf = e.btf.as_ref().ok()?;
-                let raw = btf.to_bytes().ok()?;
-                let err = load(&raw).err()?;
+                // gcc -gbtf ships one BTF per object: each is loaded on its own (the appended
+                // blob is the harness's, nothing a consumer would load).
+                let (err, what) = if e.objects.is_empty() {
+                    (load(&btf.to_bytes().ok()?).err()?, String::new())
+                } else {
+                    e.objects.iter().find_map(|o| Some((load(&o.btf.to_bytes().ok()?).err()?, format!("{}: ", o.object.file_name()?.to_string_lossy()))))?
+                };
                 let mechanism: String = match &err {
                     LoadError::Libbpf(_) => "libbpf".into(),
                     // The verifier's last line, ids and offsets blanked, so one bug is one finding.
@@ -131,7 +136,7 @@ impl Oracle for KernelLoad {
                     function: None,
                     phenomenon: mechanism.clone(),
                     evidence: mechanism,
-                    detail: err.to_string(),
+                    detail: format!("{what}{err}"),
                 })
             })
             .collect()
