@@ -150,10 +150,15 @@ impl Oracle for DwarfTruth {
                         .map(|j| verdict(j, &name)),
                 );
             }
-            for (sym, base) in clone_only_describable(facts) {
-                if !encoded.contains(&sym) && !encoded.contains(&base) {
+            for (sym, base, sig) in clone_only_describable(facts) {
+                // Only a FUNC under the clone's own name describes it: the kernel resolves a FUNC
+                // by its name, and no symbol carries the source name (a FUNC `base` is
+                // unattachable, whatever its prototype; if it claims a wrong one, that is judged
+                // above).
+                if !encoded.contains(&sym) {
                     let detail = format!(
-                        "{base} exists only as the clone {sym}, whose real prototype the DWARF gives (every parameter where its position puts it), but there is no FUNC for it under either name"
+                        "{base} exists only as the clone {sym}, whose real prototype the DWARF gives ({}), but there is no FUNC {sym}",
+                        sig.render(&sym)
                     );
                     out.push(verdict(Judged { kind: VerdictKind::Missed, mechanism: "missed:clone-only", detail }, &sym));
                 }
@@ -367,10 +372,10 @@ fn judge_object(obj: &crate::pipeline::ObjectBtf, facts: &Facts) -> Vec<(Judged,
 /// whose real prototype DWARF determines: exactly one candidate signature, every parameter of it
 /// in the register its new position gives (or on the stack past the registers), not variadic,
 /// no struct return, no `DW_CC_nocall`, and no other body with the same symbol. Returns (clone
-/// symbol, source name). An encoder can
+/// symbol, source name, real prototype). Only a FUNC named like the clone symbol describes it. An encoder can
 /// describe such a body only under the clone's name with that prototype; one that offers no FUNC
-/// for it under any name misses it.
-pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String)> {
+/// under that name misses it.
+pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String, Signature)> {
     let mut out = Vec::new();
     for f in facts.functions.iter().filter(|f| f.is_clone() && !HARNESS_FUNCTIONS.contains(&f.name.as_str())) {
         if facts.instances(&f.name).any(|g| g.has_exact_symbol()) || f.variadic || f.returns_aggregate || f.nocall {
@@ -398,7 +403,7 @@ pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String)> {
             _ => false,
         });
         if verified {
-            out.push((sym.clone(), f.name.clone()));
+            out.push((sym.clone(), f.name.clone(), sig.clone()));
         }
     }
     out
