@@ -96,8 +96,9 @@ pub enum DType {
         name: String,
         /// Size in bytes; `None` for a declaration.
         size: Option<u64>,
-        /// The underlying type is signed (DWARF 5 `DW_AT_type`, or a negative value).
-        signed: bool,
+        /// The underlying type is signed: from `DW_AT_type`, or `Some(true)` when a value is
+        /// written negative (`DW_FORM_sdata`); `None` when the DWARF does not say.
+        signed: Option<bool>,
         /// Enumerators and their values.
         values: Vec<(String, i128)>,
     },
@@ -321,16 +322,10 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
             }
             gimli::DW_TAG_enumeration_type => {
                 let mut signed = match entry.attr_value(gimli::DW_AT_type)? {
-                    Some(AttributeValue::UnitRef(t)) => {
-                        let base = unit.entry(t)?;
-                        matches!(
-                            base.attr_value(gimli::DW_AT_encoding)?,
-                            Some(AttributeValue::Encoding(
-                                gimli::DW_ATE_signed | gimli::DW_ATE_signed_char
-                            ))
-                        )
-                    }
-                    _ => false,
+                    Some(AttributeValue::UnitRef(t)) => self.base_encoding(t)?.map(|enc| {
+                        enc == gimli::DW_ATE_signed || enc == gimli::DW_ATE_signed_char
+                    }),
+                    _ => None,
                 };
                 let mut values = Vec::new();
                 for child in self.children(offset)? {
@@ -341,15 +336,15 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                     let value = match e.attr_value(gimli::DW_AT_const_value)? {
                         Some(AttributeValue::Sdata(v)) => {
                             if v < 0 {
-                                signed = true;
+                                signed = Some(true);
                             }
                             i128::from(v)
                         }
                         Some(AttributeValue::Udata(v)) => i128::from(v),
-                        Some(AttributeValue::Data1(v)) => extend(u64::from(v), 1, signed),
-                        Some(AttributeValue::Data2(v)) => extend(u64::from(v), 2, signed),
-                        Some(AttributeValue::Data4(v)) => extend(u64::from(v), 4, signed),
-                        Some(AttributeValue::Data8(v)) => extend(v, 8, signed),
+                        Some(AttributeValue::Data1(v)) => extend(u64::from(v), 1, signed == Some(true)),
+                        Some(AttributeValue::Data2(v)) => extend(u64::from(v), 2, signed == Some(true)),
+                        Some(AttributeValue::Data4(v)) => extend(u64::from(v), 4, signed == Some(true)),
+                        Some(AttributeValue::Data8(v)) => extend(v, 8, signed == Some(true)),
                         _ => continue,
                     };
                     values.push((
@@ -391,6 +386,29 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
         };
         self.facts.types[slot] = ty;
         Ok(slot)
+    }
+
+    /// The `DW_AT_encoding` of the base type behind typedefs and qualifiers (an enum's
+    /// underlying type may be a typedef).
+    fn base_encoding(&self, mut t: gimli::UnitOffset) -> Result<Option<gimli::DwAte>> {
+        for _ in 0..MAX_DEPTH {
+            let e = self.unit.entry(t)?;
+            match e.tag() {
+                gimli::DW_TAG_typedef | gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
+                    match e.attr_value(gimli::DW_AT_type)? {
+                        Some(AttributeValue::UnitRef(n)) => t = n,
+                        _ => return Ok(None),
+                    }
+                }
+                _ => {
+                    return Ok(match e.attr_value(gimli::DW_AT_encoding)? {
+                        Some(AttributeValue::Encoding(enc)) => Some(enc),
+                        _ => None,
+                    })
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn children(&self, offset: gimli::UnitOffset) -> Result<Vec<gimli::UnitOffset>> {
