@@ -426,8 +426,10 @@ impl Comparer<'_> {
             }
         }
         if kb != kd {
-            if flatten_arrays(&kb) == flatten_arrays(&kd) {
-                return; // flattened-array
+            // flattened-array: the BTF has one dimension where the DWARF has several, with the
+            // same total (never another arrangement of several dimensions).
+            if flatten_arrays(&kb) == kb && flatten_arrays(&kd) == kb {
+                return;
             }
             let mechanism = if strip_dims(&kb) == strip_dims(&kd) {
                 "type:array-dims"
