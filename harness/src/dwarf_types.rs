@@ -287,9 +287,7 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                 target: self.target(&entry, depth)?,
             },
             gimli::DW_TAG_subroutine_type => DType::Function,
-            gimli::DW_TAG_structure_type
-            | gimli::DW_TAG_class_type
-            | gimli::DW_TAG_union_type => {
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type => {
                 let mut members = Vec::new();
                 if !declaration {
                     for child in self.children(offset)? {
@@ -322,9 +320,9 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
             }
             gimli::DW_TAG_enumeration_type => {
                 let mut signed = match entry.attr_value(gimli::DW_AT_type)? {
-                    Some(AttributeValue::UnitRef(t)) => self.base_encoding(t)?.map(|enc| {
-                        enc == gimli::DW_ATE_signed || enc == gimli::DW_ATE_signed_char
-                    }),
+                    Some(AttributeValue::UnitRef(t)) => self
+                        .base_encoding(t)?
+                        .map(|enc| enc == gimli::DW_ATE_signed || enc == gimli::DW_ATE_signed_char),
                     _ => None,
                 };
                 let mut values = Vec::new();
@@ -341,9 +339,15 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                             i128::from(v)
                         }
                         Some(AttributeValue::Udata(v)) => i128::from(v),
-                        Some(AttributeValue::Data1(v)) => extend(u64::from(v), 1, signed == Some(true)),
-                        Some(AttributeValue::Data2(v)) => extend(u64::from(v), 2, signed == Some(true)),
-                        Some(AttributeValue::Data4(v)) => extend(u64::from(v), 4, signed == Some(true)),
+                        Some(AttributeValue::Data1(v)) => {
+                            extend(u64::from(v), 1, signed == Some(true))
+                        }
+                        Some(AttributeValue::Data2(v)) => {
+                            extend(u64::from(v), 2, signed == Some(true))
+                        }
+                        Some(AttributeValue::Data4(v)) => {
+                            extend(u64::from(v), 4, signed == Some(true))
+                        }
                         Some(AttributeValue::Data8(v)) => extend(v, 8, signed == Some(true)),
                         _ => continue,
                     };
@@ -461,7 +465,8 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                 let Some(storage) = storage else {
                     return Ok((None, bit_size));
                 };
-                let bits = (byte_offset * 8) as i64 + (storage * 8) as i64 - from_msb - width as i64;
+                let bits =
+                    (byte_offset * 8) as i64 + (storage * 8) as i64 - from_msb - width as i64;
                 Ok((u64::try_from(bits).ok(), bit_size))
             }
             _ => Ok((Some(byte_offset * 8), bit_size)),

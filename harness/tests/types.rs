@@ -122,7 +122,8 @@ fn one_corruption_one_wrong_type_with_its_mechanism_and_path() {
         b.set_types(types);
         judge(&build, &encoding, b)
     };
-    let cases: Vec<(&str, &str, Box<dyn Fn(&Btf, &mut Vec<btf::Type>)>)> = vec![
+    type Corruption<'a> = Box<dyn Fn(&Btf, &mut Vec<btf::Type>) + 'a>;
+    let cases: Vec<(&str, &str, Corruption<'_>)> = vec![
         ("type:member-offset", "struct mis.ratio: BTF offset 24, DWARF offset 20", Box::new(|b: &Btf, t: &mut Vec<btf::Type>| {
             let i = find(b, "mis", is_struct);
             let k = member_index(b, &t[i].data, "ratio");

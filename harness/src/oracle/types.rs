@@ -480,8 +480,7 @@ impl Comparer<'_> {
         else {
             return;
         };
-        let (b_size, b_signed, width, b_values): (u32, bool, u32, Vec<(String, u64)>) = match data
-        {
+        let (b_size, b_signed, width, b_values): (u32, bool, u32, Vec<(String, u64)>) = match data {
             TypeData::Enum(e) => (
                 e.size,
                 e.signed,
@@ -576,7 +575,7 @@ impl Comparer<'_> {
 
 /// `12` for a byte-aligned bit offset 96, `12+3 bits` otherwise.
 fn show_offset(bits: u64) -> String {
-    if bits % 8 == 0 {
+    if bits.is_multiple_of(8) {
         format!("{}", bits / 8)
     } else {
         format!("{}+{} bits", bits / 8, bits % 8)
