@@ -425,7 +425,8 @@ impl Comparer<'_> {
                 return;
             }
         }
-        if kb != kd {
+        // A DWARF type this reader does not follow (`?`, e.g. a cross-unit reference) is not judged.
+        if kb != kd && !kd.contains('?') {
             // flattened-array: the BTF has one dimension where the DWARF has several, with the
             // same total (never another arrangement of several dimensions).
             if flatten_arrays(&kb) == kb && flatten_arrays(&kd) == kb {
