@@ -386,7 +386,7 @@ fn tagged(section: usize, offset: u64) -> u64 {
 
 /// Relocations of one debug section: offset → value to use.
 #[derive(Debug, Clone, Default)]
-struct Relocs(Rc<HashMap<usize, u64>>);
+pub(crate) struct Relocs(Rc<HashMap<usize, u64>>);
 
 impl gimli::read::Relocate<usize> for Relocs {
     fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
@@ -397,7 +397,7 @@ impl gimli::read::Relocate<usize> for Relocs {
     }
 }
 
-type Reader<'a> = gimli::RelocateReader<gimli::EndianSlice<'a, RunTimeEndian>, Relocs>;
+pub(crate) type Reader<'a> = gimli::RelocateReader<gimli::EndianSlice<'a, RunTimeEndian>, Relocs>;
 
 /// Reads the facts of an ELF file with DWARF.
 pub fn read_file(path: &Path) -> Result<Facts> {
@@ -405,84 +405,115 @@ pub fn read_file(path: &Path) -> Result<Facts> {
     read(&data).with_context(|| format!("reading DWARF of {}", path.display()))
 }
 
+/// The DWARF sections of one ELF file, with the relocation maps of a relocatable one: every
+/// DWARF reader of the harness loads them here, so that `.o` files read right everywhere.
+pub(crate) struct Sections<'d> {
+    map: HashMap<&'static str, (Cow<'d, [u8]>, Relocs)>,
+    endian: RunTimeEndian,
+}
+
+impl<'d> Sections<'d> {
+    /// Loads (and decompresses) the debug sections of `file`, with their relocations when it is
+    /// relocatable. Fails when there is no `.debug_info`.
+    pub(crate) fn load(file: &object::File<'d>) -> Result<Self> {
+        let relocatable = file.kind() == object::ObjectKind::Relocatable;
+        let endian = if file.is_little_endian() {
+            RunTimeEndian::Little
+        } else {
+            RunTimeEndian::Big
+        };
+        let address_of =
+            |section: Option<object::SectionIndex>, value: u64| match (relocatable, section) {
+                (true, Some(s)) => tagged(s.0, value),
+                _ => value,
+            };
+        let mut sections: HashMap<&'static str, (Cow<[u8]>, Relocs)> = HashMap::new();
+        const DEBUG_SECTIONS: &[gimli::SectionId] = &[
+            gimli::SectionId::DebugAbbrev,
+            gimli::SectionId::DebugAddr,
+            gimli::SectionId::DebugInfo,
+            gimli::SectionId::DebugLine,
+            gimli::SectionId::DebugLineStr,
+            gimli::SectionId::DebugLoc,
+            gimli::SectionId::DebugLocLists,
+            gimli::SectionId::DebugRanges,
+            gimli::SectionId::DebugRngLists,
+            gimli::SectionId::DebugStr,
+            gimli::SectionId::DebugStrOffsets,
+            gimli::SectionId::DebugTypes,
+        ];
+        for &id in DEBUG_SECTIONS {
+            let Some(section) = file.section_by_name(id.name()) else {
+                continue;
+            };
+            let bytes = section
+                .uncompressed_data()
+                .with_context(|| format!("decompressing {}", id.name()))?;
+            let mut relocs = HashMap::new();
+            if relocatable {
+                for (offset, rel) in section.relocations() {
+                    let target = match rel.target() {
+                        object::RelocationTarget::Symbol(i) => {
+                            let sym = file.symbol_by_index(i).context("relocation symbol")?;
+                            let debug_target = sym
+                                .section_index()
+                                .and_then(|s| file.section_by_index(s).ok())
+                                .is_some_and(|s| is_debug(&s));
+                            let base = if debug_target {
+                                sym.address()
+                            } else {
+                                address_of(sym.section_index(), sym.address())
+                            };
+                            base.wrapping_add(rel.addend() as u64)
+                        }
+                        object::RelocationTarget::Section(s) => {
+                            let debug_target =
+                                file.section_by_index(s).is_ok_and(|s| is_debug(&s));
+                            let base = if debug_target { 0 } else { tagged(s.0, 0) };
+                            base.wrapping_add(rel.addend() as u64)
+                        }
+                        _ => continue,
+                    };
+                    relocs.insert(offset as usize, target);
+                }
+            }
+            sections.insert(id.name(), (bytes, Relocs(Rc::new(relocs))));
+        }
+        if !sections.contains_key(".debug_info") {
+            bail!("no .debug_info: compile with -g");
+        }
+        Ok(Sections {
+            map: sections,
+            endian,
+        })
+    }
+
+    /// The DWARF over these sections.
+    pub(crate) fn dwarf(&self) -> Result<gimli::Dwarf<Reader<'_>>> {
+        Ok(gimli::Dwarf::load(|id| -> gimli::Result<Reader<'_>> {
+            let (bytes, relocs): (&[u8], Relocs) = match self.map.get(id.name()) {
+                Some((bytes, relocs)) => (bytes, relocs.clone()),
+                None => (&[], Relocs::default()),
+            };
+            Ok(gimli::RelocateReader::new(
+                gimli::EndianSlice::new(bytes, self.endian),
+                relocs,
+            ))
+        })?)
+    }
+}
+
 /// Reads the facts of ELF bytes with DWARF.
 pub fn read(data: &[u8]) -> Result<Facts> {
     let file = object::File::parse(data).context("parsing ELF")?;
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
-    let endian = if file.is_little_endian() {
-        RunTimeEndian::Little
-    } else {
-        RunTimeEndian::Big
-    };
     let address_of =
         |section: Option<object::SectionIndex>, value: u64| match (relocatable, section) {
             (true, Some(s)) => tagged(s.0, value),
             _ => value,
         };
-
-    // Section data and relocation maps, owned here so that the readers can borrow them.
-    let mut sections: HashMap<&'static str, (Cow<[u8]>, Relocs)> = HashMap::new();
-    const DEBUG_SECTIONS: &[gimli::SectionId] = &[
-        gimli::SectionId::DebugAbbrev,
-        gimli::SectionId::DebugAddr,
-        gimli::SectionId::DebugInfo,
-        gimli::SectionId::DebugLine,
-        gimli::SectionId::DebugLineStr,
-        gimli::SectionId::DebugLoc,
-        gimli::SectionId::DebugLocLists,
-        gimli::SectionId::DebugRanges,
-        gimli::SectionId::DebugRngLists,
-        gimli::SectionId::DebugStr,
-        gimli::SectionId::DebugStrOffsets,
-        gimli::SectionId::DebugTypes,
-    ];
-    for &id in DEBUG_SECTIONS {
-        let Some(section) = file.section_by_name(id.name()) else {
-            continue;
-        };
-        let bytes = section
-            .uncompressed_data()
-            .with_context(|| format!("decompressing {}", id.name()))?;
-        let mut relocs = HashMap::new();
-        if relocatable {
-            for (offset, rel) in section.relocations() {
-                let target = match rel.target() {
-                    object::RelocationTarget::Symbol(i) => {
-                        let sym = file.symbol_by_index(i).context("relocation symbol")?;
-                        let debug_target = sym
-                            .section_index()
-                            .and_then(|s| file.section_by_index(s).ok())
-                            .is_some_and(|s| is_debug(&s));
-                        let base = if debug_target {
-                            sym.address()
-                        } else {
-                            address_of(sym.section_index(), sym.address())
-                        };
-                        base.wrapping_add(rel.addend() as u64)
-                    }
-                    object::RelocationTarget::Section(s) => {
-                        let debug_target = file.section_by_index(s).is_ok_and(|s| is_debug(&s));
-                        let base = if debug_target { 0 } else { tagged(s.0, 0) };
-                        base.wrapping_add(rel.addend() as u64)
-                    }
-                    _ => continue,
-                };
-                relocs.insert(offset as usize, target);
-            }
-        }
-        sections.insert(id.name(), (bytes, Relocs(Rc::new(relocs))));
-    }
-    if !sections.contains_key(".debug_info") {
-        bail!("no .debug_info: compile with -g");
-    }
-    let empty: (Cow<[u8]>, Relocs) = (Cow::Borrowed(&[]), Relocs::default());
-    let dwarf = gimli::Dwarf::load(|id| -> gimli::Result<Reader<'_>> {
-        let (bytes, relocs) = sections.get(id.name()).unwrap_or(&empty);
-        Ok(gimli::RelocateReader::new(
-            gimli::EndianSlice::new(bytes, endian),
-            relocs.clone(),
-        ))
-    })?;
+    let sections = Sections::load(&file)?;
+    let dwarf = sections.dwarf()?;
 
     let mut symbols = Vec::new();
     let mut by_address: HashMap<u64, Vec<String>> = HashMap::new();

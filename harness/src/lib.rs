@@ -15,6 +15,7 @@ pub mod minimize;
 pub mod oracle;
 pub mod pipeline;
 pub mod dwarf;
+pub mod dwarf_types;
 pub mod finding;
 pub mod gate;
 pub mod gen_cmd;

@@ -7,6 +7,7 @@
 
 use crate::config::{CompilerSetup, EncoderSetup};
 use crate::dwarf::{self, Facts};
+use crate::dwarf_types::{self, TypeFacts};
 use crate::process::{self, ProcRes};
 use btf::Btf;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ pub struct Build {
     pub sources: Vec<PathBuf>,
     /// What the DWARF says.
     pub facts: Facts,
+    /// The DWARF's types, read once per build for the type-fidelity oracle; the error when this
+    /// reader could not read them (the oracle then judges nothing, the others still run).
+    pub types: Result<TypeFacts, String>,
     /// Every compiler and linker run, in order.
     pub procs: Vec<ProcRes>,
 }
@@ -77,7 +81,8 @@ pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Resul
     args.extend(["-o".into(), binary.display().to_string()]);
     procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
     let facts = dwarf::read_file(&binary).map_err(BuildError::Dwarf)?;
-    Ok(Build { compiler: compiler.clone(), binary, sources: sources.to_vec(), facts, procs })
+    let types = dwarf_types::read_file(&binary).map_err(|e| format!("{e:#}"));
+    Ok(Build { compiler: compiler.clone(), binary, sources: sources.to_vec(), facts, types, procs })
 }
 
 fn defines_main(object_path: &Path) -> bool {

@@ -33,8 +33,11 @@ fn kinds(verdicts: &[Verdict], encoder: &str, function: &str) -> Vec<VerdictKind
     verdicts.iter().filter(|v| v.encoder == encoder && v.function.as_deref() == Some(function)).map(|v| v.kind).collect()
 }
 
+/// Unsafe verdicts about the encoding itself. The encoder-behaviour oracle's verdicts (pahole
+/// 1.24/1.30 do not truncate an existing output file) are about the tool's file handling, tested
+/// in corpus/pahole-output-not-truncated; these tests are about what the BTF says.
 fn unsafe_for(verdicts: &[Verdict], encoder: &str) -> Vec<String> {
-    verdicts.iter().filter(|v| v.encoder == encoder && v.kind.is_unsafe()).map(|v| format!("{} {:?}: {}", v.kind, v.function, v.detail)).collect()
+    verdicts.iter().filter(|v| v.encoder == encoder && v.kind.is_unsafe() && v.oracle != "encoder-behaviour").map(|v| format!("{} {:?}: {}", v.kind, v.function, v.detail)).collect()
 }
 
 /// The seed's hazard: two `static noinline dup_fn`, (int, int) in a.c and (long, long, long) in
@@ -161,7 +164,8 @@ fn a_finding_replays_from_its_directory() {
     let m = matrix(&["gcc"], &["pahole-1.30/kernel"]);
     let (d, v) = check(&[("walk.c", CONSTPROP)], &m);
     assert!(v.iter().any(|x| x.kind == VerdictKind::UnsafeOptimized));
-    let dirs = harness::check::finding_dirs(&d.path().join("out")).unwrap();
+    // The UNSAFE_OPTIMIZED finding (pahole 1.30's other finding here is its output file handling).
+    let dirs: Vec<_> = harness::check::finding_dirs(&d.path().join("out")).unwrap().into_iter().filter(|p| p.to_string_lossy().contains("UNSAFE_OPTIMIZED")).collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     // Move it away from everything else: a reproducer must stand alone.
     let alone = tempfile::tempdir().unwrap();

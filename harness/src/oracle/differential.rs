@@ -51,7 +51,7 @@ fn func_parts(line: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Multi-dimensional array sizes multiplied out: `int a[2][3]` → `int a[6]`.
-fn flatten_arrays(line: &str) -> String {
+pub(crate) fn flatten_arrays(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(start) = rest.find('[') {

@@ -3,6 +3,8 @@
 //! - [`run::EncoderRun`]: crash, timeout, non-zero exit, unreadable output.
 //! - [`truth::DwarfTruth`]: each FUNC against the DWARF (ambiguous, wrong prototype, unsafe
 //!   optimized, missed).
+//! - [`types::TypeFidelity`]: each named struct, union, enum and typedef against the DWARF type
+//!   it came from (wrong type: sizes, member offsets, bitfields, enum values, array dimensions).
 //! - [`load::KernelLoad`]: libbpf parses it and the host kernel accepts it (BPF_BTF_LOAD).
 //! - [`behaviour::EncoderBehaviour`]: exit status vs messages vs output, an existing output
 //!   file, determinism (run twice, with and without threads).
@@ -14,6 +16,7 @@ pub mod differential;
 pub mod load;
 pub mod run;
 pub mod truth;
+pub mod types;
 
 use crate::pipeline::{Build, Encoding};
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,9 @@ pub enum VerdictKind {
     /// The compiler dropped the function's return value (clang `DW_CC_nocall` with every
     /// argument in place): arguments are read right, an fexit program's return value is not one.
     ReturnDropped,
+    /// A struct, union, enum or typedef differs from its DWARF type where a tracer reads it
+    /// (size, member offset, bitfield, enum value, array dimensions): it reads the wrong bytes.
+    WrongType,
     /// Two configurations differ in a way the expected-differences table does not explain.
     UnexplainedDiff,
     /// A function that could have been encoded safely was not (a rate, not a failure).
@@ -79,6 +85,7 @@ impl VerdictKind {
             VerdictKind::WrongProto => "WRONG_PROTO",
             VerdictKind::UnsafeOptimized => "UNSAFE_OPTIMIZED",
             VerdictKind::ReturnDropped => "RETURN_DROPPED",
+            VerdictKind::WrongType => "WRONG_TYPE",
             VerdictKind::UnexplainedDiff => "UNEXPLAINED_DIFF",
             VerdictKind::Missed => "MISSED",
         }
@@ -148,7 +155,11 @@ pub trait Oracle: Send + Sync {
 
 /// The oracles every campaign runs, in report order.
 pub fn standard(with_kernel_load: bool) -> Vec<Box<dyn Oracle>> {
-    let mut v: Vec<Box<dyn Oracle>> = vec![Box::new(run::EncoderRun), Box::new(truth::DwarfTruth)];
+    let mut v: Vec<Box<dyn Oracle>> = vec![
+        Box::new(run::EncoderRun),
+        Box::new(truth::DwarfTruth),
+        Box::new(types::TypeFidelity),
+    ];
     if with_kernel_load {
         v.push(Box::new(load::KernelLoad));
     }
