@@ -121,6 +121,8 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
         out.tool_time += encodings.iter().map(|e| e.proc.elapsed).sum::<Duration>();
         out.candidates += ((oracle::truth::safely_encodable(&build.facts).len() + oracle::truth::clone_only_describable(&build.facts).len()) * encodings.len()) as u64;
         let run = CaseRun { build: &build, encodings: &encodings };
+        // The machine code, disassembled once per build and only when a finding needs it.
+        let mut disassembly: Option<Option<crate::confirm::Disassembly>> = None;
         for o in oracles {
             for v in o.check(&run) {
                 if v.kind.is_finding() {
@@ -135,6 +137,15 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
                     }
                     let files = CaseFiles { dir: &case.dir, sources: &case.sources, seed: case.seed, policy: case.policy.as_deref() };
                     if let Some(path) = store.record(&v, &files, &build, &involved)? {
+                        // A second route for register-level verdicts: what the instructions say.
+                        if let (Some(function), true) = (v.function.as_deref(), matches!(v.kind, VerdictKind::UnsafeOptimized | VerdictKind::WrongProto)) {
+                            let dis = disassembly.get_or_insert_with(|| crate::confirm::Disassembly::of(&build.binary));
+                            let c = match dis {
+                                Some(d) => crate::confirm::confirm(d, &build.facts, function, &v.evidence),
+                                None => crate::confirm::Confirmation { status: crate::confirm::Status::Unconfirmable, how: "objdump could not disassemble the binary".into() },
+                            };
+                            std::fs::write(path.join("confirmation.json"), serde_json::to_string_pretty(&c)?)?;
+                        }
                         out.new_findings.push(path);
                     }
                 }

@@ -464,6 +464,11 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
         };
         runtime_wrong = crate::vm::batch::vm(vm_args)? != ExitCode::SUCCESS;
     }
+    let (_, refuted, _) = report.confirmations();
+    if refuted > 0 {
+        eprintln!("btfsmith run: SELF-TEST FAILED: {refuted} finding(s) refuted by the machine code (a harness bug; see report.md)");
+        return Ok(ExitCode::from(2));
+    }
     Ok(if findings == 0 && unsafe_count == 0 && !runtime_wrong { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

@@ -7,6 +7,7 @@
 pub mod btf_cmd;
 pub mod campaign;
 pub mod check;
+pub mod confirm;
 pub mod cli;
 pub mod config;
 pub mod corpus;

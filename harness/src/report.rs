@@ -51,6 +51,8 @@ pub struct FindingSummary {
     /// Further examples of the same signature (at most two more), each a self-contained
     /// reproducer directory.
     pub examples: Vec<ExampleSummary>,
+    /// The machine-code check of a register-level verdict (`confirmation.json`), if one ran.
+    pub confirmation: Option<crate::confirm::Confirmation>,
 }
 
 /// A further example of a finding.
@@ -66,6 +68,15 @@ pub struct ExampleSummary {
     pub seed: Option<u64>,
     /// First line of the detail.
     pub summary: String,
+}
+
+impl Report {
+    /// Findings confirmed, refuted and unconfirmable by the machine-code check.
+    pub fn confirmations(&self) -> (usize, usize, usize) {
+        use crate::confirm::Status;
+        let count = |st: Status| self.findings.iter().filter(|f| f.confirmation.as_ref().is_some_and(|c| c.status == st)).count();
+        (count(Status::Confirmed), count(Status::Refuted), count(Status::Unconfirmable))
+    }
 }
 
 /// Builds the report of `out_dir`.
@@ -107,6 +118,7 @@ pub fn build(out_dir: &Path) -> Result<Report> {
                 summary: verdict.detail.lines().next().unwrap_or("").to_string(),
                 mechanism: if verdict.evidence.is_empty() { verdict.phenomenon } else { verdict.evidence },
                 examples,
+                confirmation: std::fs::read_to_string(d.join("confirmation.json")).ok().and_then(|t| serde_json::from_str(&t).ok()),
             });
         }
     }
@@ -169,6 +181,13 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
         by_mechanism.entry(f.mechanism.as_str()).or_default().push(f);
     }
     let me = crate::process::self_command();
+    let (confirmed, refuted, unconfirmable) = report.confirmations();
+    if confirmed + refuted + unconfirmable > 0 {
+        s.push_str(&format!(
+            "Register-level verdicts checked against the machine code: {confirmed} confirmed, {refuted} refuted, {unconfirmable} unconfirmable{}.\n\n",
+            if refuted > 0 { " — a refuted finding is a harness bug: SELF-TEST FAILED" } else { "" }
+        ));
+    }
     for (mechanism, list) in by_mechanism {
         s.push_str(&format!("### `{mechanism}`\n\n"));
         for f in list {
@@ -181,6 +200,9 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
                 f.summary,
                 crate::process::quote(&f.dir)
             ));
+            if let Some(c) = &f.confirmation {
+                s.push_str(&format!("  machine code: **{:?}**: {}\n", c.status, c.how));
+            }
             for e in &f.examples {
                 s.push_str(&format!(
                     "  - also ({}){}: `{me} replay {}`\n",

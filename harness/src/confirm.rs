@@ -1,0 +1,376 @@
+//! Independent confirmation of register-level findings from the machine code, not the DWARF.
+//!
+//! The DWARF-truth oracle says where a parameter arrives from the DWARF. This module asks the
+//! instructions (objdump's disassembly of the linked binary) the same question another way, for
+//! the mechanisms where registers decide:
+//! - `register:moved` / `clone:register-moved` (parameter i arrives in R, its position says A):
+//!   confirmed when the callee reads R before writing it on its entry path (it consumes an input
+//!   in R); refuted when it reads A before writing it and no parameter's DWARF location is A (it
+//!   consumes an input in the register the harness said carries nothing of that parameter).
+//! - `nocall:param-dropped` / `clone:param-not-passed` (nothing arrives in A for parameter i):
+//!   refuted when the callee reads A before writing it and no parameter's DWARF location is A;
+//!   confirmed when every direct caller reaches its call straight from its own entry (no branch
+//!   or call between) without writing A, and receives no parameter in A itself.
+//!
+//! Anything else, or code this reader does not follow (an unknown instruction before the answer,
+//! no direct call site), is unconfirmable: it says nothing about the verdict. A refuted finding
+//! is a harness bug.
+//!
+//! The analysis is deliberately small: the entry path is the straight-line code from the
+//! function's first instruction up to its first branch, call or return; 32/64-bit register
+//! writes count as writes, 8/16-bit writes as neither.
+
+use crate::dwarf::{EntryLocation, Facts, FunctionInstance};
+use crate::process;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// What the second route said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The machine code shows the same thing.
+    Confirmed,
+    /// The machine code contradicts the verdict: a harness bug.
+    Refuted,
+    /// This route cannot tell.
+    Unconfirmable,
+}
+
+/// The second route's answer with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// Confirmed, refuted or unconfirmable.
+    pub status: Status,
+    /// The instructions or the absence that decided it.
+    pub how: String,
+}
+
+fn unconfirmable(how: impl Into<String>) -> Confirmation {
+    Confirmation { status: Status::Unconfirmable, how: how.into() }
+}
+
+/// One disassembled instruction.
+#[derive(Debug, Clone)]
+struct Insn {
+    text: String,
+    mnemonic: String,
+    operands: Vec<String>,
+}
+
+/// The binary's disassembly: instructions per function symbol, in address order.
+#[derive(Debug, Default)]
+pub struct Disassembly {
+    functions: HashMap<String, Vec<Insn>>,
+}
+
+impl Disassembly {
+    /// Disassembles `binary` with objdump (binutils).
+    pub fn of(binary: &Path) -> Option<Disassembly> {
+        let args = ["-d".to_string(), "--no-show-raw-insn".into(), "-M".into(), "att".into(), binary.display().to_string()];
+        let r = process::run(process::command("objdump", &args, None), Duration::from_secs(60)).ok()?;
+        if !r.success() {
+            return None;
+        }
+        let mut functions: HashMap<String, Vec<Insn>> = HashMap::new();
+        let mut current: Option<String> = None;
+        for line in r.stdout_text().lines() {
+            if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")).map(|(_, n)| n.to_string()) {
+                current = Some(name);
+                continue;
+            }
+            let Some(name) = &current else { continue };
+            let Some((_, insn)) = line.split_once(":\t") else { continue };
+            let insn = insn.split('#').next().unwrap_or("").trim();
+            if insn.is_empty() {
+                continue;
+            }
+            let (mnemonic, rest) = insn.split_once(char::is_whitespace).unwrap_or((insn, ""));
+            functions.entry(name.clone()).or_default().push(Insn { text: insn.to_string(), mnemonic: mnemonic.to_string(), operands: split_operands(rest.trim()) });
+        }
+        Some(Disassembly { functions })
+    }
+}
+
+/// Operands split at the commas outside parentheses.
+fn split_operands(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur).trim().to_string());
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// DWARF register number and width in bytes of an AT&T register name (`%edi` → (5, 4)).
+fn register(name: &str) -> Option<(u16, u8)> {
+    let n = name.strip_prefix('%')?;
+    const LEGACY: [(&str, u16); 8] = [("ax", 0), ("dx", 1), ("cx", 2), ("bx", 3), ("si", 4), ("di", 5), ("bp", 6), ("sp", 7)];
+    for (base, num) in LEGACY {
+        if n == format!("r{base}") {
+            return Some((num, 8));
+        }
+        if n == format!("e{base}") {
+            return Some((num, 4));
+        }
+        if n == base {
+            return Some((num, 2));
+        }
+    }
+    match n {
+        "al" => return Some((0, 1)),
+        "dl" => return Some((1, 1)),
+        "cl" => return Some((2, 1)),
+        "bl" => return Some((3, 1)),
+        "sil" => return Some((4, 1)),
+        "dil" => return Some((5, 1)),
+        "bpl" => return Some((6, 1)),
+        "spl" => return Some((7, 1)),
+        _ => {}
+    }
+    if let Some(rest) = n.strip_prefix("xmm") {
+        return rest.parse::<u16>().ok().filter(|k| *k < 16).map(|k| (17 + k, 16));
+    }
+    let rest = n.strip_prefix('r')?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let k: u16 = digits.parse().ok().filter(|k| (8..16).contains(k))?;
+    let width = match &rest[digits.len()..] {
+        "" => 8,
+        "d" => 4,
+        "w" => 2,
+        "b" => 1,
+        _ => return None,
+    };
+    Some((k, width))
+}
+
+/// Registers an operand mentions (a memory operand's base and index are read).
+fn registers_in(op: &str) -> Vec<(u16, u8)> {
+    op.split(|c: char| c == '(' || c == ')' || c == ',' || c == '*' || c.is_whitespace())
+        .filter_map(|t| t.find('%').map(|i| &t[i..]))
+        .filter_map(register)
+        .collect()
+}
+
+/// How one instruction touches register `reg`: `Some(true)` read (before any write by it),
+/// `Some(false)` a full write without reading it, `None` neither (or only a partial write).
+/// `Err(())` for control transfers and instructions this reader does not model.
+fn access(insn: &Insn, reg: u16) -> Result<Option<bool>, ()> {
+    let m = insn.mnemonic.as_str();
+    if m.starts_with('j') || m.starts_with("call") || m.starts_with("ret") || m == "ud2" || m == "hlt" {
+        return Err(());
+    }
+    let ops = &insn.operands;
+    let reads_in = |o: &String| registers_in(o).iter().any(|(r, _)| *r == reg);
+    let is_reg = |o: &String| register(o).map(|(r, w)| (r == reg).then_some(w)).unwrap_or(None);
+    // Zeroing idioms: xor %eax,%eax (and sub, pxor, xorps) write without reading.
+    if ops.len() == 2 && ops[0] == ops[1] && matches!(m, "xor" | "sub" | "pxor" | "xorps" | "xorpd") {
+        return Ok(if is_reg(&ops[1]).is_some() { Some(false) } else { None });
+    }
+    const WRITE_ONLY: &[&str] = &["mov", "movl", "movq", "movb", "movw", "movabs", "lea", "movzbl", "movzwl", "movzbw", "movsbl", "movswl", "movslq", "movsbq", "movswq", "movzbq", "movzwq", "movsbw", "cltq", "cqto", "cltd", "movd", "movaps", "movapd", "movdqa", "movdqu", "movups", "cvtsi2sd", "cvtsi2ss", "cvtsi2sdl", "cvtsi2sdq", "cvttsd2si", "cvttss2si", "pop", "popq"];
+    const READ_WRITE: &[&str] = &["add", "sub", "and", "or", "xor", "adc", "sbb", "imul", "shl", "shr", "sar", "rol", "ror", "inc", "dec", "neg", "not", "addl", "addq", "subl", "subq", "andl", "andq", "orl", "orq", "xorl", "xorq", "imull", "imulq", "shll", "shlq", "shrl", "shrq", "sarl", "sarq", "incl", "incq", "decl", "decq", "negl", "negq", "notl", "notq", "xchg", "addsd", "addss", "subsd", "subss", "mulsd", "mulss", "divsd", "divss", "movss", "movsd"];
+    const READ_ONLY: &[&str] = &["cmp", "cmpl", "cmpq", "cmpb", "cmpw", "test", "testl", "testq", "testb", "testw", "push", "pushq", "bt", "nop", "nopl", "nopw", "endbr64", "ucomisd", "ucomiss", "comisd", "comiss"];
+    let base = m.trim_end_matches(|c| c == 'l' || c == 'q' || c == 'b' || c == 'w');
+    let known = |list: &[&str]| list.contains(&m) || list.contains(&base);
+    if m.starts_with("cmov") || m.starts_with("set") {
+        // cmov writes only conditionally, set writes a byte: the register's value may survive.
+        let src_read = ops.iter().take(ops.len().saturating_sub(1)).any(reads_in);
+        return Ok(if src_read || ops.last().is_some_and(|d| is_reg(d).is_some() && m.starts_with("cmov")) { Some(true) } else { None });
+    }
+    if known(READ_ONLY) {
+        return Ok(ops.iter().any(reads_in).then_some(true));
+    }
+    let Some((dst, srcs)) = ops.split_last() else {
+        return if known(READ_ONLY) || m == "nop" { Ok(None) } else { Err(()) };
+    };
+    if srcs.iter().any(reads_in) {
+        return Ok(Some(true));
+    }
+    // The destination: its memory operand's registers are read; a register destination is
+    // written (fully only at 32 or 64 bits).
+    if is_reg(dst).is_none() {
+        return Ok(reads_in(dst).then_some(true));
+    }
+    let width = is_reg(dst).unwrap_or(0);
+    if known(WRITE_ONLY) || (m == "imul" && ops.len() == 3) {
+        return Ok(if width >= 4 { Some(false) } else { None });
+    }
+    if known(READ_WRITE) {
+        return Ok(Some(true));
+    }
+    Err(())
+}
+
+/// The first access to `reg` on the entry path of `code`: `Some((true, insn))` a read,
+/// `Some((false, insn))` a write, `None` when the path ends (or leaves what this reader models)
+/// before touching it.
+fn first_access(code: &[Insn], reg: u16) -> Option<(bool, String)> {
+    for insn in code {
+        match access(insn, reg) {
+            Err(()) => return None,
+            Ok(Some(read)) => return Some((read, insn.text.clone())),
+            Ok(None) => {}
+        }
+    }
+    None
+}
+
+fn reg_name(r: u16) -> String {
+    const NAMES: [&str; 16] = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+    NAMES.get(usize::from(r)).map_or_else(|| format!("xmm{}", r.saturating_sub(17)), |n| (*n).to_string())
+}
+
+/// The instance a verdict about `function` judged.
+fn instance<'a>(facts: &'a Facts, function: &'a str) -> Option<&'a FunctionInstance> {
+    if function.contains('.') {
+        return facts.functions.iter().find(|f| f.symbols.iter().any(|s| s == function));
+    }
+    match facts.attach_target(function) {
+        Some(sym) => facts.instance_at(sym.address),
+        None => facts.instances(function).next(),
+    }
+}
+
+/// Confirms (or not) one verdict's mechanism about `function` in the build's binary.
+pub fn confirm(dis: &Disassembly, facts: &Facts, function: &str, mechanism: &str) -> Confirmation {
+    let Some(f) = instance(facts, function) else { return unconfirmable("no out-of-line body for the function") };
+    let Some(sym) = f.symbols.first() else { return unconfirmable("the body has no symbol") };
+    let Some(code) = dis.functions.get(sym) else { return unconfirmable(format!("objdump shows no code for {sym}")) };
+    let used_by_a_param = |reg: u16| f.params.iter().any(|p| p.location == EntryLocation::Register(reg));
+    // Refutation: the callee consumes an input in `reg`, which (per the DWARF) holds no parameter.
+    let refutes = |reg: u16| match first_access(code, reg) {
+        Some((true, insn)) if !used_by_a_param(reg) => Some(Confirmation {
+            status: Status::Refuted,
+            how: format!("{sym} reads %{} before writing it (`{insn}`), yet no parameter's DWARF location is that register", reg_name(reg)),
+        }),
+        _ => None,
+    };
+    match mechanism {
+        "register:moved" | "clone:register-moved" => {
+            let Some(p) = f.params.iter().find(|p| matches!((p.location, p.abi_register), (EntryLocation::Register(r), Some(a)) if r != a)) else {
+                return unconfirmable("no parameter in another register than its position's");
+            };
+            let (EntryLocation::Register(r), Some(a)) = (p.location, p.abi_register) else { return unconfirmable("") };
+            if let Some(c) = refutes(a) {
+                return c;
+            }
+            match first_access(code, r) {
+                Some((true, insn)) => Confirmation {
+                    status: Status::Confirmed,
+                    how: format!("{sym} reads %{} before writing it (`{insn}`): an input arrives there, where the DWARF puts {} (the prototype's position says %{})", reg_name(r), p.name, reg_name(a)),
+                },
+                _ => unconfirmable(format!("{sym}'s entry path does not read %{} before a branch, call or write", reg_name(r))),
+            }
+        }
+        "nocall:param-dropped" | "clone:param-not-passed" => {
+            let Some(p) = f.params.iter().find(|p| matches!(p.location, EntryLocation::None | EntryLocation::Constant)) else {
+                return unconfirmable("no parameter without a location");
+            };
+            let Some(a) = p.abi_register else { return unconfirmable(format!("{}'s position has no register", p.name)) };
+            if let Some(c) = refutes(a) {
+                return c;
+            }
+            // The callers: straight-line code before each direct call.
+            let mut sites = 0;
+            for (caller, insns) in &dis.functions {
+                for (i, insn) in insns.iter().enumerate() {
+                    if !(insn.mnemonic.starts_with("call") || insn.mnemonic.starts_with("jmp")) || !insn.text.ends_with(&format!("<{sym}>")) {
+                        continue;
+                    }
+                    sites += 1;
+                    let mut reached_entry = true;
+                    for prev in insns[..i].iter().rev() {
+                        // Any write to the register, at any width, may be the argument.
+                        let writes_a = prev.operands.len() >= 2 && prev.operands.last().is_some_and(|d| register(d).is_some_and(|(r, _)| r == a)) && !prev.mnemonic.starts_with("cmp") && !prev.mnemonic.starts_with("test");
+                        if writes_a || (prev.operands.len() == 1 && prev.mnemonic.starts_with("pop") && register(&prev.operands[0]).is_some_and(|(r, _)| r == a)) {
+                            return unconfirmable(format!("{caller} writes %{} before calling {sym} (`{}`)", reg_name(a), prev.text));
+                        }
+                        if access(prev, a).is_err() {
+                            reached_entry = false;
+                            break;
+                        }
+                    }
+                    // Only a path from the caller's own entry proves the register is not set
+                    // for the call; and the caller must not itself receive something there (an
+                    // argument passed through untouched needs no write).
+                    if !reached_entry {
+                        return unconfirmable(format!("a branch or call precedes {caller}'s call to {sym}"));
+                    }
+                    let caller_fact = facts.functions.iter().find(|g| g.symbols.iter().any(|s| s == caller));
+                    match caller_fact {
+                        None => return unconfirmable(format!("{caller} has no DWARF: what it receives in %{} is unknown", reg_name(a))),
+                        Some(g) if g.params.iter().any(|q| q.location == EntryLocation::Register(a)) || g.variadic => {
+                            return unconfirmable(format!("{caller} itself receives a parameter in %{}", reg_name(a)));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            if sites == 0 {
+                return unconfirmable(format!("no direct call to {sym}"));
+            }
+            Confirmation {
+                status: Status::Confirmed,
+                how: format!(
+                    "none of the {sites} direct call(s) to {sym} sets %{} (where the prototype puts {}): each caller reaches its call straight from its own entry without writing it, and receives nothing there itself",
+                    reg_name(a),
+                    p.name
+                ),
+            }
+        }
+        _ => unconfirmable(format!("no machine-code check for {mechanism}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insn(text: &str) -> Insn {
+        let (m, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        Insn { text: text.into(), mnemonic: m.into(), operands: split_operands(rest.trim()) }
+    }
+
+    #[test]
+    fn registers_by_name_and_width() {
+        assert_eq!(register("%rdi"), Some((5, 8)));
+        assert_eq!(register("%edi"), Some((5, 4)));
+        assert_eq!(register("%dil"), Some((5, 1)));
+        assert_eq!(register("%r8d"), Some((8, 4)));
+        assert_eq!(register("%r15"), Some((15, 8)));
+        assert_eq!(register("%xmm1"), Some((18, 16)));
+        assert_eq!(register("%rip"), None);
+    }
+
+    #[test]
+    fn reads_writes_and_stops() {
+        let rdi = 5;
+        assert_eq!(access(&insn("mov    %edi,%eax"), rdi), Ok(Some(true)));
+        assert_eq!(access(&insn("mov    %esi,%edi"), rdi), Ok(Some(false)));
+        assert_eq!(access(&insn("add    %rsi,%rdi"), rdi), Ok(Some(true)));
+        assert_eq!(access(&insn("xor    %edi,%edi"), rdi), Ok(Some(false)));
+        assert_eq!(access(&insn("lea    (%rdi,%rdi,4),%rax"), rdi), Ok(Some(true)));
+        assert_eq!(access(&insn("mov    0x8(%rsp),%rax"), rdi), Ok(None));
+        assert_eq!(access(&insn("movb   $0x1,%dil"), rdi), Ok(None));
+        assert_eq!(access(&insn("ret"), rdi), Err(()));
+        assert_eq!(access(&insn("call   1150 <foo>"), rdi), Err(()));
+        let code = vec![insn("lea    (%rdi,%rdi,4),%rax"), insn("add    %rsi,%rax"), insn("ret")];
+        assert_eq!(first_access(&code, rdi).map(|a| a.0), Some(true));
+        assert_eq!(first_access(&code, 1), None);
+    }
+}

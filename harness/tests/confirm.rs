@@ -1,0 +1,47 @@
+//! The machine-code confirmation of register-level verdicts, on clang 19 code whose conventions
+//! are known (corpus/clang-nocall-mechanisms explains each function).
+
+mod common;
+use common::*;
+use harness::confirm::{confirm, Disassembly, Status};
+use harness::dwarf::EntryLocation;
+
+const SRC: &str = r#"
+volatile long sink;
+__attribute__((noinline)) static long droplast(long a, long b, long unused) { return a * 5 + b + sink; }
+__attribute__((noinline)) static long dropmid(long a, long unused, long c) { return a * 7 + c + sink; }
+long api1(long v) { return droplast(v, v + 1, v + 2); }
+long api2(long v) { return dropmid(v, v + 1, v * 3); }
+int main(void) { return 0; }
+"#;
+
+#[test]
+fn register_verdicts_are_confirmed_and_a_false_claim_is_refuted() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("n.c");
+    std::fs::write(&c, SRC).unwrap();
+    let bin = dir.path().join("n");
+    run_ok(tool("clang-19"), &["-g", "-O2", c.to_str().unwrap(), "-o", bin.to_str().unwrap()], None);
+    let dis = Disassembly::of(&bin).expect("objdump");
+    let mut facts = harness::dwarf::read_file(&bin).unwrap();
+
+    // clang drops droplast's last argument: api1 never sets rdx for the call.
+    let r = confirm(&dis, &facts, "droplast", "nocall:param-dropped");
+    assert_eq!(r.status, Status::Confirmed, "{r:?}");
+    assert!(r.how.contains("%rdx"), "{r:?}");
+
+    // dropmid's c arrives in rsi (its position says rdx): the callee reads rsi first.
+    let r = confirm(&dis, &facts, "dropmid", "register:moved");
+    assert_eq!(r.status, Status::Confirmed, "{r:?}");
+    assert!(r.how.contains("reads %rsi"), "{r:?}");
+
+    // A false claim: that droplast's b (which arrives in rsi and is used) was dropped. The
+    // callee reads rsi before writing it and no parameter is said to be there: refuted.
+    let f = facts.functions.iter_mut().find(|f| f.name == "droplast").unwrap();
+    f.params[1].location = EntryLocation::None;
+    let r = confirm(&dis, &facts, "droplast", "nocall:param-dropped");
+    assert_eq!(r.status, Status::Refuted, "{r:?}");
+
+    // No check for other mechanisms.
+    assert_eq!(confirm(&dis, &facts, "dropmid", "piece:scalarised-struct").status, Status::Unconfirmable);
+}
