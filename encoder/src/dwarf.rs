@@ -1004,14 +1004,28 @@ impl<'a, 'u> Walker<'a, 'u> {
                     DW_ATE_signed | DW_ATE_signed_char | DW_ATE_signed_fixed => IntEncoding::SIGNED,
                     _ => IntEncoding::NONE,
                 };
-                // Integers of odd sizes (clang's DW_OP_convert helpers such as
-                // `DW_ATE_unsigned_24`, or over 16 bytes) are not valid BTF: pahole replaces
-                // them by a 4-byte `__SANITIZED_FAKE_INT__`, and so do we.
-                let (name, size) = if size == 0 || !size.is_power_of_two() || size > 16 {
-                    (self.intern("__SANITIZED_FAKE_INT__"), 4)
-                } else {
-                    (name, size as u32)
-                };
+                // Integers BTF cannot express (clang's DW_OP_convert helpers such as
+                // `DW_ATE_unsigned_24`, `_BitInt(N)` over 128 bits): pahole writes a 4-byte
+                // `__SANITIZED_FAKE_INT__`, so a member of that type has the wrong size and every
+                // later member of its struct the wrong offset. We keep the true size and layout:
+                // an array of `size` unsigned bytes (the name cannot be kept: `_BitInt(256)` is not
+                // a valid BTF name).
+                if size == 0 || !size.is_power_of_two() || size > 16 {
+                    let byte_name = self.intern("unsigned char");
+                    let byte = self.push(
+                        Type {
+                            name: byte_name,
+                            data: TypeData::Int(Int { size: 1, encoding: IntEncoding::NONE, bit_offset: 0, bits: 8 }),
+                        },
+                        false,
+                    );
+                    let index = self.array_index_type();
+                    return Ok(Type {
+                        name: StrRef::EMPTY,
+                        data: TypeData::Array(Array { elem: byte, index, len: size as u32 }),
+                    });
+                }
+                let size = size as u32;
                 return Ok(Type {
                     name,
                     data: TypeData::Int(Int {

@@ -30,12 +30,13 @@
 //!
 //! Types are encoded as pahole encodes them (checked against pahole 1.24 on kernel headers and
 //! generated programs, gcc 12 and clang 14/19): `char` is a SIGNED INT (pahole never writes
-//! `CHAR`), floats are INTs unless the `float` feature is on, odd-sized integers become
-//! `__SANITIZED_FAKE_INT__`, arrays are indexed by the first CU's `int` (else one
+//! `CHAR`), floats are INTs unless the `float` feature is on, arrays are indexed by the first CU's `int` (else one
 //! `__ARRAY_SIZE_TYPE__`), 8-byte enums are ENUM64 with `enum64`. Differences, on purpose:
 //! multi-dimensional arrays are nested (`int [2][3]`, as pahole 1.32 and clang) unless a base with
 //! flat arrays is given or `flatten_arrays` is set (pahole ≤ 1.31 writes `int [6]`); FUNCs of
-//! external functions have `global` linkage (pahole writes `static` for all).
+//! external functions have `global` linkage (pahole writes `static` for all); integers BTF cannot
+//! express (`_BitInt(N)` over 128 bits, odd sizes) are arrays of as many unsigned bytes — same size
+//! and layout — where pahole writes a 4-byte `__SANITIZED_FAKE_INT__` that moves every later member.
 //!
 //! # Deduplication
 //!

@@ -17,7 +17,8 @@
 //!   `= A|B` accepts either outcome (pahole 1.24 `-j` varies from run to run);
 //! - `has K1|K2` — at least one of these (for encoders that vary from run to run).
 //!
-//! `mechanism: ENCODER FUNCTION M1|M2` — there is a finding verdict about FUNCTION and each names
+//! `mechanism: ENCODER FUNCTION M1|M2` — there is a finding verdict about FUNCTION and each
+//! (UNEXPLAINED_DIFF, the differential's view of a difference, aside) names
 //! one of these mechanisms (`nocall:param-dropped`, `piece:scalarised-struct`, ...): the evidence
 //! kind, so a case pins down *why* an encoder is wrong, not only that it is.
 //!
@@ -300,8 +301,9 @@ pub fn check_mechanism(
         function: function.into(),
         expectation: Expectation::Safe,
     };
+    // UNEXPLAINED_DIFF is the differential's view of a difference, not a mechanism of its own.
     let got: Vec<&Verdict> = about(verdicts, &e)
-        .filter(|v| v.kind.is_finding())
+        .filter(|v| v.kind.is_finding() && v.kind != VerdictKind::UnexplainedDiff)
         .collect();
     if !got.is_empty() && got.iter().all(|v| want.contains(&v.evidence)) {
         return None;

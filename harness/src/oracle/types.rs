@@ -66,6 +66,12 @@ pub const DELIBERATE: &[Deliberate] = &[
         verified: "gcc/clang `_Complex double` member: btfenc and pahole 1.30 without float write `INT 'complex double' size=16` (pahole with float fails with ENCODER_FAILED instead)",
     },
     Deliberate {
+        rule: "bytes-for-unrepresentable-int",
+        applies_to: "btfenc",
+        why: "an integer BTF cannot express (`_BitInt(N)` over 128 bits, odd sizes) is written as an array of as many unsigned bytes: same size, same layout, the bytes a tracer reads are the integer's (pahole's 4-byte `__SANITIZED_FAKE_INT__` stand-in is type:size)",
+        verified: "corpus/bitint-256-member (clang 19): btfenc writes `unsigned char[32]` for `_BitInt(256)` and `unsigned char[32]` for `unsigned _BitInt(200)`",
+    },
+    Deliberate {
         rule: "misaligned-float-as-int",
         applies_to: "btfenc",
         why: "a FLOAT member not aligned to min(size, 8) bytes (packed struct) makes the kernel reject the whole blob, so btfenc writes an INT of the same name and size for it",
@@ -422,6 +428,12 @@ impl Comparer<'_> {
                     path,
                     format!("BTF type `{kb}` size {sb}, DWARF type `{kd}` size {sd}"),
                 );
+                return;
+            }
+        }
+        // bytes-for-unrepresentable-int: an integer BTF cannot express, as bytes of its size.
+        if let DType::Base { size, .. } = self.facts.get(d) {
+            if !matches!(size, 1 | 2 | 4 | 8 | 16) && kb == format!("unsigned char[{size}]") {
                 return;
             }
         }
