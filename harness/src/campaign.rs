@@ -138,7 +138,7 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
                     let files = CaseFiles { dir: &case.dir, sources: &case.sources, seed: case.seed, policy: case.policy.as_deref() };
                     if let Some(path) = store.record(&v, &files, &build, &involved)? {
                         // A second route for register-level verdicts: what the instructions say.
-                        if let (Some(function), true) = (v.function.as_deref(), matches!(v.kind, VerdictKind::UnsafeOptimized | VerdictKind::WrongProto)) {
+                        if let (Some(function), true) = (v.function.as_deref(), matches!(v.kind, VerdictKind::UnsafeOptimized | VerdictKind::WrongProto | VerdictKind::Ambiguous)) {
                             let dis = disassembly.get_or_insert_with(|| crate::confirm::Disassembly::of(&build.binary));
                             let c = match dis {
                                 Some(d) => crate::confirm::confirm(d, &build.facts, function, &v.evidence),

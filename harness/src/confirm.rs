@@ -12,6 +12,11 @@
 //!   confirmed when every direct caller reaches its call straight from its own entry (no branch
 //!   or call between) without writing A, and receives no parameter in A itself.
 //!
+//! - `proto:other-instance` / `collision:inconsistent` (same-name bodies): binutils' `nm -n` and
+//!   `addr2line` place the first symbol of the name (where the kernel attaches) and the others;
+//!   refuted when the first is not the body the harness judged against, or (for a collision)
+//!   when there is only one body.
+//!
 //! Anything else, or code this reader does not follow (an unknown instruction before the answer,
 //! no direct call site), is unconfirmable: it says nothing about the verdict. A refuted finding
 //! is a harness bug.
@@ -64,6 +69,7 @@ struct Insn {
 #[derive(Debug, Default)]
 pub struct Disassembly {
     functions: HashMap<String, Vec<Insn>>,
+    binary: Option<std::path::PathBuf>,
 }
 
 impl Disassembly {
@@ -90,7 +96,7 @@ impl Disassembly {
             let (mnemonic, rest) = insn.split_once(char::is_whitespace).unwrap_or((insn, ""));
             functions.entry(name.clone()).or_default().push(Insn { text: insn.to_string(), mnemonic: mnemonic.to_string(), operands: split_operands(rest.trim()) });
         }
-        Some(Disassembly { functions })
+        Some(Disassembly { functions, binary: Some(binary.to_path_buf()) })
     }
 }
 
@@ -333,7 +339,64 @@ pub fn confirm(dis: &Disassembly, facts: &Facts, function: &str, mechanism: &str
                 ),
             }
         }
+        "proto:other-instance" | "collision:inconsistent" => confirm_by_symbols(binary_of(dis), facts, function, mechanism),
         _ => unconfirmable(format!("no machine-code check for {mechanism}")),
+    }
+}
+
+fn binary_of(dis: &Disassembly) -> Option<&Path> {
+    dis.binary.as_deref()
+}
+
+/// Same-name bodies, from binutils alone: `nm -n` (symbols by address) and `addr2line` (the
+/// line table) say where the first symbol named `function` — the one the kernel attaches to — and
+/// the others come from. The harness's own answer (gimli over the DIEs) must agree.
+fn confirm_by_symbols(binary: Option<&Path>, facts: &Facts, function: &str, mechanism: &str) -> Confirmation {
+    let Some(binary) = binary else { return unconfirmable("no binary") };
+    let nm = process::command("nm", ["-n", "--defined-only", &binary.display().to_string()], None);
+    let Ok(r) = process::run(nm, Duration::from_secs(30)) else { return unconfirmable("nm did not run") };
+    let addrs: Vec<u64> = r
+        .stdout_text()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (a, t, n) = (w.next()?, w.next()?, w.next()?);
+            (n == function && matches!(t, "t" | "T" | "W" | "w")).then(|| u64::from_str_radix(a, 16).ok()).flatten()
+        })
+        .collect();
+    let file_of = |addr: u64| -> Option<String> {
+        // -i: the first instruction may come from an inlined header function; the last line is
+        // the outermost frame, the function itself.
+        let cmd = process::command("addr2line", ["-i".to_string(), "-e".to_string(), binary.display().to_string(), format!("{addr:#x}")], None);
+        let out = process::run(cmd, Duration::from_secs(30)).ok()?.stdout_text();
+        let path = out.lines().last()?.rsplit_once(':')?.0.to_string();
+        (path != "??").then(|| Path::new(&path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or(path))
+    };
+    let base = |cu: &str| Path::new(cu).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| cu.to_string());
+    let Some(&first) = addrs.first() else { return unconfirmable(format!("nm lists no symbol {function}")) };
+    let Some(first_file) = file_of(first) else { return unconfirmable(format!("addr2line does not place {first:#x}")) };
+    let Some(target) = facts.attach_target(function).and_then(|s| facts.instance_at(s.address)) else {
+        return unconfirmable("the harness resolves no attach target");
+    };
+    if base(&target.cu) != first_file {
+        return Confirmation {
+            status: Status::Refuted,
+            how: format!("the first symbol {function} by address ({first:#x}) is in {first_file} per addr2line, but the harness judged against the body in {}", target.cu),
+        };
+    }
+    let others: Vec<String> = addrs[1..].iter().filter_map(|a| file_of(*a)).filter(|f| *f != first_file).collect();
+    if others.is_empty() {
+        return match mechanism {
+            "collision:inconsistent" => Confirmation {
+                status: Status::Refuted,
+                how: format!("nm and addr2line show {function} only in {first_file}: no second body to be ambiguous with"),
+            },
+            _ => unconfirmable(format!("nm and addr2line show {function} only in {first_file}")),
+        };
+    }
+    Confirmation {
+        status: Status::Confirmed,
+        how: format!("nm -n: the first {function} ({first:#x}) is {first_file}'s (addr2line), where the kernel attaches; other bodies named {function} come from {}", others.join(", ")),
     }
 }
 

@@ -184,7 +184,7 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
     let (confirmed, refuted, unconfirmable) = report.confirmations();
     if confirmed + refuted + unconfirmable > 0 {
         s.push_str(&format!(
-            "Register-level verdicts checked against the machine code: {confirmed} confirmed, {refuted} refuted, {unconfirmable} unconfirmable{}.\n\n",
+            "Verdicts checked by a second route (the machine code, binutils' symbols and line table): {confirmed} confirmed, {refuted} refuted, {unconfirmable} unconfirmable{}.\n\n",
             if refuted > 0 { " — a refuted finding is a harness bug: SELF-TEST FAILED" } else { "" }
         ));
     }

@@ -45,3 +45,22 @@ fn register_verdicts_are_confirmed_and_a_false_claim_is_refuted() {
     // No check for other mechanisms.
     assert_eq!(confirm(&dis, &facts, "dropmid", "piece:scalarised-struct").status, Status::Unconfirmable);
 }
+
+#[test]
+fn same_name_bodies_are_placed_by_binutils() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.c");
+    let b = dir.path().join("b.c");
+    std::fs::write(&a, "volatile int sa;\nstatic __attribute__((noinline)) int dup_fn(int x, int y) { return x * 3 + y + sa; }\nint api_a(void) { return dup_fn(sa, sa + 1); }\n").unwrap();
+    std::fs::write(&b, "volatile long sb;\nstatic __attribute__((noinline)) long dup_fn(long x, long y, long z) { return x * y - z + sb; }\nlong api_b(void) { return dup_fn(sb, sb * 2, sb + 3); }\nint main(void) { return 0; }\n").unwrap();
+    let bin = dir.path().join("ab");
+    run_ok(family("gcc"), &["-g", "-O2", a.to_str().unwrap(), b.to_str().unwrap(), "-o", bin.to_str().unwrap()], None);
+    let dis = Disassembly::of(&bin).expect("objdump");
+    let facts = harness::dwarf::read_file(&bin).unwrap();
+    let r = confirm(&dis, &facts, "dup_fn", "collision:inconsistent");
+    assert_eq!(r.status, Status::Confirmed, "{r:?}");
+    assert!(r.how.contains("a.c") && r.how.contains("b.c"), "{r:?}");
+    // One body only: a claimed collision is refuted.
+    let r = confirm(&dis, &facts, "api_a", "collision:inconsistent");
+    assert_eq!(r.status, Status::Refuted, "{r:?}");
+}
