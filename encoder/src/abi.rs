@@ -52,8 +52,13 @@ pub(crate) enum Loc {
     NotAtEntry,
     /// In a register (and, for a two-eightbyte value, a second one).
     Reg(u16, Option<u16>),
-    /// On the stack (frame base / rsp / rbp relative).
+    /// On the stack (frame base / rsp / rbp relative) at the entry address, per a location list.
     Stack,
+    /// One location in the frame for the whole function (`DW_AT_location` a single
+    /// `DW_OP_fbreg`, not a list): the home an unoptimized function (or one taking the
+    /// parameter's address) stores it to in its prologue. It says where the parameter lives, not
+    /// how it arrives: the ABI's register or stack slot, as for any function that kept its name.
+    Home,
     /// Something else (computed, pieces in memory, ...).
     Other,
 }
@@ -271,6 +276,7 @@ pub(crate) fn check(
         };
         match (want, &p.loc) {
             (Some((r, _)), Loc::Reg(got, _)) if *got == r => {}
+            (_, Loc::Home) => {}
             (Some((r, second)), loc) => {
                 let got = match loc {
                     Loc::Reg(g, _) => reg_name(*g),

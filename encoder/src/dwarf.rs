@@ -1666,7 +1666,13 @@ impl<'a, 'u> Walker<'a, 'u> {
     fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<Loc> {
         let e = self.entry(off)?;
         match self.attr(&e, DW_AT_location)? {
-            Some(AttributeValue::Exprloc(expr)) => Ok(self.first_op(expr, off)),
+            // A single expression holds for the whole function: a frame slot is the
+            // parameter's home after the prologue (-O0, or its address taken), not where it
+            // arrived.
+            Some(AttributeValue::Exprloc(expr)) => Ok(match self.first_op(expr, off) {
+                Loc::Stack => Loc::Home,
+                loc => loc,
+            }),
             Some(v) => {
                 // Walk the raw list: gimli's cooked iterator drops empty ranges, and gcc's
                 // location views put the location at entry in an empty range that starts at

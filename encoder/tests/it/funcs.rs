@@ -207,3 +207,23 @@ asm(".text\n.type bare_split.part.0,@function\nbare_split.part.0:\n ret\n.size b
     assert!(c.funcs().any(|f| f.starts_with("FUNC described ")), "{}", c.to_text());
     assert!(!c.funcs().any(|f| f.starts_with("FUNC bare_asm")), "{}", c.to_text());
 }
+
+/// At -O0 every parameter lives in a frame slot (`DW_AT_location` a single `DW_OP_fbreg`) after
+/// the prologue stores it there: where it lives, not how it arrives. Functions with parameters
+/// are encoded (they used to be dropped as "in the stack, ABI expects rdi"; pahole's own
+/// pfunct-btf-decl-tags test compiles at -O0).
+#[test]
+fn o0_parameters_in_frame_slots_are_encoded() {
+    const SRC: &str = "struct big { long a, b, c; };\nint qux(int arg) { return arg + 1; }\nlong many(long a, long b, long c, long d, long e, long f, long g, long h) { return a + b + c + d + e + f + g + h; }\nlong bigarg(struct big s, int k) { return s.a + k; }\n";
+    for cc in [gcc(), clang()] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = compile(&cc, dir.path(), "o0", SRC, &["-O0"]);
+        let fs = funcs(&canon(&btfenc_detached(&o, &[])));
+        // gcc names the type `long int`, clang `long`.
+        for want in ["FUNC qux global: int qux(int arg)", "FUNC bigarg global: ", "FUNC many global: "] {
+            assert!(fs.iter().any(|l| l.starts_with(want)), "{} -O0: no `{want}` in {fs:#?}", cc.display());
+        }
+        assert!(fs.iter().any(|l| l.starts_with("FUNC bigarg") && l.ends_with("bigarg(struct big s, int k)")), "{fs:#?}");
+        assert!(fs.iter().any(|l| l.starts_with("FUNC many") && l.contains(" h)")), "{fs:#?}");
+    }
+}
