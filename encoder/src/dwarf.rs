@@ -1039,9 +1039,11 @@ impl<'a, 'u> Walker<'a, 'u> {
             DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => {
                 let mut target = self.type_of(&e)?;
                 if self.feats.type_tag {
-                    // Innermost tag last: PTR -> tag1 -> tag2 -> T.
+                    // `T __tag(outer) __tag(inner) *`: the DWARF lists outer, inner; the chain
+                    // is PTR -> inner -> outer -> T, as clang -target bpf and pahole >= 1.30
+                    // write it (pahole's btf_type_tag_order test). So the first tag wraps T.
                     let tags = self.annotations(off, "btf_type_tag")?;
-                    for t in tags.iter().rev() {
+                    for t in tags.iter() {
                         let n = self.intern(t);
                         target = self.push(
                             Type {

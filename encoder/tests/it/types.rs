@@ -215,3 +215,26 @@ fn lto_cross_unit_references() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert!(v["foreign_origin"].as_u64().unwrap() >= 1, "{v}");
 }
+
+/// `struct s __tag(outer) __tag(inner) *p`: PTR -> inner -> outer -> struct, as clang
+/// `-target bpf` and pahole >= 1.30 write it (pahole's btf_type_tag_order test).
+#[test]
+fn type_tag_order_is_inner_first_from_the_pointer() {
+    let src = "#define __tag(x) __attribute__((btf_type_tag(#x)))\nstruct sample { int value; };\nstruct sample __tag(outer) __tag(inner) *global_ptr;\n";
+    let dir = tempfile::tempdir().unwrap();
+    let o = compile(&clang(), dir.path(), "order", src, &[]);
+    let b = btf::Btf::parse(&btfenc_detached(&o, &["--btf_features=default,type_tag,var,global_var"]), None).unwrap();
+    let dump = btf::dump::dump_to_string(&b);
+    let ptr = b.own_ids().zip(b.own_types()).find_map(|(_, t)| match t.data {
+        btf::TypeData::Ptr(target) if matches!(b.type_by_id(target).map(|x| &x.data), Some(btf::TypeData::TypeTag(_))) => Some(target),
+        _ => None,
+    });
+    let mut id = ptr.unwrap_or_else(|| panic!("no PTR to a TYPE_TAG in:\n{dump}"));
+    let mut chain = Vec::new();
+    while let Some(btf::TypeData::TypeTag(t)) = b.type_by_id(id).map(|x| &x.data) {
+        chain.push(b.str(b.type_by_id(id).unwrap().name).to_string());
+        id = t.ty;
+    }
+    assert_eq!(chain, ["inner", "outer"], "{dump}");
+    assert_eq!(b.type_name(id), "sample", "{dump}");
+}
