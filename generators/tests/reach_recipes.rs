@@ -256,3 +256,25 @@ fn new_scalars_stay_out_of_plain_generation() {
     assert!(!Scalar::ALL.contains(&Scalar::Int128));
     assert!(!Scalar::ALL.contains(&Scalar::UInt128));
 }
+
+#[test]
+fn a_long_double_result_is_refused_for_the_module_flavour_with_a_reason() {
+    let mut prog = generate(3, &Policy::by_name("stack").expect("policy")).expect("generate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Generated programs never return long double: they all write as modules.
+    generators::write_program(&prog, Flavour::Module, dir.path()).expect("module");
+    let f = prog
+        .functions
+        .iter_mut()
+        .find(|f| f.hazard == Hazard::LongDoubleArgs)
+        .expect("seed 3 has a long double recipe");
+    f.ret = Ty::Scalar(Scalar::LongDouble);
+    let name = f.name.clone();
+    let err = generators::write_program(&prog, Flavour::Module, dir.path()).expect_err("x87 return");
+    assert!(
+        err.to_string()
+            .contains(&format!("{name} returns long double")),
+        "{err}"
+    );
+    generators::write_program(&prog, Flavour::User, dir.path()).expect("userspace is fine");
+}
