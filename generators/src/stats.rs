@@ -19,6 +19,10 @@
 //! every function whose signature it changes. clang 14 gives no DWARF sign of a dropped return
 //! value (only clang 19's `DW_CC_nocall` does), and argument promotion needs -O3; the
 //! address-taken controls of the clang-signature policy must stay unchanged.
+//!
+//! The `stack` and `units` policies (generator `0.1.0+gen3`) are measured in
+//! `generators/README.md`; their phenomena occur in 52..99% of programs with all three
+//! compilers.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
