@@ -21,8 +21,8 @@
 //! address-taken controls of the clang-signature policy must stay unchanged.
 //!
 //! The `stack` and `units` policies (generator `0.1.0+gen3`) are measured in
-//! `generators/README.md`; their phenomena occur in 52..99% of programs with all three
-//! compilers.
+//! `generators/README.md`; their phenomena occur in 59..99.5% of programs (200 seeds, -O2) with
+//! each of gcc 12, clang 14 and clang 19.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
