@@ -50,6 +50,15 @@ pub struct ParamObs {
     pub entry: EntryLoc,
     /// Where the ABI says it arrives, if certain.
     pub expected: EntryLoc,
+    /// The layout behind the type: members of a struct or union reached through pointers and
+    /// typedefs (`struct ctx(16){a0:int@0,a1:long@8}`), or a function pointer's prototype
+    /// (`fn(int, long)->long`); empty for other types. Tells apart two types of one name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub shape: String,
+    /// A struct or union passed by value after at least six integer-class parameters: it
+    /// arrives on the stack.
+    #[serde(default)]
+    pub stack_aggregate: bool,
 }
 
 /// One out-of-line instance of a function (a DWARF subprogram with code).
@@ -77,6 +86,9 @@ pub struct Instance {
     pub nocall: bool,
     /// Some parameter arrives in a register other than the ABI's.
     pub abi_mismatch: bool,
+    /// The symbol at the entry is a weak symbol.
+    #[serde(default)]
+    pub weak: bool,
 }
 
 impl Instance {
@@ -161,9 +173,72 @@ impl Classification {
                     .iter()
                     .any(|p| p.type_name == "float" || p.type_name == "double")
             }),
-            Phenomenon::Varargs => inst().any(|i| i.variadic),
+            Phenomenon::Varargs | Phenomenon::VarargsMixed => inst().any(|i| i.variadic),
             Phenomenon::OutOfLine => inst().next().is_some(),
+            Phenomenon::StackAggregate => {
+                inst().any(|i| i.params.iter().any(|p| p.stack_aggregate))
+            }
+            Phenomenon::UnionByValue => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.type_name.starts_with("union ") && !p.type_name.ends_with('*'))
+            }),
+            Phenomenon::Int128Args => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.type_name.contains("__int128") && !p.type_name.ends_with('*'))
+            }),
+            Phenomenon::LongDoubleArgs => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.type_name.ends_with("long double"))
+            }),
+            Phenomenon::TooManyArgs => inst().any(|i| i.params.len() > 12),
+            Phenomenon::WeakOverride => inst().any(|w| {
+                w.weak
+                    && self
+                        .instances
+                        .iter()
+                        .any(|s| s.name == w.name && s.cu != w.cu && s.external && !s.weak)
+            }),
+            Phenomenon::CollisionMany => self.names.iter().any(|(n, s)| {
+                // One prototype, and one layout behind every parameter type too.
+                let shapes: BTreeSet<Vec<&str>> = self
+                    .instances
+                    .iter()
+                    .filter(|i| i.name == *n)
+                    .map(|i| i.params.iter().map(|p| p.shape.as_str()).collect())
+                    .collect();
+                want(n) && s.units >= 3 && s.consistent && shapes.len() <= 1
+            }),
+            Phenomenon::SameTagDifferentLayout => self.same_name_shapes_differ(&want, false),
+            Phenomenon::SameNameDifferentFnPtr => self.same_name_shapes_differ(&want, true),
+            Phenomenon::InlineOnlyBesideOutOfLine => self
+                .names
+                .iter()
+                .any(|(n, s)| want(n) && s.units >= 1 && !s.inlined_away_in.is_empty()),
         }
+    }
+
+    /// Two out-of-line definitions of one name in different units with a parameter whose type
+    /// name agrees but whose shape differs: a function-pointer prototype (`fnptr`) or a struct
+    /// or union layout.
+    fn same_name_shapes_differ(&self, want: &dyn Fn(&str) -> bool, fnptr: bool) -> bool {
+        let inst: Vec<&Instance> = self.instances.iter().filter(|i| want(&i.name)).collect();
+        inst.iter().any(|a| {
+            inst.iter().any(|b| {
+                a.name == b.name
+                    && a.cu < b.cu
+                    && a.params.iter().zip(&b.params).any(|(x, y)| {
+                        x.type_name == y.type_name
+                            && x.shape != y.shape
+                            && x.shape.starts_with("fn(") == fnptr
+                            && y.shape.starts_with("fn(") == fnptr
+                            && !x.shape.is_empty()
+                            && !y.shape.is_empty()
+                    })
+            })
+        })
     }
 }
 
@@ -251,6 +326,7 @@ fn classify_one(
 
     // Symbols by tagged address.
     let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
+    let mut weak_addrs: BTreeSet<u64> = BTreeSet::new();
     for s in file.symbols() {
         if s.kind() != object::SymbolKind::Text {
             continue;
@@ -258,6 +334,9 @@ fn classify_one(
         let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else {
             continue;
         };
+        if s.is_weak() {
+            weak_addrs.insert(tag(idx.0) | s.address());
+        }
         syms.entry(tag(idx.0) | s.address())
             .or_default()
             .push(name.to_string());
@@ -355,7 +434,7 @@ fn classify_one(
                         // The entry point first.
                         starts.sort_by_key(|a| u64::from(*a != lp));
                     }
-                    let inst = instance(
+                    let mut inst = instance(
                         &dwarf,
                         &unit,
                         offset,
@@ -367,6 +446,7 @@ fn classify_one(
                         low_pc,
                     )
                     .map_err(dwarf_err)?;
+                    inst.weak = weak_addrs.contains(&starts[0]);
                     instances.push(inst);
                 }
                 _ => {}
@@ -682,6 +762,7 @@ fn instance(
     // A struct or union returned in memory takes a hidden pointer in the first register.
     let hidden_return = usize::from(ret_class == AbiClass::Memory);
     let (mut ni, mut ns, mut certain) = (hidden_return, 0usize, true);
+    let mut int_before = 0usize;
     for (source_die, concrete_die) in order {
         let name = die_name(dwarf, unit, source_die, 0).unwrap_or_default();
         let ty = match attr_follow(unit, source_die, gimli::DW_AT_type, 0) {
@@ -689,6 +770,14 @@ fn instance(
             _ => None,
         };
         let (type_name, class) = type_info(dwarf, unit, ty, 0);
+        let shape = type_shape(dwarf, unit, ty, 0);
+        let by_value_aggregate = (type_name.starts_with("struct ")
+            || type_name.starts_with("union "))
+            && !type_name.ends_with('*');
+        let stack_aggregate = by_value_aggregate && int_before >= 6;
+        if class == AbiClass::Int {
+            int_before += 1;
+        }
         let expected = if !certain {
             EntryLoc::Unknown
         } else {
@@ -731,6 +820,8 @@ fn instance(
             has_const_value,
             entry,
             expected,
+            shape,
+            stack_aggregate,
         });
     }
     let abi_mismatch = params
@@ -748,7 +839,88 @@ fn instance(
         variadic,
         nocall,
         abi_mismatch,
+        weak: false,
     })
+}
+
+/// The layout text of the struct, union or function prototype behind a type (see
+/// [`ParamObs::shape`]); empty for other types.
+fn type_shape(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    off: Option<UnitOffset>,
+    depth: usize,
+) -> String {
+    let Some(off) = off else {
+        return String::new();
+    };
+    let Ok(e) = unit.entry(off) else {
+        return String::new();
+    };
+    if depth > 8 {
+        return String::new();
+    }
+    let inner = match e.attr_value(gimli::DW_AT_type) {
+        Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+        _ => None,
+    };
+    let children = |want: gimli::DwTag| -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        let Ok(mut tree) = unit.entries_tree(Some(off)) else {
+            return out;
+        };
+        let Ok(root) = tree.root() else {
+            return out;
+        };
+        let mut ch = root.children();
+        while let Ok(Some(c)) = ch.next() {
+            let c = c.entry();
+            if c.tag() != want {
+                continue;
+            }
+            let name = c
+                .attr_value(gimli::DW_AT_name)
+                .ok()
+                .flatten()
+                .and_then(|v| attr_str(dwarf, unit, v))
+                .unwrap_or_default();
+            let t = match c.attr_value(gimli::DW_AT_type) {
+                Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+                _ => None,
+            };
+            let at = match c.attr_value(gimli::DW_AT_data_member_location) {
+                Ok(Some(v)) => v.udata_value().unwrap_or(0),
+                _ => 0,
+            };
+            out.push((name, type_info(dwarf, unit, t, 0).0, at));
+        }
+        out
+    };
+    match e.tag() {
+        gimli::DW_TAG_pointer_type
+        | gimli::DW_TAG_const_type
+        | gimli::DW_TAG_volatile_type
+        | gimli::DW_TAG_typedef => type_shape(dwarf, unit, inner, depth + 1),
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
+            let size = match e.attr_value(gimli::DW_AT_byte_size) {
+                Ok(Some(v)) => v.udata_value().unwrap_or(0),
+                _ => 0,
+            };
+            let ms: Vec<String> = children(gimli::DW_TAG_member)
+                .into_iter()
+                .map(|(n, t, at)| format!("{n}:{t}@{at}"))
+                .collect();
+            format!("{}({size}){{{}}}", type_info(dwarf, unit, Some(off), 0).0, ms.join(","))
+        }
+        gimli::DW_TAG_subroutine_type => {
+            let ps: Vec<String> = children(gimli::DW_TAG_formal_parameter)
+                .into_iter()
+                .map(|(_, t, _)| t)
+                .collect();
+            format!("fn({})->{}", ps.join(", "), type_info(dwarf, unit, inner, 0).0)
+        }
+        _ => String::new(),
+    }
 }
 
 /// What happened to one function instance of a generated program (ground truth joined with the

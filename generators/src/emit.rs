@@ -124,14 +124,20 @@ impl<'p> Emitter<'p> {
                 name,
                 fields,
                 packed,
+                align,
             } => {
                 let _ = writeln!(out, "struct {name} {{");
                 for f in fields {
                     let _ = writeln!(out, "\t{};", self.field_decl(f));
                 }
+                let aligned = if *align > 0 {
+                    format!(" __attribute__((__aligned__({align})))")
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "}}{};",
+                    "}}{}{aligned};",
                     if *packed {
                         " __attribute__((__packed__))"
                     } else {
@@ -209,7 +215,9 @@ impl<'p> Emitter<'p> {
             "#ifdef BS_USE_FLOAT\nstatic inline bs_u64 bs_f2u(double d)\n{\n\tif (d > -1.0e15 && d < 1.0e15)\n\t\treturn (bs_u64)(long long)d;\n\treturn 0;\n}\n\nstatic inline double bs_opqf(double x)\n{\n\tvolatile double v = x;\n\treturn v;\n}\n#endif\n\n",
         );
         for (i, def) in p.types.iter().enumerate() {
-            self.type_def(&mut o, def, TypeId(i));
+            if p.local_unit(TypeId(i)).is_none() {
+                self.type_def(&mut o, def, TypeId(i));
+            }
         }
         o.push('\n');
         for g in p.globals.iter().filter(|g| g.linkage != Linkage::Static) {
@@ -276,6 +284,17 @@ impl<'p> Emitter<'p> {
 
     fn scalar_expr(&self, cty: &str, rt: &Ty, v: &Value, opaque: bool) -> String {
         match v {
+            Value::Int(i) if matches!(rt, Ty::Scalar(s) if s.is_int128()) => {
+                // No 128-bit literals in C: two 64-bit halves (the conversion back to a signed
+                // type is implementation-defined, never undefined).
+                let bits = *i as u128;
+                let (hi, lo) = ((bits >> 64) as u64, bits as u64);
+                if opaque {
+                    format!("(({cty})(((unsigned __int128)bs_opq({hi}ULL) << 64) | bs_opq({lo}ULL)))")
+                } else {
+                    format!("(({cty})(((unsigned __int128){hi}ULL << 64) | {lo}ULL))")
+                }
+            }
             Value::Int(i) => {
                 if opaque {
                     format!("(({cty})bs_opq((bs_u64){}))", Self::int_lit(*i))
@@ -367,6 +386,9 @@ impl<'p> Emitter<'p> {
         match self.prog.resolve(ty) {
             Ty::Void => "0ULL".into(),
             Ty::Scalar(s) if s.is_float() => format!("bs_f2u((double)({x}))"),
+            Ty::Scalar(s) if s.is_int128() => {
+                format!("bs_mix((bs_u64)({x}), (bs_u64)((unsigned __int128)({x}) >> 64))")
+            }
             Ty::Scalar(_) => format!("((bs_u64)({x}))"),
             Ty::Ptr { pointee, .. } => {
                 if deref {
@@ -641,6 +663,7 @@ impl<'p> Emitter<'p> {
                         *u = true;
                     }
                 }
+                Stmt::VaMixed => used.iter_mut().take(2).for_each(|u| *u = true),
                 Stmt::Recurse { .. } => used.iter_mut().for_each(|u| *u = true),
                 Stmt::TailCall(_, args) => args.iter().for_each(|a| walk_e(a, used)),
                 Stmt::EarlyReturn { cond, value } => {
@@ -715,6 +738,9 @@ impl<'p> Emitter<'p> {
         let storage = match (f.linkage, f.inline) {
             (Linkage::Static, InlineHint::NoInline) => "static __attribute__((__noinline__)) ",
             (Linkage::Static, InlineHint::Inline) => "static inline ",
+            (Linkage::Static, InlineHint::Always) => {
+                "static inline __attribute__((__always_inline__)) "
+            }
             (Linkage::Static, InlineHint::None) => "static ",
             (Linkage::Global, InlineHint::NoInline) => "__attribute__((__noinline__)) ",
             (Linkage::Global, _) => "",
@@ -729,7 +755,7 @@ impl<'p> Emitter<'p> {
         for d in 0..Self::loop_depth(&f.body) {
             let _ = writeln!(o, "\tunsigned int bs_i{d};");
         }
-        if Self::has_stmt(&f.body, &|s| matches!(s, Stmt::VaSum)) {
+        if Self::has_stmt(&f.body, &|s| matches!(s, Stmt::VaSum | Stmt::VaMixed)) {
             o.push_str("\tunsigned int bs_va;\n\t__builtin_va_list ap;\n");
         }
         let mut tail = false;
@@ -810,6 +836,31 @@ impl<'p> Emitter<'p> {
                 let _ = writeln!(o, "{tab}\tacc = bs_mix(acc, __builtin_va_arg(ap, bs_u64));");
                 let _ = writeln!(o, "{tab}__builtin_va_end(ap);");
             }
+            Stmt::VaMixed => {
+                let (Some(n), Some(k)) = (f.params.first(), f.params.get(1)) else {
+                    return;
+                };
+                let last = f.params.last().map_or("0", |p| p.name.as_str());
+                let (n, k) = (&n.name, &k.name);
+                let _ = writeln!(o, "{tab}__builtin_va_start(ap, {last});");
+                let _ = writeln!(
+                    o,
+                    "{tab}for (bs_va = 0; bs_va < {n} && bs_va < 16u; bs_va++) {{"
+                );
+                let _ = writeln!(o, "{tab}\tswitch ((unsigned int)bs_shr({k}, 4u * bs_va) & 15u) {{");
+                for kind in VaKind::ALL {
+                    let t = kind.scalar().c_name();
+                    let fold = self.fold(&Ty::Scalar(kind.scalar()), &format!("bs_v{}", kind.code()), false, 0);
+                    let _ = writeln!(
+                        o,
+                        "{tab}\tcase {}u: {{\n{tab}\t\t{t} bs_v{} = __builtin_va_arg(ap, {t});\n{tab}\t\tacc = bs_mix(acc, {fold});\n{tab}\t\tbreak;\n{tab}\t}}",
+                        kind.code(),
+                        kind.code()
+                    );
+                }
+                let _ = writeln!(o, "{tab}\tdefault:\n{tab}\t\tbreak;\n{tab}\t}}\n{tab}}}");
+                let _ = writeln!(o, "{tab}__builtin_va_end(ap);");
+            }
             Stmt::Recurse { depth_param } => {
                 let Some(d) = f.params.get(*depth_param) else {
                     return;
@@ -877,6 +928,11 @@ impl<'p> Emitter<'p> {
             o.push_str("#define BS_USE_FLOAT 1\n");
         }
         o.push_str("#include \"prog.h\"\n\n");
+        for (i, def) in p.types.iter().enumerate() {
+            if p.local_unit(TypeId(i)) == Some(tu) {
+                self.type_def(&mut o, def, TypeId(i));
+            }
+        }
         for g in p.globals.iter().filter(|g| g.tu == tu) {
             let st = if g.linkage == Linkage::Static {
                 "static "
@@ -919,10 +975,15 @@ impl<'p> Emitter<'p> {
                 .zip(c.opaque.iter().chain(std::iter::repeat(&false)))
                 .map(|((prm, v), op)| self.value_expr(&prm.ty, v, *op, 0))
                 .collect();
-            if f.variadic {
+            if f.variadic && c.va_types.is_empty() {
                 let op = c.opaque.first().copied().unwrap_or(false);
                 for v in c.args.iter().skip(f.params.len()) {
                     args.push(self.scalar_expr("bs_u64", &Ty::Scalar(Scalar::ULongLong), v, op));
+                }
+            } else if f.variadic {
+                let extra = c.args.iter().zip(&c.opaque).skip(f.params.len());
+                for ((v, op), s) in extra.zip(&c.va_types) {
+                    args.push(self.scalar_expr(s.c_name(), &Ty::Scalar(*s), v, *op));
                 }
             }
             let callee = if f.address_taken {

@@ -91,4 +91,10 @@ pub enum GenError {
         #[source]
         source: gimli::Error,
     },
+    /// The program cannot be written in this flavour.
+    #[error("cannot write as a kernel module: {what}")]
+    NotForModule {
+        /// What stands in the way (the function and the reason).
+        what: String,
+    },
 }

@@ -174,6 +174,9 @@ impl Gen<'_> {
     }
 
     fn int_value(&mut self, s: Scalar) -> i128 {
+        if s.is_int128() {
+            return self.int128_value(s);
+        }
         let bits = s.value_bits();
         let (lo, hi): (i128, i128) = if s == Scalar::Bool {
             (0, 1)
@@ -254,6 +257,7 @@ impl Gen<'_> {
             name,
             fields,
             packed,
+            align: 0,
         })
     }
 
@@ -262,6 +266,7 @@ impl Gen<'_> {
         let cands: Vec<TypeId> = (0..self.prog.types.len())
             .map(TypeId)
             .filter(|t| !matches!(self.prog.def(*t), TypeDef::FnPtr { .. }))
+            .filter(|t| self.prog.local_unit(*t).is_none())
             .collect();
         if cands.is_empty() {
             None
@@ -329,7 +334,10 @@ impl Gen<'_> {
     /// A parameter type for a plain function.
     fn param_ty(&mut self, allow_float: bool) -> Ty {
         if self.chance(self.pol.aggregate_param_percent) {
-            let cands: Vec<TypeId> = (0..self.prog.types.len()).map(TypeId).collect();
+            let cands: Vec<TypeId> = (0..self.prog.types.len())
+                .map(TypeId)
+                .filter(|t| self.prog.local_unit(*t).is_none())
+                .collect();
             if !cands.is_empty() {
                 let t = self.pick(&cands);
                 let floaty = self.prog.ty_has_float(&Ty::Def(t));
@@ -714,6 +722,7 @@ impl Gen<'_> {
                 callee: f,
                 args,
                 opaque,
+                va_types: Vec::new(),
             });
         }
     }
@@ -760,7 +769,20 @@ impl Gen<'_> {
             | H::SameNameRenamedParams
             | H::SameNameMany
             | H::SameNameGlobalAndStatic
-            | H::SameNameWeakAndStatic => self.same_name(h)?,
+            | H::SameNameWeakAndStatic
+            | H::SameNameIdenticalMany => self.same_name(h)?,
+            H::StackStructPacked
+            | H::StackStructAligned
+            | H::StackStructMixed
+            | H::UnionByValue
+            | H::Int128Args
+            | H::LongDoubleArgs
+            | H::TooManyArgs
+            | H::VarargsMixedTypes => self.stack_recipe(h)?,
+            H::WeakAndStrong
+            | H::SameTagDifferentLayout
+            | H::SameNameDifferentFnPtr
+            | H::InlineOnlyCopy => self.units_recipe(h)?,
             H::IsraStructPointer | H::IsraStructByValue => {
                 let tu = self.random_tu();
                 let nf = 2 + self.below(4) as u32;
@@ -1072,6 +1094,7 @@ impl Gen<'_> {
                         name,
                         fields,
                         packed: false,
+                        align: 0,
                     })?
                 };
                 let extra = self.below(3) as u32;
@@ -1124,6 +1147,7 @@ impl Gen<'_> {
                         callee: f,
                         args,
                         opaque,
+                        va_types: Vec::new(),
                     });
                 }
             }
@@ -1204,7 +1228,7 @@ impl Gen<'_> {
     fn same_name(&mut self, h: Hazard) -> Result<(), GenError> {
         use Hazard as H;
         let ntus = self.prog.tus.len();
-        let want = if h == H::SameNameMany {
+        let want = if h == H::SameNameMany || h == H::SameNameIdenticalMany {
             3 + self.below(3) as usize
         } else {
             2
@@ -1279,6 +1303,411 @@ impl Gen<'_> {
             );
             let n = self.ncalls();
             self.calls(f, n, &[]);
+        }
+        Ok(())
+    }
+
+    /// A value of a 128-bit integer type: small, past 64 bits, or an extreme.
+    fn int128_value(&mut self, s: Scalar) -> i128 {
+        let signed = s.is_signed();
+        match self.below(5) {
+            0 => self.below(10) as i128,
+            1 => (1i128 << 64) + self.below(1000) as i128,
+            2 => i128::MAX - self.below(1000) as i128,
+            3 if signed => i128::MIN + self.below(1000) as i128,
+            3 => (u64::MAX as i128) * (3 + self.below(5) as i128),
+            _ if signed => -((1i128 << 100) + self.below(1 << 20) as i128),
+            _ => (1i128 << 100) + self.below(1 << 20) as i128,
+        }
+    }
+
+    /// Renames parameters `p0..` in order.
+    fn renumber(params: &mut [Param]) {
+        for (i, p) in params.iter_mut().enumerate() {
+            p.name = format!("p{i}");
+        }
+    }
+
+    /// The calling-convention recipes: aggregates, 128-bit integers and `long double` in stack
+    /// positions, more than 12 arguments, variadic arguments of mixed types.
+    fn stack_recipe(&mut self, h: Hazard) -> Result<(), GenError> {
+        use Hazard as H;
+        let tu = self.random_tu();
+        let nil = InlineHint::NoInline;
+        if h == H::VarargsMixedTypes {
+            return self.varargs_mixed(tu);
+        }
+        let mut params = match h {
+            H::StackStructPacked | H::StackStructAligned | H::StackStructMixed | H::UnionByValue => {
+                let agg = self.stack_aggregate(h)?;
+                // Six integer parameters first use up rdi..r9; the aggregate goes on the stack.
+                // Half of the unions come early instead (registers, when they fit).
+                let lead = if h == H::UnionByValue && self.chance(50) {
+                    self.below(3) as u32
+                } else {
+                    6 + self.below(2) as u32
+                };
+                let mut ps = self.int_params(lead);
+                ps.push(Param {
+                    name: "agg".into(),
+                    ty: Ty::Def(agg),
+                    quals: Quals::default(),
+                });
+                let tail = self.below(3) as u32;
+                ps.extend(self.int_params(tail));
+                ps
+            }
+            H::Int128Args => {
+                let lead = self.below(8) as u32;
+                let mut ps = self.int_params(lead);
+                let s = self.pick(&[Scalar::Int128, Scalar::UInt128]);
+                ps.push(Param {
+                    name: "wide".into(),
+                    ty: Ty::Scalar(s),
+                    quals: Quals::default(),
+                });
+                if self.chance(40) {
+                    let more = self.below(3) as u32;
+                    ps.extend(self.int_params(more));
+                    let s = self.pick(&[Scalar::Int128, Scalar::UInt128]);
+                    ps.push(Param {
+                        name: "wide2".into(),
+                        ty: Ty::Scalar(s),
+                        quals: Quals::default(),
+                    });
+                }
+                let tail = self.below(2) as u32;
+                ps.extend(self.int_params(tail));
+                ps
+            }
+            H::LongDoubleArgs => {
+                let n = 1 + self.below(4) as u32;
+                let mut ps = self.params(n, "p", true);
+                for _ in 0..1 + self.below(2) {
+                    let pos = self.below(ps.len() as u64 + 1) as usize;
+                    ps.insert(
+                        pos,
+                        Param {
+                            name: "ld".into(),
+                            ty: Ty::Scalar(Scalar::LongDouble),
+                            quals: Quals::default(),
+                        },
+                    );
+                }
+                ps
+            }
+            _ => {
+                let n = 13 + self.below(4) as u32;
+                self.params(n, "p", true)
+            }
+        };
+        Self::renumber(&mut params);
+        let uses = vec![Use::Whole; params.len()];
+        let fill = self.filler();
+        let body = self.body(&uses, tu, fill);
+        let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+        // Never a `long double` result: the kernel builds with `-mno-fp-ret-in-387`, so the
+        // module flavour could not return one.
+        let ret = if h == H::LongDoubleArgs && self.chance(30) {
+            Ty::Scalar(Scalar::Double)
+        } else if h == H::Int128Args && self.chance(30) {
+            Ty::Scalar(Scalar::UInt128)
+        } else {
+            self.ret_ty()
+        };
+        let name = self.fresh(match h {
+            H::StackStructPacked => "spk",
+            H::StackStructAligned => "sal",
+            H::StackStructMixed => "smx",
+            H::UnionByValue => "ubv",
+            H::Int128Args => "i128",
+            H::LongDoubleArgs => "ldbl",
+            _ => "huge",
+        });
+        let f = self.function(name, tu, linkage, nil, ret, params, body, h);
+        let ncalls = self.ncalls();
+        self.calls(f, ncalls, &[]);
+        Ok(())
+    }
+
+    /// The aggregate of a stack recipe: packed, over-aligned, mixed int/float, or a union.
+    fn stack_aggregate(&mut self, h: Hazard) -> Result<TypeId, GenError> {
+        use Hazard as H;
+        const PACKED: [Scalar; 6] = [
+            Scalar::Char,
+            Scalar::Int,
+            Scalar::Short,
+            Scalar::Long,
+            Scalar::UChar,
+            Scalar::UInt,
+        ];
+        const INTS: [Scalar; 4] = [Scalar::Int, Scalar::Long, Scalar::UInt, Scalar::UShort];
+        const FLOATS: [Scalar; 2] = [Scalar::Float, Scalar::Double];
+        let n = 2 + self.below(3) as usize;
+        let mut fields = Vec::new();
+        for i in 0..n {
+            let s = match h {
+                H::StackStructPacked => self.pick(&PACKED),
+                H::StackStructAligned => self.pick(&INTS),
+                // Alternate integer and float members, so the eightbytes mix classes.
+                H::StackStructMixed if i % 2 == 1 => self.pick(&FLOATS),
+                H::UnionByValue if i > 0 => self.pick(&[
+                    Scalar::Double,
+                    Scalar::Float,
+                    Scalar::Long,
+                    Scalar::UChar,
+                ]),
+                _ => self.pick(&INTS),
+            };
+            fields.push(Field::plain(format!("m{i}"), Ty::Scalar(s)));
+        }
+        if h == H::UnionByValue {
+            let name = self.fresh("u");
+            return self.prog.push_type(TypeDef::Union { name, fields });
+        }
+        let align = if h == H::StackStructAligned {
+            self.pick(&[16, 32])
+        } else {
+            0
+        };
+        let name = self.fresh("s");
+        self.prog.push_type(TypeDef::Struct {
+            name,
+            fields,
+            packed: h == H::StackStructPacked,
+            align,
+        })
+    }
+
+    /// `T vamixN(unsigned int n, unsigned long long kinds, ...)`: several calls, each passing
+    /// variadic arguments of at least two different types.
+    fn varargs_mixed(&mut self, tu: usize) -> Result<(), GenError> {
+        let h = Hazard::VarargsMixedTypes;
+        let params = vec![
+            Param {
+                name: "n".into(),
+                ty: Ty::Scalar(Scalar::UInt),
+                quals: Quals::default(),
+            },
+            Param {
+                name: "kinds".into(),
+                ty: Ty::Scalar(Scalar::ULongLong),
+                quals: Quals::default(),
+            },
+        ];
+        let fill = self.filler();
+        let mut body = vec![Stmt::VaMixed];
+        body.extend(self.body(&[Use::Whole, Use::Whole], tu, fill));
+        let linkage = self.pick(&[Linkage::Static, Linkage::Global]);
+        let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+        let name = self.fresh("vamix");
+        let f = self.function(name, tu, linkage, InlineHint::NoInline, ret, params, body, h);
+        self.prog.functions[f.0].variadic = true;
+        for _ in 0..1 + self.ncalls() {
+            let extra = 2 + self.below(5) as usize;
+            let mut kinds: Vec<VaKind> = (0..extra).map(|_| self.pick(&VaKind::ALL)).collect();
+            if kinds[0] == kinds[1] {
+                let k = (kinds[0].code() as usize + 1 + self.below(4) as usize) % VaKind::ALL.len();
+                kinds[1] = VaKind::ALL[k];
+            }
+            // A variadic `__int128` only where it still gets two integer registers: clang 14
+            // puts one passed on the stack at an 8-byte- instead of a 16-byte-aligned slot, so
+            // its callee's va_arg reads the wrong bytes and checksums differ from gcc's.
+            let mut gprs = 2;
+            for k in kinds.iter_mut() {
+                match k {
+                    VaKind::Int | VaKind::LongLong => gprs += 1,
+                    VaKind::UInt128 if gprs + 2 <= 6 => gprs += 2,
+                    VaKind::UInt128 => *k = VaKind::LongLong,
+                    VaKind::Double | VaKind::LongDouble => {}
+                }
+            }
+            let word = kinds
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, k)| w | k.code() << (4 * i));
+            let mut args = vec![Value::Int(extra as i128), Value::Int(i128::from(word))];
+            let mut va_types = Vec::new();
+            for k in &kinds {
+                let s = k.scalar();
+                args.push(self.value(&Ty::Scalar(s), 0));
+                va_types.push(s);
+            }
+            let opaque = (0..args.len())
+                .map(|_| self.chance(self.pol.opaque_args_percent))
+                .collect();
+            self.prog.calls.push(CallSite {
+                callee: f,
+                args,
+                opaque,
+                va_types,
+            });
+        }
+        Ok(())
+    }
+
+    /// Distinct units, rotating from a random start: `want` of them, or all there are.
+    fn some_units(&mut self, want: usize) -> Vec<usize> {
+        let ntus = self.prog.tus.len();
+        let start = self.random_tu();
+        (0..want.min(ntus)).map(|i| (start + i) % ntus).collect()
+    }
+
+    /// The definitions-across-units recipes.
+    fn units_recipe(&mut self, h: Hazard) -> Result<(), GenError> {
+        use Hazard as H;
+        let nil = InlineHint::NoInline;
+        match h {
+            H::WeakAndStrong | H::InlineOnlyCopy => {
+                let tus = self.some_units(2);
+                let name = self.fresh(if h == H::WeakAndStrong { "ws" } else { "dup" });
+                let nparams = self.range(self.pol.limits.params).max(1);
+                let params = self.params(nparams, "p", false);
+                let ret = self.ret_ty();
+                for (i, &tu) in tus.iter().enumerate() {
+                    let (linkage, inline) = match (h, i) {
+                        (H::WeakAndStrong, 0) => (Linkage::Weak, nil),
+                        (H::WeakAndStrong, _) => (Linkage::Global, nil),
+                        (_, 0) => (Linkage::Static, InlineHint::Always),
+                        _ => (Linkage::Static, nil),
+                    };
+                    let uses = vec![Use::Whole; params.len()];
+                    let fill = self.filler();
+                    let body = self.body(&uses, tu, fill);
+                    let f = self.function(
+                        name.clone(),
+                        tu,
+                        linkage,
+                        inline,
+                        ret.clone(),
+                        params.clone(),
+                        body,
+                        h,
+                    );
+                    let n = self.ncalls();
+                    self.calls(f, n, &[]);
+                }
+            }
+            H::SameTagDifferentLayout => {
+                let want = 2 + self.below(2) as usize;
+                let tus = self.some_units(want);
+                let tag = self.fresh("ctx");
+                let name = self.fresh("dup");
+                const MEMBERS: [Scalar; 5] = [
+                    Scalar::Int,
+                    Scalar::Long,
+                    Scalar::Char,
+                    Scalar::UShort,
+                    Scalar::ULongLong,
+                ];
+                let extra = self.below(3) as u32;
+                let tail = self.int_params(extra);
+                let to_const = self.chance(50);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                for (i, &tu) in tus.iter().enumerate() {
+                    // Unit i: i + 1 (or i + 2) members named after the unit, so no two
+                    // layouts agree.
+                    let n = i + 1 + self.below(2) as usize;
+                    let fields = (0..n)
+                        .map(|j| {
+                            let s = self.pick(&MEMBERS);
+                            Field::plain(format!("{}{j}", (b'a' + i as u8) as char), Ty::Scalar(s))
+                        })
+                        .collect();
+                    let id = self.prog.push_type(TypeDef::Struct {
+                        name: tag.clone(),
+                        fields,
+                        packed: false,
+                        align: 0,
+                    })?;
+                    self.prog.unit_types.push((id, tu));
+                    let mut params = vec![Param {
+                        name: "ctx".into(),
+                        ty: Ty::Ptr {
+                            pointee: Box::new(Ty::Def(id)),
+                            to_const,
+                        },
+                        quals: Quals::default(),
+                    }];
+                    params.extend(tail.iter().cloned());
+                    Self::renumber(&mut params);
+                    let uses = vec![Use::Whole; params.len()];
+                    let fill = self.filler();
+                    let body = self.body(&uses, tu, fill);
+                    let f = self.function(
+                        name.clone(),
+                        tu,
+                        Linkage::Static,
+                        nil,
+                        ret.clone(),
+                        params,
+                        body,
+                        h,
+                    );
+                    let n = self.ncalls();
+                    self.calls(f, n, &[]);
+                }
+            }
+            _ => {
+                // SameNameDifferentFnPtr: `typedef long (*cbN)(...)` differs per unit; every
+                // call passes a real function of the unit's prototype.
+                let want = 2 + self.below(2) as usize;
+                let tus = self.some_units(want);
+                let tname = self.fresh("cb");
+                let name = self.fresh("dup");
+                let extra = 1 + self.below(2) as u32;
+                let tail = self.int_params(extra);
+                let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
+                for (i, &tu) in tus.iter().enumerate() {
+                    let cb_params: Vec<Ty> = (0..=i)
+                        .map(|_| Ty::Scalar(self.pick(&[Scalar::Int, Scalar::Long, Scalar::UInt])))
+                        .collect();
+                    let cb_ret = Ty::Scalar(Scalar::Long);
+                    let id = self.prog.push_type(TypeDef::FnPtr {
+                        name: tname.clone(),
+                        ret: cb_ret.clone(),
+                        params: cb_params.clone(),
+                    })?;
+                    self.prog.unit_types.push((id, tu));
+                    // The function the callers pass.
+                    let mut tparams: Vec<Param> = cb_params
+                        .iter()
+                        .map(|t| Param {
+                            name: String::new(),
+                            ty: t.clone(),
+                            quals: Quals::default(),
+                        })
+                        .collect();
+                    Self::renumber(&mut tparams);
+                    let uses = vec![Use::Whole; tparams.len()];
+                    let fill = self.filler();
+                    let tbody = self.body(&uses, tu, fill);
+                    let target = self.fresh("cbfn");
+                    self.function(target.clone(), tu, Linkage::Static, nil, cb_ret, tparams, tbody, h);
+                    let mut params = vec![Param {
+                        name: "cb".into(),
+                        ty: Ty::Def(id),
+                        quals: Quals::default(),
+                    }];
+                    params.extend(tail.iter().cloned());
+                    Self::renumber(&mut params);
+                    let uses = vec![Use::Whole; params.len()];
+                    let fill = self.filler();
+                    let body = self.body(&uses, tu, fill);
+                    let f = self.function(
+                        name.clone(),
+                        tu,
+                        Linkage::Static,
+                        nil,
+                        ret.clone(),
+                        params,
+                        body,
+                        h,
+                    );
+                    let n = self.ncalls();
+                    self.calls(f, n, &[(0, Value::FnAddr(target.clone()))]);
+                }
+            }
         }
         Ok(())
     }

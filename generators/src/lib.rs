@@ -39,6 +39,18 @@
 //!   `.constprop` clone; clang's dead-argument elimination removes them without renaming);
 //! - clang signature change without rename: unused leading parameters, ignored results, and
 //!   `const T *` parameters (argument promotion at -O3), with address-taken controls.
+//! - calling convention (policy `stack`): a packed, an `aligned(16|32)` or a mixed int/float
+//!   struct, or a union, passed by value after six integer parameters (so on the stack);
+//!   `__int128` and `long double` parameters; 13 to 16 parameters; a variadic
+//!   `f(unsigned n, unsigned long long kinds, ...)` whose callers pass `int`, `long long`,
+//!   `double`, `long double` and `unsigned __int128` (the kinds word says which; a variadic
+//!   `__int128` stays in registers: clang 14 misplaces one on the stack);
+//! - definitions across units (policy `units`): a weak and a strong global of one name (the
+//!   ground truth's `overridden_by` names the body the linker keeps, and calls point at it);
+//!   identical statics in three or more units; statics taking `struct ctxN *` or a `cbN`
+//!   function-pointer typedef whose definition differs per unit (unit-local types,
+//!   [`model::Program::unit_types`]; callers pass real functions); an `always_inline` copy of a
+//!   static beside an out-of-line one.
 //!
 //! # Undefined behaviour
 //! All arithmetic runs on `unsigned long long` through helpers in `prog.h` (division and
@@ -83,4 +95,4 @@ pub use write::write_program;
 
 /// Version of the generator; recorded in every program (a program is a pure function of seed,
 /// policy and this version).
-pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen2");
+pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen3");

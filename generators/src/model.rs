@@ -50,10 +50,18 @@ pub enum Scalar {
     Float,
     /// `double`.
     Double,
+    /// `long double` (x87 80-bit, 16 bytes on x86-64, always passed in memory). Not in
+    /// [`Scalar::ALL`]: only the calling-convention recipes use it.
+    LongDouble,
+    /// `__int128` (two integer registers or 16 bytes of stack). Not in [`Scalar::ALL`].
+    Int128,
+    /// `unsigned __int128`. Not in [`Scalar::ALL`].
+    UInt128,
 }
 
 impl Scalar {
-    /// Every scalar, integers first.
+    /// Every scalar that plain generation draws from (indexed like `Policy::scalar_weights`),
+    /// integers first; `long double` and the 128-bit integers are left out.
     pub const ALL: [Scalar; 14] = [
         Scalar::Int,
         Scalar::UInt,
@@ -88,6 +96,9 @@ impl Scalar {
             Scalar::ULongLong => "unsigned long long",
             Scalar::Float => "float",
             Scalar::Double => "double",
+            Scalar::LongDouble => "long double",
+            Scalar::Int128 => "__int128",
+            Scalar::UInt128 => "unsigned __int128",
         }
     }
 
@@ -97,13 +108,19 @@ impl Scalar {
             Scalar::Bool | Scalar::Char | Scalar::SChar | Scalar::UChar => 1,
             Scalar::Short | Scalar::UShort => 2,
             Scalar::Int | Scalar::UInt | Scalar::Float => 4,
+            Scalar::LongDouble | Scalar::Int128 | Scalar::UInt128 => 16,
             _ => 8,
         }
     }
 
-    /// True for `float` and `double`.
+    /// True for `float`, `double` and `long double`.
     pub fn is_float(self) -> bool {
-        matches!(self, Scalar::Float | Scalar::Double)
+        matches!(self, Scalar::Float | Scalar::Double | Scalar::LongDouble)
+    }
+
+    /// True for `__int128` and `unsigned __int128`.
+    pub fn is_int128(self) -> bool {
+        matches!(self, Scalar::Int128 | Scalar::UInt128)
     }
 
     /// True for the integer types (including `_Bool` and `char`).
@@ -121,6 +138,7 @@ impl Scalar {
                 | Scalar::Int
                 | Scalar::Long
                 | Scalar::LongLong
+                | Scalar::Int128
         )
     }
 
@@ -240,6 +258,9 @@ pub enum TypeDef {
         fields: Vec<Field>,
         /// Packed layout.
         packed: bool,
+        /// `__attribute__((aligned(N)))` on the struct; 0 means the natural alignment.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        align: u32,
     },
     /// `union name { fields }`. Values are always written and read through the first member.
     Union {
@@ -308,6 +329,8 @@ pub enum InlineHint {
     NoInline,
     /// `inline` (static functions only).
     Inline,
+    /// `inline __attribute__((always_inline))` (static functions only): no out-of-line body.
+    Always,
     /// No hint: the compiler decides.
     None,
 }
@@ -415,6 +438,9 @@ pub enum Stmt {
     Sink(Expr),
     /// Adds the sum of the variadic arguments (`n` is parameter 0, each `unsigned long long`).
     VaSum,
+    /// Adds the variadic arguments of mixed types: parameter 0 is their count, parameter 1 a
+    /// word of 4-bit [`VaKind`] codes, argument `i` having the kind in bits `4i..4i+4`.
+    VaMixed,
     /// `if (p_depth > 0) acc = mix(acc, self(p_depth - 1, same other args))` (bounded recursion).
     Recurse {
         /// Index of the depth parameter (an unsigned integer).
@@ -430,6 +456,50 @@ pub enum Stmt {
         /// Value returned, converted to the return type.
         value: Expr,
     },
+}
+
+/// The type of one variadic argument of a [`Stmt::VaMixed`] function (its code in the kinds
+/// word is the index in [`VaKind::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VaKind {
+    /// `int`.
+    Int,
+    /// `long long`.
+    LongLong,
+    /// `double`.
+    Double,
+    /// `long double`.
+    LongDouble,
+    /// `unsigned __int128`.
+    UInt128,
+}
+
+impl VaKind {
+    /// Every kind, in code order.
+    pub const ALL: [VaKind; 5] = [
+        VaKind::Int,
+        VaKind::LongLong,
+        VaKind::Double,
+        VaKind::LongDouble,
+        VaKind::UInt128,
+    ];
+
+    /// The scalar the caller passes (after default argument promotions).
+    pub fn scalar(self) -> Scalar {
+        match self {
+            VaKind::Int => Scalar::Int,
+            VaKind::LongLong => Scalar::LongLong,
+            VaKind::Double => Scalar::Double,
+            VaKind::LongDouble => Scalar::LongDouble,
+            VaKind::UInt128 => Scalar::UInt128,
+        }
+    }
+
+    /// The 4-bit code.
+    pub fn code(self) -> u64 {
+        VaKind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u64
+    }
 }
 
 /// A function definition.
@@ -464,7 +534,9 @@ pub struct Function {
 impl Function {
     /// True if any parameter or the return type is a float.
     pub fn uses_float(&self, prog: &Program) -> bool {
-        self.params.iter().any(|p| prog.ty_has_float(&p.ty)) || prog.ty_has_float(&self.ret)
+        self.params.iter().any(|p| prog.ty_has_float(&p.ty))
+            || prog.ty_has_float(&self.ret)
+            || self.body.iter().any(|s| matches!(s, Stmt::VaMixed))
     }
 }
 
@@ -513,6 +585,10 @@ pub struct CallSite {
     /// Per argument: whether its scalars are hidden behind a volatile read, so the compiler
     /// cannot propagate them as constants.
     pub opaque: Vec<bool>,
+    /// Types of the variadic arguments, one per argument after the named ones; empty means
+    /// every variadic argument is an `unsigned long long`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub va_types: Vec<Scalar>,
 }
 
 /// A translation unit.
@@ -541,6 +617,15 @@ pub struct Program {
     pub globals: Vec<Global>,
     /// Driver calls, in the order the drivers make them (unit by unit).
     pub calls: Vec<CallSite>,
+    /// Type definitions local to one unit, as `(type, unit)`: written in that unit's file
+    /// instead of `prog.h`, so two units can give one tag different layouts. Only functions of
+    /// that unit and later local types of that unit may refer to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unit_types: Vec<(TypeId, usize)>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// Limit on nesting when folding values (types are acyclic, so this only bounds work).
@@ -562,6 +647,58 @@ impl Program {
             functions: Vec::new(),
             globals: Vec::new(),
             calls: Vec::new(),
+            unit_types: Vec::new(),
+        }
+    }
+
+    /// The unit a type definition is local to, if it is (see [`Program::unit_types`]).
+    pub fn local_unit(&self, id: TypeId) -> Option<usize> {
+        self.unit_types
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, u)| *u)
+    }
+
+    /// The units whose local types `ty` refers to (directly, through pointers, typedefs and
+    /// members).
+    pub fn local_refs(&self, ty: &Ty) -> std::collections::BTreeSet<usize> {
+        let mut out = std::collections::BTreeSet::new();
+        self.collect_local(ty, &mut out, 0);
+        out
+    }
+
+    fn collect_local(&self, ty: &Ty, out: &mut std::collections::BTreeSet<usize>, depth: usize) {
+        if depth > MAX_DEPTH || self.unit_types.is_empty() {
+            return;
+        }
+        match ty {
+            Ty::Ptr { pointee, .. } => self.collect_local(pointee, out, depth + 1),
+            Ty::Def(d) => {
+                if let Some(u) = self.local_unit(*d) {
+                    out.insert(u);
+                }
+                match self.types.get(d.0) {
+                    Some(TypeDef::Typedef { target, .. }) => {
+                        self.collect_local(target, out, depth + 1)
+                    }
+                    Some(TypeDef::FnPtr { ret, params, .. }) => {
+                        self.collect_local(ret, out, depth + 1);
+                        for p in params {
+                            self.collect_local(p, out, depth + 1);
+                        }
+                    }
+                    Some(TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. }) => {
+                        for f in fields {
+                            if let FieldKind::Plain(t) | FieldKind::Array { elem: t, .. } = &f.kind
+                            {
+                                self.collect_local(t, out, depth + 1);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
         }
     }
 
@@ -665,8 +802,15 @@ impl Program {
                 TypeDef::Enum { .. } => (4, 4),
                 TypeDef::FnPtr { .. } => (8, 8),
                 TypeDef::Typedef { .. } => (8, 8),
-                TypeDef::Struct { fields, packed, .. } => {
-                    self.struct_layout(fields, *packed, depth)
+                TypeDef::Struct {
+                    fields,
+                    packed,
+                    align,
+                    ..
+                } => {
+                    let (size, natural) = self.struct_layout(fields, *packed, depth);
+                    let a = natural.max(u64::from(*align));
+                    (round_up(size, a), a)
                 }
                 TypeDef::Union { fields, .. } => {
                     let (mut size, mut align) = (0, 1);
@@ -785,6 +929,37 @@ impl Program {
         for t in &self.types {
             check.push_type(t.clone())?;
         }
+        for (i, t) in self.types.iter().enumerate() {
+            let own = self.local_unit(TypeId(i));
+            let refs: Vec<Ty> = match t {
+                TypeDef::Struct { fields, .. } | TypeDef::Union { fields, .. } => fields
+                    .iter()
+                    .filter_map(|f| match &f.kind {
+                        FieldKind::Plain(t) | FieldKind::Array { elem: t, .. } => Some(t.clone()),
+                        FieldKind::Bitfield { .. } => None,
+                    })
+                    .collect(),
+                TypeDef::Typedef { target, .. } => vec![target.clone()],
+                TypeDef::FnPtr { ret, params, .. } => {
+                    std::iter::once(ret.clone()).chain(params.iter().cloned()).collect()
+                }
+                TypeDef::Enum { .. } => Vec::new(),
+            };
+            if refs
+                .iter()
+                .any(|r| self.local_refs(r).iter().any(|u| Some(*u) != own))
+            {
+                return bad(format!(
+                    "type {} refers to a type local to another unit",
+                    t.name()
+                ));
+            }
+        }
+        for (t, u) in &self.unit_types {
+            if t.0 >= self.types.len() || *u >= self.tus.len() {
+                return bad(format!("local type {} of unit {u} does not exist", t.0));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         let mut external = std::collections::HashSet::new();
         for (i, f) in self.functions.iter().enumerate() {
@@ -802,8 +977,18 @@ impl Program {
                     f.name, f.tu
                 ));
             }
-            if f.linkage != Linkage::Static && !external.insert(f.name.clone()) {
+            // One strong definition per external name; weak ones may sit beside it (the
+            // linker keeps the strong one).
+            if f.linkage == Linkage::Global && !external.insert(f.name.clone()) {
                 return bad(format!("two external definitions of {}", f.name));
+            }
+            for t in f.params.iter().map(|p| &p.ty).chain(std::iter::once(&f.ret)) {
+                if self.local_refs(t).iter().any(|u| *u != f.tu) {
+                    return bad(format!(
+                        "{} in unit {} uses a type local to another unit",
+                        f.name, f.tu
+                    ));
+                }
             }
             if f.variadic && f.params.is_empty() {
                 return bad(format!("variadic {} has no named parameter", f.name));
@@ -827,7 +1012,9 @@ impl Program {
             } else {
                 c.args.len() == f.params.len()
             };
-            if !arity_ok || c.opaque.len() != c.args.len() {
+            let va_ok = c.va_types.is_empty()
+                || f.variadic && c.va_types.len() + f.params.len() == c.args.len();
+            if !arity_ok || !va_ok || c.opaque.len() != c.args.len() {
                 return bad(format!(
                     "call to {} with {} arguments for {} parameters",
                     f.name,
@@ -862,6 +1049,13 @@ impl Program {
                     self.check_body(me, f, otherwise)?;
                 }
                 Stmt::Loop { body, .. } => self.check_body(me, f, body)?,
+                Stmt::VaMixed => {
+                    if !f.variadic || f.params.len() < 2 {
+                        return Err(GenError::InvalidModel {
+                            what: format!("{}: mixed va_arg needs a count and a kinds word", f.name),
+                        });
+                    }
+                }
                 Stmt::VaSum => {
                     if !f.variadic {
                         return Err(GenError::InvalidModel {
@@ -1001,6 +1195,7 @@ mod tests {
                 name: "s".into(),
                 fields: vec![Field::plain("a", Ty::Scalar(Scalar::Int))],
                 packed: false,
+                align: 0,
             })
             .expect("struct");
         let t = TypeDef::Typedef {
@@ -1013,6 +1208,7 @@ mod tests {
             name: "e".into(),
             fields: vec![],
             packed: false,
+            align: 0,
         };
         assert!(p.push_type(empty).is_err());
     }
@@ -1028,6 +1224,7 @@ mod tests {
                 name: "a".into(),
                 fields: vec![char_("c"), long("l")],
                 packed: false,
+                align: 0,
             })
             .expect("a");
         let b = p
@@ -1035,6 +1232,7 @@ mod tests {
                 name: "b".into(),
                 fields: vec![char_("c"), long("l")],
                 packed: true,
+                align: 0,
             })
             .expect("b");
         let bits = vec![
@@ -1047,6 +1245,7 @@ mod tests {
                 name: "c".into(),
                 fields: bits,
                 packed: false,
+                align: 0,
             })
             .expect("c");
         let u = p

@@ -66,11 +66,44 @@ pub enum Hazard {
     Recursion,
     /// A function ending in a tail call.
     TailCall,
+    /// A packed struct passed by value after the six integer argument registers are used.
+    StackStructPacked,
+    /// An over-aligned struct (`aligned(16)` or `aligned(32)`) passed by value after the six
+    /// integer argument registers.
+    StackStructAligned,
+    /// A struct of mixed integer and float members passed by value after the six integer
+    /// argument registers.
+    StackStructMixed,
+    /// A union passed by value (in a stack position half of the time).
+    UnionByValue,
+    /// `__int128` / `unsigned __int128` parameters, also where they no longer fit in registers.
+    Int128Args,
+    /// `long double` parameters (always passed in memory).
+    LongDoubleArgs,
+    /// 13 to 16 parameters (beyond the 12-argument limit of BPF trampolines).
+    TooManyArgs,
+    /// A variadic function whose callers pass variadic arguments of several types (`int`,
+    /// `long long`, `double`, `long double`, `unsigned __int128`).
+    VarargsMixedTypes,
+    /// A weak global in one unit and a strong global of the same name in another: the linker
+    /// keeps the strong body.
+    WeakAndStrong,
+    /// Same-name statics with identical prototypes in three or more units.
+    SameNameIdenticalMany,
+    /// Same-name statics taking a pointer to a struct whose tag is the same in every unit but
+    /// whose layout differs (the struct is defined in each unit, not in the shared header).
+    SameTagDifferentLayout,
+    /// Same-name statics taking a function-pointer typedef of the same name whose prototype
+    /// differs per unit; callers pass real functions.
+    SameNameDifferentFnPtr,
+    /// An always-inlined (no out-of-line body) same-name static in one unit beside an
+    /// out-of-line one in another.
+    InlineOnlyCopy,
 }
 
 impl Hazard {
     /// Every recipe.
-    pub const ALL: [Hazard; 27] = [
+    pub const ALL: [Hazard; 40] = [
         Hazard::Plain,
         Hazard::SameNameIdentical,
         Hazard::SameNameDifferentTypes,
@@ -98,6 +131,19 @@ impl Hazard {
         Hazard::Varargs,
         Hazard::Recursion,
         Hazard::TailCall,
+        Hazard::StackStructPacked,
+        Hazard::StackStructAligned,
+        Hazard::StackStructMixed,
+        Hazard::UnionByValue,
+        Hazard::Int128Args,
+        Hazard::LongDoubleArgs,
+        Hazard::TooManyArgs,
+        Hazard::VarargsMixedTypes,
+        Hazard::WeakAndStrong,
+        Hazard::SameNameIdenticalMany,
+        Hazard::SameTagDifferentLayout,
+        Hazard::SameNameDifferentFnPtr,
+        Hazard::InlineOnlyCopy,
     ];
 
     /// True for the same-name recipes.
@@ -111,6 +157,11 @@ impl Hazard {
                 | Hazard::SameNameMany
                 | Hazard::SameNameGlobalAndStatic
                 | Hazard::SameNameWeakAndStatic
+                | Hazard::WeakAndStrong
+                | Hazard::SameNameIdenticalMany
+                | Hazard::SameTagDifferentLayout
+                | Hazard::SameNameDifferentFnPtr
+                | Hazard::InlineOnlyCopy
         )
     }
 }
@@ -141,6 +192,33 @@ pub enum Phenomenon {
     Varargs,
     /// Any function kept out of line (used by `mixed` and `plain`).
     OutOfLine,
+    /// A struct or union passed by value after six integer-register parameters, kept out of
+    /// line (the aggregate arrives on the stack).
+    StackAggregate,
+    /// A union parameter passed by value, kept out of line.
+    UnionByValue,
+    /// An `__int128` or `unsigned __int128` parameter, kept out of line.
+    Int128Args,
+    /// A `long double` parameter, kept out of line.
+    LongDoubleArgs,
+    /// A function with more than 12 parameters, kept out of line.
+    TooManyArgs,
+    /// A variadic function kept out of line whose callers pass variadic arguments of two or
+    /// more types (the types come from the ground truth: DWARF does not record them).
+    VarargsMixed,
+    /// A weak definition and a strong definition of one name, both out of line in their
+    /// objects (the weak symbol is seen in the object's symbol table).
+    WeakOverride,
+    /// Out-of-line definitions of one name in three or more units, all with one prototype.
+    CollisionMany,
+    /// Same-name definitions whose parameter has the same struct type name but a different
+    /// layout (members or size) in different units.
+    SameTagDifferentLayout,
+    /// Same-name definitions whose function-pointer parameter has the same type name but a
+    /// different prototype in different units.
+    SameNameDifferentFnPtr,
+    /// A name with out-of-line code in one unit and only inlined code in another.
+    InlineOnlyBesideOutOfLine,
 }
 
 impl Phenomenon {
@@ -158,6 +236,17 @@ impl Phenomenon {
             Phenomenon::FloatArgs => "float-args",
             Phenomenon::Varargs => "varargs",
             Phenomenon::OutOfLine => "out-of-line",
+            Phenomenon::StackAggregate => "stack-aggregate",
+            Phenomenon::UnionByValue => "union-by-value",
+            Phenomenon::Int128Args => "int128-args",
+            Phenomenon::LongDoubleArgs => "long-double-args",
+            Phenomenon::TooManyArgs => "more-than-12-args",
+            Phenomenon::VarargsMixed => "varargs-mixed-types",
+            Phenomenon::WeakOverride => "weak-and-strong",
+            Phenomenon::CollisionMany => "collision-3+-identical",
+            Phenomenon::SameTagDifferentLayout => "same-tag-diff-layout",
+            Phenomenon::SameNameDifferentFnPtr => "same-name-diff-fnptr",
+            Phenomenon::InlineOnlyBesideOutOfLine => "inline-only-copy",
         }
     }
 }
@@ -243,7 +332,7 @@ pub struct Policy {
 }
 
 /// The names of the built-in policies, `mixed` first.
-pub const POLICY_NAMES: [&str; 12] = [
+pub const POLICY_NAMES: [&str; 14] = [
     "mixed",
     "collisions",
     "isra",
@@ -256,6 +345,8 @@ pub const POLICY_NAMES: [&str; 12] = [
     "float-args",
     "varargs",
     "recursion-tailcall",
+    "stack",
+    "units",
 ];
 
 impl Default for Policy {
@@ -376,6 +467,55 @@ impl Policy {
             "varargs" => Policy::focused(name, vec![P::Varargs], &[H::Varargs]),
             "recursion-tailcall" => {
                 Policy::focused(name, vec![P::OutOfLine], &[H::Recursion, H::TailCall])
+            }
+            "stack" => {
+                let mut p = Policy::focused(
+                    name,
+                    vec![
+                        P::StackAggregate,
+                        P::UnionByValue,
+                        P::Int128Args,
+                        P::LongDoubleArgs,
+                        P::TooManyArgs,
+                        P::VarargsMixed,
+                    ],
+                    &[
+                        H::StackStructPacked,
+                        H::StackStructAligned,
+                        H::StackStructMixed,
+                        H::UnionByValue,
+                        H::Int128Args,
+                        H::LongDoubleArgs,
+                        H::TooManyArgs,
+                        H::VarargsMixedTypes,
+                    ],
+                );
+                // Eight recipes: more groups per program, so each shows up in most programs.
+                p.limits.groups = Range::new(5, 9);
+                p
+            }
+            "units" => {
+                let mut p = Policy::focused(
+                    name,
+                    vec![
+                        P::WeakOverride,
+                        P::CollisionMany,
+                        P::SameTagDifferentLayout,
+                        P::SameNameDifferentFnPtr,
+                        P::InlineOnlyBesideOutOfLine,
+                    ],
+                    &[
+                        H::WeakAndStrong,
+                        H::SameNameIdenticalMany,
+                        H::SameTagDifferentLayout,
+                        H::SameNameDifferentFnPtr,
+                        H::InlineOnlyCopy,
+                    ],
+                );
+                // Three or more units, so "three or more definitions" can happen.
+                p.limits.tus = Range::new(3, 5);
+                p.limits.groups = Range::new(4, 7);
+                p
             }
             _ => {
                 return Err(GenError::UnknownPolicy {

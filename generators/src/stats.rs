@@ -19,6 +19,10 @@
 //! every function whose signature it changes. clang 14 gives no DWARF sign of a dropped return
 //! value (only clang 19's `DW_CC_nocall` does), and argument promotion needs -O3; the
 //! address-taken controls of the clang-signature policy must stay unchanged.
+//!
+//! The `stack` and `units` policies (generator `0.1.0+gen3`) are measured in
+//! `generators/README.md`; their phenomena occur in 59..99.5% of programs (200 seeds, -O2) with
+//! each of gcc 12, clang 14 and clang 19.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -32,6 +36,7 @@ use crate::classify::{classify_objects, Classification};
 use crate::emit::Flavour;
 use crate::error::GenError;
 use crate::generate::generate;
+use crate::model::Program;
 use crate::policy::{Phenomenon, Policy};
 use crate::toolchain::{compile_unit, Compiler};
 use crate::write::write_program;
@@ -125,21 +130,38 @@ pub fn build_objects(
     Ok(objs)
 }
 
-/// Generates, compiles and classifies one program; returns the classification and the names
-/// of the generated functions (helpers such as `bs_run_tu0` are not among them).
+/// Generates, compiles and classifies one program; returns the classification and the
+/// program (see [`target_names`] for the functions each phenomenon is measured on).
 pub fn measure_one(
     seed: u64,
     policy: &Policy,
     cc: &Compiler,
     opt: &str,
     dir: &Path,
-) -> Result<(Classification, BTreeSet<String>), GenError> {
+) -> Result<(Classification, Program), GenError> {
     let prog = generate(seed, policy)?;
     write_program(&prog, Flavour::User, dir)?;
     let units: Vec<String> = prog.tus.iter().map(|t| t.name.clone()).collect();
     let objs = build_objects(&units, cc, opt, dir)?;
-    let names = prog.functions.iter().map(|f| f.name.clone()).collect();
-    Ok((classify_objects(&objs)?, names))
+    Ok((classify_objects(&objs)?, prog))
+}
+
+/// The generated functions a phenomenon is measured on (helpers such as `bs_run_tu0` are never
+/// among them). For [`Phenomenon::VarargsMixed`] only the variadic functions some call passes
+/// variadic arguments of two or more types: DWARF does not record what callers pass.
+pub fn target_names(prog: &Program, p: Phenomenon) -> BTreeSet<String> {
+    match p {
+        Phenomenon::VarargsMixed => prog
+            .calls
+            .iter()
+            .filter(|c| {
+                let kinds: BTreeSet<&str> = c.va_types.iter().map(|s| s.c_name()).collect();
+                kinds.len() >= 2
+            })
+            .map(|c| prog.functions[c.callee.0].name.clone())
+            .collect(),
+        _ => prog.functions.iter().map(|f| f.name.clone()).collect(),
+    }
 }
 
 static RUN: AtomicUsize = AtomicUsize::new(0);
@@ -167,7 +189,7 @@ pub fn gen_stats(
         .flat_map(|p| (0..count as u64).map(move |s| (p, first_seed + s)))
         .collect();
     let next = AtomicUsize::new(0);
-    type Measured = Result<(Classification, BTreeSet<String>), String>;
+    type Measured = Result<(Classification, Program), String>;
     let results: Mutex<Vec<(usize, Measured)>> = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -206,7 +228,10 @@ pub fn gen_stats(
                 }
                 row.programs += 1;
                 match r {
-                    Ok((c, names)) => row.hits += usize::from(c.occurred(target, Some(names))),
+                    Ok((c, prog)) => {
+                        let names = target_names(prog, target);
+                        row.hits += usize::from(c.occurred(target, Some(&names)));
+                    }
                     Err(e) => {
                         row.failures += 1;
                         if errors.len() < 5 {

@@ -46,6 +46,18 @@ pub struct TruthFunction {
     pub called_internally: bool,
     /// The recipe that made it.
     pub hazard: Hazard,
+    /// `always_inline`: no out-of-line body exists, so no call to it can be traced.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub always_inline: bool,
+    /// For a weak definition beside a strong one of the same name in another unit: the id of
+    /// the strong definition, whose body the linker keeps. This body is dead code in the linked
+    /// program (its DWARF remains), and every call to the name runs the strong body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden_by: Option<usize>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One call the trigger makes.
@@ -53,14 +65,19 @@ pub struct TruthFunction {
 pub struct TruthCall {
     /// Position in execution order.
     pub order: usize,
-    /// Callee instance id (index into `functions`).
+    /// Callee instance id (index into `functions`): the body that runs, so a call the driver of
+    /// a weak definition's unit makes names the strong definition that overrides it.
     pub function: usize,
     /// Callee name.
     pub name: String,
     /// Unit of the callee (and of the driver that calls it).
     pub tu: String,
-    /// Argument values (variadic ones appended as `unsigned long long`).
+    /// Argument values (variadic ones appended, as `unsigned long long` unless `va_types`
+    /// says otherwise).
     pub args: Vec<Value>,
+    /// C types of the variadic arguments, when they are not all `unsigned long long`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub va_types: Vec<String>,
 }
 
 /// Everything a checker needs to know about a generated program.
@@ -122,6 +139,8 @@ impl GroundTruth {
                 result_unused: f.result_unused,
                 called_internally: internal[i],
                 hazard: f.hazard,
+                always_inline: f.inline == crate::model::InlineHint::Always,
+                overridden_by: strong_of(prog, i),
             })
             .collect();
         let calls = prog
@@ -129,13 +148,15 @@ impl GroundTruth {
             .iter()
             .enumerate()
             .map(|(order, c)| {
-                let f = &prog.functions[c.callee.0];
+                let id = strong_of(prog, c.callee.0).unwrap_or(c.callee.0);
+                let f = &prog.functions[id];
                 TruthCall {
                     order,
-                    function: c.callee.0,
+                    function: id,
                     name: f.name.clone(),
                     tu: format!("{}.c", prog.tus[f.tu].name),
                     args: c.args.clone(),
+                    va_types: c.va_types.iter().map(|s| s.c_name().to_string()).collect(),
                 }
             })
             .collect();
@@ -151,6 +172,17 @@ impl GroundTruth {
             calls,
         }
     }
+}
+
+/// The strong (global) definition that overrides weak function `id`, if there is one.
+fn strong_of(prog: &Program, id: usize) -> Option<usize> {
+    let f = &prog.functions[id];
+    if f.linkage != Linkage::Weak {
+        return None;
+    }
+    prog.functions
+        .iter()
+        .position(|g| g.name == f.name && g.linkage == Linkage::Global)
 }
 
 fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
@@ -199,7 +231,7 @@ fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
                 e(cond, out);
                 e(value, out);
             }
-            Stmt::Recurse { .. } | Stmt::VaSum => {}
+            Stmt::Recurse { .. } | Stmt::VaSum | Stmt::VaMixed => {}
         }
     }
 }

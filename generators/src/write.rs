@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::emit::{Emitter, Flavour};
 use crate::error::GenError;
-use crate::model::Program;
+use crate::model::{Program, Scalar, Ty};
 use crate::toolchain::BASE_FLAGS;
 use crate::truth::GroundTruth;
 
@@ -51,6 +51,19 @@ pub fn write_program(
     flavour: Flavour,
     dir: &Path,
 ) -> Result<GroundTruth, GenError> {
+    if flavour == Flavour::Module {
+        // The kernel compiles with `-mno-fp-ret-in-387`, even in CC_FLAGS_FPU units: a
+        // `long double` cannot be returned (parameters are fine).
+        let ld = Ty::Scalar(Scalar::LongDouble);
+        if let Some(f) = prog.functions.iter().find(|f| *prog.resolve(&f.ret) == ld) {
+            return Err(GenError::NotForModule {
+                what: format!(
+                    "{} returns long double, and the kernel builds with x87 returns disabled",
+                    f.name
+                ),
+            });
+        }
+    }
     std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
         path: dir.to_path_buf(),
         source,

@@ -55,6 +55,8 @@ fn modules_build_warning_free_with_kbuild() {
         "struct-by-value",
         "varargs",
         "collisions",
+        "stack",
+        "units",
     ]
     .iter()
     .map(|n| (Policy::by_name(n).expect("policy"), 21u64))

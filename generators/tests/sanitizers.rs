@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use generators::toolchain::BASE_FLAGS;
-use generators::{generate, write_program, Flavour, Policy};
+use generators::{generate, write_program, Flavour, Hazard, Policy};
 
 mod common;
 
@@ -16,6 +16,15 @@ fn five_hundred_programs_run_clean_under_ubsan_and_asan() {
     let gcc = common::require_compiler("gcc");
     let policies = Policy::all();
     let jobs: Vec<u64> = (0..PROGRAMS).collect();
+    // Every recipe is among the programs checked.
+    let mut missing: std::collections::BTreeSet<Hazard> = Hazard::ALL.into_iter().collect();
+    for &i in &jobs {
+        let prog = generate(10_000 + i, &policies[i as usize % policies.len()]).expect("generate");
+        for f in &prog.functions {
+            missing.remove(&f.hazard);
+        }
+    }
+    assert!(missing.is_empty(), "recipes never sanitized: {missing:?}");
     let started = std::time::Instant::now();
     let failures = common::parallel(&jobs, |&i| {
         let policy = &policies[i as usize % policies.len()];

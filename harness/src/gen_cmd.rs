@@ -12,7 +12,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Built-in policy (mixed, collisions, isra, constprop, part-cold, optimized-out,
-    /// clang-signature, many-args, struct-by-value, float-args, varargs, recursion-tailcall).
+    /// clang-signature, many-args, struct-by-value, float-args, varargs, recursion-tailcall,
+    /// stack, units).
     #[arg(long, default_value = "mixed")]
     pub policy: String,
     /// A policy as JSON (see --print-policy) instead of a built-in one.
