@@ -179,6 +179,11 @@ pub struct FunctionInstance {
     pub signature: String,
     /// The signature as types: what a FUNC's prototype is compared with.
     pub sig: Signature,
+    /// The parameters' and the return type's structure, typedefs resolved and named aggregates
+    /// with their size (`*struct ctx/16`, `*fn(int,long)->long`): two same-name functions whose
+    /// prototypes read the same (`struct ctx *`, `cb_t`) but whose types are different types in
+    /// their units are told apart by it.
+    pub shape: Vec<String>,
     /// Parameters in source order.
     pub params: Vec<ParamFact>,
     /// Return type, rendered.
@@ -315,6 +320,34 @@ impl FunctionInstance {
                 _ => false,
             })
     }
+}
+
+/// True when two [`FunctionInstance::shape`]s can be the same types: equal, where a declared
+/// aggregate (`/?`) matches the same name with any size.
+pub fn shapes_agree(a: &[String], b: &[String]) -> bool {
+    fn one(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if a[i] == b'/' && b[j] == b'/' {
+                let wild = |s: &[u8], k: usize| s.get(k + 1) == Some(&b'?');
+                let digits = |s: &[u8], k: usize| s[k + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let (wa, wb) = (wild(a, i), wild(b, j));
+                if wa || wb {
+                    i += 1 + if wa { 1 } else { digits(a, i) };
+                    j += 1 + if wb { 1 } else { digits(b, j) };
+                    continue;
+                }
+            }
+            if a[i] != b[j] {
+                return false;
+            }
+            i += 1;
+            j += 1;
+        }
+        i == a.len() && j == b.len()
+    }
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| one(x, y))
 }
 
 /// An ELF function symbol.
@@ -825,6 +858,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 params: facts.iter().map(|p: &ParamFact| p.ty.clone()).collect(),
                 variadic,
             },
+            shape: params.iter().map(|(_, _, ty)| self.shape(*ty, 0)).chain(std::iter::once(self.shape(ret, 0))).collect(),
             name,
             cu: self.cu.clone(),
             external,
@@ -863,6 +897,35 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             }
         }
         Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None))
+    }
+
+    /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
+    /// deep.
+    fn shape(&self, mut ty: TypeId, depth: usize) -> String {
+        for _ in 0..MAX_TYPE_DEPTH {
+            let Some(t) = self.scratch.type_by_id(ty) else { return "void".into() };
+            let name = self.scratch.str(t.name);
+            return match &t.data {
+                TypeData::Typedef(x) | TypeData::Const(x) | TypeData::Volatile(x) | TypeData::Restrict(x) => {
+                    ty = *x;
+                    continue;
+                }
+                TypeData::Ptr(x) if depth < 3 => format!("*{}", self.shape(*x, depth + 1)),
+                // A declaration (size 0 here) is `/?`: it matches any size (see `shapes_agree`).
+                TypeData::Struct(c) if c.size == 0 => format!("struct {name}/?"),
+                TypeData::Union(c) if c.size == 0 => format!("union {name}/?"),
+                TypeData::Struct(c) => format!("struct {name}/{}", c.size),
+                TypeData::Union(c) => format!("union {name}/{}", c.size),
+                TypeData::Enum(e) => format!("enum {name}/{}", e.size),
+                TypeData::Array(a) => format!("[{}]{}", a.len, self.shape(a.elem, depth)),
+                TypeData::FuncProto(p) if depth < 3 => {
+                    let params: Vec<String> = p.params.iter().map(|q| self.shape(q.ty, depth + 1)).collect();
+                    format!("fn({})->{}", params.join(","), self.shape(p.ret, depth + 1))
+                }
+                _ => btf::render::type_name(&self.scratch, ty),
+            };
+        }
+        "?".into()
     }
 
     /// Size in bytes of a scratch type, through typedefs and qualifiers.
@@ -1212,6 +1275,17 @@ mod tests {
 
     fn sig(ret: &str, params: &[&str], variadic: bool) -> Signature {
         Signature { ret: ret.into(), params: params.iter().map(|p| p.to_string()).collect(), variadic }
+    }
+
+    #[test]
+    fn a_declared_aggregate_agrees_with_any_size_of_the_same_name() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(super::shapes_agree(&v(&["*struct ctx/?", "int"]), &v(&["*struct ctx/16", "int"])));
+        assert!(super::shapes_agree(&v(&["*struct ctx/16"]), &v(&["*struct ctx/?"])));
+        assert!(!super::shapes_agree(&v(&["*struct ctx/8"]), &v(&["*struct ctx/16"])));
+        assert!(!super::shapes_agree(&v(&["*struct ctx/?"]), &v(&["*struct other/16"])));
+        assert!(!super::shapes_agree(&v(&["*fn(int)->long"]), &v(&["*fn(int,long)->long"])));
+        assert!(super::shapes_agree(&v(&["long"]), &v(&["long"])));
     }
 
     #[test]

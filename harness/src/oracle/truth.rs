@@ -284,6 +284,15 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
                 list.join("\n")
             ),
         ));
+    } else if attachable.iter().any(|f| !crate::dwarf::shapes_agree(&f.shape, &attachable[0].shape)) {
+        // The prototypes read the same, but a struct or typedef of the same name is a different
+        // type in each unit: one FUNC (one BTF type per name) cannot describe both.
+        let list: Vec<String> = attachable.iter().map(|f| format!("  {} ({}): {}", f.prototype, f.cu, f.shape.join(", "))).collect();
+        out.push(judged(
+            VerdictKind::Ambiguous,
+            "collision:same-name-types",
+            format!("FUNC {shown}\nbut {} functions are named {name}; their prototypes read alike, their types differ per unit:\n{}", attachable.len(), list.join("\n")),
+        ));
     }
     if let Some(why) = claimed.difference(&target.sig) {
         let matching: Vec<String> = instances
@@ -424,12 +433,10 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
             let Some(target) = facts.instance_at(sym.address) else {
                 return false;
             };
-            let sigs: BTreeSet<&Signature> = facts
-                .instances(n)
-                .filter(|f| f.has_exact_symbol())
-                .map(|f| &f.sig)
-                .collect();
-            sigs.len() == 1 && target.convention_verified() && !target.variadic
+            let bodies: Vec<&FunctionInstance> = facts.instances(n).filter(|f| f.has_exact_symbol()).collect();
+            let sigs: BTreeSet<&Signature> = bodies.iter().map(|f| &f.sig).collect();
+            let one_type = bodies.iter().all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
+            sigs.len() == 1 && one_type && target.convention_verified() && !target.variadic
         })
         .map(str::to_string)
         .collect()
