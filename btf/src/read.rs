@@ -245,7 +245,7 @@ fn parse_header(data: &[u8]) -> Result<Header, ParseError> {
         return Err(bad("hdr_len", h.hdr_len, "past the end of the data"));
     }
     let body = (data.len() - h.hdr_len as usize) as u64;
-    if h.type_off % 4 != 0 {
+    if !h.type_off.is_multiple_of(4) {
         return Err(bad("type_off", h.type_off, "not 4-byte aligned"));
     }
     if u64::from(h.type_off) + u64::from(h.type_len) > body {

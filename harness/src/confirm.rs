@@ -191,7 +191,7 @@ fn access(insn: &Insn, reg: u16) -> Result<Option<bool>, ()> {
     const WRITE_ONLY: &[&str] = &["mov", "movl", "movq", "movb", "movw", "movabs", "lea", "movzbl", "movzwl", "movzbw", "movsbl", "movswl", "movslq", "movsbq", "movswq", "movzbq", "movzwq", "movsbw", "cltq", "cqto", "cltd", "movd", "movaps", "movapd", "movdqa", "movdqu", "movups", "cvtsi2sd", "cvtsi2ss", "cvtsi2sdl", "cvtsi2sdq", "cvttsd2si", "cvttss2si", "pop", "popq"];
     const READ_WRITE: &[&str] = &["add", "sub", "and", "or", "xor", "adc", "sbb", "imul", "shl", "shr", "sar", "rol", "ror", "inc", "dec", "neg", "not", "addl", "addq", "subl", "subq", "andl", "andq", "orl", "orq", "xorl", "xorq", "imull", "imulq", "shll", "shlq", "shrl", "shrq", "sarl", "sarq", "incl", "incq", "decl", "decq", "negl", "negq", "notl", "notq", "xchg", "addsd", "addss", "subsd", "subss", "mulsd", "mulss", "divsd", "divss", "movss", "movsd"];
     const READ_ONLY: &[&str] = &["cmp", "cmpl", "cmpq", "cmpb", "cmpw", "test", "testl", "testq", "testb", "testw", "push", "pushq", "bt", "nop", "nopl", "nopw", "endbr64", "ucomisd", "ucomiss", "comisd", "comiss"];
-    let base = m.trim_end_matches(|c| c == 'l' || c == 'q' || c == 'b' || c == 'w');
+    let base = m.trim_end_matches(['l', 'q', 'b', 'w']);
     let known = |list: &[&str]| list.contains(&m) || list.contains(&base);
     if m.starts_with("cmov") || m.starts_with("set") {
         // cmov writes only conditionally, set writes a byte: the register's value may survive.

@@ -199,7 +199,7 @@ pub struct FunctionInstance {
 impl FunctionInstance {
     /// True when a symbol named exactly like the source function sits at its entry.
     pub fn has_exact_symbol(&self) -> bool {
-        self.symbols.iter().any(|s| *s == self.name)
+        self.symbols.contains(&self.name)
     }
 
     /// Clone suffixes seen on its symbols (`isra`, `constprop`, `part`, `cold`, ...).

@@ -23,6 +23,9 @@ use std::collections::HashMap;
 /// signature, or be the one odd case; three let a reader see the pattern. The first is the
 /// finding's own directory, the others `examples/2`, `examples/3`, each as self-contained.
 pub const EXAMPLES_PER_SIGNATURE: usize = 3;
+
+/// What tells two examples of one signature apart: the program (seed) and the function.
+type Example = (Option<u64>, Option<String>);
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -56,7 +59,7 @@ pub struct FindingStore {
     root: PathBuf,
     /// Signature → the (seed, function) of each example kept for it (at most
     /// [`EXAMPLES_PER_SIGNATURE`]; the first is the finding itself).
-    known: Mutex<HashMap<String, Vec<(Option<u64>, Option<String>)>>>,
+    known: Mutex<HashMap<String, Vec<Example>>>,
 }
 
 /// A case's files, for copying into a finding.
@@ -92,7 +95,7 @@ impl FindingStore {
     /// Opens (creating) `root`, reading the signatures of the findings already there.
     pub fn open(root: &Path) -> Result<FindingStore> {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let mut known: HashMap<String, Vec<(Option<u64>, Option<String>)>> = HashMap::new();
+        let mut known: HashMap<String, Vec<Example>> = HashMap::new();
         for entry in std::fs::read_dir(root)? {
             let path = entry?.path();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

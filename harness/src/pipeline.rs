@@ -276,9 +276,9 @@ fn lay_out_datasecs(btf: &mut Btf, elf: &[u8]) {
     let Ok(file) = object::File::parse(elf) else { return };
     let mut types = btf.own_types().to_vec();
     let mut changed = false;
-    for i in 0..types.len() {
-        let name = btf.str(types[i].name).to_string();
-        let btf::TypeData::Datasec(sec) = &types[i].data else { continue };
+    for ty in types.iter_mut() {
+        let name = btf.str(ty.name).to_string();
+        let btf::TypeData::Datasec(sec) = &ty.data else { continue };
         if sec.size != 0 {
             continue;
         }
@@ -291,7 +291,7 @@ fn lay_out_datasecs(btf: &mut Btf, elf: &[u8]) {
                 v.offset = u32::try_from(sym.address()).unwrap_or(v.offset);
             }
         }
-        types[i].data = btf::TypeData::Datasec(sec);
+        ty.data = btf::TypeData::Datasec(sec);
         changed = true;
     }
     if changed {

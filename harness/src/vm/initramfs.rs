@@ -50,7 +50,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
     }
@@ -74,7 +74,7 @@ impl Cpio {
     pub fn finish(mut self, out: &mut impl Write) -> io::Result<()> {
         self.ino = 0;
         self.entry("TRAILER!!!", 0, &[]);
-        while self.buf.len() % 512 != 0 {
+        while !self.buf.len().is_multiple_of(512) {
             self.buf.push(0);
         }
         out.write_all(&self.buf)

@@ -242,7 +242,7 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
 }
 
 fn read_int(raw: u64, size: u32, signed: bool) -> i128 {
-    let bits = (size.clamp(1, 8) * 8) as u32;
+    let bits = size.clamp(1, 8) * 8;
     let v = if bits == 64 {
         raw
     } else {
