@@ -27,6 +27,7 @@ pub const EXPECTED: &[(&str, &str)] = &[
     ("decl-tags", "DECL_TAG/TYPE_TAG depend on decl_tag/type_tag/decl_tag_kfuncs/attributes features"),
     ("duplicates", "the same line a different number of times, from encoders that do not deduplicate fully: pahole 1.24 with -j writes some FUNCs twice (non-deterministic), gcc -gbtf keeps each object's types"),
     ("unused-anon", "anonymous types nothing refers to are dedup leftovers; they do not change meaning"),
+    ("unrepresentable-int", "an integer BTF cannot express (odd size, over 16 bytes: clang's DW_OP_convert helpers, _BitInt(N) over 128) is pahole's 4-byte INT __SANITIZED_FAKE_INT__ and btfenc's byte array of its true size; the type-fidelity oracle judges which is right"),
 ];
 
 /// A canonical line without its `(xN)` count, and the count.
@@ -111,6 +112,9 @@ fn explain_one_sided(
     }
     if text.starts_with("UNUSED ") {
         return Some("unused-anon");
+    }
+    if text.starts_with("INT __SANITIZED_FAKE_INT__ ") {
+        return Some("unrepresentable-int");
     }
     for f in FLOAT_NAMES {
         if text.starts_with(&format!("INT {f} size="))
