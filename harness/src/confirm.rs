@@ -60,6 +60,8 @@ fn unconfirmable(how: impl Into<String>) -> Confirmation {
 /// One disassembled instruction.
 #[derive(Debug, Clone)]
 struct Insn {
+    /// Its address, as objdump prints it.
+    addr: String,
     text: String,
     mnemonic: String,
     operands: Vec<String>,
@@ -88,15 +90,20 @@ impl Disassembly {
                 continue;
             }
             let Some(name) = &current else { continue };
-            let Some((_, insn)) = line.split_once(":\t") else { continue };
+            let Some((addr, insn)) = line.split_once(":\t") else { continue };
             let insn = insn.split('#').next().unwrap_or("").trim();
             if insn.is_empty() {
                 continue;
             }
             let (mnemonic, rest) = insn.split_once(char::is_whitespace).unwrap_or((insn, ""));
-            functions.entry(name.clone()).or_default().push(Insn { text: insn.to_string(), mnemonic: mnemonic.to_string(), operands: split_operands(rest.trim()) });
+            functions.entry(name.clone()).or_default().push(Insn { addr: addr.trim().to_string(), text: insn.to_string(), mnemonic: mnemonic.to_string(), operands: split_operands(rest.trim()) });
         }
         Some(Disassembly { functions, binary: Some(binary.to_path_buf()) })
+    }
+
+    /// The first `n` instructions of `sym`, `address: instruction`, for reports.
+    pub fn listing(&self, sym: &str, n: usize) -> Vec<String> {
+        self.functions.get(sym).map_or_else(Vec::new, |code| code.iter().take(n).map(|i| format!("{}:\t{}", i.addr, i.text)).collect())
     }
 }
 
@@ -406,7 +413,7 @@ mod tests {
 
     fn insn(text: &str) -> Insn {
         let (m, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        Insn { text: text.into(), mnemonic: m.into(), operands: split_operands(rest.trim()) }
+        Insn { addr: String::new(), text: text.into(), mnemonic: m.into(), operands: split_operands(rest.trim()) }
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn report(dir: &Path) -> Result<String> {
             .as_ref()
             .and_then(|fa| fa.attach_target(f).map(|t| t.name.clone()).or_else(|| fa.functions.iter().find(|i| i.name == base).and_then(|i| i.symbols.first().cloned())))
             .unwrap_or_else(|| f.to_string());
-        let dis = disassembly(&build_dir.join("prog"), &sym);
+        let dis = crate::confirm::Disassembly::of(&build_dir.join("prog")).map(|d| d.listing(&sym, 16)).unwrap_or_default();
         if !dis.is_empty() {
             writeln!(s, "First instructions of {sym} (objdump -d --no-show-raw-insn):")?;
             for line in dis {
@@ -236,12 +236,4 @@ fn blocks(dump: &str) -> Vec<Vec<String>> {
         }
     }
     v
-}
-
-/// The first instructions of `sym` in `binary`, from objdump (binutils).
-fn disassembly(binary: &Path, sym: &str) -> Vec<String> {
-    let args = ["-d".to_string(), "--no-show-raw-insn".into(), format!("--disassemble={sym}"), binary.display().to_string()];
-    let cmd = process::command("objdump", &args, None);
-    let Ok(r) = process::run(cmd, Duration::from_secs(30)) else { return Vec::new() };
-    r.stdout_text().lines().filter(|l| l.starts_with("  ") && l.contains(':')).take(16).map(|l| l.trim_end().to_string()).collect()
 }
