@@ -318,14 +318,35 @@ impl FunctionInstance {
         if self.nocall || self.is_clone() || self.returns_aggregate {
             return false;
         }
-        self.params
+        let simple = self
+            .params
             .iter()
             .all(|p| match (p.abi_class, p.abi_register, p.location) {
                 (AbiClass::Other, _, _) => false,
                 (_, Some(r), EntryLocation::Register(l)) => r == l,
                 (_, None, EntryLocation::Stack) => true,
                 _ => false,
-            })
+            });
+        simple || self.aggregates_verified()
+    }
+
+    /// The same proof for a function with aggregate (or 16-byte) parameters, through the full
+    /// System V model of [`crate::abi`]: every parameter type classified, every DWARF location at
+    /// entry where the model places it (the first register of a register pair; gcc's CFA offset
+    /// for a stack slot), and the kernel's trampoline reading each where it is (no
+    /// [`crate::abi::misreads`]): an SSE-class or packed struct is never safely describable.
+    fn aggregates_verified(&self) -> bool {
+        let Some(layouts) = self.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        let placed = crate::abi::sysv_placement(&layouts);
+        let located = self.params.iter().zip(&placed).all(|(p, place)| match (p.location, place) {
+            (EntryLocation::Register(r), crate::abi::Placement::Registers(rs)) => rs.first() == Some(&r),
+            (EntryLocation::Stack, crate::abi::Placement::Stack { offset, .. }) => p.cfa_offset.is_none_or(|c| c == *offset as i64),
+            _ => false,
+        });
+        let sizes: Vec<u64> = layouts.iter().map(|l| l.size).collect();
+        located && crate::abi::misreads(&layouts, &sizes).is_empty()
     }
 }
 
