@@ -101,6 +101,8 @@ pub struct GuestJob {
     pub module: String,
     /// FUNCs to attach: (BTF id, name).
     pub funcs: Vec<(u32, String)>,
+    /// Attach one FUNC per round (after a crash: to learn which probe the guest died with).
+    pub isolate: bool,
 }
 
 const INIT: &str = "#!/bin/sh
@@ -131,7 +133,7 @@ pub fn write_initramfs(env: &GuestEnv, jobs: &[GuestJob], path: &Path) -> Result
     for (i, j) in jobs.iter().enumerate() {
         let name = format!("m/{i}.ko");
         c.file(&name, 0o644, &std::fs::read(&j.ko).with_context(|| format!("reading {}", j.ko.display()))?);
-        text.push_str(&format!("module {} /{name} {}\n", j.id, j.module));
+        text.push_str(&format!("module {} /{name} {}{}\n", j.id, j.module, if j.isolate { " isolate" } else { "" }));
         for (id, f) in &j.funcs {
             text.push_str(&format!("func {id} {f}\n"));
         }
@@ -214,6 +216,10 @@ pub struct JobReport {
     /// Per-FUNC results.
     #[serde(skip_deserializing)]
     pub results: Vec<FuncResult>,
+    /// The FUNCs (BTF id, name) whose probes were attached when the trigger last fired: if the
+    /// guest died before the job finished, the probes it died with.
+    #[serde(skip_deserializing)]
+    pub triggered: Vec<(u32, String)>,
     /// The job finished (module unloaded or unload failed).
     #[serde(skip_deserializing)]
     pub finished: bool,
@@ -278,6 +284,26 @@ pub fn parse_output(text: &str) -> (Vec<JobReport>, bool, Option<String>, Option
                 if let Ok(r) = serde_json::from_str::<FuncResult>(rest) {
                     if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == r.job) {
                         j.results.push(r);
+                    }
+                }
+            }
+            // Sent after the round's probes are detached: the trigger returned.
+            "BTFSMITH-ROUND" => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(rest) {
+                    let id = v["job"].as_str().unwrap_or_default();
+                    if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == id) {
+                        j.triggered.clear();
+                    }
+                }
+            }
+            "BTFSMITH-TRIGGER" => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(rest) {
+                    let id = v["job"].as_str().unwrap_or_default();
+                    if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == id) {
+                        j.triggered = v["funcs"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(|f| Some((u32::try_from(f["id"].as_u64()?).ok()?, f["name"].as_str()?.to_string()))).collect())
+                            .unwrap_or_default();
                     }
                 }
             }
