@@ -233,6 +233,7 @@ fn crash_names_the_func() {
     assert_eq!(crashed[0].function.as_deref(), Some("f"), "{all}");
     assert!(crashed[0].btf_id.is_some(), "{all}");
     assert!(crashed[0].detail.contains("fentry attached to f only") && crashed[0].detail.contains("First crash"), "{all}");
+    assert!(crashed[0].detail.contains("known kernel bug") && crashed[0].detail.contains("parameter(s) p0, p1 "), "{all}");
     assert_eq!(report.timings.boots, 2, "one boot with every probe, one with a probe at a time: {:?}", report.timings);
     let console = std::fs::read_to_string(tmp.path().join("vm/boot-2-0/console.log")).unwrap();
     assert!(console.contains("firing the trigger with fentry on 1 FUNC(s): f"), "{console}");

@@ -382,3 +382,26 @@ pub fn boot(env: &GuestEnv, jobs: &[GuestJob], dir: &Path, timeout: Duration) ->
     }
     Ok(Boot { jobs, done, fatal, console, elapsed: res.elapsed, timed_out: res.timed_out(), agent_ms })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probes attached when the trigger last fired are kept until the round ends (the
+    /// agent's `BTFSMITH-ROUND` line): after a crash they are the suspects, after a round they
+    /// are nobody's.
+    #[test]
+    fn suspects_are_the_probes_of_an_unfinished_round() {
+        let head = r#"BTFSMITH-JOB {"job":"0.0","module":"m_00","btf":true}"#;
+        let first = r#"BTFSMITH-TRIGGER {"job":"0.0","funcs":[{"id":7,"name":"a"},{"id":9,"name":"b"}]}"#;
+        let round = r#"BTFSMITH-ROUND {"job":"0.0","funcs":2}"#;
+        let second = r#"BTFSMITH-TRIGGER {"job":"0.0","funcs":[{"id":11,"name":"c"}]}"#;
+        let (jobs, done, ..) = parse_output(&[head, first].join("\n"));
+        assert!(!done);
+        assert_eq!(jobs[0].triggered, vec![(7, "a".to_string()), (9, "b".to_string())]);
+        let (jobs, ..) = parse_output(&[head, first, round].join("\n"));
+        assert!(jobs[0].triggered.is_empty());
+        let (jobs, ..) = parse_output(&[head, first, round, second].join("\n"));
+        assert_eq!(jobs[0].triggered, vec![(11, "c".to_string())]);
+    }
+}

@@ -324,13 +324,26 @@ impl Runner {
         let mut round = 0;
         let crash_verdict = |id: &str, func: Option<&(u32, String)>, detail: String, out: &mut Vec<Verdict>| {
             for &(c, e) in job_of.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                // A FUNC with an __int128 parameter: the kernel's trampoline, not the encoder.
+                let wide = match (func, &encoded[c * encoders.len() + e]) {
+                    (Some(&(fid, _)), Ok(enc)) => judge::wide_int_params(&enc.btf, btf::TypeId(fid)),
+                    _ => Vec::new(),
+                };
+                let note = if wide.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "\nknown kernel bug (6.12 x86 BPF trampoline): 16-byte integer parameter(s) {} take two argument slots but the trampoline reserves one each, so fentry overwrites the saved %rbp (then the return address) of the traced call",
+                        wide.join(", ")
+                    )
+                };
                 out.push(Verdict {
                     case: cases[c].label.clone(),
                     config: encoders[e].config.name.clone(),
                     function: func.map(|(_, n)| n.clone()),
                     btf_id: func.map(|&(i, _)| i),
                     kind: Kind::GuestCrash,
-                    detail: detail.clone(),
+                    detail: format!("{detail}{note}"),
                 });
             }
         };
