@@ -200,7 +200,23 @@ pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -
         }
     }
     if out.is_empty() {
-        bail!("no compiler matches {filters:?}");
+        // A filter that names a toolchain id (`gcc-14`) that is not installed, or whose root is
+        // gone: say what installs it.
+        for f in filters {
+            let f = f.trim();
+            let id = f.split_whitespace().next().unwrap_or(f);
+            let listed = tc.tools.iter().any(|t| t.name == id);
+            let expected = crate::toolchains::EXPECTED.iter().any(|(e, _)| *e == id);
+            if (listed || expected) && tc.find(id).is_none() {
+                return Err(tc.require(id).unwrap_err().into());
+            }
+        }
+        let installed: Vec<String> = config
+            .compilers
+            .iter()
+            .flat_map(|c| tc.family(c).map(|t| t.name.clone()).chain(tc.find(c).map(|t| t.name.clone())))
+            .collect();
+        bail!("no compiler matches {filters:?} (installed: {})", installed.join(", "));
     }
     Ok(out)
 }
