@@ -401,9 +401,10 @@ fn toolchains() -> Result<ExitCode> {
     tools.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     println!("{:<10} {:<14} {:<28} path", "kind", "name", "version");
     for t in tools {
-        let state = if t.path.exists() { "" } else { "  (MISSING)" };
+        let state = if t.is_present() { "" } else { "  (MISSING)" };
+        let root = t.root.as_ref().map_or_else(String::new, |r| format!("  (chroot {})", r.display()));
         println!(
-            "{:<10} {:<14} {:<28} {}{state}",
+            "{:<10} {:<14} {:<28} {}{root}{state}",
             format!("{:?}", t.kind).to_lowercase(),
             t.name,
             t.version,

@@ -126,9 +126,8 @@ impl Matrix {
             let (path, version) = if e.tool == "btfenc" {
                 (btfenc_path()?, "btfenc".to_string())
             } else if e.tool == crate::pipeline::GCC_BTF {
-                // The compiler of each build does the encoding; recorded here for reports.
-                let t = tc.require_family("gcc")?;
-                (t.path.clone(), t.version.clone())
+                out.encoders.extend(gcc_btf_setups(e, tc, &out.compilers)?);
+                continue;
             } else if Path::new(&e.tool).is_absolute() {
                 if !Path::new(&e.tool).exists() {
                     bail!("encoder {}: {} does not exist", e.name, e.tool);
@@ -145,6 +144,38 @@ impl Matrix {
         }
         Ok(out)
     }
+}
+
+/// `gcc -gbtf` is one encoder per gcc release: each gcc writes its own BTF for its own builds
+/// (gcc 14 and 15 write it very differently from gcc 12). The template configuration `e` becomes
+/// one setup per gcc release in `compilers` (the executable is the compiler, so
+/// [`crate::pipeline::encode_build`] applies it to that compiler's builds only): the system gcc
+/// (the manifest's first) keeps the template's name, `gcc-btf`; the others are named
+/// `gcc-btf/gcc-14`, `gcc-btf/gcc-15`. Without a gcc build in the matrix, the system gcc's alone.
+fn gcc_btf_setups(e: &EncoderConfig, tc: &Toolchains, compilers: &[CompilerSetup]) -> Result<Vec<EncoderSetup>> {
+    let system = tc.require_family("gcc")?;
+    let mut gccs: Vec<&Tool> = Vec::new();
+    for c in compilers.iter().filter(|c| c.family == "gcc") {
+        if let Some(t) = tc.tools.iter().find(|t| t.name == c.tool) {
+            if !gccs.iter().any(|g| g.name == t.name) {
+                gccs.push(t);
+            }
+        }
+    }
+    if gccs.is_empty() {
+        gccs.push(system);
+    }
+    Ok(gccs
+        .into_iter()
+        .map(|t| {
+            let mut config = e.clone();
+            if t.name != system.name {
+                config.name = format!("{}/{}", e.name, t.name);
+                config.note = format!("{} (gcc {})", e.note, t.version);
+            }
+            EncoderSetup { config, path: t.path.clone(), version: t.version.clone() }
+        })
+        .collect())
 }
 
 /// The compiler setups of `config` (each listed compiler, or every release of a family, × each
@@ -169,7 +200,23 @@ pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -
         }
     }
     if out.is_empty() {
-        bail!("no compiler matches {filters:?}");
+        // A filter that names a toolchain id (`gcc-14`) that is not installed, or whose root is
+        // gone: say what installs it.
+        for f in filters {
+            let f = f.trim();
+            let id = f.split_whitespace().next().unwrap_or(f);
+            let listed = tc.tools.iter().any(|t| t.name == id);
+            let expected = crate::toolchains::EXPECTED.iter().any(|(e, _)| *e == id);
+            if (listed || expected) && tc.find(id).is_none() {
+                return Err(tc.require(id).unwrap_err().into());
+            }
+        }
+        let installed: Vec<String> = config
+            .compilers
+            .iter()
+            .flat_map(|c| tc.family(c).map(|t| t.name.clone()).chain(tc.find(c).map(|t| t.name.clone())))
+            .collect();
+        bail!("no compiler matches {filters:?} (installed: {})", installed.join(", "));
     }
     Ok(out)
 }

@@ -194,6 +194,23 @@ impl Case {
         Ok(case)
     }
 
+    /// The compiler setups of the case's `compilers:` line. A family (`gcc -O2`) means the
+    /// release the case was recorded with, the family's first in the manifest (the system's gcc
+    /// 12, clang 14), not every release ci/setup installs: gcc 14 and 15 clone differently, and
+    /// the expectations are gcc 12's.
+    pub fn compiler_setups(&self, tc: &Toolchains) -> Result<Vec<crate::config::CompilerSetup>> {
+        let mut out = Vec::new();
+        for (tool, opt) in &self.compilers {
+            let tool = match tc.find(tool) {
+                Some(_) => tool.clone(),
+                None => tc.family(tool).next().map_or_else(|| tool.clone(), |t| t.name.clone()),
+            };
+            let c = Config { compilers: vec![tool], opt_levels: vec![opt.clone()], encoders: Vec::new() };
+            out.extend(crate::config::resolve_compilers(&c, tc, &[])?);
+        }
+        Ok(out)
+    }
+
     /// The C sources, sorted by name (link order).
     pub fn sources(&self) -> Result<Vec<PathBuf>> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
@@ -348,17 +365,7 @@ pub fn run_case(
         }
     }
     let mut matrix = Matrix::resolve(&cfg, tc, &[], &[])?;
-    matrix.compilers.clear();
-    for (tool, opt) in &case.compilers {
-        let c = Config {
-            compilers: vec![tool.clone()],
-            opt_levels: vec![opt.clone()],
-            encoders: Vec::new(),
-        };
-        matrix
-            .compilers
-            .extend(crate::config::resolve_compilers(&c, tc, &[])?);
-    }
+    matrix.compilers = case.compiler_setups(tc)?;
     let scratch = tempfile::tempdir()?;
     let store = FindingStore::open(&scratch.path().join("findings"))?;
     let input = CaseInput {

@@ -94,11 +94,7 @@ pub fn run(spec: &GateSpec, tc: &Toolchains, out: &Path) -> Result<GateResult> {
         for dir in crate::corpus::cases(corpus)? {
             let case = crate::corpus::Case::load(&dir)?;
             let mut m = matrix.clone();
-            m.compilers.clear();
-            for (tool, opt) in &case.compilers {
-                let c = Config { compilers: vec![tool.clone()], opt_levels: vec![opt.clone()], encoders: Vec::new() };
-                m.compilers.extend(crate::config::resolve_compilers(&c, tc, &[])?);
-            }
+            m.compilers = case.compiler_setups(tc)?;
             let label = format!("corpus/{}", dir.file_name().unwrap_or_default().to_string_lossy());
             inputs.push((label, CaseInput { sources: case.sources()?, dir, seed: None, policy: None }, Some(m)));
         }

@@ -194,12 +194,13 @@ fn classify_run(proc: &ProcRes) -> Result<(), EncodeFailure> {
 pub const GCC_BTF: &str = "gcc-btf";
 
 /// Runs `encoder` on a build. `None` when the configuration does not apply to it (`gcc -gbtf` on
-/// a clang build).
+/// a clang build, or on another gcc release's build: each gcc's `-gbtf` is its own
+/// configuration, whose executable is that gcc, see `config::gcc_btf_setups`).
 pub fn encode_build(encoder: &EncoderSetup, build: &Build, output: &Path) -> Option<Encoding> {
     if encoder.config.tool != GCC_BTF {
         return Some(encode(encoder, &build.binary, output));
     }
-    if build.compiler.family != "gcc" {
+    if build.compiler.family != "gcc" || build.compiler.path != encoder.path {
         return None;
     }
     Some(encode_gcc_btf(encoder, build, output))

@@ -42,6 +42,19 @@ pub struct Tool {
     pub version: String,
     /// Absolute path of the executable (or wrapper).
     pub path: PathBuf,
+    /// For a compiler from another Debian suite (gcc 14, gcc 15): the debootstrap root it runs
+    /// in. `path` is then a wrapper that enters it (`btfsmith-chroot`, written by `ci/setup`),
+    /// and what it links runs only inside that root.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+}
+
+impl Tool {
+    /// Its executable exists, and so does its root when it has one (a wrapper whose root was
+    /// removed would fail every compile).
+    pub fn is_present(&self) -> bool {
+        self.path.exists() && self.root.as_ref().map_or(true, |r| r.join("usr/bin").is_dir())
+    }
 }
 
 /// The Debian 6.12 kernel: image for the guest, headers for module builds, base BTF.
@@ -91,7 +104,9 @@ pub struct Missing {
 /// What btfsmith expects `ci/setup` to provide: (id or family prefix, kind, description).
 pub const EXPECTED: &[(&str, &str)] = &[
     ("gcc", "GNU C compiler"),
-    ("clang", "clang (two releases)"),
+    ("gcc-14", "gcc 14 (Debian trixie root)"),
+    ("gcc-15", "gcc 15 (Debian sid root)"),
+    ("clang", "clang (three releases: 14, 16 and the newest bookworm serves)"),
     ("pahole-1.24", "pahole 1.24 (Debian bookworm)"),
     ("pahole-1.30", "pahole 1.30 (Debian trixie)"),
     ("pahole-1.32", "pahole 1.32 (Debian sid)"),
@@ -152,7 +167,7 @@ impl Toolchains {
     pub fn find(&self, name: &str) -> Option<&Tool> {
         self.tools
             .iter()
-            .find(|t| t.name == name && t.path.exists())
+            .find(|t| t.name == name && t.is_present())
     }
 
     /// The tool with this id, or an error naming `ci/setup`.
@@ -164,14 +179,14 @@ impl Toolchains {
     pub fn family<'a>(&'a self, family: &'a str) -> impl Iterator<Item = &'a Tool> + 'a {
         self.tools
             .iter()
-            .filter(move |t| t.family == family && t.path.exists())
+            .filter(move |t| t.family == family && t.is_present())
     }
 
     /// The first tool of a family, or an error naming `ci/setup`.
     pub fn require_family(&self, family: &str) -> Result<&Tool, Missing> {
         self.tools
             .iter()
-            .find(|t| t.family == family && t.path.exists())
+            .find(|t| t.family == family && t.is_present())
             .ok_or_else(|| self.missing(family))
     }
 
@@ -200,7 +215,7 @@ impl Toolchains {
             .copied()
             .filter(|(id, _)| {
                 if *id == "clang" {
-                    return self.family("clang").count() < 2;
+                    return self.family("clang").count() < 3;
                 }
                 let by_name = self.find(id).is_some();
                 let by_family = self.family(id).next().is_some();

@@ -22,7 +22,7 @@ fn signatures(out: &Path) -> BTreeSet<String> {
 
 fn campaign_args(out: &Path) -> Vec<String> {
     // Deterministic encoders only (pahole 1.24 -j is not), so two runs must agree exactly.
-    ["run", "--count", "10", "--seed", "100", "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc,clang-14", "--out"]
+    ["run", "--count", "10", "--seed", "100", "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc-12,clang-14", "--out"]
         .iter()
         .map(|s| s.to_string())
         .chain([out.display().to_string()])
@@ -71,10 +71,11 @@ fn killed_campaign_resumes_without_losing_or_duplicating_findings() {
 fn a_campaign_finds_the_seed_bug_with_no_hint() {
     // The mixed policy, unguided: pahole 1.24 with a 6.1 kernel's flags must be caught on
     // same-name statics, pahole 1.30 with the kernel's flags must not, btfenc must be clean.
-    // Seeds 24..35 (generator gen3): seeds 24, 29, 30 and 34 have such statics under gcc.
+    // Seeds 24..35 (generator gen3): seeds 24, 29, 30 and 34 have such statics under gcc 12 (the
+    // campaign tests pin gcc 12: `--compilers gcc` would also run gcc 14 and 15, 3x the builds).
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c");
-    let args: Vec<String> = ["run", "--count", "12", "--seed", "24", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.24,pahole-1.30/kernel", "--compilers", "gcc", "--out"]
+    let args: Vec<String> = ["run", "--count", "12", "--seed", "24", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.24,pahole-1.30/kernel", "--compilers", "gcc-12", "--out"]
         .iter()
         .map(|s| s.to_string())
         .chain([out.display().to_string()])
@@ -111,7 +112,7 @@ fn a_campaign_finds_the_seed_bug_with_no_hint() {
 fn shards_are_disjoint_and_merge_into_the_whole_campaign() {
     let dir = tempfile::tempdir().unwrap();
     let args = |count: &str, shard: &str, out: &Path| -> Vec<String> {
-        ["run", "--count", count, "--seed", "300", "--shard", shard, "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc", "--out"]
+        ["run", "--count", count, "--seed", "300", "--shard", shard, "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "btfenc,pahole-1.30", "--compilers", "gcc-12", "--out"]
             .iter()
             .map(|s| s.to_string())
             .chain([out.display().to_string()])

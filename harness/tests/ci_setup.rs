@@ -17,6 +17,6 @@ fn ci_setup_logic() {
         res.status,
         res.stderr_text()
     );
-    // Six checks ran; a script that silently did nothing must not pass.
-    assert!(stdout.contains("6 passed"), "ci/test-setup ran fewer checks than expected:\n{stdout}");
+    // Eight checks ran; a script that silently did nothing must not pass.
+    assert!(stdout.contains("8 passed"), "ci/test-setup ran fewer checks than expected:\n{stdout}");
 }

@@ -56,7 +56,7 @@ int main(void) { return 0; }
 
 #[test]
 fn seed_hazard_same_name_statics_with_different_prototypes() {
-    let m = matrix(&["gcc"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
+    let m = matrix(&["gcc-12"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
     let (_d, v) = check(&[("a.c", SEED_A), ("b.c", SEED_B)], &m);
     let old = kinds(&v, "pahole-1.24/kernel-6.1", "dup_fn");
     assert!(old.contains(&VerdictKind::Ambiguous) || old.contains(&VerdictKind::WrongProto), "pahole 1.24 should be caught: {v:#?}");
@@ -69,7 +69,7 @@ fn seed_hazard_same_name_statics_with_different_prototypes() {
 #[test]
 fn same_name_statics_with_identical_prototypes_are_not_ambiguous() {
     let b = SEED_B.replace("static __attribute__((noinline)) long dup_fn(long a, long b, long c) { return a * b - c; }", "static __attribute__((noinline)) int dup_fn(int a, int b) { return a - b; }").replace("dup_fn(sink_b, sink_b * 2, sink_b + 3)", "dup_fn((int)sink_b, (int)sink_b * 2)");
-    let m = matrix(&["gcc"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
+    let m = matrix(&["gcc-12"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
     let (_d, v) = check(&[("a.c", SEED_A), ("b.c", &b)], &m);
     for enc in ["pahole-1.24/kernel-6.1", "pahole-1.30/kernel", "btfenc"] {
         assert!(unsafe_for(&v, enc).is_empty(), "{enc}: {:#?}", unsafe_for(&v, enc));
@@ -87,7 +87,7 @@ int main(void) { return 0; }
 
 #[test]
 fn gcc_constprop_clone_under_the_source_prototype_is_unsafe() {
-    let m = matrix(&["gcc"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
+    let m = matrix(&["gcc-12"], &["pahole-1.24", "pahole-1.30/kernel", "btfenc"]);
     let (_d, v) = check(&[("walk.c", CONSTPROP)], &m);
     let k = kinds(&v, "pahole-1.30/kernel", "walk");
     assert_eq!(k, vec![VerdictKind::UnsafeOptimized], "{v:#?}");
@@ -130,7 +130,7 @@ fn unused_parameter_of_an_address_taken_function_is_not_flagged() {
 
 #[test]
 fn c_that_does_not_compile_is_a_clear_error() {
-    let m = matrix(&["gcc"], &["pahole-1.24"]);
+    let m = matrix(&["gcc-12"], &["pahole-1.24"]);
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.c");
     std::fs::write(&bad, "int f(void) { return undeclared_thing; }\n").unwrap();
@@ -161,7 +161,7 @@ fn an_encoder_that_hangs_is_a_timeout_verdict_not_a_hang() {
 
 #[test]
 fn a_finding_replays_from_its_directory() {
-    let m = matrix(&["gcc"], &["pahole-1.30/kernel"]);
+    let m = matrix(&["gcc-12"], &["pahole-1.30/kernel"]);
     let (d, v) = check(&[("walk.c", CONSTPROP)], &m);
     assert!(v.iter().any(|x| x.kind == VerdictKind::UnsafeOptimized));
     // The UNSAFE_OPTIMIZED finding (pahole 1.30's other finding here is its output file handling).

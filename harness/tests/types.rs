@@ -57,7 +57,7 @@ fn no_default_configuration_writes_a_wrong_type_for_a_type_rich_file() {
 /// The build of TYPES_C with gcc and btfenc's encoding of it.
 fn gcc_btfenc(dir: &std::path::Path) -> (pipeline::Build, pipeline::Encoding) {
     let tc = toolchains();
-    let m = Matrix::resolve(&Config::builtin(), &tc, &["btfenc".into()], &["gcc".into()]).unwrap_or_else(|e| panic!("{e:#}"));
+    let m = Matrix::resolve(&Config::builtin(), &tc, &["btfenc".into()], &["gcc-12".into()]).unwrap_or_else(|e| panic!("{e:#}"));
     let src = write_case(dir);
     let build = pipeline::build(&[src], &m.compilers[0], &dir.join("build")).unwrap_or_else(|e| panic!("{e}"));
     assert!(build.types.is_ok(), "{:?}", build.types.as_ref().err());
