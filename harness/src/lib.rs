@@ -4,6 +4,7 @@
 //! 0 = clean, 1 = a difference or finding, 2 = an error.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod audit;
 pub mod btf_cmd;
 pub mod campaign;
 pub mod check;

@@ -62,7 +62,7 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
 /// entry, or a call site passing them) plus any subset of those nobody can tell about (a constant
 /// or no location, and no call-site record). Each comes with the first parameter, if any, that
 /// sits in another register than its position in that signature calls for.
-fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
+pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
     let certain = |p: &crate::dwarf::ParamFact| {
         p.passed == Some(true)
             || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)
