@@ -353,6 +353,10 @@ pub struct Judgement {
     pub reached: Option<Body>,
     /// Other out-of-line bodies of the same source name.
     pub others: Vec<Body>,
+    /// Subprogram DIEs of that name with no code (inlined everywhere, or emitted without an
+    /// address) whose prototype is the FUNC's: where a FUNC describing no body came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codeless_sources: Vec<Body>,
     /// In words.
     pub detail: String,
     /// MISSED only: the truth oracle's stricter rule holds too.
@@ -370,6 +374,7 @@ pub struct Inputs<'a> {
     pub mcount: &'a [u64],
     by_entry: HashMap<u64, usize>,
     by_name: HashMap<&'a str, Vec<usize>>,
+    codeless_by_name: HashMap<&'a str, Vec<usize>>,
 }
 
 impl std::fmt::Debug for Inputs<'_> {
@@ -387,11 +392,26 @@ impl<'a> Inputs<'a> {
             by_entry.entry(f.entry).or_insert(i);
             by_name.entry(f.name.as_str()).or_default().push(i);
         }
-        Inputs { facts, syms, mcount, by_entry, by_name }
+        let mut codeless_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, f) in facts.codeless.iter().enumerate() {
+            codeless_by_name.entry(f.name.as_str()).or_default().push(i);
+        }
+        Inputs { facts, syms, mcount, by_entry, by_name, codeless_by_name }
     }
 
     fn instances(&self, name: &str) -> impl Iterator<Item = &'a FunctionInstance> + '_ {
         self.by_name.get(name).into_iter().flatten().map(|&i| &self.facts.functions[i])
+    }
+
+    /// Code-less subprograms named `name` in units that have no out-of-line body of that name.
+    fn codeless(&self, name: &str) -> impl Iterator<Item = &'a FunctionInstance> + '_ {
+        let name = name.to_string();
+        self.codeless_by_name
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.facts.codeless[i])
+            .filter(move |c| !self.instances(&name).any(|f| f.cu == c.cu))
     }
 
     fn instance_at(&self, addr: u64) -> Option<&'a FunctionInstance> {
@@ -436,6 +456,7 @@ fn verdict(name: &str, id: Option<TypeId>, v: AuditVerdict, mechanism: &str, det
         address: None,
         reached: None,
         others: Vec::new(),
+        codeless_sources: Vec::new(),
         detail,
         safely_describable: None,
     }
@@ -513,10 +534,22 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         }
         if let Some(why) = claimed.difference(&target.sig) {
             let matching: Vec<String> = same_name.iter().filter(|f| f.sig == claimed).map(|f| format!("{} ({}, {:#x})", f.symbols.join(","), f.cu, f.entry)).collect();
-            let mechanism = if matching.is_empty() { "proto:mismatch" } else { "proto:other-instance" };
+            let codeless: Vec<&FunctionInstance> = if matching.is_empty() { inp.codeless(name).filter(|f| f.sig == claimed).collect() } else { Vec::new() };
+            let mechanism = if !matching.is_empty() {
+                "proto:other-instance"
+            } else if !codeless.is_empty() {
+                "proto:codeless-instance"
+            } else {
+                "proto:mismatch"
+            };
             let mut d = format!("the kernel attaches {name} to {:#x} in {}: {}; {why}", target.entry, target.cu, target.prototype);
             if !matching.is_empty() {
                 let _ = write!(d, "; the FUNC's prototype is that of {}", matching.join(", "));
+            }
+            if !codeless.is_empty() {
+                let list: Vec<String> = codeless.iter().map(|f| format!("{} in {} (DIE {:#x})", f.name, f.cu, f.die_offset)).collect();
+                let _ = write!(d, "; the FUNC's prototype is that of {}, which has no out-of-line body (inlined everywhere, or emitted without an address): the FUNC describes code that does not exist under that name", list.join(", "));
+                j.codeless_sources = codeless.iter().map(|f| Body { unit: f.cu.clone(), die_offset: format!("{:#x}", f.die_offset), address: "none".into(), symbols: Vec::new(), prototype: f.prototype.clone() }).collect();
             }
             found.push((AuditVerdict::WrongProto, mechanism.into(), d));
         } else if let Some(ev) = target.convention_change() {
@@ -607,7 +640,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     let mcount = mcount_locations(&elf, &syms).with_context(|| format!("the ftrace sites of {}", args.vmlinux.display()))?;
     let t_inputs = t0.elapsed();
 
-    let facts = crate::dwarf::read_with(&map, Some(&pool)).with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
+    let mut facts = crate::dwarf::read_with(&map, Some(&pool), false).with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
     let t_dwarf = t0.elapsed();
     let inp = Inputs::new(&facts, &syms, &mcount);
 
@@ -621,6 +654,19 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         use rayon::prelude::*;
         pool.install(|| funcs.par_iter().map(|(id, name)| judge(&btf, *id, name, &inp)).collect())
     };
+    // A FUNC whose prototype no out-of-line body has: look for a code-less DIE it came from
+    // (a second, light pass over the DIEs, only for those names), and judge those again.
+    let unexplained: std::collections::HashSet<String> = judgements.iter().filter(|j| j.mechanism == "proto:mismatch").map(|j| j.name.clone()).collect();
+    drop(inp);
+    if !unexplained.is_empty() {
+        facts.codeless = crate::dwarf::read_codeless(&map, &pool, &unexplained).context("looking for code-less DIEs")?;
+    }
+    let inp = Inputs::new(&facts, &syms, &mcount);
+    for j in judgements.iter_mut().filter(|j| unexplained.contains(&j.name)) {
+        if let Some(id) = j.btf_id {
+            *j = judge(&btf, TypeId(id), &j.name.clone(), &inp);
+        }
+    }
     let encoded: BTreeSet<String> = funcs.iter().map(|(_, n)| n.clone()).collect();
     let missed = missed(&inp, &encoded);
     let t_judge = t0.elapsed();
@@ -705,6 +751,9 @@ fn render_report(
         }
         for b in &j.others {
             let _ = writeln!(r, "- other body: `{}` — unit {}, DIE {}, address {}, symbols {}", b.prototype, b.unit, b.die_offset, b.address, if b.symbols.is_empty() { "none".to_string() } else { b.symbols.join(",") });
+        }
+        for b in &j.codeless_sources {
+            let _ = writeln!(r, "- code-less DIE with the FUNC's prototype: `{}` — unit {}, DIE {}, no address", b.prototype, b.unit, b.die_offset);
         }
         for line in j.detail.lines() {
             let _ = writeln!(r, "- {line}");

@@ -149,6 +149,10 @@ pub struct ParamFact {
     /// The location expression at entry as DWARF operations (`DW_OP_piece 8, DW_OP_reg5`), or
     /// why there is none: the evidence a report quotes.
     pub location_expr: String,
+    /// The location is one expression for the whole body (`DW_AT_location` as an exprloc, not a
+    /// location list): gcc then states where the value lives after the prologue, which may
+    /// have copied it out of its argument register (`mov %rdi,%rbx`).
+    pub whole_body: bool,
     /// What the callers' `DW_TAG_call_site_parameter`s say: `Some(false)` when a call passes
     /// no value for it (an entry naming the parameter with no location: the clone dropped it),
     /// `Some(true)` when a call passes it in a register, `None` when no call site says.
@@ -249,6 +253,11 @@ impl FunctionInstance {
     pub fn convention_change(&self) -> Option<Evidence> {
         for (i, p) in self.params.iter().enumerate() {
             match (p.location, p.abi_register) {
+                // A whole-body location in a callee-saved register is where the prologue put
+                // the argument, not where it arrived: no calling convention passes arguments
+                // in rbx, rbp or r12-r15. gcc emits this for kernel functions (dmar_alloc_hwirq:
+                // `id` in DW_OP_reg3 for the whole body, `movslq %edi,%rbx` in the prologue).
+                (EntryLocation::Register(r), Some(_)) if p.whole_body && CALLEE_SAVED.contains(&r) => {}
                 (EntryLocation::Register(r), Some(abi)) if r != abi => {
                     return Some(Evidence {
                         mechanism: "register:moved",
@@ -375,7 +384,15 @@ pub struct Facts {
     pub symbols: Vec<SymbolFact>,
     /// The file is relocatable (`.o`, `.ko`): the kernel looks module symbols up in table order.
     pub relocatable: bool,
+    /// Only when asked for ([`read_with`]): subprograms with no code of their own (inlined
+    /// everywhere, or emitted without an address), their `entry` [`NO_CODE`]. An encoder that
+    /// takes a FUNC's prototype from one of these describes no body at all.
+    #[serde(skip)]
+    pub codeless: Vec<FunctionInstance>,
 }
+
+/// The `entry` of a [`Facts::codeless`] subprogram.
+pub const NO_CODE: u64 = u64::MAX;
 
 impl Facts {
     /// All instances whose source name is `name`.
@@ -541,12 +558,13 @@ impl<'d> Sections<'d> {
 
 /// Reads the facts of ELF bytes with DWARF.
 pub fn read(data: &[u8]) -> Result<Facts> {
-    read_with(data, None)
+    read_with(data, None, false)
 }
 
 /// Reads the facts of ELF bytes with DWARF, the units spread over `pool`'s threads when given
 /// (a whole kernel: 2,573 units). The result is the same as [`read`]'s.
-pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>) -> Result<Facts> {
+/// With `codeless`, also collects [`Facts::codeless`].
+pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) -> Result<Facts> {
     let file = object::File::parse(data).context("parsing ELF")?;
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
     let address_of =
@@ -578,6 +596,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>) -> Result<Facts>
     }
 
     let mut functions = Vec::new();
+    let mut without_code = Vec::new();
     match pool {
         None => {
             let mut units = dwarf.units();
@@ -585,7 +604,8 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>) -> Result<Facts>
                 let unit = dwarf.unit(header).context("reading a unit")?;
                 let unit = unit.unit_ref(&dwarf);
                 let mut walker = UnitWalker::new(unit);
-                walker.collect(&mut functions, &by_address)?;
+                walker.codeless = codeless;
+                walker.collect(&mut functions, &mut without_code, &by_address)?;
             }
         }
         Some(pool) => {
@@ -598,7 +618,8 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>) -> Result<Facts>
                 headers.push(header);
             }
             use rayon::prelude::*;
-            let per_unit: Vec<Result<Vec<FunctionInstance>>> = pool.install(|| {
+            type PerUnit = (Vec<FunctionInstance>, Vec<FunctionInstance>);
+            let per_unit: Vec<Result<PerUnit>> = pool.install(|| {
                 headers
                     .into_par_iter()
                     .map(|header| {
@@ -607,25 +628,86 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>) -> Result<Facts>
                             .unit(header)
                             .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
                         let unit = unit.unit_ref(&dwarf);
-                        let mut out = Vec::new();
-                        UnitWalker::new(unit)
-                            .collect(&mut out, &by_address)
+                        let (mut out, mut none) = (Vec::new(), Vec::new());
+                        let mut walker = UnitWalker::new(unit);
+                        walker.codeless = codeless;
+                        walker
+                            .collect(&mut out, &mut none, &by_address)
                             .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
-                        Ok(out)
+                        Ok((out, none))
                     })
                     .collect()
             });
             for unit in per_unit {
-                functions.extend(unit?);
+                let (f, none) = unit?;
+                functions.extend(f);
+                without_code.extend(none);
             }
         }
     }
     functions.sort_by(|a, b| (&a.name, a.entry).cmp(&(&b.name, b.entry)));
+    without_code.sort_by(|a, b| (&a.name, a.die_offset).cmp(&(&b.name, b.die_offset)));
     Ok(Facts {
         functions,
         symbols,
         relocatable,
+        codeless: without_code,
     })
+}
+
+/// The subprograms named one of `names` that have no code of their own (inlined everywhere,
+/// or emitted without an address), each with its prototype; their `entry` is [`NO_CODE`]. One
+/// light pass over the DIEs: only those subprograms are built.
+pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, names: &std::collections::HashSet<String>) -> Result<Vec<FunctionInstance>> {
+    use rayon::prelude::*;
+    let file = object::File::parse(data).context("parsing ELF")?;
+    let sections = Sections::load(&file)?;
+    let dwarf = sections.dwarf()?;
+    let mut headers = Vec::new();
+    let mut units = dwarf.units();
+    while let Some(header) = units.next().context("reading a unit header")? {
+        headers.push(header);
+    }
+    let no_symbols = HashMap::new();
+    let per_unit: Vec<Result<Vec<FunctionInstance>>> = pool.install(|| {
+        headers
+            .into_par_iter()
+            .map(|header| {
+                let unit = dwarf.unit(header).context("reading a unit")?;
+                let unit = unit.unit_ref(&dwarf);
+                let mut walker = UnitWalker::new(unit);
+                walker.codeless = true;
+                let mut wanted = Vec::new();
+                let mut entries = unit.entries();
+                while let Some((_, entry)) = entries.next_dfs()? {
+                    if entry.tag() != gimli::DW_TAG_subprogram
+                        || entry.attr_value(gimli::DW_AT_declaration)?.is_some()
+                        || entry.attr_value(gimli::DW_AT_low_pc)?.is_some()
+                        || entry.attr_value(gimli::DW_AT_ranges)?.is_some()
+                    {
+                        continue;
+                    }
+                    let Some(name) = walker.string(entry, gimli::DW_AT_name)? else { continue };
+                    if names.contains(&name) {
+                        wanted.push(entry.offset());
+                    }
+                }
+                let mut out = Vec::new();
+                for offset in wanted {
+                    if let Some(f) = walker.instance(offset, &no_symbols)? {
+                        out.push(f);
+                    }
+                }
+                Ok(out)
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for unit in per_unit {
+        out.extend(unit?);
+    }
+    out.sort_by(|a, b| (&a.name, a.die_offset).cmp(&(&b.name, b.die_offset)));
+    Ok(out)
 }
 
 /// Reads one unit: builds scratch BTF for the types it needs and collects function instances.
@@ -636,6 +718,8 @@ struct UnitWalker<'u, 'a> {
     types: HashMap<gimli::UnitOffset, TypeId>,
     /// (callee origin, parameter origin) → some call passes it.
     call_evidence: HashMap<(gimli::UnitOffset, gimli::UnitOffset), bool>,
+    /// Also keep subprograms without code (entry [`NO_CODE`]).
+    codeless: bool,
 }
 
 const MAX_TYPE_DEPTH: usize = 48;
@@ -657,6 +741,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             scratch: Btf::new(None),
             types: HashMap::new(),
             call_evidence: HashMap::new(),
+            codeless: false,
         }
     }
 
@@ -692,6 +777,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     fn collect(
         &mut self,
         out: &mut Vec<FunctionInstance>,
+        codeless: &mut Vec<FunctionInstance>,
         by_address: &HashMap<u64, Vec<String>>,
     ) -> Result<()> {
         let mut offsets = Vec::new();
@@ -711,7 +797,11 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         }
         for offset in offsets {
             if let Some(f) = self.instance(offset, by_address)? {
-                out.push(f);
+                if f.entry == NO_CODE {
+                    codeless.push(f);
+                } else {
+                    out.push(f);
+                }
             }
         }
         Ok(())
@@ -783,8 +873,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         if entry.attr_value(gimli::DW_AT_declaration)?.is_some() {
             return Ok(None);
         }
-        let Some(entry_pc) = self.entry_pc(&entry)? else {
-            return Ok(None);
+        let entry_pc = match self.entry_pc(&entry)? {
+            Some(pc) => pc,
+            None if self.codeless => NO_CODE,
+            None => return Ok(None),
         };
         let origin_off = self.origin(offset)?;
         let origin = unit.entry(origin_off)?;
@@ -835,7 +927,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>)> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, bool)> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -870,11 +962,12 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 // A composite whose pieces cover less than the type (clang passes `struct t a` as
                 // a.f1 alone: `DW_OP_reg5, DW_OP_piece 8` for 16 bytes) is only partly present.
                 location: match locations.get(off) {
-                    Some((_, _, Some(total))) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
+                    Some((_, _, Some(total), _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
                     Some(l) => l.0,
                     None => EntryLocation::None,
                 },
                 location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
+                whole_body: locations.get(off).is_some_and(|l| l.3),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
@@ -924,26 +1017,26 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<(EntryLocation, String, Option<u64>)> {
+    ) -> Result<(EntryLocation, String, Option<u64>, bool)> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None));
+            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, true));
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok((EntryLocation::None, "no DW_AT_location".into(), None));
+            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, true));
         };
         let enc = self.unit.encoding();
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr, enc)));
+            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr, enc), true));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok((EntryLocation::None, "no location list".into(), None));
+            return Ok((EntryLocation::None, "no location list".into(), None, false));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data, enc)));
+                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data, enc), false));
             }
         }
-        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None))
+        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, false))
     }
 
     /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
@@ -1177,6 +1270,9 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         Ok(id)
     }
 }
+
+/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12, r13, r14, r15.
+pub const CALLEE_SAVED: &[u16] = &[3, 6, 12, 13, 14, 15];
 
 /// x86-64 SysV parameter class, as far as the oracles check it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
