@@ -640,7 +640,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     let mcount = mcount_locations(&elf, &syms).with_context(|| format!("the ftrace sites of {}", args.vmlinux.display()))?;
     let t_inputs = t0.elapsed();
 
-    let mut facts = crate::dwarf::read_with(&map, Some(&pool), false).with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
+    let mut facts = crate::dwarf::read_with(&map, Some(&pool), true).with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
     let t_dwarf = t0.elapsed();
     let inp = Inputs::new(&facts, &syms, &mcount);
 
@@ -656,10 +656,12 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     };
     // A FUNC whose prototype no out-of-line body has: look for a code-less DIE it came from
     // (a second, light pass over the DIEs, only for those names), and judge those again.
+    let t_judged = t0.elapsed();
     let unexplained: std::collections::HashSet<String> = judgements.iter().filter(|j| j.mechanism == "proto:mismatch").map(|j| j.name.clone()).collect();
     drop(inp);
     if !unexplained.is_empty() {
-        facts.codeless = crate::dwarf::read_codeless(&map, &pool, &unexplained).context("looking for code-less DIEs")?;
+        let refs: Vec<(u64, u64)> = facts.codeless_refs.iter().filter(|(n, _, _)| unexplained.contains(n)).map(|&(_, u, d)| (u, d)).collect();
+        facts.codeless = crate::dwarf::read_codeless(&map, &pool, &refs).context("reading code-less DIEs")?;
     }
     let inp = Inputs::new(&facts, &syms, &mcount);
     for j in judgements.iter_mut().filter(|j| unexplained.contains(&j.name)) {
@@ -667,6 +669,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
             *j = judge(&btf, TypeId(id), &j.name.clone(), &inp);
         }
     }
+    let t_codeless = t0.elapsed();
     let encoded: BTreeSet<String> = funcs.iter().map(|(_, n)| n.clone()).collect();
     let missed = missed(&inp, &encoded);
     let t_judge = t0.elapsed();
@@ -692,11 +695,15 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     println!("{} FUNCs: {}", funcs.len(), summary.join(", "));
     println!("report: {}", report_path.display());
     eprintln!(
-        "time: inputs {:.2}s, DWARF {:.2}s ({} bodies, {jobs} threads), judging {:.2}s",
+        "time: inputs {:.2}s, DWARF {:.2}s ({} bodies, {jobs} threads), judging {:.2}s (FUNCs {:.2}s, code-less DIEs {:.2}s, MISSED {:.2}s), writing {:.2}s",
         t_inputs.as_secs_f64(),
         (t_dwarf - t_inputs).as_secs_f64(),
         facts.functions.len(),
-        (t_judge - t_dwarf).as_secs_f64()
+        (t_judge - t_dwarf).as_secs_f64(),
+        (t_judged - t_dwarf).as_secs_f64(),
+        (t_codeless - t_judged).as_secs_f64(),
+        (t_judge - t_codeless).as_secs_f64(),
+        t0.elapsed().saturating_sub(t_judge).as_secs_f64()
     );
     Ok(if judgements.iter().any(|j| j.verdict.fails()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

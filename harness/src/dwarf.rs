@@ -384,11 +384,15 @@ pub struct Facts {
     pub symbols: Vec<SymbolFact>,
     /// The file is relocatable (`.o`, `.ko`): the kernel looks module symbols up in table order.
     pub relocatable: bool,
-    /// Only when asked for ([`read_with`]): subprograms with no code of their own (inlined
-    /// everywhere, or emitted without an address), their `entry` [`NO_CODE`]. An encoder that
+    /// Subprograms with no code of their own (inlined everywhere, or emitted without an
+    /// address), their `entry` [`NO_CODE`], built on demand by [`read_codeless`]. An encoder that
     /// takes a FUNC's prototype from one of these describes no body at all.
     #[serde(skip)]
     pub codeless: Vec<FunctionInstance>,
+    /// Only when asked for ([`read_with`]): where those subprograms are, by name — (name, unit
+    /// offset, DIE offset in `.debug_info`). Recording them costs one name read each.
+    #[serde(skip)]
+    pub codeless_refs: Vec<(String, u64, u64)>,
 }
 
 /// The `entry` of a [`Facts::codeless`] subprogram.
@@ -596,7 +600,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
     }
 
     let mut functions = Vec::new();
-    let mut without_code = Vec::new();
+    let mut without_code: Vec<(String, u64, u64)> = Vec::new();
     match pool {
         None => {
             let mut units = dwarf.units();
@@ -618,7 +622,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
                 headers.push(header);
             }
             use rayon::prelude::*;
-            type PerUnit = (Vec<FunctionInstance>, Vec<FunctionInstance>);
+            type PerUnit = (Vec<FunctionInstance>, Vec<(String, u64, u64)>);
             let per_unit: Vec<Result<PerUnit>> = pool.install(|| {
                 headers
                     .into_par_iter()
@@ -646,54 +650,46 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
         }
     }
     functions.sort_by(|a, b| (&a.name, a.entry).cmp(&(&b.name, b.entry)));
-    without_code.sort_by(|a, b| (&a.name, a.die_offset).cmp(&(&b.name, b.die_offset)));
+    without_code.sort();
     Ok(Facts {
         functions,
         symbols,
         relocatable,
-        codeless: without_code,
+        codeless: Vec::new(),
+        codeless_refs: without_code,
     })
 }
 
-/// The subprograms named one of `names` that have no code of their own (inlined everywhere,
-/// or emitted without an address), each with its prototype; their `entry` is [`NO_CODE`]. One
-/// light pass over the DIEs: only those subprograms are built.
-pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, names: &std::collections::HashSet<String>) -> Result<Vec<FunctionInstance>> {
+/// Builds the code-less subprograms at `refs` ((unit offset, DIE offset) pairs from
+/// [`Facts::codeless_refs`]), each with its prototype; their `entry` is [`NO_CODE`]. Only the
+/// units holding them are read.
+pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)]) -> Result<Vec<FunctionInstance>> {
     use rayon::prelude::*;
     let file = object::File::parse(data).context("parsing ELF")?;
     let sections = Sections::load(&file)?;
     let dwarf = sections.dwarf()?;
-    let mut headers = Vec::new();
-    let mut units = dwarf.units();
-    while let Some(header) = units.next().context("reading a unit header")? {
-        headers.push(header);
+    let mut by_unit: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+    for &(unit, die) in refs {
+        by_unit.entry(unit).or_default().push(die);
     }
     let no_symbols = HashMap::new();
     let per_unit: Vec<Result<Vec<FunctionInstance>>> = pool.install(|| {
-        headers
+        by_unit
             .into_par_iter()
-            .map(|header| {
-                let unit = dwarf.unit(header).context("reading a unit")?;
+            .map(|(unit_at, dies)| {
+                let header = dwarf
+                    .debug_info
+                    .header_from_offset(gimli::DebugInfoOffset(unit_at as usize))
+                    .with_context(|| format!("the unit at .debug_info+{unit_at:#x}"))?;
+                let unit = dwarf.unit(header).with_context(|| format!("reading the unit at .debug_info+{unit_at:#x}"))?;
                 let unit = unit.unit_ref(&dwarf);
                 let mut walker = UnitWalker::new(unit);
-                walker.codeless = true;
-                let mut wanted = Vec::new();
-                let mut entries = unit.entries();
-                while let Some((_, entry)) = entries.next_dfs()? {
-                    if entry.tag() != gimli::DW_TAG_subprogram
-                        || entry.attr_value(gimli::DW_AT_declaration)?.is_some()
-                        || entry.attr_value(gimli::DW_AT_low_pc)?.is_some()
-                        || entry.attr_value(gimli::DW_AT_ranges)?.is_some()
-                    {
-                        continue;
-                    }
-                    let Some(name) = walker.string(entry, gimli::DW_AT_name)? else { continue };
-                    if names.contains(&name) {
-                        wanted.push(entry.offset());
-                    }
-                }
+                walker.build_codeless = true;
                 let mut out = Vec::new();
-                for offset in wanted {
+                for die in dies {
+                    let offset = gimli::DebugInfoOffset(die as usize)
+                        .to_unit_offset(&unit.header)
+                        .with_context(|| format!("DIE {die:#x} is not in the unit at {unit_at:#x}"))?;
                     if let Some(f) = walker.instance(offset, &no_symbols)? {
                         out.push(f);
                     }
@@ -718,8 +714,10 @@ struct UnitWalker<'u, 'a> {
     types: HashMap<gimli::UnitOffset, TypeId>,
     /// (callee origin, parameter origin) → some call passes it.
     call_evidence: HashMap<(gimli::UnitOffset, gimli::UnitOffset), bool>,
-    /// Also keep subprograms without code (entry [`NO_CODE`]).
+    /// Record where subprograms without code are ([`Facts::codeless_refs`]).
     codeless: bool,
+    /// Build subprograms without code too (entry [`NO_CODE`]).
+    build_codeless: bool,
 }
 
 const MAX_TYPE_DEPTH: usize = 48;
@@ -742,6 +740,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             types: HashMap::new(),
             call_evidence: HashMap::new(),
             codeless: false,
+            build_codeless: false,
         }
     }
 
@@ -777,7 +776,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     fn collect(
         &mut self,
         out: &mut Vec<FunctionInstance>,
-        codeless: &mut Vec<FunctionInstance>,
+        codeless: &mut Vec<(String, u64, u64)>,
         by_address: &HashMap<u64, Vec<String>>,
     ) -> Result<()> {
         let mut offsets = Vec::new();
@@ -797,10 +796,15 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         }
         for offset in offsets {
             if let Some(f) = self.instance(offset, by_address)? {
-                if f.entry == NO_CODE {
-                    codeless.push(f);
-                } else {
-                    out.push(f);
+                out.push(f);
+            } else if self.codeless {
+                let entry = self.unit.entry(offset)?;
+                if entry.attr_value(gimli::DW_AT_declaration)?.is_none() && self.entry_pc(&entry)?.is_none() {
+                    if let Some(name) = self.string(&entry, gimli::DW_AT_name)? {
+                        let unit_at = self.unit.header.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
+                        let die_at = offset.to_debug_info_offset(&self.unit.header).map_or(0, |o| o.0 as u64);
+                        codeless.push((name, unit_at, die_at));
+                    }
                 }
             }
         }
@@ -875,7 +879,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         }
         let entry_pc = match self.entry_pc(&entry)? {
             Some(pc) => pc,
-            None if self.codeless => NO_CODE,
+            None if self.build_codeless => NO_CODE,
             None => return Ok(None),
         };
         let origin_off = self.origin(offset)?;
