@@ -532,11 +532,21 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
             let list: Vec<String> = attachable.iter().map(|f| format!("{} ({}): {}", f.prototype, f.cu, f.shape.join(", "))).collect();
             found.push((AuditVerdict::Ambiguous, "collision:same-name-types".into(), format!("{} bodies carry the symbol {name}; their prototypes read alike but their types differ per unit: {}", attachable.len(), list.join("; "))));
         }
-        if let Some(why) = claimed.difference(&target.sig) {
+        let icf_alias = target.name != name && inp.codeless(name).any(|f| f.sig == claimed);
+        if icf_alias && unqualified(&claimed) == unqualified(&target.sig) {
+            // gcc's identical code folding made `name` an alias of the body `target.name`: the
+            // symbol sits on that body, and `name`'s own DIE has no code. The compiler proved
+            // the two bodies the same and the prototypes differ at most in qualifiers, which do
+            // not change how arguments travel: a tracer reads them right.
+            j.mechanism = "icf-alias".into();
+            j.detail = format!("{name} is an alias of {} (identical code folding; {name}'s DIE has no code); the prototypes differ at most in const/volatile", target.name);
+        } else if let Some(why) = claimed.difference(&target.sig) {
             let matching: Vec<String> = same_name.iter().filter(|f| f.sig == claimed).map(|f| format!("{} ({}, {:#x})", f.symbols.join(","), f.cu, f.entry)).collect();
             let codeless: Vec<&FunctionInstance> = if matching.is_empty() { inp.codeless(name).filter(|f| f.sig == claimed).collect() } else { Vec::new() };
             let mechanism = if !matching.is_empty() {
                 "proto:other-instance"
+            } else if icf_alias {
+                "proto:icf-alias"
             } else if !codeless.is_empty() {
                 "proto:codeless-instance"
             } else {
@@ -568,6 +578,12 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         j.also = found.iter().skip(1).map(|(v, _, _)| *v).collect();
     }
     j
+}
+
+/// A signature without `const`/`volatile` qualifiers (which do not change how arguments travel).
+fn unqualified(sig: &Signature) -> Signature {
+    let strip = |t: &str| t.replace("*const", "* ").replace("*volatile", "* ").split_whitespace().filter(|w| *w != "const" && *w != "volatile").collect::<Vec<_>>().join(" ");
+    Signature { ret: strip(&sig.ret), params: sig.params.iter().map(|p| strip(p)).collect(), variadic: sig.variadic }
 }
 
 /// The traceable functions no FUNC describes: a source name whose exact symbol kallsyms
