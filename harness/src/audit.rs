@@ -136,7 +136,12 @@ impl Kallsyms {
         let mut addresses: Vec<u64> = symbols.iter().map(|s| s.addr).collect();
         addresses.sort_unstable();
         addresses.dedup();
-        Ok(Kallsyms { by_name: symbols, addresses, text, init_text })
+        Ok(Kallsyms {
+            by_name: symbols,
+            addresses,
+            text,
+            init_text,
+        })
     }
 
     /// What `kallsyms_lookup_name(name)` returns: the lowest-address symbol named exactly
@@ -185,15 +190,33 @@ impl Kallsyms {
 pub fn elf_symbols(file: &object::File<'_>) -> Vec<KSym> {
     file.symbols()
         .filter(|s| !s.is_undefined())
-        .filter(|s| !matches!(s.kind(), object::SymbolKind::Section | object::SymbolKind::File))
-        .filter(|s| !matches!(s.section(), object::SymbolSection::Absolute | object::SymbolSection::Undefined))
+        .filter(|s| {
+            !matches!(
+                s.kind(),
+                object::SymbolKind::Section | object::SymbolKind::File
+            )
+        })
+        .filter(|s| {
+            !matches!(
+                s.section(),
+                object::SymbolSection::Absolute | object::SymbolSection::Undefined
+            )
+        })
         .filter_map(|s| {
             let name = s.name().ok()?;
             if name.is_empty() {
                 return None;
             }
-            let section = s.section_index().and_then(|i| file.section_by_index(i).ok()).and_then(|sec| sec.name().ok().map(str::to_string));
-            Some(KSym { name: name.to_string(), addr: s.address(), kind: format!("{:?}", s.kind()).to_lowercase(), section })
+            let section = s
+                .section_index()
+                .and_then(|i| file.section_by_index(i).ok())
+                .and_then(|sec| sec.name().ok().map(str::to_string));
+            Some(KSym {
+                name: name.to_string(),
+                addr: s.address(),
+                kind: format!("{:?}", s.kind()).to_lowercase(),
+                section,
+            })
         })
         .collect()
 }
@@ -208,14 +231,23 @@ pub fn parse_system_map(text: &str, path: &Path) -> Result<Vec<KSym>> {
             if line.trim().is_empty() {
                 continue;
             }
-            bail!("{}:{}: not `ADDRESS TYPE NAME`: {line:?}", path.display(), n + 1);
+            bail!(
+                "{}:{}: not `ADDRESS TYPE NAME`: {line:?}",
+                path.display(),
+                n + 1
+            );
         };
         let addr = u64::from_str_radix(addr, 16)
             .with_context(|| format!("{}:{}: bad address {addr:?}", path.display(), n + 1))?;
         if matches!(kind, "U" | "u" | "N" | "n" | "A" | "a") {
             continue;
         }
-        out.push(KSym { name: name.to_string(), addr, kind: kind.to_string(), section: None });
+        out.push(KSym {
+            name: name.to_string(),
+            addr,
+            kind: kind.to_string(),
+            section: None,
+        });
     }
     if out.len() < 100 {
         bail!(
@@ -231,28 +263,37 @@ pub fn parse_system_map(text: &str, path: &Path) -> Result<Vec<KSym>> {
 /// `__stop_mcount_loc` (the linker script folds every object's `__mcount_loc` section there,
 /// inside `.init.data`), sorted.
 pub fn mcount_locations(file: &object::File<'_>, syms: &Kallsyms) -> Result<Vec<u64>> {
-    let (Some(start), Some(stop)) = (syms.lookup("__start_mcount_loc"), syms.lookup("__stop_mcount_loc")) else {
+    let (Some(start), Some(stop)) = (
+        syms.lookup("__start_mcount_loc"),
+        syms.lookup("__stop_mcount_loc"),
+    ) else {
         bail!("no __start_mcount_loc/__stop_mcount_loc symbols: the kernel has no ftrace records (CONFIG_DYNAMIC_FTRACE off?)");
     };
     let (start, stop) = (start.addr, stop.addr);
     let section = file
         .sections()
         .find(|s| s.address() <= start && stop <= s.address() + s.size())
-        .with_context(|| format!("no section holds the __mcount_loc records {start:#x}..{stop:#x}"))?;
+        .with_context(|| {
+            format!("no section holds the __mcount_loc records {start:#x}..{stop:#x}")
+        })?;
     let data = section
         .uncompressed_data()
         .with_context(|| format!("reading {}", section.name().unwrap_or("?")))?;
     let from = (start - section.address()) as usize;
     let to = (stop - section.address()) as usize;
-    let bytes = data
-        .get(from..to)
-        .with_context(|| format!("__mcount_loc records {start:#x}..{stop:#x} lie outside the file's section data"))?;
+    let bytes = data.get(from..to).with_context(|| {
+        format!("__mcount_loc records {start:#x}..{stop:#x} lie outside the file's section data")
+    })?;
     let little = file.is_little_endian();
     let mut out: Vec<u64> = bytes
         .chunks_exact(8)
         .map(|c| {
             let a: [u8; 8] = c.try_into().expect("chunks of 8");
-            if little { u64::from_le_bytes(a) } else { u64::from_be_bytes(a) }
+            if little {
+                u64::from_le_bytes(a)
+            } else {
+                u64::from_be_bytes(a)
+            }
         })
         .filter(|&a| a != 0)
         .collect();
@@ -299,7 +340,10 @@ impl AuditVerdict {
 
     /// Makes `btfsmith audit` exit 1.
     pub fn fails(self) -> bool {
-        matches!(self, AuditVerdict::WrongProto | AuditVerdict::UnsafeOptimized)
+        matches!(
+            self,
+            AuditVerdict::WrongProto | AuditVerdict::UnsafeOptimized
+        )
     }
 }
 
@@ -379,7 +423,13 @@ pub struct Inputs<'a> {
 
 impl std::fmt::Debug for Inputs<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Inputs({} functions, {} symbols, {} ftrace sites)", self.facts.functions.len(), self.syms.len(), self.mcount.len())
+        write!(
+            f,
+            "Inputs({} functions, {} symbols, {} ftrace sites)",
+            self.facts.functions.len(),
+            self.syms.len(),
+            self.mcount.len()
+        )
     }
 }
 
@@ -396,11 +446,22 @@ impl<'a> Inputs<'a> {
         for (i, f) in facts.codeless.iter().enumerate() {
             codeless_by_name.entry(f.name.as_str()).or_default().push(i);
         }
-        Inputs { facts, syms, mcount, by_entry, by_name, codeless_by_name }
+        Inputs {
+            facts,
+            syms,
+            mcount,
+            by_entry,
+            by_name,
+            codeless_by_name,
+        }
     }
 
     fn instances(&self, name: &str) -> impl Iterator<Item = &'a FunctionInstance> + '_ {
-        self.by_name.get(name).into_iter().flatten().map(|&i| &self.facts.functions[i])
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.facts.functions[i])
     }
 
     /// Code-less subprograms named `name` in units that have no out-of-line body of that name.
@@ -444,7 +505,13 @@ impl<'a> Inputs<'a> {
     }
 }
 
-fn verdict(name: &str, id: Option<TypeId>, v: AuditVerdict, mechanism: &str, detail: String) -> Judgement {
+fn verdict(
+    name: &str,
+    id: Option<TypeId>,
+    v: AuditVerdict,
+    mechanism: &str,
+    detail: String,
+) -> Judgement {
     Judgement {
         name: name.to_string(),
         btf_id: id.map(|i| i.0),
@@ -481,7 +548,18 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         j.others = same_name.iter().map(|f| Body::of(f)).collect();
         let bodies: Vec<String> = same_name
             .iter()
-            .map(|f| format!("{} at {:#x} ({})", if f.symbols.is_empty() { "<no symbol>".to_string() } else { f.symbols.join(",") }, f.entry, f.cu))
+            .map(|f| {
+                format!(
+                    "{} at {:#x} ({})",
+                    if f.symbols.is_empty() {
+                        "<no symbol>".to_string()
+                    } else {
+                        f.symbols.join(",")
+                    },
+                    f.entry,
+                    f.cu
+                )
+            })
             .collect();
         j.detail = format!(
             "no symbol is named exactly {name}: kallsyms_lookup_name fails (\"The address of function {name} cannot be found\"){}",
@@ -505,31 +583,69 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         return j;
     };
     j.reached = Some(Body::of(target));
-    j.others = same_name.iter().filter(|f| f.entry != target.entry).map(|f| Body::of(f)).collect();
+    j.others = same_name
+        .iter()
+        .filter(|f| f.entry != target.entry)
+        .map(|f| Body::of(f))
+        .collect();
 
     let mut found: Vec<(AuditVerdict, String, String)> = Vec::new();
     if name.contains('.') {
         // A FUNC named like a clone: it must describe the clone's real parameters.
         let candidates = truth::true_signatures(target);
-        let matches = |s: &Signature| *s == claimed || (s.variadic && !claimed.variadic && s.ret == claimed.ret && s.params == claimed.params);
+        let matches = |s: &Signature| {
+            *s == claimed
+                || (s.variadic
+                    && !claimed.variadic
+                    && s.ret == claimed.ret
+                    && s.params == claimed.params)
+        };
         match candidates.iter().find(|(s, _)| matches(s)) {
             _ if candidates.is_empty() => {}
             None => {
-                let why = candidates.iter().find_map(|(s, _)| claimed.difference(s)).unwrap_or_default();
-                let shown_c: Vec<String> = candidates.iter().take(4).map(|(s, _)| s.render(name)).collect();
-                found.push((AuditVerdict::WrongProto, "clone:wrong-params".into(), format!("{name} (a clone of {source_name}) really takes {}; {why}", shown_c.join(" or "))));
+                let why = candidates
+                    .iter()
+                    .find_map(|(s, _)| claimed.difference(s))
+                    .unwrap_or_default();
+                let shown_c: Vec<String> = candidates
+                    .iter()
+                    .take(4)
+                    .map(|(s, _)| s.render(name))
+                    .collect();
+                found.push((
+                    AuditVerdict::WrongProto,
+                    "clone:wrong-params".into(),
+                    format!(
+                        "{name} (a clone of {source_name}) really takes {}; {why}",
+                        shown_c.join(" or ")
+                    ),
+                ));
             }
-            Some((_, Some(p))) => found.push((AuditVerdict::UnsafeOptimized, "clone:register-moved".into(), p.clone())),
+            Some((_, Some(p))) => found.push((
+                AuditVerdict::UnsafeOptimized,
+                "clone:register-moved".into(),
+                p.clone(),
+            )),
             Some((_, None)) => {}
         }
     } else {
-        let attachable: Vec<&&FunctionInstance> = same_name.iter().filter(|f| f.has_exact_symbol()).collect();
+        let attachable: Vec<&&FunctionInstance> =
+            same_name.iter().filter(|f| f.has_exact_symbol()).collect();
         let signatures: BTreeSet<&Signature> = attachable.iter().map(|f| &f.sig).collect();
         if signatures.len() > 1 {
-            let list: Vec<String> = attachable.iter().map(|f| format!("{} ({}, {:#x})", f.prototype, f.cu, f.entry)).collect();
+            let list: Vec<String> = attachable
+                .iter()
+                .map(|f| format!("{} ({}, {:#x})", f.prototype, f.cu, f.entry))
+                .collect();
             found.push((AuditVerdict::Ambiguous, "collision:inconsistent".into(), format!("{} bodies carry the symbol {name}, with different prototypes: {}; the kernel reaches the one at {:#x} ({})", attachable.len(), list.join("; "), target.entry, target.cu)));
-        } else if attachable.iter().any(|f| !crate::dwarf::shapes_agree(&f.shape, &target.shape)) {
-            let list: Vec<String> = attachable.iter().map(|f| format!("{} ({}): {}", f.prototype, f.cu, f.shape.join(", "))).collect();
+        } else if attachable
+            .iter()
+            .any(|f| !crate::dwarf::shapes_agree(&f.shape, &target.shape))
+        {
+            let list: Vec<String> = attachable
+                .iter()
+                .map(|f| format!("{} ({}): {}", f.prototype, f.cu, f.shape.join(", ")))
+                .collect();
             found.push((AuditVerdict::Ambiguous, "collision:same-name-types".into(), format!("{} bodies carry the symbol {name}; their prototypes read alike but their types differ per unit: {}", attachable.len(), list.join("; "))));
         }
         let icf_alias = target.name != name && inp.codeless(name).any(|f| f.sig == claimed);
@@ -541,8 +657,16 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
             j.mechanism = "icf-alias".into();
             j.detail = format!("{name} is an alias of {} (identical code folding; {name}'s DIE has no code); the prototypes differ at most in const/volatile", target.name);
         } else if let Some(why) = claimed.difference(&target.sig) {
-            let matching: Vec<String> = same_name.iter().filter(|f| f.sig == claimed).map(|f| format!("{} ({}, {:#x})", f.symbols.join(","), f.cu, f.entry)).collect();
-            let codeless: Vec<&FunctionInstance> = if matching.is_empty() { inp.codeless(name).filter(|f| f.sig == claimed).collect() } else { Vec::new() };
+            let matching: Vec<String> = same_name
+                .iter()
+                .filter(|f| f.sig == claimed)
+                .map(|f| format!("{} ({}, {:#x})", f.symbols.join(","), f.cu, f.entry))
+                .collect();
+            let codeless: Vec<&FunctionInstance> = if matching.is_empty() {
+                inp.codeless(name).filter(|f| f.sig == claimed).collect()
+            } else {
+                Vec::new()
+            };
             let mechanism = if !matching.is_empty() {
                 "proto:other-instance"
             } else if icf_alias {
@@ -552,20 +676,50 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
             } else {
                 "proto:mismatch"
             };
-            let mut d = format!("the kernel attaches {name} to {:#x} in {}: {}; {why}", target.entry, target.cu, target.prototype);
+            let mut d = format!(
+                "the kernel attaches {name} to {:#x} in {}: {}; {why}",
+                target.entry, target.cu, target.prototype
+            );
             if !matching.is_empty() {
-                let _ = write!(d, "; the FUNC's prototype is that of {}", matching.join(", "));
+                let _ = write!(
+                    d,
+                    "; the FUNC's prototype is that of {}",
+                    matching.join(", ")
+                );
             }
             if !codeless.is_empty() {
-                let list: Vec<String> = codeless.iter().map(|f| format!("{} in {} (DIE {:#x})", f.name, f.cu, f.die_offset)).collect();
+                let list: Vec<String> = codeless
+                    .iter()
+                    .map(|f| format!("{} in {} (DIE {:#x})", f.name, f.cu, f.die_offset))
+                    .collect();
                 let _ = write!(d, "; the FUNC's prototype is that of {}, which has no out-of-line body (inlined everywhere, or emitted without an address): the FUNC describes code that does not exist under that name", list.join(", "));
-                j.codeless_sources = codeless.iter().map(|f| Body { unit: f.cu.clone(), die_offset: format!("{:#x}", f.die_offset), address: "none".into(), symbols: Vec::new(), prototype: f.prototype.clone() }).collect();
+                j.codeless_sources = codeless
+                    .iter()
+                    .map(|f| Body {
+                        unit: f.cu.clone(),
+                        die_offset: format!("{:#x}", f.die_offset),
+                        address: "none".into(),
+                        symbols: Vec::new(),
+                        prototype: f.prototype.clone(),
+                    })
+                    .collect();
             }
             found.push((AuditVerdict::WrongProto, mechanism.into(), d));
         } else if let Some(ev) = target.convention_change() {
-            found.push((AuditVerdict::UnsafeOptimized, ev.mechanism.into(), ev.detail));
+            found.push((
+                AuditVerdict::UnsafeOptimized,
+                ev.mechanism.into(),
+                ev.detail,
+            ));
         } else if target.return_dropped() {
-            found.push((AuditVerdict::ReturnDropped, "nocall:return-only".into(), format!("DW_CC_nocall, arguments in place, return value `{}` dropped", target.sig.ret)));
+            found.push((
+                AuditVerdict::ReturnDropped,
+                "nocall:return-only".into(),
+                format!(
+                    "DW_CC_nocall, arguments in place, return value `{}` dropped",
+                    target.sig.ret
+                ),
+            ));
         }
     }
     // The worst first: a wrong prototype or convention is what makes a tracer read garbage.
@@ -573,7 +727,11 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
     if let Some((v, m, d)) = found.first() {
         j.verdict = *v;
         j.mechanism = m.clone();
-        j.detail = found.iter().map(|(_, _, d)| d.as_str()).collect::<Vec<_>>().join("\n");
+        j.detail = found
+            .iter()
+            .map(|(_, _, d)| d.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let _ = d;
         j.also = found.iter().skip(1).map(|(v, _, _)| *v).collect();
     }
@@ -582,25 +740,54 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
 
 /// A signature without `const`/`volatile` qualifiers (which do not change how arguments travel).
 fn unqualified(sig: &Signature) -> Signature {
-    let strip = |t: &str| t.replace("*const", "* ").replace("*volatile", "* ").split_whitespace().filter(|w| *w != "const" && *w != "volatile").collect::<Vec<_>>().join(" ");
-    Signature { ret: strip(&sig.ret), params: sig.params.iter().map(|p| strip(p)).collect(), variadic: sig.variadic }
+    let strip = |t: &str| {
+        t.replace("*const", "* ")
+            .replace("*volatile", "* ")
+            .split_whitespace()
+            .filter(|w| *w != "const" && *w != "volatile")
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    Signature {
+        ret: strip(&sig.ret),
+        params: sig.params.iter().map(|p| strip(p)).collect(),
+        variadic: sig.variadic,
+    }
 }
 
 /// The traceable functions no FUNC describes: a source name whose exact symbol kallsyms
 /// resolves to an out-of-line DWARF body with an ftrace site, not in init text.
 pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
-    let names: BTreeSet<&str> = inp.facts.functions.iter().map(|f| f.name.as_str()).collect();
+    let names: BTreeSet<&str> = inp
+        .facts
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     let mut out = Vec::new();
     for name in names {
         if encoded.contains(name) {
             continue;
         }
-        let Some(sym) = inp.syms.lookup(name) else { continue };
+        let Some(sym) = inp.syms.lookup(name) else {
+            continue;
+        };
         if inp.unattachable(sym).is_some() {
             continue;
         }
-        let Some(target) = inp.instance_at(sym.addr) else { continue };
-        let mut j = verdict(name, None, AuditVerdict::Missed, "missed", format!("{name} at {:#x} ({}) has an exact symbol, an ftrace site and DWARF, but no FUNC", sym.addr, target.cu));
+        let Some(target) = inp.instance_at(sym.addr) else {
+            continue;
+        };
+        let mut j = verdict(
+            name,
+            None,
+            AuditVerdict::Missed,
+            "missed",
+            format!(
+                "{name} at {:#x} ({}) has an exact symbol, an ftrace site and DWARF, but no FUNC",
+                sym.addr, target.cu
+            ),
+        );
         j.symbol = Some(sym.name.clone());
         j.address = Some(format!("{:#x}", sym.addr));
         j.reached = Some(Body::of(target));
@@ -616,9 +803,14 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
 /// over the indexes: `safely_encodable` scans every function per name, quadratic on a kernel's
 /// 50,000.
 fn safely_describable(inp: &Inputs<'_>, name: &str, target: &FunctionInstance) -> bool {
-    let bodies: Vec<&FunctionInstance> = inp.instances(name).filter(|f| f.has_exact_symbol()).collect();
+    let bodies: Vec<&FunctionInstance> = inp
+        .instances(name)
+        .filter(|f| f.has_exact_symbol())
+        .collect();
     let sigs: BTreeSet<&Signature> = bodies.iter().map(|f| &f.sig).collect();
-    let one_type = bodies.iter().all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
+    let one_type = bodies
+        .iter()
+        .all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
     sigs.len() == 1 && one_type && target.convention_verified() && !target.variadic
 }
 
@@ -628,35 +820,56 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         bail!("--modules is not implemented yet: audit the vmlinux alone");
     }
     let t0 = Instant::now();
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the thread pool")?;
-    let file = std::fs::File::open(&args.vmlinux).with_context(|| format!("opening {}", args.vmlinux.display()))?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("starting the thread pool")?;
+    let file = std::fs::File::open(&args.vmlinux)
+        .with_context(|| format!("opening {}", args.vmlinux.display()))?;
     // SAFETY: the file is only read; a concurrent writer could change what we read, as with
     // any reader, but not break memory safety beyond that (the same as every mmap reader).
-    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {}", args.vmlinux.display()))?;
-    let elf = object::File::parse(&*map).with_context(|| format!("parsing {} as ELF", args.vmlinux.display()))?;
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("mapping {}", args.vmlinux.display()))?;
+    let elf = object::File::parse(&*map)
+        .with_context(|| format!("parsing {} as ELF", args.vmlinux.display()))?;
 
     let symbols = match &args.system_map {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             parse_system_map(&text, p)?
         }
         None => elf_symbols(&elf),
     };
-    let syms = Kallsyms::new(symbols).with_context(|| format!("the symbols of {}", args.system_map.as_ref().unwrap_or(&args.vmlinux).display()))?;
+    let syms = Kallsyms::new(symbols).with_context(|| {
+        format!(
+            "the symbols of {}",
+            args.system_map.as_ref().unwrap_or(&args.vmlinux).display()
+        )
+    })?;
     let btf = match &args.btf {
         Some(p) => crate::btf_cmd::load(p, None)?,
         None => {
             if elf.section_by_name(".BTF").is_none() {
-                bail!("{} has no .BTF section: name the BTF to judge with --btf", args.vmlinux.display());
+                bail!(
+                    "{} has no .BTF section: name the BTF to judge with --btf",
+                    args.vmlinux.display()
+                );
             }
-            Btf::parse_file_bytes(&map, None).with_context(|| format!("parsing the .BTF of {}", args.vmlinux.display()))?
+            Btf::parse_file_bytes(&map, None)
+                .with_context(|| format!("parsing the .BTF of {}", args.vmlinux.display()))?
         }
     };
-    let mcount = mcount_locations(&elf, &syms).with_context(|| format!("the ftrace sites of {}", args.vmlinux.display()))?;
+    let mcount = mcount_locations(&elf, &syms)
+        .with_context(|| format!("the ftrace sites of {}", args.vmlinux.display()))?;
     let t_inputs = t0.elapsed();
 
-    let mut facts = crate::dwarf::read_with(&map, Some(&pool), true).with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
+    let mut facts = crate::dwarf::read_with(&map, Some(&pool), true)
+        .with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
     let t_dwarf = t0.elapsed();
     let inp = Inputs::new(&facts, &syms, &mcount);
 
@@ -668,19 +881,37 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         .collect();
     let mut judgements: Vec<Judgement> = {
         use rayon::prelude::*;
-        pool.install(|| funcs.par_iter().map(|(id, name)| judge(&btf, *id, name, &inp)).collect())
+        pool.install(|| {
+            funcs
+                .par_iter()
+                .map(|(id, name)| judge(&btf, *id, name, &inp))
+                .collect()
+        })
     };
     // A FUNC whose prototype no out-of-line body has: look for a code-less DIE it came from
     // (a second, light pass over the DIEs, only for those names), and judge those again.
     let t_judged = t0.elapsed();
-    let unexplained: std::collections::HashSet<String> = judgements.iter().filter(|j| j.mechanism == "proto:mismatch").map(|j| j.name.clone()).collect();
+    let unexplained: std::collections::HashSet<String> = judgements
+        .iter()
+        .filter(|j| j.mechanism == "proto:mismatch")
+        .map(|j| j.name.clone())
+        .collect();
     drop(inp);
     if !unexplained.is_empty() {
-        let refs: Vec<(u64, u64)> = facts.codeless_refs.iter().filter(|(n, _, _)| unexplained.contains(n)).map(|&(_, u, d)| (u, d)).collect();
-        facts.codeless = crate::dwarf::read_codeless(&map, &pool, &refs).context("reading code-less DIEs")?;
+        let refs: Vec<(u64, u64)> = facts
+            .codeless_refs
+            .iter()
+            .filter(|(n, _, _)| unexplained.contains(n))
+            .map(|&(_, u, d)| (u, d))
+            .collect();
+        facts.codeless =
+            crate::dwarf::read_codeless(&map, &pool, &refs).context("reading code-less DIEs")?;
     }
     let inp = Inputs::new(&facts, &syms, &mcount);
-    for j in judgements.iter_mut().filter(|j| unexplained.contains(&j.name)) {
+    for j in judgements
+        .iter_mut()
+        .filter(|j| unexplained.contains(&j.name))
+    {
         if let Some(id) = j.btf_id {
             *j = judge(&btf, TypeId(id), &j.name.clone(), &inp);
         }
@@ -691,23 +922,39 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     let t_judge = t0.elapsed();
 
     judgements.sort_by(|a, b| (a.verdict, &a.name).cmp(&(b.verdict, &b.name)));
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut jsonl = String::new();
     for j in judgements.iter().chain(&missed) {
         jsonl.push_str(&serde_json::to_string(j)?);
         jsonl.push('\n');
     }
     let jsonl_path = args.out.join("verdicts.jsonl");
-    std::fs::write(&jsonl_path, jsonl).with_context(|| format!("writing {}", jsonl_path.display()))?;
+    std::fs::write(&jsonl_path, jsonl)
+        .with_context(|| format!("writing {}", jsonl_path.display()))?;
 
     let mut counts: BTreeMap<AuditVerdict, usize> = BTreeMap::new();
     for j in judgements.iter().chain(&missed) {
         *counts.entry(j.verdict).or_default() += 1;
     }
-    let report = render_report(&args, &btf_source(&args), &counts, &judgements, &missed, facts.functions.len(), syms.len(), mcount.len(), funcs.len());
+    let report = render_report(
+        &args,
+        &btf_source(&args),
+        &counts,
+        &judgements,
+        &missed,
+        facts.functions.len(),
+        syms.len(),
+        mcount.len(),
+        funcs.len(),
+    );
     let report_path = args.out.join("report.md");
-    std::fs::write(&report_path, report).with_context(|| format!("writing {}", report_path.display()))?;
-    let summary: Vec<String> = counts.iter().map(|(v, n)| format!("{} {n}", v.as_str())).collect();
+    std::fs::write(&report_path, report)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(v, n)| format!("{} {n}", v.as_str()))
+        .collect();
     println!("{} FUNCs: {}", funcs.len(), summary.join(", "));
     println!("report: {}", report_path.display());
     eprintln!(
@@ -721,7 +968,11 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         (t_judge - t_codeless).as_secs_f64(),
         t0.elapsed().saturating_sub(t_judge).as_secs_f64()
     );
-    Ok(if judgements.iter().any(|j| j.verdict.fails()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if judgements.iter().any(|j| j.verdict.fails()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn btf_source(args: &AuditArgs) -> String {
@@ -747,15 +998,29 @@ fn render_report(
     let _ = writeln!(r, "# btfsmith audit\n");
     let _ = writeln!(r, "- kernel image (DWARF): `{}`", args.vmlinux.display());
     let _ = writeln!(r, "- BTF judged: {btf_source}");
-    let _ = writeln!(r, "- symbols: {} ({symbols} kept as kallsyms keeps them)", args.system_map.as_ref().map_or("the image's ELF symbol table".to_string(), |p| format!("`{}`", p.display())));
+    let _ =
+        writeln!(
+            r,
+            "- symbols: {} ({symbols} kept as kallsyms keeps them)",
+            args.system_map.as_ref().map_or(
+                "the image's ELF symbol table".to_string(),
+                |p| format!("`{}`", p.display())
+            )
+        );
     let _ = writeln!(r, "- ftrace sites: {sites} `__mcount_loc` records (`__start_mcount_loc`..`__stop_mcount_loc`)");
     let _ = writeln!(r, "- DWARF: {bodies} out-of-line function bodies");
     let _ = writeln!(r, "\nA FUNC named N is resolved as the kernel does (`kallsyms_lookup_name`: exact name, lowest address), then judged against the DWARF body at that address.\n");
-    let _ = writeln!(r, "## Counts ({funcs} FUNCs)\n\n| verdict | count |\n|---|---|");
+    let _ = writeln!(
+        r,
+        "## Counts ({funcs} FUNCs)\n\n| verdict | count |\n|---|---|"
+    );
     for (v, n) in counts {
         let _ = writeln!(r, "| {} | {n} |", v.as_str());
     }
-    let safe = missed.iter().filter(|j| j.safely_describable == Some(true)).count();
+    let safe = missed
+        .iter()
+        .filter(|j| j.safely_describable == Some(true))
+        .count();
     let _ = writeln!(r, "\nMISSED counts functions, not FUNCs; {safe} of them are also safely describable by the truth oracle's rule (one prototype, arguments proven in place).");
     let mut current = None;
     for j in judgements.iter().filter(|j| j.verdict != AuditVerdict::Ok) {
@@ -764,19 +1029,59 @@ fn render_report(
             let _ = writeln!(r, "\n## {}\n", j.verdict.as_str());
         }
         let _ = writeln!(r, "### {} (BTF id {})\n", j.name, j.btf_id.unwrap_or(0));
-        let _ = writeln!(r, "- mechanism: `{}`{}", j.mechanism, if j.also.is_empty() { String::new() } else { format!(" (also {})", j.also.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")) });
+        let _ = writeln!(
+            r,
+            "- mechanism: `{}`{}",
+            j.mechanism,
+            if j.also.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (also {})",
+                    j.also
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
         let _ = writeln!(r, "- BTF: `{}`", j.btf_prototype.as_deref().unwrap_or("?"));
         if let (Some(s), Some(a)) = (&j.symbol, &j.address) {
             let _ = writeln!(r, "- resolves to: `{s}` at {a}");
         }
         if let Some(b) = &j.reached {
-            let _ = writeln!(r, "- reached body: `{}` — unit {}, DIE {}, address {}, symbols {}", b.prototype, b.unit, b.die_offset, b.address, b.symbols.join(","));
+            let _ = writeln!(
+                r,
+                "- reached body: `{}` — unit {}, DIE {}, address {}, symbols {}",
+                b.prototype,
+                b.unit,
+                b.die_offset,
+                b.address,
+                b.symbols.join(",")
+            );
         }
         for b in &j.others {
-            let _ = writeln!(r, "- other body: `{}` — unit {}, DIE {}, address {}, symbols {}", b.prototype, b.unit, b.die_offset, b.address, if b.symbols.is_empty() { "none".to_string() } else { b.symbols.join(",") });
+            let _ = writeln!(
+                r,
+                "- other body: `{}` — unit {}, DIE {}, address {}, symbols {}",
+                b.prototype,
+                b.unit,
+                b.die_offset,
+                b.address,
+                if b.symbols.is_empty() {
+                    "none".to_string()
+                } else {
+                    b.symbols.join(",")
+                }
+            );
         }
         for b in &j.codeless_sources {
-            let _ = writeln!(r, "- code-less DIE with the FUNC's prototype: `{}` — unit {}, DIE {}, no address", b.prototype, b.unit, b.die_offset);
+            let _ = writeln!(
+                r,
+                "- code-less DIE with the FUNC's prototype: `{}` — unit {}, DIE {}, no address",
+                b.prototype, b.unit, b.die_offset
+            );
         }
         for line in j.detail.lines() {
             let _ = writeln!(r, "- {line}");
@@ -784,11 +1089,110 @@ fn render_report(
         r.push('\n');
     }
     if !missed.is_empty() {
-        let _ = writeln!(r, "\n## MISSED\n\n| function | address | unit | safely describable |\n|---|---|---|---|");
+        let _ = writeln!(
+            r,
+            "\n## MISSED\n\n| function | address | unit | safely describable |\n|---|---|---|---|"
+        );
         for j in missed {
             let b = j.reached.as_ref();
-            let _ = writeln!(r, "| {} | {} | {} | {} |", j.name, j.address.as_deref().unwrap_or(""), b.map_or("", |b| b.unit.as_str()), if j.safely_describable == Some(true) { "yes" } else { "no" });
+            let _ = writeln!(
+                r,
+                "| {} | {} | {} | {} |",
+                j.name,
+                j.address.as_deref().unwrap_or(""),
+                b.map_or("", |b| b.unit.as_str()),
+                if j.safely_describable == Some(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(name: &str, addr: u64) -> KSym {
+        KSym {
+            name: name.into(),
+            addr,
+            kind: "t".into(),
+            section: None,
+        }
+    }
+
+    fn table() -> Kallsyms {
+        Kallsyms::new(vec![
+            sym("_stext", 0x1000),
+            sym("_etext", 0x9000),
+            sym("_sinittext", 0xa000),
+            sym("_einittext", 0xb000),
+            sym("dup", 0x3000),
+            sym("dup", 0x2000),
+            sym("dup.isra.0", 0x1800),
+            sym("f.constprop.0", 0x4000),
+            sym("init_only", 0xa100),
+            sym("data_too", 0xc000),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_name_resolves_to_its_lowest_address_exact_match_never_to_a_clone() {
+        let k = table();
+        assert_eq!(k.lookup("dup").unwrap().addr, 0x2000);
+        assert_eq!(k.all("dup").len(), 2);
+        assert!(k.lookup("f").is_none(), "f.constprop.0 does not match f");
+        assert_eq!(k.lookup("f.constprop.0").unwrap().addr, 0x4000);
+        assert!(k.lookup("du").is_none());
+    }
+
+    #[test]
+    fn a_symbol_ends_at_the_next_higher_address_and_text_ranges_are_kept() {
+        let k = table();
+        assert_eq!(k.end_of(0x2000), 0x3000);
+        assert_eq!(k.end_of(0x1000), 0x1800);
+        assert!(k.is_text(0x2000) && !k.is_init_text(0x2000));
+        assert!(k.is_text(0xa100) && k.is_init_text(0xa100));
+        assert!(!k.is_text(0xc000));
+    }
+
+    #[test]
+    fn a_system_map_drops_what_kallsyms_drops_and_a_stub_is_refused() {
+        let mut text = String::from("0000000000000000 A abs\nffffffff81000000 U undef\n");
+        for i in 0..120 {
+            text.push_str(&format!("ffffffff8100{i:04x} t f{i}\n"));
+        }
+        let syms = parse_system_map(&text, Path::new("System.map")).unwrap();
+        assert_eq!(syms.len(), 120);
+        assert!(syms.iter().all(|s| s.name != "abs" && s.name != "undef"));
+        let stub =
+            "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n";
+        let err = parse_system_map(stub, Path::new("System.map"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stub"), "{err}");
+        assert!(parse_system_map("zz t f\n", Path::new("m")).is_err());
+    }
+
+    #[test]
+    fn qualifiers_do_not_make_two_signatures_differ() {
+        let s = |params: &[&str]| Signature {
+            ret: "ssize_t".into(),
+            params: params.iter().map(|p| p.to_string()).collect(),
+            variadic: false,
+        };
+        assert_eq!(
+            unqualified(&s(&["const void *", "struct r *const"])),
+            unqualified(&s(&["void *", "struct r *"]))
+        );
+        assert_ne!(
+            unqualified(&s(&["const char *"])),
+            unqualified(&s(&["void *"]))
+        );
+    }
 }

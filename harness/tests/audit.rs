@@ -49,11 +49,49 @@ fn audit(dir: &Path, b_first: bool) -> (std::collections::HashMap<String, serde_
     }
     std::fs::write(dir.join("link.ld"), linker_script(b_first)).unwrap();
     for unit in ["a", "b"] {
-        common::run_ok(&gcc, &["-O2", "-g", "-pg", "-mfentry", "-mrecord-mcount", "-fno-pie", "-c", &format!("{unit}.c"), "-o", &format!("{unit}.o")], Some(dir));
+        common::run_ok(
+            &gcc,
+            &[
+                "-O2",
+                "-g",
+                "-pg",
+                "-mfentry",
+                "-mrecord-mcount",
+                "-fno-pie",
+                "-c",
+                &format!("{unit}.c"),
+                "-o",
+                &format!("{unit}.o"),
+            ],
+            Some(dir),
+        );
     }
-    common::run_ok(&gcc, &["-O2", "-fno-pie", "-c", "fentry.c", "-o", "fentry.o"], Some(dir));
-    common::run_ok(&gcc, &["-nostdlib", "-no-pie", "-static", "-Wl,-T,link.ld", "-Wl,-e,plain_add", "a.o", "b.o", "fentry.o", "-o", "vmlinux"], Some(dir));
-    common::run_ok(&pahole, &["-J", "--btf_encode_detached=shipped.btf", "vmlinux"], Some(dir));
+    common::run_ok(
+        &gcc,
+        &["-O2", "-fno-pie", "-c", "fentry.c", "-o", "fentry.o"],
+        Some(dir),
+    );
+    common::run_ok(
+        &gcc,
+        &[
+            "-nostdlib",
+            "-no-pie",
+            "-static",
+            "-Wl,-T,link.ld",
+            "-Wl,-e,plain_add",
+            "a.o",
+            "b.o",
+            "fentry.o",
+            "-o",
+            "vmlinux",
+        ],
+        Some(dir),
+    );
+    common::run_ok(
+        &pahole,
+        &["-J", "--btf_encode_detached=shipped.btf", "vmlinux"],
+        Some(dir),
+    );
 
     // The premise, from the inputs: pahole 1.24 kept a.c's prototype for `dup` (first unit wins).
     let btf = harness::btf_cmd::load(&dir.join("shipped.btf"), None).unwrap();
@@ -63,11 +101,32 @@ fn audit(dir: &Path, b_first: bool) -> (std::collections::HashMap<String, serde_
         .find(|(_, t)| matches!(t.data, btf::TypeData::Func(_)) && btf.str(t.name) == "dup")
         .map(|(id, _)| id)
         .expect("pahole 1.24 emits one FUNC dup");
-    assert_eq!(btf::render::func_prototype(&btf, dup).unwrap(), "long int dup(long int x, long int y)", "premise: pahole 1.24 keeps the first unit's (a.c's) prototype");
+    assert_eq!(
+        btf::render::func_prototype(&btf, dup).unwrap(),
+        "long int dup(long int x, long int y)",
+        "premise: pahole 1.24 keeps the first unit's (a.c's) prototype"
+    );
 
-    let res = common::run(common::btfsmith(), &["audit", "vmlinux", "--btf", "shipped.btf", "--out", "out", "--jobs", "2"], Some(dir));
+    let res = common::run(
+        common::btfsmith(),
+        &[
+            "audit",
+            "vmlinux",
+            "--btf",
+            "shipped.btf",
+            "--out",
+            "out",
+            "--jobs",
+            "2",
+        ],
+        Some(dir),
+    );
     let code = res.status.and_then(|s| s.code()).unwrap_or(-1);
-    assert!(code == 0 || code == 1, "audit failed: {}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        code == 0 || code == 1,
+        "audit failed: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let lines = std::fs::read_to_string(dir.join("out/verdicts.jsonl")).unwrap();
     let by_name = lines
         .lines()
@@ -79,7 +138,11 @@ fn audit(dir: &Path, b_first: bool) -> (std::collections::HashMap<String, serde_
 }
 
 fn verdict(v: &std::collections::HashMap<String, serde_json::Value>, name: &str) -> String {
-    v.get(name).unwrap_or_else(|| panic!("no verdict for {name}"))["verdict"].as_str().unwrap().to_string()
+    v.get(name)
+        .unwrap_or_else(|| panic!("no verdict for {name}"))["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -88,7 +151,10 @@ fn a_static_whose_lowest_address_body_has_another_prototype_is_wrong_proto() {
     let (v, code) = audit(dir.path(), true);
     assert_eq!(verdict(&v, "dup"), "WRONG_PROTO");
     assert_eq!(v["dup"]["also"], serde_json::json!(["AMBIGUOUS"]));
-    assert_eq!(v["dup"]["reached"]["unit"], "b.c", "the lowest-address dup is b.c's (the linker script puts b.o first)");
+    assert_eq!(
+        v["dup"]["reached"]["unit"], "b.c",
+        "the lowest-address dup is b.c's (the linker script puts b.o first)"
+    );
     assert_eq!(v["dup"]["reached"]["prototype"], "int dup(struct pair *p)");
     assert_eq!(verdict(&v, "plain_add"), "OK");
     assert_eq!(verdict(&v, "use_pair"), "OK");
@@ -96,7 +162,10 @@ fn a_static_whose_lowest_address_body_has_another_prototype_is_wrong_proto() {
     assert_eq!(v["quiet"]["mechanism"], "no-ftrace-site");
     assert_eq!(code, 1, "a WRONG_PROTO makes the audit exit 1");
     let report = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
-    assert!(report.contains("### dup") && report.contains("unit b.c, DIE 0x"), "the report gives the evidence:\n{report}");
+    assert!(
+        report.contains("### dup") && report.contains("unit b.c, DIE 0x"),
+        "the report gives the evidence:\n{report}"
+    );
 }
 
 #[test]
@@ -107,16 +176,36 @@ fn a_static_whose_reached_body_matches_the_func_is_only_ambiguous() {
     assert_eq!(v["dup"]["reached"]["unit"], "a.c");
     assert_eq!(verdict(&v, "plain_add"), "OK");
     assert_eq!(verdict(&v, "quiet"), "UNATTACHABLE");
-    assert_eq!(code, 0, "AMBIGUOUS and UNATTACHABLE alone do not fail the audit");
+    assert_eq!(
+        code, 0,
+        "AMBIGUOUS and UNATTACHABLE alone do not fail the audit"
+    );
 }
 
 #[test]
 fn a_stub_system_map_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let map = dir.path().join("System.map");
-    std::fs::write(&map, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n").unwrap();
+    std::fs::write(
+        &map,
+        "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n",
+    )
+    .unwrap();
     // Any file will do as the image: the System.map is read and rejected first.
-    let res = common::run(common::btfsmith(), &["audit", "/proc/self/exe", "--btf", "/proc/self/exe", "--system-map", map.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()], None);
+    let res = common::run(
+        common::btfsmith(),
+        &[
+            "audit",
+            "/proc/self/exe",
+            "--btf",
+            "/proc/self/exe",
+            "--system-map",
+            map.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+        ],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.and_then(|s| s.code()), Some(2), "{stderr}");
     assert!(stderr.contains("stub"), "{stderr}");
