@@ -74,8 +74,12 @@ pub struct KSym {
 
 /// The kernel's name → address resolution for fentry, modelled on its source.
 ///
-/// What the kernel does, read in torvalds/linux (the 6.8–6.12 code; the parts used here did not
-/// change between them for a gcc-built kernel):
+/// What the kernel does, read in the torvalds/linux sources this environment stores (no v6.12
+/// tag is stored, so the lines were read in neighbouring versions and in the patches that
+/// introduced them): `kernel/kallsyms.c` at commit 8cc32a9b (the `kallsyms_seqs_of_names`
+/// binary search, 6.2 onwards), `scripts/kallsyms.c` at 010a0aad, the `bpf_check_attach_target`
+/// hunk of the 6.4 module-attach fix, and `register_fentry` in `kernel/bpf/trampoline.c`. None of
+/// the behaviour below changed for a gcc-built kernel up to 6.12:
 ///
 /// - `kernel/bpf/verifier.c`, `bpf_check_attach_target()`: for `BPF_TRACE_FENTRY`/`FEXIT`/
 ///   `MODIFY_RETURN` without a target program, `tname` is the FUNC's name in the BTF; for a
@@ -107,6 +111,12 @@ pub struct KSym {
 ///   gcc code. Init text has no ftrace records after boot (`ftrace_free_init_mem()`) and is not
 ///   kernel text any more. The ftrace records are the `__mcount_loc` entries, which the vmlinux
 ///   linker script gathers between `__start_mcount_loc` and `__stop_mcount_loc`.
+///
+/// Not re-read here, described from knowledge of their code: `find_kallsyms_symbol_value`,
+/// `ftrace_location`, `bpf_arch_text_poke`, `ftrace_free_init_mem`. The x86 facts they lead to
+/// were checked on the Debian image instead: the `no-ftrace-site` functions sampled start
+/// without `endbr64` and without a `call __fentry__` (out-of-line copies of the kernel's
+/// `inline`, which is `notrace`).
 #[derive(Debug)]
 pub struct Kallsyms {
     /// Symbols, sorted by (name, address): kallsyms' name order.
