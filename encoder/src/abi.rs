@@ -70,6 +70,9 @@ pub(crate) struct ParamInfo {
     pub class: ArgClass,
     pub loc: Loc,
     pub ty: TypeId,
+    /// Its type is 16-byte aligned (`__int128`, `aligned(16)`): on the stack the ABI puts it
+    /// at a 16-byte boundary, skipping a slot the kernel's trampoline does not skip.
+    pub align16: bool,
 }
 
 fn pname(p: &ParamInfo, i: usize) -> String {
@@ -134,6 +137,51 @@ fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Res
             }
         }
         tag => ArgClass::Unknown(format!("parameter of type {tag}")),
+    })
+}
+
+/// True when the type in `e`'s `DW_AT_type` is aligned to 16 bytes or more: a 16-byte integer
+/// or float, an explicit `DW_AT_alignment` of 16+, or an aggregate or array holding one.
+pub(crate) fn aligned16<'a>(w: &Walker<'a, '_>, e: &crate::dwarf::Die<'a>) -> Result<bool> {
+    match w.type_ref(e)? {
+        Some(t) => aligned16_off(w, t, 0),
+        None => Ok(false),
+    }
+}
+
+fn aligned16_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<bool> {
+    if depth > 32 {
+        return Ok(false);
+    }
+    let e = w.entry_at(off)?;
+    if w.u(&e, DW_AT_alignment)?.is_some_and(|a| a >= 16) {
+        return Ok(true);
+    }
+    Ok(match e.tag() {
+        DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type | DW_TAG_restrict_type
+        | DW_TAG_atomic_type | DW_TAG_array_type => match w.type_ref(&e)? {
+            Some(t) => aligned16_off(w, t, depth + 1)?,
+            None => false,
+        },
+        DW_TAG_base_type => w.u(&e, DW_AT_byte_size)? == Some(16),
+        DW_TAG_structure_type | DW_TAG_union_type | DW_TAG_class_type => {
+            for (c, tag) in w.kids(off)? {
+                if tag != DW_TAG_member {
+                    continue;
+                }
+                let m = w.entry_at(c)?;
+                if w.u(&m, DW_AT_alignment)?.is_some_and(|a| a >= 16) {
+                    return Ok(true);
+                }
+                if let Some(t) = w.type_ref(&m)? {
+                    if aligned16_off(w, t, depth + 1)? {
+                        return Ok(true);
+                    }
+                }
+            }
+            false
+        }
+        _ => false,
     })
 }
 
@@ -250,6 +298,9 @@ pub(crate) fn check(
         );
     }
     let mut next_int = 0usize;
+    // 8-byte slots of the caller's argument area used so far (by arguments that did not fit in
+    // registers), to tell where a 16-byte-aligned one lands.
+    let mut stack_slots = 0usize;
     for (i, p) in params.iter().enumerate() {
         let want = match &p.class {
             ArgClass::Void => return Err(format!("parameter {} has no type", pname(p, i))),
@@ -261,6 +312,15 @@ pub(crate) fn check(
                     next_int += n;
                     Some(r)
                 } else {
+                    // The kernel's trampoline (x86 save_args()) counts stack arguments in 8-byte
+                    // slots with no alignment; the ABI puts a 16-byte-aligned one at an even slot.
+                    if p.align16 && stack_slots % 2 == 1 {
+                        return Err(format!(
+                            "parameter {} is 16-byte aligned and passed on the stack after an odd number of 8-byte slots: the ABI skips a slot, the kernel's trampoline does not, so it and every later stack argument would be read 8 bytes off",
+                            pname(p, i)
+                        ));
+                    }
+                    stack_slots += n;
                     None
                 }
             }
@@ -363,7 +423,28 @@ mod tests {
             class,
             loc,
             ty: TypeId(1),
+            align16: false,
         }
+    }
+
+    #[test]
+    fn aligned_struct_on_the_stack_needs_an_even_slot() {
+        let regs = [5u16, 4, 1, 2, 8, 9];
+        let mut args: Vec<ParamInfo> = regs.iter().map(|&r| p(ArgClass::Int(1), Loc::Reg(r, None))).collect();
+        let mut aligned = p(ArgClass::Int(2), Loc::Stack);
+        aligned.align16 = true;
+        // Six registers used, the struct at slot 0: the ABI and the trampoline agree.
+        let mut even = args.clone();
+        even.push(aligned.clone());
+        assert_eq!(check(true, &ArgClass::Int(1), &even), Ok(()));
+        // One long on the stack first: the ABI skips slot 1, the trampoline does not.
+        args.push(p(ArgClass::Int(1), Loc::Stack));
+        args.push(aligned.clone());
+        assert!(check(true, &ArgClass::Int(1), &args).unwrap_err().contains("16-byte aligned"));
+        // The same 16 bytes without the alignment (two longs in a struct): no skip, no drop.
+        let last = args.len() - 1;
+        args[last].align16 = false;
+        assert_eq!(check(true, &ArgClass::Int(1), &args), Ok(()));
     }
 
     #[test]

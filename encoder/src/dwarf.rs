@@ -156,6 +156,7 @@ fn attr_bit(at: DwAt) -> u32 {
         DW_AT_inline => 1 << 23,
         DW_AT_language => 1 << 24,
         DW_AT_producer => 1 << 25,
+        DW_AT_alignment => 1 << 26,
         _ => 0,
     }
 }
@@ -1601,6 +1602,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                         class,
                         loc,
                         ty,
+                        align16: abi::aligned16(self, &pe)?,
                     });
                     params.push(Param { name, ty });
                 }

@@ -1342,11 +1342,15 @@ impl Gen<'_> {
                 let agg = self.stack_aggregate(h)?;
                 // Six integer parameters first use up rdi..r9; the aggregate goes on the stack.
                 // Half of the unions come early instead (registers, when they fit).
-                let lead = if h == H::UnionByValue && self.chance(50) {
-                    self.below(3) as u32
-                } else {
-                    6 + self.below(2) as u32
+                // Packed and mixed/float structs come early half of the time too: in a register
+                // position a MEMORY-class (packed) or SSE-class struct still moves every later
+                // argument away from where the kernel's trampoline reads it.
+                let early = match h {
+                    H::UnionByValue => self.chance(50),
+                    H::StackStructPacked | H::StackStructMixed => self.chance(50),
+                    _ => false,
                 };
+                let lead = if early { self.below(4) as u32 } else { 6 + self.below(2) as u32 };
                 let mut ps = self.int_params(lead);
                 ps.push(Param {
                     name: "agg".into(),
@@ -1444,9 +1448,12 @@ impl Gen<'_> {
         const INTS: [Scalar; 4] = [Scalar::Int, Scalar::Long, Scalar::UInt, Scalar::UShort];
         const FLOATS: [Scalar; 2] = [Scalar::Float, Scalar::Double];
         let n = 2 + self.below(3) as usize;
+        // A third of the mixed structs are floats only (SSE class: passed in xmm registers).
+        let all_float = h == H::StackStructMixed && self.chance(33);
         let mut fields = Vec::new();
         for i in 0..n {
             let s = match h {
+                H::StackStructMixed if all_float => self.pick(&FLOATS),
                 H::StackStructPacked => self.pick(&PACKED),
                 H::StackStructAligned => self.pick(&INTS),
                 // Alternate integer and float members, so the eightbytes mix classes.

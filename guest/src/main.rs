@@ -18,11 +18,17 @@
 //!
 //! Job file (one record per line, fields separated by single spaces):
 //! ```text
-//! module <job-id> <path of the .ko> <module name>
+//! module <job-id> <path of the .ko> <module name> [isolate]
 //! func <btf id> <name>
 //! ```
+//! `isolate` attaches one FUNC per round (the host asks for it after a crash, to learn which
+//! FUNC's probe the guest died with).
+//!
 //! Output (to the file given as the second argument, normally /dev/ttyS1), one line each:
-//! `BTFSMITH-JOB {json}`, `BTFSMITH-RESULT {json}`, and `BTFSMITH-DONE` at the end.
+//! `BTFSMITH-JOB {json}`, `BTFSMITH-TRIGGER {json}` (the FUNCs whose probes are attached, sent
+//! before the trigger fires, so that a crash can be blamed on them), `BTFSMITH-RESULT {json}`,
+//! and `BTFSMITH-DONE` at the end. The trigger line also goes to the kernel log (`/dev/kmsg`), so
+//! the console shows it just before an oops.
 
 use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::MapCore;
@@ -45,6 +51,8 @@ struct Job {
     ko: String,
     module: String,
     funcs: Vec<(u32, String)>,
+    /// One FUNC per round.
+    isolate: bool,
 }
 
 fn parse_jobs(text: &str) -> Vec<Job> {
@@ -54,7 +62,8 @@ fn parse_jobs(text: &str) -> Vec<Job> {
         match w.next() {
             Some("module") => {
                 let (Some(id), Some(ko), Some(module)) = (w.next(), w.next(), w.next()) else { continue };
-                jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new() });
+                let isolate = w.next() == Some("isolate");
+                jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new(), isolate });
             }
             Some("func") => {
                 let (Some(id), Some(name)) = (w.next().and_then(|s| s.parse().ok()), w.next()) else { continue };
@@ -371,6 +380,32 @@ fn main() {
     drop(kept);
 }
 
+/// Says which FUNCs have a probe attached before the trigger fires: to the host (so that a
+/// crash is blamed on them) and to the kernel log (so that the console shows it before an oops).
+fn announce_trigger(out: &mut dyn Write, job: &Job, attached: &[&str], results: &BTreeMap<u32, serde_json::Value>) {
+    let funcs: Vec<serde_json::Value> = results
+        .iter()
+        .filter(|(_, r)| r["status"] == "attached")
+        .map(|(id, r)| json!({ "id": id, "name": r["name"] }))
+        .collect();
+    emit(out, "BTFSMITH-TRIGGER", &json!({ "job": job.id, "funcs": funcs }));
+    let mut line = format!("btfsmith-agent: job {} ({}): firing the trigger with fentry on {} FUNC(s):", job.id, job.module, attached.len());
+    for (i, name) in attached.iter().enumerate() {
+        // /dev/kmsg takes records of up to ~1 KiB.
+        if line.len() + name.len() > 900 {
+            line.push_str(&format!(" ... ({} more)", attached.len() - i));
+            break;
+        }
+        line.push(' ');
+        line.push_str(name);
+    }
+    if let Ok(mut k) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+        // Level 3: the guest boots with `quiet`, which keeps lower-priority lines off the console.
+        // One write(2) per record: /dev/kmsg makes a log line of each.
+        let _ = k.write_all(format!("<3>{line}\n").as_bytes());
+    }
+}
+
 fn run_funcs(
     job: &Job,
     btf_fd: i32,
@@ -395,7 +430,7 @@ fn run_funcs(
     let mut pending: Vec<&(u32, String)> = job.funcs.iter().collect();
     while !pending.is_empty() {
         let mut seen = HashSet::new();
-        let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n)| seen.insert(n.clone()));
+        let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n)| (!job.isolate || seen.is_empty()) && seen.insert(n.clone()));
         pending = rest;
         let t_round = Instant::now();
         let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
@@ -428,7 +463,12 @@ fn run_funcs(
         let t_attached = Instant::now();
         let _ = rb.consume();
         collected.borrow_mut().clear();
-        let trig = if fds.is_empty() { Ok(()) } else { std::fs::write(&trigger, "1").map_err(|e| format!("{trigger}: {e}")) };
+        let trig = if fds.is_empty() {
+            Ok(())
+        } else {
+            announce_trigger(out, job, &fds.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), &results);
+            std::fs::write(&trigger, "1").map_err(|e| format!("{trigger}: {e}"))
+        };
         let t_triggered = Instant::now();
         // Detaching waits for an RCU-tasks grace period per trampoline (~0.1 s under TCG):
         // closing the links from parallel threads lets them share grace periods.

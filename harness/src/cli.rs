@@ -128,6 +128,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Find the pahole commit where a finding about a pahole configuration appears (or, when
+    /// --bad is older than --good, disappears): pahole is built at each probed commit from a
+    /// local checkout (cached under $BTFSMITH_HOME/pahole-builds) and the finding re-judged.
+    Bisect {
+        /// A finding directory (its verdict must be about a pahole configuration).
+        finding: PathBuf,
+        /// A pahole (dwarves) git checkout, cloned with --recursive (or see --libbpf-git).
+        #[arg(long)]
+        pahole_git: PathBuf,
+        /// A libbpf git directory for pahole's lib/bpf submodule when the checkout lacks it.
+        #[arg(long)]
+        libbpf_git: Option<PathBuf>,
+        /// A revision where the finding does not reproduce.
+        #[arg(long)]
+        good: String,
+        /// A revision where it does.
+        #[arg(long)]
+        bad: String,
+    },
     /// Print the DWARF truth of an ELF file (function instances, symbols, parameter locations)
     /// as JSON: what the oracles judge encoders against.
     Facts {
@@ -272,6 +291,17 @@ pub fn run() -> Result<ExitCode> {
                 Some(p) => std::fs::write(&p, text).map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?,
                 None => print!("{text}"),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bisect { finding, pahole_git, libbpf_git, good, bad } => {
+            let src = crate::bisect::Sources { pahole_git, libbpf_git };
+            let b = crate::bisect::bisect(&finding, &src, &good, &bad, |line| eprintln!("bisect: {line}"))?;
+            let what = if b.introduced { "first bad commit (the finding appears)" } else { "first good commit (the finding is fixed)" };
+            match &b.first {
+                Some((c, subject)) => println!("{what}: {c} {subject}"),
+                None => println!("{what}: somewhere after {} up to {} (commits in between did not build)", b.range.0, b.range.1),
+            }
+            println!("{} pahole builds probed", b.probes.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files, matrix, out } => {

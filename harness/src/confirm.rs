@@ -17,6 +17,11 @@
 //!   refuted when the first is not the body the harness judged against, or (for a collision)
 //!   when there is only one body.
 //!
+//! - `abi:sse-aggregate` / `stack-slot:*` (the trampoline reads an argument from another place
+//!   than the ABI's): for the first misread parameter the ABI passes in a general register R,
+//!   confirmed when the callee reads R before writing it; refuted when it reads the register the
+//!   trampoline uses instead and no parameter's DWARF location is that register.
+//!
 //! Anything else, or code this reader does not follow (an unknown instruction before the answer,
 //! no direct call site), is unconfirmable: it says nothing about the verdict. A refuted finding
 //! is a harness bug.
@@ -347,6 +352,40 @@ pub fn confirm(dis: &Disassembly, facts: &Facts, function: &str, mechanism: &str
             }
         }
         "proto:other-instance" | "collision:inconsistent" => confirm_by_symbols(binary_of(dis), facts, function, mechanism),
+        "abi:sse-aggregate" | "stack-slot:memory-class" | "stack-slot:aligned" | "stack-slot:shifted" => {
+            // The first misread parameter the ABI passes in one general register R while the
+            // trampoline reads it elsewhere: confirmed when the callee consumes an input in R;
+            // refuted when it consumes one in the trampoline's register T and no parameter's
+            // DWARF location is T (then the harness's ABI model put the wrong thing there).
+            let Some(layouts) = f.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>() else {
+                return unconfirmable("a parameter type the ABI model does not classify");
+            };
+            let sizes: Vec<u64> = layouts.iter().map(|l| l.size).collect();
+            let found = crate::abi::misreads(&layouts, &sizes).into_iter().find_map(|m| match (&m.abi, &m.trampoline) {
+                (crate::abi::Placement::Registers(a), t) if a.len() == 1 && crate::abi::INT_REGS.contains(&a[0]) => Some((m.index, a[0], t.clone())),
+                _ => None,
+            });
+            let Some((i, r, t)) = found else {
+                return unconfirmable("every misread parameter is on the stack or in an SSE register, which this reader does not follow");
+            };
+            if let crate::abi::Placement::Registers(t) = &t {
+                if let Some(c) = refutes(t[0]) {
+                    return c;
+                }
+            }
+            match first_access(code, r) {
+                Some((true, insn)) => Confirmation {
+                    status: Status::Confirmed,
+                    how: format!(
+                        "{sym} reads %{} before writing it (`{insn}`): parameter {i} ({}) arrives there, while the trampoline reads it from {}",
+                        reg_name(r),
+                        f.params[i].name,
+                        crate::abi::describe(&t)
+                    ),
+                },
+                _ => unconfirmable(format!("{sym}'s entry path does not read %{} before a branch, call or write", reg_name(r))),
+            }
+        }
         _ => unconfirmable(format!("no machine-code check for {mechanism}")),
     }
 }

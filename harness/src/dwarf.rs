@@ -161,6 +161,13 @@ pub struct ParamFact {
     pub abi_register: Option<u16>,
     /// Its x86-64 SysV class.
     pub abi_class: AbiClass,
+    /// Its type's layout as the ABI classifies it; `None` where [`crate::abi`] does not model it.
+    #[serde(skip)]
+    pub layout: Option<crate::abi::Layout>,
+    /// Where it is at entry as an offset from the canonical frame address, when the DWARF says
+    /// so directly (`DW_OP_fbreg N` with `DW_AT_frame_base` = `DW_OP_call_frame_cfa`, as gcc
+    /// writes): the CFA is the caller's stack pointer, so N is the offset into the argument area.
+    pub cfa_offset: Option<i64>,
 }
 
 /// One out-of-line instance of a function (a concrete body with code).
@@ -323,14 +330,35 @@ impl FunctionInstance {
         if self.nocall || self.is_clone() || self.returns_aggregate {
             return false;
         }
-        self.params
+        let simple = self
+            .params
             .iter()
             .all(|p| match (p.abi_class, p.abi_register, p.location) {
                 (AbiClass::Other, _, _) => false,
                 (_, Some(r), EntryLocation::Register(l)) => r == l,
                 (_, None, EntryLocation::Stack) => true,
                 _ => false,
-            })
+            });
+        simple || self.aggregates_verified()
+    }
+
+    /// The same proof for a function with aggregate (or 16-byte) parameters, through the full
+    /// System V model of [`crate::abi`]: every parameter type classified, every DWARF location at
+    /// entry where the model places it (the first register of a register pair; gcc's CFA offset
+    /// for a stack slot), and the kernel's trampoline reading each where it is (no
+    /// [`crate::abi::misreads`]): an SSE-class or packed struct is never safely describable.
+    fn aggregates_verified(&self) -> bool {
+        let Some(layouts) = self.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        let placed = crate::abi::sysv_placement(&layouts);
+        let located = self.params.iter().zip(&placed).all(|(p, place)| match (p.location, place) {
+            (EntryLocation::Register(r), crate::abi::Placement::Registers(rs)) => rs.first() == Some(&r),
+            (EntryLocation::Stack, crate::abi::Placement::Stack { offset, .. }) => p.cfa_offset.is_none_or(|c| c == *offset as i64),
+            _ => false,
+        });
+        let sizes: Vec<u64> = layouts.iter().map(|l| l.size).collect();
+        located && crate::abi::misreads(&layouts, &sizes).is_empty()
     }
 }
 
@@ -911,7 +939,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
 
         // Source parameters come from the abstract origin (or the DIE itself); their locations
         // from the concrete DIE, whose formal_parameters point back at them.
-        let mut params: Vec<(gimli::UnitOffset, String, TypeId)> = Vec::new();
+        let mut params: Vec<(gimli::UnitOffset, String, TypeId, Option<crate::abi::Layout>)> = Vec::new();
         let mut variadic = false;
         let mut tree = unit.entries_tree(Some(origin_off))?;
         let root = tree.root()?;
@@ -921,17 +949,17 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             match e.tag() {
                 gimli::DW_TAG_formal_parameter => {
                     let pname = self.string(e, gimli::DW_AT_name)?.unwrap_or_default();
-                    let ty = match e.attr_value(gimli::DW_AT_type)? {
-                        Some(AttributeValue::UnitRef(t)) => self.type_id(t, 0)?,
-                        _ => TypeId::VOID,
+                    let (ty, layout) = match e.attr_value(gimli::DW_AT_type)? {
+                        Some(AttributeValue::UnitRef(t)) => (self.type_id(t, 0)?, self.arg_layout(t, 0)?),
+                        _ => (TypeId::VOID, None),
                     };
-                    params.push((e.offset(), pname, ty));
+                    params.push((e.offset(), pname, ty, layout));
                 }
                 gimli::DW_TAG_unspecified_parameters => variadic = true,
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, bool)> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, Option<i64>, bool)> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -948,16 +976,23 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             locations.insert(key, loc);
         }
 
+        let frame_base_is_cfa = match entry.attr_value(gimli::DW_AT_frame_base)? {
+            Some(AttributeValue::Exprloc(expr)) => {
+                let mut ops = expr.operations(self.unit.encoding());
+                matches!((ops.next(), ops.next()), (Ok(Some(gimli::Operation::CallFrameCFA)), Ok(None)))
+            }
+            _ => false,
+        };
         // Build the prototype in the scratch blob and render it like any BTF FUNC.
         let mut proto_params: Vec<Param> = Vec::new();
         let mut facts = Vec::new();
         let classes: Vec<AbiClass> = params
             .iter()
-            .map(|(_, _, ty)| self.abi_class(*ty))
+            .map(|(_, _, ty, _)| self.abi_class(*ty))
             .collect();
         let returns_aggregate = ret != TypeId::VOID && self.abi_class(ret) == AbiClass::Other;
         let registers = abi_registers(&classes, returns_aggregate);
-        for (i, (off, pname, ty)) in params.iter().enumerate() {
+        for (i, (off, pname, ty, layout)) in params.iter().enumerate() {
             let n = self.scratch.add_str(pname);
             proto_params.push(Param { name: n, ty: *ty });
             facts.push(ParamFact {
@@ -966,15 +1001,17 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 // A composite whose pieces cover less than the type (clang passes `struct t a` as
                 // a.f1 alone: `DW_OP_reg5, DW_OP_piece 8` for 16 bytes) is only partly present.
                 location: match locations.get(off) {
-                    Some((_, _, Some(total), _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
+                    Some((_, _, Some(total), _, _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
                     Some(l) => l.0,
                     None => EntryLocation::None,
                 },
                 location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
-                whole_body: locations.get(off).is_some_and(|l| l.3),
+                whole_body: locations.get(off).is_some_and(|l| l.4),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
+                layout: layout.clone(),
+                cfa_offset: if frame_base_is_cfa { locations.get(off).and_then(|l| l.3) } else { None },
             });
         }
         if variadic {
@@ -999,7 +1036,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 params: facts.iter().map(|p: &ParamFact| p.ty.clone()).collect(),
                 variadic,
             },
-            shape: params.iter().map(|(_, _, ty)| self.shape(*ty, 0)).chain(std::iter::once(self.shape(ret, 0))).collect(),
+            shape: params.iter().map(|(_, _, ty, _)| self.shape(*ty, 0)).chain(std::iter::once(self.shape(ret, 0))).collect(),
             name,
             cu: self.cu.clone(),
             external,
@@ -1021,26 +1058,26 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<(EntryLocation, String, Option<u64>, bool)> {
+    ) -> Result<(EntryLocation, String, Option<u64>, Option<i64>, bool)> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, true));
+            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, None, true));
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, true));
+            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, None, true));
         };
         let enc = self.unit.encoding();
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr, enc), true));
+            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr.clone(), enc), single_fbreg(expr, enc), true));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok((EntryLocation::None, "no location list".into(), None, false));
+            return Ok((EntryLocation::None, "no location list".into(), None, None, false));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data, enc), false));
+                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data.clone(), enc), single_fbreg(loc.data, enc), false));
             }
         }
-        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, false))
+        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, None, false))
     }
 
     /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
@@ -1086,6 +1123,145 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             }
         }
         None
+    }
+
+    /// The layout of a DWARF type as the x86-64 ABI classifies it (sizes, alignment, scalar
+    /// leaves), read from the DIEs themselves rather than the scratch blob (which keeps structs by
+    /// name only). `None` for what this model does not classify (vectors, `_Atomic`, `_BitInt`,
+    /// 16-byte non-x87 floats, incomplete types): a function with such a parameter is not judged.
+    fn arg_layout(&self, offset: gimli::UnitOffset, depth: usize) -> Result<Option<crate::abi::Layout>> {
+        use crate::abi::{Layout, Scalar};
+        if depth > MAX_TYPE_DEPTH {
+            return Ok(None);
+        }
+        let entry = self.unit.entry(offset)?;
+        let udata = |at| -> Result<Option<u64>> { Ok(entry.attr_value(at)?.and_then(|v| v.udata_value())) };
+        let size = udata(gimli::DW_AT_byte_size)?;
+        let explicit_align = udata(gimli::DW_AT_alignment)?;
+        let target = match entry.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => Some(t),
+            _ => None,
+        };
+        let scalar = |size: u64, kind| Layout { size, align: explicit_align.unwrap_or(size.max(1)), aggregate: false, unaligned_member: false, leaves: vec![(0, size, kind)] };
+        Ok(match entry.tag() {
+            gimli::DW_TAG_base_type => {
+                let Some(size) = size else { return Ok(None) };
+                let enc = match entry.attr_value(gimli::DW_AT_encoding)? {
+                    Some(AttributeValue::Encoding(e)) => e,
+                    _ => return Ok(None),
+                };
+                let name = self.string(&entry, gimli::DW_AT_name)?.unwrap_or_default();
+                if name.contains("_BitInt") {
+                    return Ok(None);
+                }
+                match (enc, size) {
+                    (gimli::DW_ATE_float, 4 | 8) => Some(scalar(size, Scalar::Sse)),
+                    (gimli::DW_ATE_float, 16) if name == "long double" => Some(scalar(16, Scalar::X87)),
+                    (gimli::DW_ATE_complex_float, 8 | 16) => {
+                        let half = size / 2;
+                        Some(Layout { size, align: half, aggregate: false, unaligned_member: false, leaves: vec![(0, half, Scalar::Sse), (half, half, Scalar::Sse)] })
+                    }
+                    (gimli::DW_ATE_complex_float, 32) if name.contains("long double") => Some(scalar(32, Scalar::X87)),
+                    (gimli::DW_ATE_float | gimli::DW_ATE_complex_float, _) => None,
+                    (_, 1 | 2 | 4 | 8 | 16) => Some(scalar(size, Scalar::Int)),
+                    _ => None,
+                }
+            }
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type | gimli::DW_TAG_rvalue_reference_type => Some(scalar(size.unwrap_or(8), Scalar::Int)),
+            gimli::DW_TAG_enumeration_type => match size {
+                Some(s @ (1 | 2 | 4 | 8)) => Some(scalar(s, Scalar::Int)),
+                _ => None,
+            },
+            gimli::DW_TAG_typedef | gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_restrict_type => match target {
+                Some(t) => self.arg_layout(t, depth + 1)?.map(|mut l| {
+                    if let Some(a) = explicit_align {
+                        l.align = a;
+                    }
+                    l
+                }),
+                None => None,
+            },
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type | gimli::DW_TAG_class_type => {
+                // An empty struct takes no register and no slot in C; not modelled.
+                let Some(size) = size.filter(|s| *s > 0) else { return Ok(None) };
+                let union = entry.tag() == gimli::DW_TAG_union_type;
+                let mut l = Layout { size, align: 1, aggregate: true, unaligned_member: false, leaves: Vec::new() };
+                let mut tree = self.unit.entries_tree(Some(offset))?;
+                let root = tree.root()?;
+                let mut children = root.children();
+                while let Some(child) = children.next()? {
+                    let m = child.entry();
+                    if m.tag() != gimli::DW_TAG_member || m.attr_value(gimli::DW_AT_external)?.is_some() {
+                        continue; // static members (C++) take no room
+                    }
+                    let mu = |at| -> Result<Option<u64>> { Ok(m.attr_value(at)?.and_then(|v| v.udata_value())) };
+                    let Some(AttributeValue::UnitRef(mty)) = m.attr_value(gimli::DW_AT_type)? else { return Ok(None) };
+                    if let Some(bits) = mu(gimli::DW_AT_bit_size)? {
+                        // A bitfield: the bytes it touches are INTEGER.
+                        let bit_off = match (mu(gimli::DW_AT_data_bit_offset)?, mu(gimli::DW_AT_data_member_location)?) {
+                            (Some(b), _) => b,
+                            (None, Some(byte)) if union => byte * 8,
+                            _ => return Ok(None), // DWARF 2-4 big-endian bit offsets: not modelled
+                        };
+                        if bits > 0 {
+                            let first = bit_off / 8;
+                            let last = (bit_off + bits - 1) / 8;
+                            l.leaves.push((first, last - first + 1, Scalar::Int));
+                        }
+                        continue;
+                    }
+                    let off = if union { 0 } else {
+                        match mu(gimli::DW_AT_data_member_location)? {
+                            Some(o) => o,
+                            None => return Ok(None),
+                        }
+                    };
+                    let Some(ml) = self.arg_layout(mty, depth + 1)? else { return Ok(None) };
+                    let malign = mu(gimli::DW_AT_alignment)?.unwrap_or(ml.align);
+                    if off % ml.align.max(1) != 0 || ml.unaligned_member {
+                        l.unaligned_member = true;
+                    }
+                    l.align = l.align.max(malign);
+                    l.leaves.extend(ml.leaves.iter().map(|&(o, s, k)| (o + off, s, k)));
+                }
+                // A packed struct is byte-aligned whatever its members say.
+                if l.unaligned_member {
+                    l.align = 1;
+                }
+                if let Some(a) = explicit_align {
+                    l.align = a;
+                }
+                Some(l)
+            }
+            gimli::DW_TAG_array_type => {
+                if entry.attr_value(gimli::DW_AT_GNU_vector)?.is_some() {
+                    return Ok(None);
+                }
+                let Some(t) = target else { return Ok(None) };
+                let Some(el) = self.arg_layout(t, depth + 1)? else { return Ok(None) };
+                let mut count: u64 = 1;
+                let mut tree = self.unit.entries_tree(Some(offset))?;
+                let root = tree.root()?;
+                let mut children = root.children();
+                while let Some(child) = children.next()? {
+                    let d = child.entry();
+                    if d.tag() != gimli::DW_TAG_subrange_type {
+                        continue;
+                    }
+                    let n = match (d.attr_value(gimli::DW_AT_count)?.and_then(|v| v.udata_value()), d.attr_value(gimli::DW_AT_upper_bound)?.and_then(|v| v.udata_value())) {
+                        (Some(c), _) => c,
+                        (None, Some(u)) => u + 1,
+                        _ => 0, // flexible or zero-length
+                    };
+                    count = count.saturating_mul(n);
+                }
+                let total = el.size.saturating_mul(count);
+                // Only the first 16 bytes matter to the classification (bigger is MEMORY).
+                let leaves = (0..count.min(16)).flat_map(|i| el.leaves.iter().map(move |&(o, s, k)| (o + i * el.size, s, k))).collect();
+                Some(Layout { size: size.unwrap_or(total), align: explicit_align.unwrap_or(el.align), aggregate: true, unaligned_member: el.unaligned_member, leaves })
+            }
+            _ => None,
+        })
     }
 
     /// x86-64 SysV class of a parameter type: integers, enums and pointers go in general
@@ -1329,6 +1505,15 @@ pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Optio
             r
         })
         .collect()
+}
+
+/// `N` when the expression is exactly `DW_OP_fbreg N`.
+fn single_fbreg(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> Option<i64> {
+    let mut ops = expr.operations(encoding);
+    match (ops.next(), ops.next()) {
+        (Ok(Some(gimli::Operation::FrameOffset { offset })), Ok(None)) => Some(offset),
+        _ => None,
+    }
 }
 
 /// Classifies a location expression by its first operation.

@@ -4,7 +4,9 @@
 //! 0 = clean, 1 = a difference or finding, 2 = an error.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod abi;
 pub mod audit;
+pub mod bisect;
 pub mod btf_cmd;
 pub mod campaign;
 pub mod check;

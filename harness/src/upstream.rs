@@ -113,6 +113,8 @@ pub fn report(dir: &Path) -> Result<String> {
             }
             for i in instances {
                 writeln!(s, "  {} in {} at symbol(s) {}{}", i.prototype, i.cu, i.symbols.join(","), if i.nocall { ", DW_AT_calling_convention DW_CC_nocall" } else { "" })?;
+                // The full System V placement where every parameter type is classified.
+                let placed: Option<Vec<crate::abi::Placement>> = i.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>().map(|l| crate::abi::sysv_placement(&l));
                 for (n, p) in i.params.iter().enumerate() {
                     writeln!(
                         s,
@@ -121,7 +123,11 @@ pub fn report(dir: &Path) -> Result<String> {
                         p.ty,
                         p.location_expr,
                         p.location,
-                        p.abi_register.map_or("nothing checked (an aggregate, or after one)".to_string(), |r| format!("DWARF register {r}"))
+                        match (&placed, p.abi_register) {
+                            (Some(pl), _) => crate::abi::describe(&pl[n]),
+                            (None, Some(r)) => format!("DWARF register {r}"),
+                            (None, None) => "nothing checked (an aggregate, or after one)".to_string(),
+                        }
                     )?;
                 }
             }

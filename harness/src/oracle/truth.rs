@@ -15,6 +15,7 @@
 //! Signatures are compared without parameter names: names do not change how arguments travel.
 
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
+use crate::abi::{self, TrampolineArg};
 use crate::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance, Signature};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;
@@ -332,6 +333,8 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
             ev.mechanism,
             format!("FUNC {shown}\n{name} in {}: {}", target.cu, ev.detail),
         ));
+    } else if let Some((mechanism, detail)) = trampoline_misread(btf, id, target) {
+        out.push(judged(VerdictKind::UnsafeOptimized, mechanism, format!("FUNC {shown}\n{name} in {}: {detail}", target.cu)));
     } else if target.return_dropped() {
         out.push(judged(
             VerdictKind::ReturnDropped,
@@ -371,12 +374,113 @@ fn judge_object(obj: &crate::pipeline::ObjectBtf, facts: &Facts) -> Vec<(Judged,
         } else if let Some(ev) = body.convention_change() {
             let detail = format!("FUNC {shown} in {unit_name}'s BTF\n{name} ({}) in {unit_name}: {}", body.symbols.join(","), ev.detail);
             out.push((judged(VerdictKind::UnsafeOptimized, ev.mechanism, detail), name));
+        } else if let Some((mechanism, detail)) = trampoline_misread(&obj.btf, id, body) {
+            let detail = format!("FUNC {shown} in {unit_name}'s BTF\n{name} in {unit_name}: {detail}");
+            out.push((judged(VerdictKind::UnsafeOptimized, mechanism, detail), name));
         } else if body.return_dropped() {
             let detail = format!("FUNC {shown} in {unit_name}'s BTF\n{name} in {unit_name}: DW_CC_nocall, arguments in place, return value dropped");
             out.push((judged(VerdictKind::ReturnDropped, "nocall:return-only", detail), name));
         }
     }
     out
+}
+
+/// How the Linux 6.12 trampoline sees one BTF type: `btf_distill_func_proto()` takes integers,
+/// enums and pointers, and structs by size; anything else makes it refuse the function.
+fn trampoline_arg(btf: &Btf, mut ty: TypeId) -> TrampolineArg {
+    for _ in 0..32 {
+        match btf.type_by_id(ty).map(|t| &t.data) {
+            Some(TypeData::Int(i)) => return TrampolineArg::Scalar(u64::from(i.size)),
+            Some(TypeData::Enum(e)) => return TrampolineArg::Scalar(u64::from(e.size)),
+            Some(TypeData::Enum64(e)) => return TrampolineArg::Scalar(u64::from(e.size)),
+            Some(TypeData::Ptr(_)) => return TrampolineArg::Scalar(8),
+            Some(TypeData::Struct(c)) => return TrampolineArg::Aggregate(u64::from(c.size)),
+            // 6.12's `__get_type_size()` accepts BTF_KIND_STRUCT only: a union argument makes it
+            // refuse the function (later kernels allow unions).
+            Some(TypeData::Union(_)) => return TrampolineArg::Unsupported,
+            Some(TypeData::Typedef(t) | TypeData::Const(t) | TypeData::Volatile(t) | TypeData::Restrict(t)) => ty = *t,
+            Some(TypeData::TypeTag(t)) => ty = t.ty,
+            _ => return TrampolineArg::Unsupported,
+        }
+    }
+    TrampolineArg::Unsupported
+}
+
+/// The stack-slot check: for a FUNC the kernel would attach (see [`abi::trampoline_accepts`]),
+/// where the x86-64 ABI passes each argument of `f` (classified from its DWARF types) against
+/// where the BPF trampoline's slot arithmetic reads it (from the FUNC's BTF sizes). A struct of
+/// SSE class travels in xmm registers, a packed struct in memory, a 16-byte-aligned argument on
+/// the stack skips a slot: the trampoline sees none of it, and reads that argument and every
+/// later one from the wrong place.
+///
+/// Judged only where the DWARF agrees with the ABI model wherever it names a register at entry
+/// (else the compiler changed the convention, which [`FunctionInstance::convention_change`]
+/// judges, or the model is wrong: no verdict either way), for bodies called by the source
+/// prototype (not a clone, not `DW_CC_nocall`), and only when every parameter's type is one the
+/// model classifies.
+fn trampoline_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'static str, String)> {
+    let TypeData::Func(func) = &btf.type_by_id(id)?.data else { return None };
+    let TypeData::FuncProto(p) = &btf.type_by_id(func.proto)?.data else { return None };
+    if f.nocall || f.is_clone() || f.returns_aggregate || f.variadic {
+        return None;
+    }
+    let variadic = p.params.last().is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY);
+    let args: Vec<TrampolineArg> = p.params.iter().map(|q| trampoline_arg(btf, q.ty)).collect();
+    let returns_aggregate = p.ret != TypeId::VOID && !matches!(trampoline_arg(btf, p.ret), TrampolineArg::Scalar(_));
+    if !abi::trampoline_accepts(&args, variadic, returns_aggregate) || args.len() != f.params.len() {
+        return None;
+    }
+    let layouts: Vec<abi::Layout> = f.params.iter().map(|q| q.layout.clone()).collect::<Option<_>>()?;
+    let abi_places = abi::sysv_placement(&layouts);
+    for (q, place) in f.params.iter().zip(&abi_places) {
+        if let EntryLocation::Register(r) = q.location {
+            match place {
+                abi::Placement::Registers(rs) if rs.first() == Some(&r) => {}
+                _ => return None,
+            }
+        }
+        // gcc's CFA-relative stack locations name the argument-area offset itself.
+        // (A negative offset is a register argument's spill slot at -O0: no evidence either way.)
+        match (q.cfa_offset, place) {
+            (Some(cfa), abi::Placement::Stack { offset, .. }) if cfa != *offset as i64 => return None,
+            (Some(cfa), abi::Placement::Registers(_)) if cfa >= 0 => return None,
+            _ => {}
+        }
+    }
+    let sizes: Vec<u64> = args
+        .iter()
+        .map(|a| match a {
+            TrampolineArg::Scalar(s) | TrampolineArg::Aggregate(s) => *s,
+            TrampolineArg::Unsupported => 0,
+        })
+        .collect();
+    let misreads = abi::misreads(&layouts, &sizes);
+    let first = misreads.first()?;
+    let lines: Vec<String> = misreads
+        .iter()
+        .map(|m| {
+            let q = &f.params[m.index];
+            format!(
+                "  parameter {} ({}: {}): the ABI passes it in {}, the trampoline reads {} (DWARF at entry: {})",
+                m.index,
+                q.name,
+                q.ty,
+                abi::describe(&m.abi),
+                abi::describe(&m.trampoline),
+                q.location_expr
+            )
+        })
+        .collect();
+    let cause = match first.mechanism {
+        "abi:sse-aggregate" => "an aggregate of SSE class travels in xmm registers, which the trampoline never reads",
+        "stack-slot:memory-class" => "an aggregate of MEMORY class (unaligned member or x87 member) travels on the stack although registers were left",
+        "stack-slot:aligned" => "a 16-byte-aligned argument on the stack skips a slot that the trampoline's 8-byte slot count does not",
+        _ => "the trampoline's register and slot count drifts from the ABI's",
+    };
+    Some((
+        first.mechanism,
+        format!("{cause} (BTF sizes {sizes:?}); a tracer reads {} of {} arguments from the wrong place:\n{}", misreads.len(), f.params.len(), lines.join("\n")),
+    ))
 }
 
 /// Bodies that exist only as a clone (`f.constprop.0`, `f.isra.0`; no body keeps the name `f`)

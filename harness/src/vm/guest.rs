@@ -101,6 +101,8 @@ pub struct GuestJob {
     pub module: String,
     /// FUNCs to attach: (BTF id, name).
     pub funcs: Vec<(u32, String)>,
+    /// Attach one FUNC per round (after a crash: to learn which probe the guest died with).
+    pub isolate: bool,
 }
 
 const INIT: &str = "#!/bin/sh
@@ -131,7 +133,7 @@ pub fn write_initramfs(env: &GuestEnv, jobs: &[GuestJob], path: &Path) -> Result
     for (i, j) in jobs.iter().enumerate() {
         let name = format!("m/{i}.ko");
         c.file(&name, 0o644, &std::fs::read(&j.ko).with_context(|| format!("reading {}", j.ko.display()))?);
-        text.push_str(&format!("module {} /{name} {}\n", j.id, j.module));
+        text.push_str(&format!("module {} /{name} {}{}\n", j.id, j.module, if j.isolate { " isolate" } else { "" }));
         for (id, f) in &j.funcs {
             text.push_str(&format!("func {id} {f}\n"));
         }
@@ -214,6 +216,10 @@ pub struct JobReport {
     /// Per-FUNC results.
     #[serde(skip_deserializing)]
     pub results: Vec<FuncResult>,
+    /// The FUNCs (BTF id, name) whose probes were attached when the trigger last fired: if the
+    /// guest died before the job finished, the probes it died with.
+    #[serde(skip_deserializing)]
+    pub triggered: Vec<(u32, String)>,
     /// The job finished (module unloaded or unload failed).
     #[serde(skip_deserializing)]
     pub finished: bool,
@@ -278,6 +284,26 @@ pub fn parse_output(text: &str) -> (Vec<JobReport>, bool, Option<String>, Option
                 if let Ok(r) = serde_json::from_str::<FuncResult>(rest) {
                     if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == r.job) {
                         j.results.push(r);
+                    }
+                }
+            }
+            // Sent after the round's probes are detached: the trigger returned.
+            "BTFSMITH-ROUND" => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(rest) {
+                    let id = v["job"].as_str().unwrap_or_default();
+                    if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == id) {
+                        j.triggered.clear();
+                    }
+                }
+            }
+            "BTFSMITH-TRIGGER" => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(rest) {
+                    let id = v["job"].as_str().unwrap_or_default();
+                    if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == id) {
+                        j.triggered = v["funcs"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(|f| Some((u32::try_from(f["id"].as_u64()?).ok()?, f["name"].as_str()?.to_string()))).collect())
+                            .unwrap_or_default();
                     }
                 }
             }
@@ -355,4 +381,27 @@ pub fn boot(env: &GuestEnv, jobs: &[GuestJob], dir: &Path, timeout: Duration) ->
         }
     }
     Ok(Boot { jobs, done, fatal, console, elapsed: res.elapsed, timed_out: res.timed_out(), agent_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probes attached when the trigger last fired are kept until the round ends (the
+    /// agent's `BTFSMITH-ROUND` line): after a crash they are the suspects, after a round they
+    /// are nobody's.
+    #[test]
+    fn suspects_are_the_probes_of_an_unfinished_round() {
+        let head = r#"BTFSMITH-JOB {"job":"0.0","module":"m_00","btf":true}"#;
+        let first = r#"BTFSMITH-TRIGGER {"job":"0.0","funcs":[{"id":7,"name":"a"},{"id":9,"name":"b"}]}"#;
+        let round = r#"BTFSMITH-ROUND {"job":"0.0","funcs":2}"#;
+        let second = r#"BTFSMITH-TRIGGER {"job":"0.0","funcs":[{"id":11,"name":"c"}]}"#;
+        let (jobs, done, ..) = parse_output(&[head, first].join("\n"));
+        assert!(!done);
+        assert_eq!(jobs[0].triggered, vec![(7, "a".to_string()), (9, "b".to_string())]);
+        let (jobs, ..) = parse_output(&[head, first, round].join("\n"));
+        assert!(jobs[0].triggered.is_empty());
+        let (jobs, ..) = parse_output(&[head, first, round, second].join("\n"));
+        assert_eq!(jobs[0].triggered, vec![(11, "c".to_string())]);
+    }
 }

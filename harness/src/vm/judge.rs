@@ -44,7 +44,8 @@ pub enum Kind {
     Unchecked,
     /// The encoder failed on the module.
     EncoderFailed,
-    /// The guest crashed or hung while this module was loaded.
+    /// The guest crashed or hung while this module was loaded (with the FUNC whose probe was
+    /// attached when it died, when that is known).
     GuestCrash,
 }
 
@@ -177,6 +178,25 @@ fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
         }
     }
     None
+}
+
+/// Parameters of FUNC `func` that are 16-byte integers (`__int128`), by name. The 6.12 x86
+/// trampoline sizes its argument area by counting such a parameter as one slot (only struct
+/// arguments get their extra slots counted) while `save_args` stores two, so fentry on such a
+/// function writes past the area: with fentry only, onto the saved %rbp and then the return
+/// address (`tests/vm_int128.rs` shows it in the guest).
+pub fn wide_int_params(btf: &Btf, func: TypeId) -> Vec<String> {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return Vec::new();
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return Vec::new();
+    };
+    p.params
+        .iter()
+        .filter(|prm| matches!(strip(btf, prm.ty), Some(TypeData::Int(i)) if i.size > 8))
+        .map(|prm| btf.str(prm.name).to_string())
+        .collect()
 }
 
 /// How the tracer reads one parameter.

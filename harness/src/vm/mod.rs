@@ -142,6 +142,9 @@ pub struct Case {
     pub traceable: Vec<u64>,
     /// The trigger's calls.
     pub expected: Expected,
+    /// Attach probes only to FUNCs of these names (all when `None`): experiments that trace one
+    /// function and leave its callers alone.
+    pub attach_only: Option<BTreeSet<String>>,
 }
 
 impl Case {
@@ -155,6 +158,7 @@ impl Case {
             sections: kbuild::section_indices(ko)?,
             traceable: kbuild::traceable_sites(ko)?,
             expected,
+            attach_only: None,
         })
     }
 }
@@ -298,9 +302,10 @@ impl Runner {
                         continue;
                     }
                     let id = format!("{c}.{e}");
-                    let funcs: Vec<(u32, String)> = enc.funcs.iter().filter(|(_, n)| !cases[c].init_exit_only(n)).cloned().collect();
+                    let wanted = |n: &String| cases[c].attach_only.as_ref().is_none_or(|only| only.contains(n));
+                    let funcs: Vec<(u32, String)> = enc.funcs.iter().filter(|(_, n)| !cases[c].init_exit_only(n) && wanted(n)).cloned().collect();
                     report.timings.funcs += funcs.len();
-                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs });
+                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, isolate: false });
                     by_hash.insert((c, enc.btf_hash), id.clone());
                     job_of.entry(id).or_default().push((c, e));
                 }
@@ -308,13 +313,38 @@ impl Runner {
         }
 
         // 3. Boot until every job ran (a crash costs the module that crashed, not the rest);
-        //    `guests` qemus in parallel, each with its share of the jobs.
+        //    `guests` qemus in parallel, each with its share of the jobs. A crash while several
+        //    probes were attached re-runs those probes one per trigger (`isolate`), so that the
+        //    verdict names the FUNC whose probe the guest died with.
         let mut reports: BTreeMap<String, JobReport> = BTreeMap::new();
+        // Jobs re-run in isolation: what the crashed boot reported (rounds that finished) and
+        // why it died.
+        let mut isolating: BTreeMap<String, (JobReport, String)> = BTreeMap::new();
         let mut remaining = jobs.clone();
         let mut round = 0;
-        let crash_verdict = |id: &str, detail: String, out: &mut Vec<Verdict>| {
+        let crash_verdict = |id: &str, func: Option<&(u32, String)>, detail: String, out: &mut Vec<Verdict>| {
             for &(c, e) in job_of.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                out.push(Verdict { case: cases[c].label.clone(), config: encoders[e].config.name.clone(), function: None, btf_id: None, kind: Kind::GuestCrash, detail: detail.clone() });
+                // A FUNC with an __int128 parameter: the kernel's trampoline, not the encoder.
+                let wide = match (func, &encoded[c * encoders.len() + e]) {
+                    (Some(&(fid, _)), Ok(enc)) => judge::wide_int_params(&enc.btf, btf::TypeId(fid)),
+                    _ => Vec::new(),
+                };
+                let note = if wide.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "\nknown kernel bug (6.12 x86 BPF trampoline): 16-byte integer parameter(s) {} take two argument slots but the trampoline reserves one each, so fentry overwrites the saved %rbp (then the return address) of the traced call",
+                        wide.join(", ")
+                    )
+                };
+                out.push(Verdict {
+                    case: cases[c].label.clone(),
+                    config: encoders[e].config.name.clone(),
+                    function: func.map(|(_, n)| n.clone()),
+                    btf_id: func.map(|&(i, _)| i),
+                    kind: Kind::GuestCrash,
+                    detail: format!("{detail}{note}"),
+                });
             }
         };
         while !remaining.is_empty() && round < self.max_boots {
@@ -344,12 +374,23 @@ impl Runner {
                 }
                 let started: BTreeSet<String> = boot.jobs.iter().map(|j| j.job.clone()).collect();
                 report.timings.jobs += started.len();
-                let mut crashed = None;
-                for j in boot.jobs.clone() {
+                let mut crashed: Option<JobReport> = None;
+                for mut j in boot.jobs.clone() {
                     if j.finished || boot.done {
+                        if let Some((before, first)) = isolating.remove(&j.job) {
+                            // The isolated re-run survived: keep the rounds of the first run, and
+                            // say that a crash happened and did not come back.
+                            j.results.extend(before.results);
+                            crash_verdict(
+                                &j.job,
+                                None,
+                                format!("the guest crashed once with several probes attached; attached one at a time (same trigger), none crashed it. First crash:\n{first}"),
+                                &mut report.verdicts,
+                            );
+                        }
                         reports.insert(j.job.clone(), j);
                     } else {
-                        crashed = Some(j.job);
+                        crashed = Some(j);
                     }
                 }
                 if boot.done {
@@ -358,17 +399,39 @@ impl Runner {
                 // The guest died or hung: blame the job that was running (or the first one, if
                 // none had started), keep the log, and go on with the jobs that never started.
                 let why = if boot.timed_out { "hung (boot timeout)" } else { "crashed" };
-                let blamed = crashed.or_else(|| chunk.first().map(|j| j.id.clone()));
+                let blamed = crashed.as_ref().map(|j| j.job.clone()).or_else(|| chunk.first().map(|j| j.id.clone()));
                 report.crash_logs.push(boot.console.clone());
                 if let Some(b) = &blamed {
-                    crash_verdict(b, format!("the guest {why} while this module was loaded; console log: {}\n{}", boot.console.display(), boot.console_tail(40)), &mut report.verdicts);
+                    let suspects: Vec<(u32, String)> = crashed.as_ref().map(|j| j.triggered.clone()).unwrap_or_default();
+                    let names = suspects.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
+                    let tail = boot.console_tail(40);
+                    let when = match suspects.len() {
+                        0 => "not while the trigger ran (loading the module or attaching probes)".to_string(),
+                        1 => format!("while the trigger ran with fentry attached to {names} only"),
+                        k => format!("while the trigger ran with fentry attached to {k} FUNCs: {names}"),
+                    };
+                    let detail = format!("the guest {why} {when}; console log: {}\n{tail}", boot.console.display());
+                    let job = chunk.iter().find(|j| &j.id == b);
+                    match (job, crashed) {
+                        (Some(job), Some(partial)) if suspects.len() > 1 && !job.isolate => {
+                            let mut again = job.clone();
+                            again.isolate = true;
+                            again.funcs = suspects;
+                            next.push(again);
+                            isolating.insert(b.clone(), (partial, detail));
+                        }
+                        _ => {
+                            let earlier = isolating.remove(b).map(|(_, first)| format!("\n\nFirst crash, with more probes attached:\n{first}")).unwrap_or_default();
+                            crash_verdict(b, suspects.first().filter(|_| suspects.len() == 1), format!("{detail}{earlier}"), &mut report.verdicts);
+                        }
+                    }
                 }
                 next.extend(chunk.iter().filter(|j| !started.contains(&j.id) && Some(&j.id) != blamed.as_ref()).cloned());
             }
             remaining = next;
         }
         for j in &remaining {
-            crash_verdict(&j.id, format!("never ran: the guest crashed {} times", self.max_boots), &mut report.verdicts);
+            crash_verdict(&j.id, None, format!("never ran: the guest crashed {} times", self.max_boots), &mut report.verdicts);
         }
 
         // 4. Judge.
