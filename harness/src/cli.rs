@@ -153,6 +153,11 @@ enum Command {
         /// An object, executable or module compiled with -g.
         file: PathBuf,
     },
+    /// Judge a shipped kernel's BTF, FUNC by FUNC, against its own DWARF and symbol table: which
+    /// FUNCs make fentry attach to another function than the one named, read its arguments
+    /// wrong, or fail to attach. Writes report.md and verdicts.jsonl; exit 1 on any WRONG_PROTO
+    /// or UNSAFE_OPTIMIZED.
+    Audit(crate::audit::AuditArgs),
     /// Generate one C program (userspace or kernel module) with its build script and ground truth.
     Gen(crate::gen_cmd::GenArgs),
     /// Measure how often each policy's target phenomenon really occurs in compiled programs.
@@ -278,6 +283,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Gen(args) => crate::gen_cmd::gen(args),
         Command::GenStats(args) => crate::gen_cmd::gen_stats(args),
         Command::Vm(args) => crate::vm::batch::vm(args),
+        Command::Audit(args) => crate::audit::audit(args),
         Command::Run(args) => run_campaign(args),
         Command::Report { finding, out } => {
             let text = crate::upstream::report(&finding)?;

@@ -15,7 +15,7 @@ use object::{Object, ObjectSection, ObjectSymbol};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Where a parameter is when the function is entered, as its location description says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -149,6 +149,10 @@ pub struct ParamFact {
     /// The location expression at entry as DWARF operations (`DW_OP_piece 8, DW_OP_reg5`), or
     /// why there is none: the evidence a report quotes.
     pub location_expr: String,
+    /// The location is one expression for the whole body (`DW_AT_location` as an exprloc, not a
+    /// location list): gcc then states where the value lives after the prologue, which may
+    /// have copied it out of its argument register (`mov %rdi,%rbx`).
+    pub whole_body: bool,
     /// What the callers' `DW_TAG_call_site_parameter`s say: `Some(false)` when a call passes
     /// no value for it (an entry naming the parameter with no location: the clone dropped it),
     /// `Some(true)` when a call passes it in a register, `None` when no call site says.
@@ -177,6 +181,9 @@ pub struct FunctionInstance {
     pub external: bool,
     /// Entry address (section-tagged in relocatable files, see [`Facts::symbols`]).
     pub entry: u64,
+    /// Offset of its concrete `DW_TAG_subprogram` DIE in `.debug_info` (what
+    /// `llvm-dwarfdump --debug-info=OFFSET` shows).
+    pub die_offset: u64,
     /// ELF function symbols at the entry, e.g. `["walk.constprop.0"]`.
     pub symbols: Vec<String>,
     /// `int walk(struct list *l, int n)`.
@@ -253,6 +260,11 @@ impl FunctionInstance {
     pub fn convention_change(&self) -> Option<Evidence> {
         for (i, p) in self.params.iter().enumerate() {
             match (p.location, p.abi_register) {
+                // A whole-body location in a callee-saved register is where the prologue put
+                // the argument, not where it arrived: no calling convention passes arguments
+                // in rbx, rbp or r12-r15. gcc emits this for kernel functions (dmar_alloc_hwirq:
+                // `id` in DW_OP_reg3 for the whole body, `movslq %edi,%rbx` in the prologue).
+                (EntryLocation::Register(r), Some(_)) if p.whole_body && CALLEE_SAVED.contains(&r) => {}
                 (EntryLocation::Register(r), Some(abi)) if r != abi => {
                     return Some(Evidence {
                         mechanism: "register:moved",
@@ -400,7 +412,19 @@ pub struct Facts {
     pub symbols: Vec<SymbolFact>,
     /// The file is relocatable (`.o`, `.ko`): the kernel looks module symbols up in table order.
     pub relocatable: bool,
+    /// Subprograms with no code of their own (inlined everywhere, or emitted without an
+    /// address), their `entry` [`NO_CODE`], built on demand by [`read_codeless`]. An encoder that
+    /// takes a FUNC's prototype from one of these describes no body at all.
+    #[serde(skip)]
+    pub codeless: Vec<FunctionInstance>,
+    /// Only when asked for ([`read_with`]): where those subprograms are, by name — (name, unit
+    /// offset, DIE offset in `.debug_info`). Recording them costs one name read each.
+    #[serde(skip)]
+    pub codeless_refs: Vec<(String, u64, u64)>,
 }
+
+/// The `entry` of a [`Facts::codeless`] subprogram.
+pub const NO_CODE: u64 = u64::MAX;
 
 impl Facts {
     /// All instances whose source name is `name`.
@@ -447,7 +471,7 @@ fn tagged(section: usize, offset: u64) -> u64 {
 
 /// Relocations of one debug section: offset → value to use.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Relocs(Rc<HashMap<usize, u64>>);
+pub(crate) struct Relocs(Arc<HashMap<usize, u64>>);
 
 impl gimli::read::Relocate<usize> for Relocs {
     fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
@@ -538,7 +562,7 @@ impl<'d> Sections<'d> {
                     relocs.insert(offset as usize, target);
                 }
             }
-            sections.insert(id.name(), (bytes, Relocs(Rc::new(relocs))));
+            sections.insert(id.name(), (bytes, Relocs(Arc::new(relocs))));
         }
         if !sections.contains_key(".debug_info") {
             bail!("no .debug_info: compile with -g");
@@ -566,6 +590,13 @@ impl<'d> Sections<'d> {
 
 /// Reads the facts of ELF bytes with DWARF.
 pub fn read(data: &[u8]) -> Result<Facts> {
+    read_with(data, None, false)
+}
+
+/// Reads the facts of ELF bytes with DWARF, the units spread over `pool`'s threads when given
+/// (a whole kernel: 2,573 units). The result is the same as [`read`]'s.
+/// With `codeless`, also collects [`Facts::codeless`].
+pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) -> Result<Facts> {
     let file = object::File::parse(data).context("parsing ELF")?;
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
     let address_of =
@@ -597,19 +628,110 @@ pub fn read(data: &[u8]) -> Result<Facts> {
     }
 
     let mut functions = Vec::new();
-    let mut units = dwarf.units();
-    while let Some(header) = units.next().context("reading a unit header")? {
-        let unit = dwarf.unit(header).context("reading a unit")?;
-        let unit = unit.unit_ref(&dwarf);
-        let mut walker = UnitWalker::new(unit);
-        walker.collect(&mut functions, &by_address)?;
+    let mut without_code: Vec<(String, u64, u64)> = Vec::new();
+    match pool {
+        None => {
+            let mut units = dwarf.units();
+            while let Some(header) = units.next().context("reading a unit header")? {
+                let unit = dwarf.unit(header).context("reading a unit")?;
+                let unit = unit.unit_ref(&dwarf);
+                let mut walker = UnitWalker::new(unit);
+                walker.codeless = codeless;
+                walker.collect(&mut functions, &mut without_code, &by_address)?;
+            }
+        }
+        Some(pool) => {
+            // Units are independent: each is read whole by one worker. Headers first (cheap),
+            // then the units in parallel; the result is sorted below, so it does not depend on
+            // the order in which workers finish.
+            let mut headers = Vec::new();
+            let mut units = dwarf.units();
+            while let Some(header) = units.next().context("reading a unit header")? {
+                headers.push(header);
+            }
+            use rayon::prelude::*;
+            type PerUnit = (Vec<FunctionInstance>, Vec<(String, u64, u64)>);
+            let per_unit: Vec<Result<PerUnit>> = pool.install(|| {
+                headers
+                    .into_par_iter()
+                    .map(|header| {
+                        let at = header.offset().as_debug_info_offset().map_or(0, |o| o.0);
+                        let unit = dwarf
+                            .unit(header)
+                            .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
+                        let unit = unit.unit_ref(&dwarf);
+                        let (mut out, mut none) = (Vec::new(), Vec::new());
+                        let mut walker = UnitWalker::new(unit);
+                        walker.codeless = codeless;
+                        walker
+                            .collect(&mut out, &mut none, &by_address)
+                            .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
+                        Ok((out, none))
+                    })
+                    .collect()
+            });
+            for unit in per_unit {
+                let (f, none) = unit?;
+                functions.extend(f);
+                without_code.extend(none);
+            }
+        }
     }
     functions.sort_by(|a, b| (&a.name, a.entry).cmp(&(&b.name, b.entry)));
+    without_code.sort();
     Ok(Facts {
         functions,
         symbols,
         relocatable,
+        codeless: Vec::new(),
+        codeless_refs: without_code,
     })
+}
+
+/// Builds the code-less subprograms at `refs` ((unit offset, DIE offset) pairs from
+/// [`Facts::codeless_refs`]), each with its prototype; their `entry` is [`NO_CODE`]. Only the
+/// units holding them are read.
+pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)]) -> Result<Vec<FunctionInstance>> {
+    use rayon::prelude::*;
+    let file = object::File::parse(data).context("parsing ELF")?;
+    let sections = Sections::load(&file)?;
+    let dwarf = sections.dwarf()?;
+    let mut by_unit: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+    for &(unit, die) in refs {
+        by_unit.entry(unit).or_default().push(die);
+    }
+    let no_symbols = HashMap::new();
+    let per_unit: Vec<Result<Vec<FunctionInstance>>> = pool.install(|| {
+        by_unit
+            .into_par_iter()
+            .map(|(unit_at, dies)| {
+                let header = dwarf
+                    .debug_info
+                    .header_from_offset(gimli::DebugInfoOffset(unit_at as usize))
+                    .with_context(|| format!("the unit at .debug_info+{unit_at:#x}"))?;
+                let unit = dwarf.unit(header).with_context(|| format!("reading the unit at .debug_info+{unit_at:#x}"))?;
+                let unit = unit.unit_ref(&dwarf);
+                let mut walker = UnitWalker::new(unit);
+                walker.build_codeless = true;
+                let mut out = Vec::new();
+                for die in dies {
+                    let offset = gimli::DebugInfoOffset(die as usize)
+                        .to_unit_offset(&unit.header)
+                        .with_context(|| format!("DIE {die:#x} is not in the unit at {unit_at:#x}"))?;
+                    if let Some(f) = walker.instance(offset, &no_symbols)? {
+                        out.push(f);
+                    }
+                }
+                Ok(out)
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for unit in per_unit {
+        out.extend(unit?);
+    }
+    out.sort_by(|a, b| (&a.name, a.die_offset).cmp(&(&b.name, b.die_offset)));
+    Ok(out)
 }
 
 /// Reads one unit: builds scratch BTF for the types it needs and collects function instances.
@@ -620,6 +742,10 @@ struct UnitWalker<'u, 'a> {
     types: HashMap<gimli::UnitOffset, TypeId>,
     /// (callee origin, parameter origin) → some call passes it.
     call_evidence: HashMap<(gimli::UnitOffset, gimli::UnitOffset), bool>,
+    /// Record where subprograms without code are ([`Facts::codeless_refs`]).
+    codeless: bool,
+    /// Build subprograms without code too (entry [`NO_CODE`]).
+    build_codeless: bool,
 }
 
 const MAX_TYPE_DEPTH: usize = 48;
@@ -641,6 +767,8 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             scratch: Btf::new(None),
             types: HashMap::new(),
             call_evidence: HashMap::new(),
+            codeless: false,
+            build_codeless: false,
         }
     }
 
@@ -676,6 +804,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     fn collect(
         &mut self,
         out: &mut Vec<FunctionInstance>,
+        codeless: &mut Vec<(String, u64, u64)>,
         by_address: &HashMap<u64, Vec<String>>,
     ) -> Result<()> {
         let mut offsets = Vec::new();
@@ -696,6 +825,15 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         for offset in offsets {
             if let Some(f) = self.instance(offset, by_address)? {
                 out.push(f);
+            } else if self.codeless {
+                let entry = self.unit.entry(offset)?;
+                if entry.attr_value(gimli::DW_AT_declaration)?.is_none() && self.entry_pc(&entry)?.is_none() {
+                    if let Some(name) = self.string(&entry, gimli::DW_AT_name)? {
+                        let unit_at = self.unit.header.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
+                        let die_at = offset.to_debug_info_offset(&self.unit.header).map_or(0, |o| o.0 as u64);
+                        codeless.push((name, unit_at, die_at));
+                    }
+                }
             }
         }
         Ok(())
@@ -767,8 +905,10 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         if entry.attr_value(gimli::DW_AT_declaration)?.is_some() {
             return Ok(None);
         }
-        let Some(entry_pc) = self.entry_pc(&entry)? else {
-            return Ok(None);
+        let entry_pc = match self.entry_pc(&entry)? {
+            Some(pc) => pc,
+            None if self.build_codeless => NO_CODE,
+            None => return Ok(None),
         };
         let origin_off = self.origin(offset)?;
         let origin = unit.entry(origin_off)?;
@@ -819,7 +959,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, Option<i64>)> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, Option<i64>, bool)> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -861,11 +1001,12 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 // A composite whose pieces cover less than the type (clang passes `struct t a` as
                 // a.f1 alone: `DW_OP_reg5, DW_OP_piece 8` for 16 bytes) is only partly present.
                 location: match locations.get(off) {
-                    Some((_, _, Some(total), _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
+                    Some((_, _, Some(total), _, _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
                     Some(l) => l.0,
                     None => EntryLocation::None,
                 },
                 location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
+                whole_body: locations.get(off).is_some_and(|l| l.4),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
@@ -900,6 +1041,9 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             cu: self.cu.clone(),
             external,
             entry: entry_pc,
+            die_offset: offset
+                .to_debug_info_offset(&unit.header)
+                .map_or(0, |o| o.0 as u64),
             symbols: by_address.get(&entry_pc).cloned().unwrap_or_default(),
             params: facts,
             ret: btf::render::type_name(&self.scratch, ret),
@@ -914,26 +1058,26 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<(EntryLocation, String, Option<u64>, Option<i64>)> {
+    ) -> Result<(EntryLocation, String, Option<u64>, Option<i64>, bool)> {
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, None));
+            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, None, true));
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, None));
+            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, None, true));
         };
         let enc = self.unit.encoding();
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr.clone(), enc), single_fbreg(expr, enc)));
+            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr.clone(), enc), single_fbreg(expr, enc), true));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok((EntryLocation::None, "no location list".into(), None, None));
+            return Ok((EntryLocation::None, "no location list".into(), None, None, false));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data.clone(), enc), single_fbreg(loc.data, enc)));
+                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data.clone(), enc), single_fbreg(loc.data, enc), false));
             }
         }
-        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, None))
+        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, None, false))
     }
 
     /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
@@ -1306,6 +1450,9 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         Ok(id)
     }
 }
+
+/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12, r13, r14, r15.
+pub const CALLEE_SAVED: &[u16] = &[3, 6, 12, 13, 14, 15];
 
 /// x86-64 SysV parameter class, as far as the oracles check it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

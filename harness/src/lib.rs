@@ -5,6 +5,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod abi;
+pub mod audit;
 pub mod bisect;
 pub mod btf_cmd;
 pub mod campaign;

@@ -63,7 +63,7 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
 /// entry, or a call site passing them) plus any subset of those nobody can tell about (a constant
 /// or no location, and no call-site record). Each comes with the first parameter, if any, that
 /// sits in another register than its position in that signature calls for.
-fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
+pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
     let certain = |p: &crate::dwarf::ParamFact| {
         p.passed == Some(true)
             || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)
@@ -97,7 +97,9 @@ fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
             .iter()
             .zip(&regs)
             .find_map(|(p, abi)| match (p.location, abi) {
-                (EntryLocation::Register(r), Some(a)) if r != *a => Some(format!(
+                // Not evidence: a whole-body location in a callee-saved register (see
+                // FunctionInstance::convention_change).
+                (EntryLocation::Register(r), Some(a)) if r != *a && !(p.whole_body && crate::dwarf::CALLEE_SAVED.contains(&r)) => Some(format!(
                     "parameter {} arrives in DWARF register {r}, its position says {a}",
                     p.name
                 )),
