@@ -209,7 +209,7 @@ fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
     }
     for s in body {
         match s {
-            Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) => e(x, out),
+            Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) | Stmt::SetParam(_, x) => e(x, out),
             Stmt::If {
                 cond,
                 then,
