@@ -858,10 +858,24 @@ fn type_feature(
         }
         gimli::DW_TAG_member => {
             if let Some(width) = udata(e, gimli::DW_AT_bit_size) {
-                let bit = udata(e, gimli::DW_AT_data_bit_offset)
-                    .or_else(|| udata(e, gimli::DW_AT_data_member_location).map(|b| b * 8))?;
                 let t = unit.entry(type_ref(e)?).ok()?;
                 let unit_bits = udata(&t, gimli::DW_AT_byte_size)? * 8;
+                let bit = match udata(e, gimli::DW_AT_data_bit_offset) {
+                    Some(b) => b,
+                    None => {
+                        // DWARF 2 style (clang 14): `DW_AT_bit_offset` counts from the most
+                        // significant bit of a `DW_AT_byte_size` storage unit and is negative
+                        // for a field that spills past it.
+                        let base = udata(e, gimli::DW_AT_data_member_location).unwrap_or(0) * 8;
+                        let storage = udata(e, gimli::DW_AT_byte_size).unwrap_or(unit_bits / 8) * 8;
+                        let msb = match e.attr_value(gimli::DW_AT_bit_offset).ok().flatten()? {
+                            AttributeValue::Sdata(x) => x,
+                            v => v.udata_value()? as i64,
+                        };
+                        let lsb = storage as i64 - msb - width as i64;
+                        u64::try_from(base as i64 + lsb).ok()?
+                    }
+                };
                 return (unit_bits > 0 && bit % unit_bits + width > unit_bits)
                     .then_some(Phenomenon::BitfieldStraddling);
             }

@@ -95,4 +95,4 @@ pub use write::write_program;
 
 /// Version of the generator; recorded in every program (a program is a pure function of seed,
 /// policy and this version).
-pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen3");
+pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen4");

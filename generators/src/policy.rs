@@ -471,6 +471,9 @@ impl Policy {
             .iter()
             .map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 }))
             .collect();
+        // 48 recipes: one more group per program than the default, so each recipe is still in
+        // well over 5% of programs.
+        p.limits.groups = Range::new(3, 7);
         p.scalar_weights = vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 1, 2];
         p
     }
