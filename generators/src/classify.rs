@@ -840,15 +840,23 @@ fn type_feature(
             let size = udata(e, gimli::DW_AT_byte_size)?;
             for c in children(e.offset()) {
                 let Ok(d) = unit.entry(c) else { continue };
-                let v = match d.attr_value(gimli::DW_AT_const_value).ok().flatten() {
-                    Some(AttributeValue::Sdata(x)) => x,
-                    Some(AttributeValue::Data1(x)) => i64::from(x as i8),
-                    Some(AttributeValue::Data2(x)) => i64::from(x as i16),
-                    Some(AttributeValue::Data4(x)) => i64::from(x),
-                    Some(AttributeValue::Data8(x)) => x as i64,
-                    Some(AttributeValue::Udata(x)) => x as i64,
+                // A fixed-size form holds the value's low bits: sign-extend at the enum's size,
+                // not the form's (gcc writes 200 of a 2-byte signed enum as data1 0xc8).
+                let raw = match d.attr_value(gimli::DW_AT_const_value).ok().flatten() {
+                    Some(AttributeValue::Sdata(x)) => {
+                        if x < 0 && size < 4 {
+                            return Some(Phenomenon::EnumUnusualSize);
+                        }
+                        x as u64
+                    }
+                    Some(AttributeValue::Data1(x)) => u64::from(x),
+                    Some(AttributeValue::Data2(x)) => u64::from(x),
+                    Some(AttributeValue::Data4(x)) => u64::from(x),
+                    Some(AttributeValue::Data8(x)) | Some(AttributeValue::Udata(x)) => x,
                     _ => continue,
                 };
+                let shift = 64 - 8 * size.clamp(1, 8) as u32;
+                let v = ((raw << shift) as i64) >> shift;
                 let wide = v < i64::from(i32::MIN) || v > i64::from(u32::MAX);
                 if size == 8 && wide || size < 4 && v < 0 {
                     return Some(Phenomenon::EnumUnusualSize);
