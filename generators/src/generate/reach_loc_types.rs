@@ -141,10 +141,19 @@ impl Gen<'_> {
                     0,
                     bin(BinOp::Add, Expr::Acc, Expr::Param(1)),
                 ));
-                body.push(Stmt::Mix(call(w, bin(BinOp::Add, Expr::Acc, Expr::Param(0)))));
+                body.push(Stmt::Mix(call(
+                    w,
+                    bin(BinOp::Add, Expr::Acc, Expr::Param(0)),
+                )));
                 body.push(Stmt::SetParam(1, Expr::Acc));
-                body.push(Stmt::Mix(call(w, bin(BinOp::Xor, Expr::Acc, Expr::Const(5)))));
-                body.push(Stmt::Mix(call(w, bin(BinOp::Xor, Expr::Acc, Expr::Param(1)))));
+                body.push(Stmt::Mix(call(
+                    w,
+                    bin(BinOp::Xor, Expr::Acc, Expr::Const(5)),
+                )));
+                body.push(Stmt::Mix(call(
+                    w,
+                    bin(BinOp::Xor, Expr::Acc, Expr::Param(1)),
+                )));
                 let linkage = if self.chance(50) {
                     Linkage::Static
                 } else {
@@ -275,7 +284,16 @@ impl Gen<'_> {
         };
         let ret = Ty::Scalar(self.pick(&INT_PARAM_SCALARS));
         let name = self.fresh(prefix);
-        let f = self.function(name, tu, linkage, InlineHint::NoInline, ret, params, body, h);
+        let f = self.function(
+            name,
+            tu,
+            linkage,
+            InlineHint::NoInline,
+            ret,
+            params,
+            body,
+            h,
+        );
         let n = self.ncalls();
         self.calls(f, n, &[]);
         f
@@ -515,10 +533,8 @@ extern {n}_v {n}_gv;
                 let up = n.to_uppercase();
                 // A small signed enum: an explicit underlying type in clang, `packed` in gcc
                 // (gcc 12 has no C23 fixed underlying types), same size and sign.
-                let (small, ssize, lo, hi) = self.pick(&[
-                    ("signed char", 1u64, -3i64, 5i64),
-                    ("short", 2, -300, 200),
-                ]);
+                let (small, ssize, lo, hi) =
+                    self.pick(&[("signed char", 1u64, -3i64, 5i64), ("short", 2, -300, 200)]);
                 let big_neg = -(1i64 << (32 + self.below(20)));
                 let big_pos = 1i64 << (40 + self.below(20));
                 let text = format!(
@@ -540,9 +556,30 @@ static inline bs_u64 {n}_l_fold(const enum {n}_l *p) {{ return (bs_u64)*p; }}
 extern enum {n}_l {n}_g;
 "
                 );
-                let s = self.raw(&format!("{n}_s"), &format!("enum {n}_s"), text, ssize, ssize, true)?;
-                let u = self.raw(&format!("{n}_u"), &format!("enum {n}_u"), String::new(), 8, 8, true)?;
-                let l = self.raw(&format!("{n}_l"), &format!("enum {n}_l"), String::new(), 8, 8, true)?;
+                let s = self.raw(
+                    &format!("{n}_s"),
+                    &format!("enum {n}_s"),
+                    text,
+                    ssize,
+                    ssize,
+                    true,
+                )?;
+                let u = self.raw(
+                    &format!("{n}_u"),
+                    &format!("enum {n}_u"),
+                    String::new(),
+                    8,
+                    8,
+                    true,
+                )?;
+                let l = self.raw(
+                    &format!("{n}_l"),
+                    &format!("enum {n}_l"),
+                    String::new(),
+                    8,
+                    8,
+                    true,
+                )?;
                 self.prog
                     .unit_text
                     .push((tu, format!("enum {n}_l {n}_g = {up}_NEG;")));
@@ -556,8 +593,7 @@ extern enum {n}_l {n}_g;
                 let n = self.fresh("tar");
                 let rows = 2 + self.below(3);
                 let cols = 2 + self.below(4);
-                let (elem, esize) =
-                    self.pick(&[("int", 4u64), ("short", 2), ("unsigned long", 8)]);
+                let (elem, esize) = self.pick(&[("int", 4u64), ("short", 2), ("unsigned long", 8)]);
                 let (size, align) = c_layout(&[(esize * rows * cols, esize), (24, 1), (8, 8)]);
                 let text = format!(
                     "struct {n}_zero {{
@@ -681,7 +717,9 @@ extern {n}_t2 {n}_g;
                     8,
                     true,
                 )?;
-                self.prog.unit_text.push((tu, format!("{n}_t2 {n}_g = 11;")));
+                self.prog
+                    .unit_text
+                    .push((tu, format!("{n}_t2 {n}_g = 11;")));
                 let typed = vec![cty, Self::ptr_to(&sty)];
                 let f = self.typed_function(tu, "ttfn", typed, h);
                 // A declaration carrying a decl tag on the function (clang merges it into the
