@@ -59,6 +59,13 @@ pub struct ParamObs {
     /// arrives on the stack.
     #[serde(default)]
     pub stack_aggregate: bool,
+    /// The location list has the parameter in a callee-saved register (rbx, rbp, r12..r15)
+    /// somewhere and a `DW_OP_entry_value` somewhere.
+    #[serde(default)]
+    pub callee_saved_entry_value: bool,
+    /// The location list leaves part of the function's code uncovered.
+    #[serde(default)]
+    pub partial_location: bool,
 }
 
 /// One out-of-line instance of a function (a DWARF subprogram with code).
@@ -89,6 +96,9 @@ pub struct Instance {
     /// The symbol at the entry is a weak symbol.
     #[serde(default)]
     pub weak: bool,
+    /// Described by `DW_AT_ranges` with two or more ranges and no `DW_AT_low_pc`.
+    #[serde(default)]
+    pub split_ranges: bool,
 }
 
 impl Instance {
@@ -144,6 +154,10 @@ pub struct Classification {
     pub instances: Vec<Instance>,
     /// Per source name.
     pub names: BTreeMap<String, NameSummary>,
+    /// Type phenomena seen anywhere in the DWARF ([`Phenomenon::BitInt`] and the other
+    /// `types` targets).
+    #[serde(default)]
+    pub type_features: BTreeSet<Phenomenon>,
 }
 
 impl Classification {
@@ -217,6 +231,27 @@ impl Classification {
                 .names
                 .iter()
                 .any(|(n, s)| want(n) && s.units >= 1 && !s.inlined_away_in.is_empty()),
+            Phenomenon::CalleeSavedEntryValue => {
+                inst().any(|i| i.params.iter().any(|p| p.callee_saved_entry_value))
+            }
+            Phenomenon::PartialLocation => {
+                inst().any(|i| i.params.iter().any(|p| p.partial_location))
+            }
+            Phenomenon::ColdClone => inst().any(|i| {
+                i.split_ranges
+                    && i.suffixes.iter().any(|s| s == "constprop" || s == "isra")
+                    && i.suffixes.iter().any(|s| s == "cold" || s == "part")
+            }),
+            Phenomenon::BitfieldStraddling
+            | Phenomenon::BitInt
+            | Phenomenon::Atomic
+            | Phenomenon::Vector
+            | Phenomenon::EnumUnusualSize
+            | Phenomenon::FlexibleArray
+            | Phenomenon::MultiDimArray
+            | Phenomenon::AnonMember
+            | Phenomenon::BtfTag
+            | Phenomenon::TypedefChain => self.type_features.contains(&p),
         }
     }
 
@@ -276,7 +311,13 @@ pub fn classify_objects(paths: &[PathBuf]) -> Result<Classification, GenError> {
     let mut mentioned: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut inlined: BTreeMap<String, usize> = BTreeMap::new();
     for path in paths {
-        classify_one(path, &mut out.instances, &mut mentioned, &mut inlined)?;
+        classify_one(
+            path,
+            &mut out.instances,
+            &mut mentioned,
+            &mut inlined,
+            &mut out.type_features,
+        )?;
     }
     let mut by_name: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     for i in &out.instances {
@@ -309,6 +350,7 @@ fn classify_one(
     instances: &mut Vec<Instance>,
     mentioned: &mut BTreeMap<String, BTreeSet<String>>,
     inlined: &mut BTreeMap<String, usize>,
+    type_features: &mut BTreeSet<Phenomenon>,
 ) -> Result<(), GenError> {
     let data = std::fs::read(path).map_err(|source| GenError::Io {
         path: path.to_path_buf(),
@@ -396,6 +438,9 @@ fn classify_one(
             .unwrap_or_default();
         let mut cursor = unit.entries();
         while let Some((_, entry)) = cursor.next_dfs().map_err(dwarf_err)? {
+            if let Some(p) = type_feature(&dwarf, &unit, entry) {
+                type_features.insert(p);
+            }
             match entry.tag() {
                 gimli::DW_TAG_inlined_subroutine => {
                     if let Some(name) = die_name(&dwarf, &unit, entry.offset(), 0) {
@@ -415,10 +460,12 @@ fn classify_one(
                             .insert(cu_name.clone());
                     }
                     let mut starts = Vec::new();
+                    let mut spans = Vec::new();
                     if let Ok(mut ranges) = dwarf.die_ranges(&unit, entry) {
                         while let Ok(Some(r)) = ranges.next() {
                             if r.begin < r.end {
                                 starts.push(r.begin);
+                                spans.push((r.begin, r.end));
                             }
                         }
                     }
@@ -444,9 +491,11 @@ fn classify_one(
                         &starts,
                         &syms,
                         low_pc,
+                        &spans,
                     )
                     .map_err(dwarf_err)?;
                     inst.weak = weak_addrs.contains(&starts[0]);
+                    inst.split_ranges = low_pc.is_none() && spans.len() >= 2;
                     instances.push(inst);
                 }
                 _ => {}
@@ -568,12 +617,12 @@ fn type_info(
             let (t, _) = type_info(dwarf, unit, inner, depth + 1);
             (format!("{t} *"), AbiClass::Int)
         }
-        gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
+        gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_atomic_type => {
             let (t, c) = type_info(dwarf, unit, inner, depth + 1);
-            let q = if e.tag() == gimli::DW_TAG_const_type {
-                "const"
-            } else {
-                "volatile"
+            let q = match e.tag() {
+                gimli::DW_TAG_const_type => "const",
+                gimli::DW_TAG_volatile_type => "volatile",
+                _ => "_Atomic",
             };
             (format!("{q} {t}"), c)
         }
@@ -664,6 +713,208 @@ fn entry_loc(
     EntryLoc::Unknown
 }
 
+/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12..r15.
+const CALLEE_SAVED: [u16; 6] = [3, 6, 12, 13, 14, 15];
+
+/// For a location list: (some entry is a callee-saved register and some entry uses
+/// `DW_OP_entry_value`, the entries leave part of `spans` uncovered). A single expression
+/// covers everything.
+fn loclist_shape(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    v: AttributeValue<Reader<'_>>,
+    spans: &[(u64, u64)],
+) -> (bool, bool) {
+    if matches!(v, AttributeValue::Exprloc(_)) {
+        return (false, false);
+    }
+    let Ok(Some(mut iter)) = dwarf.attr_locations(unit, v) else {
+        return (false, false);
+    };
+    let (mut callee_saved, mut entry_value) = (false, false);
+    let mut covered: Vec<(u64, u64)> = Vec::new();
+    while let Ok(Some(e)) = iter.next() {
+        if e.range.begin >= e.range.end {
+            continue;
+        }
+        if let Ok(b) = gimli::Reader::to_slice(&e.data.0) {
+            if matches!(first_op(&b), EntryLoc::Reg(r) if CALLEE_SAVED.contains(&r)) {
+                callee_saved = true;
+            }
+        }
+        let mut ops = e.data.operations(unit.encoding());
+        while let Ok(Some(op)) = ops.next() {
+            if matches!(op, gimli::Operation::EntryValue { .. }) {
+                entry_value = true;
+            }
+        }
+        covered.push((e.range.begin, e.range.end));
+    }
+    covered.sort_unstable();
+    // Bytes of the function's ranges that some entry covers.
+    let mut uncovered = false;
+    for &(b, e) in spans {
+        let mut at = b;
+        for &(cb, ce) in &covered {
+            if ce <= at || cb >= e {
+                continue;
+            }
+            if cb > at {
+                break;
+            }
+            at = ce;
+            if at >= e {
+                break;
+            }
+        }
+        if at < e {
+            uncovered = true;
+        }
+    }
+    (callee_saved && entry_value, uncovered && !covered.is_empty())
+}
+
+/// The `types` phenomenon a DIE shows, if any (see [`Phenomenon::BitInt`] and the rest).
+fn type_feature(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'_>>,
+) -> Option<Phenomenon> {
+    let udata = |e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'_>>, at| {
+        e.attr_value(at).ok().flatten().and_then(|v| v.udata_value())
+    };
+    let type_ref = |e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'_>>| match e
+        .attr_value(gimli::DW_AT_type)
+    {
+        Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+        _ => None,
+    };
+    let children = |off: UnitOffset| -> Vec<UnitOffset> {
+        let mut out = Vec::new();
+        if let Ok(mut tree) = unit.entries_tree(Some(off)) {
+            if let Ok(root) = tree.root() {
+                let mut ch = root.children();
+                while let Ok(Some(c)) = ch.next() {
+                    out.push(c.entry().offset());
+                }
+            }
+        }
+        out
+    };
+    match e.tag() {
+        gimli::DW_TAG_atomic_type => Some(Phenomenon::Atomic),
+        gimli::DwTag(0x6000) => Some(Phenomenon::BtfTag),
+        gimli::DW_TAG_base_type => {
+            let name = e
+                .attr_value(gimli::DW_AT_name)
+                .ok()
+                .flatten()
+                .and_then(|v| attr_str(dwarf, unit, v))?;
+            name.contains("_BitInt").then_some(Phenomenon::BitInt)
+        }
+        gimli::DW_TAG_array_type => {
+            if matches!(
+                e.attr_value(gimli::DW_AT_GNU_vector),
+                Ok(Some(AttributeValue::Flag(true)))
+            ) {
+                return Some(Phenomenon::Vector);
+            }
+            let subs: Vec<UnitOffset> = children(e.offset())
+                .into_iter()
+                .filter(|c| unit.entry(*c).is_ok_and(|d| d.tag() == gimli::DW_TAG_subrange_type))
+                .collect();
+            if subs.len() >= 2 {
+                return Some(Phenomenon::MultiDimArray);
+            }
+            let sub = unit.entry(*subs.first()?).ok()?;
+            let count = udata(&sub, gimli::DW_AT_count);
+            let upper = sub.attr_value(gimli::DW_AT_upper_bound).ok().flatten();
+            let no_upper = match &upper {
+                None => true,
+                Some(AttributeValue::Sdata(-1)) => true,
+                Some(v) => v.udata_value() == Some(u64::MAX) || v.udata_value() == Some(u32::MAX.into()),
+            };
+            (count == Some(0) || count.is_none() && no_upper).then_some(Phenomenon::FlexibleArray)
+        }
+        gimli::DW_TAG_enumeration_type => {
+            let size = udata(e, gimli::DW_AT_byte_size)?;
+            for c in children(e.offset()) {
+                let Ok(d) = unit.entry(c) else { continue };
+                // A fixed-size form holds the value's low bits: sign-extend at the enum's size,
+                // not the form's (gcc writes 200 of a 2-byte signed enum as data1 0xc8).
+                let raw = match d.attr_value(gimli::DW_AT_const_value).ok().flatten() {
+                    Some(AttributeValue::Sdata(x)) => {
+                        if x < 0 && size < 4 {
+                            return Some(Phenomenon::EnumUnusualSize);
+                        }
+                        x as u64
+                    }
+                    Some(AttributeValue::Data1(x)) => u64::from(x),
+                    Some(AttributeValue::Data2(x)) => u64::from(x),
+                    Some(AttributeValue::Data4(x)) => u64::from(x),
+                    Some(AttributeValue::Data8(x)) | Some(AttributeValue::Udata(x)) => x,
+                    _ => continue,
+                };
+                let shift = 64 - 8 * size.clamp(1, 8) as u32;
+                let v = ((raw << shift) as i64) >> shift;
+                let wide = v < i64::from(i32::MIN) || v > i64::from(u32::MAX);
+                if size == 8 && wide || size < 4 && v < 0 {
+                    return Some(Phenomenon::EnumUnusualSize);
+                }
+            }
+            None
+        }
+        gimli::DW_TAG_member => {
+            if let Some(width) = udata(e, gimli::DW_AT_bit_size) {
+                let t = unit.entry(type_ref(e)?).ok()?;
+                let unit_bits = udata(&t, gimli::DW_AT_byte_size)? * 8;
+                let bit = match udata(e, gimli::DW_AT_data_bit_offset) {
+                    Some(b) => b,
+                    None => {
+                        // DWARF 2 style (clang 14): `DW_AT_bit_offset` counts from the most
+                        // significant bit of a `DW_AT_byte_size` storage unit and is negative
+                        // for a field that spills past it.
+                        let base = udata(e, gimli::DW_AT_data_member_location).unwrap_or(0) * 8;
+                        let storage = udata(e, gimli::DW_AT_byte_size).unwrap_or(unit_bits / 8) * 8;
+                        let msb = match e.attr_value(gimli::DW_AT_bit_offset).ok().flatten()? {
+                            AttributeValue::Sdata(x) => x,
+                            v => v.udata_value()? as i64,
+                        };
+                        let lsb = storage as i64 - msb - width as i64;
+                        u64::try_from(base as i64 + lsb).ok()?
+                    }
+                };
+                return (unit_bits > 0 && bit % unit_bits + width > unit_bits)
+                    .then_some(Phenomenon::BitfieldStraddling);
+            }
+            let named = matches!(e.attr_value(gimli::DW_AT_name), Ok(Some(_)));
+            let t = unit.entry(type_ref(e)?).ok()?;
+            (!named
+                && matches!(t.tag(), gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type))
+            .then_some(Phenomenon::AnonMember)
+        }
+        gimli::DW_TAG_typedef => {
+            // Typedefs reached through typedefs and qualifiers.
+            let mut n = 1;
+            let mut cur = type_ref(e);
+            for _ in 0..16 {
+                let Some(o) = cur else { break };
+                let Ok(d) = unit.entry(o) else { break };
+                match d.tag() {
+                    gimli::DW_TAG_typedef => n += 1,
+                    gimli::DW_TAG_const_type
+                    | gimli::DW_TAG_volatile_type
+                    | gimli::DW_TAG_atomic_type => {}
+                    _ => break,
+                }
+                cur = type_ref(&d);
+            }
+            (n >= 3).then_some(Phenomenon::TypedefChain)
+        }
+        _ => None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn instance(
     dwarf: &gimli::Dwarf<Reader<'_>>,
@@ -675,6 +926,7 @@ fn instance(
     starts: &[u64],
     syms: &HashMap<u64, Vec<String>>,
     low_pc: Option<u64>,
+    spans: &[(u64, u64)],
 ) -> gimli::Result<Instance> {
     let mut symbols = Vec::new();
     for s in starts {
@@ -801,17 +1053,22 @@ fn instance(
                 }
             }
         };
-        let (has_location, has_const_value, entry) =
+        let (has_location, has_const_value, entry, shape_of_list) =
             match concrete_die.and_then(|c| unit.entry(c).ok()) {
                 Some(e) => {
                     let loc = e.attr_value(gimli::DW_AT_location).ok().flatten();
                     let cv = matches!(e.attr_value(gimli::DW_AT_const_value), Ok(Some(_)));
                     match loc {
-                        Some(v) => (true, cv, entry_loc(dwarf, unit, v, low_pc)),
-                        None => (false, cv, EntryLoc::Unknown),
+                        Some(v) => (
+                            true,
+                            cv,
+                            entry_loc(dwarf, unit, v.clone(), low_pc),
+                            loclist_shape(dwarf, unit, v, spans),
+                        ),
+                        None => (false, cv, EntryLoc::Unknown, (false, false)),
                     }
                 }
-                None => (false, false, EntryLoc::Unknown),
+                None => (false, false, EntryLoc::Unknown, (false, false)),
             };
         params.push(ParamObs {
             name,
@@ -822,6 +1079,8 @@ fn instance(
             expected,
             shape,
             stack_aggregate,
+            callee_saved_entry_value: shape_of_list.0,
+            partial_location: shape_of_list.1,
         });
     }
     let abi_mismatch = params
@@ -840,6 +1099,7 @@ fn instance(
         nocall,
         abi_mismatch,
         weak: false,
+        split_ranges: false,
     })
 }
 

@@ -91,6 +91,7 @@ impl<'p> Emitter<'p> {
                 TypeDef::Struct { name, .. } => format!("struct {name}"),
                 TypeDef::Union { name, .. } => format!("union {name}"),
                 TypeDef::Enum { name, .. } => format!("enum {name}"),
+                TypeDef::Raw { spelling, .. } => spelling.clone(),
                 TypeDef::Typedef { name, .. } | TypeDef::FnPtr { name, .. } => name.clone(),
             },
             Ty::Ptr { pointee, to_const } => {
@@ -161,6 +162,10 @@ impl<'p> Emitter<'p> {
                     out,
                     "_Static_assert(sizeof(union {name}) == {size}, \"layout of union {name}\");"
                 );
+            }
+            TypeDef::Raw { text, .. } => {
+                out.push_str(text);
+                out.push('\n');
             }
             TypeDef::Enum { name, variants } => {
                 let vs: Vec<String> = variants.iter().map(|(n, v)| format!("{n} = {v}")).collect();
@@ -252,7 +257,29 @@ impl<'p> Emitter<'p> {
     fn value_expr(&self, ty: &Ty, v: &Value, opaque: bool, depth: usize) -> String {
         let rt = self.prog.resolve(ty);
         let cty = self.c_type(ty);
+        let raw_k = |v: &Value| {
+            let k = match v {
+                Value::Int(i) => *i as u64,
+                Value::Ptr(inner) => match **inner {
+                    Value::Int(i) => i as u64,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            if opaque {
+                format!("bs_opq({k}ULL)")
+            } else {
+                format!("{k}ULL")
+            }
+        };
         match (rt, v) {
+            (Ty::Def(d), _) if matches!(self.prog.def(*d), TypeDef::Raw { .. }) => {
+                format!("{}_make({})", self.prog.def(*d).name(), raw_k(v))
+            }
+            (Ty::Ptr { pointee, .. }, Value::Ptr(_)) if self.raw_name(pointee).is_some() => {
+                let name = self.raw_name(pointee).unwrap_or_default();
+                format!("{name}_ptr({})", raw_k(v))
+            }
             (Ty::Def(d), _)
                 if matches!(
                     self.prog.def(*d),
@@ -279,6 +306,17 @@ impl<'p> Emitter<'p> {
                 }
             }
             _ => self.scalar_expr(&cty, rt, v, opaque),
+        }
+    }
+
+    /// The helper prefix of a [`TypeDef::Raw`] type (through typedefs).
+    fn raw_name(&self, ty: &Ty) -> Option<&str> {
+        match self.prog.resolve(ty) {
+            Ty::Def(d) => match self.prog.def(*d) {
+                TypeDef::Raw { name, .. } => Some(name),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -399,6 +437,7 @@ impl<'p> Emitter<'p> {
             }
             Ty::Def(d) => match self.prog.def(*d) {
                 TypeDef::Enum { .. } => format!("((bs_u64)({x}))"),
+                TypeDef::Raw { name, .. } => format!("{name}_fold(&({x}))"),
                 TypeDef::FnPtr { .. } => format!("((bs_u64)(({x}) != 0))"),
                 TypeDef::Typedef { .. } => "0ULL".into(),
                 TypeDef::Struct { fields, .. } => {
@@ -557,6 +596,7 @@ impl<'p> Emitter<'p> {
                     format!("(({x}) & 1ULL) ? {last} : {first}")
                 }
                 TypeDef::FnPtr { .. } => format!("({cty})0"),
+                TypeDef::Raw { name, .. } => format!("{name}_make({x})"),
                 TypeDef::Struct { .. } | TypeDef::Union { .. } => {
                     format!(
                         "({cty}){}",
@@ -648,6 +688,12 @@ impl<'p> Emitter<'p> {
         fn walk_s(s: &Stmt, used: &mut [bool]) {
             match s {
                 Stmt::Mix(e) | Stmt::ColdCall(e) | Stmt::Sink(e) => walk_e(e, used),
+                Stmt::SetParam(i, e) => {
+                    walk_e(e, used);
+                    if let Some(u) = used.get_mut(*i) {
+                        *u = true;
+                    }
+                }
                 Stmt::If {
                     cond,
                     then,
@@ -779,6 +825,12 @@ impl<'p> Emitter<'p> {
         match s {
             Stmt::Mix(e) => {
                 let _ = writeln!(o, "{tab}acc = bs_mix(acc, {});", self.expr(f, e));
+            }
+            Stmt::SetParam(i, e) => {
+                if let Some(p) = f.params.get(*i) {
+                    let x = self.expr(f, e);
+                    let _ = writeln!(o, "{tab}{} = {};", p.name, self.convert_u64(&p.ty, &x, 0));
+                }
             }
             Stmt::If {
                 cond,
@@ -946,6 +998,10 @@ impl<'p> Emitter<'p> {
                 g.name,
                 Self::int_lit(i128::from(g.init))
             );
+        }
+        for (_, text) in p.unit_text.iter().filter(|(u, _)| *u == tu) {
+            o.push_str(text);
+            o.push('\n');
         }
         o.push('\n');
         let uses_cold = p

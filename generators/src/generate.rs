@@ -8,6 +8,8 @@ use crate::error::GenError;
 use crate::model::*;
 use crate::policy::{Hazard, Policy, Range};
 
+mod reach_loc_types;
+
 /// Generates the program for `seed` under `policy`. Same seed and policy, same program.
 pub fn generate(seed: u64, policy: &Policy) -> Result<Program, GenError> {
     let mut ch = SeededChoices::new(seed);
@@ -265,7 +267,7 @@ impl Gen<'_> {
     fn earlier_value_type(&mut self) -> Option<Ty> {
         let cands: Vec<TypeId> = (0..self.prog.types.len())
             .map(TypeId)
-            .filter(|t| !matches!(self.prog.def(*t), TypeDef::FnPtr { .. }))
+            .filter(|t| !matches!(self.prog.def(*t), TypeDef::FnPtr { .. } | TypeDef::Raw { .. }))
             .filter(|t| self.prog.local_unit(*t).is_none())
             .collect();
         if cands.is_empty() {
@@ -334,9 +336,11 @@ impl Gen<'_> {
     /// A parameter type for a plain function.
     fn param_ty(&mut self, allow_float: bool) -> Ty {
         if self.chance(self.pol.aggregate_param_percent) {
+            // Raw types (the `types` recipes) have their own helpers and stay in their recipe.
             let cands: Vec<TypeId> = (0..self.prog.types.len())
                 .map(TypeId)
                 .filter(|t| self.prog.local_unit(*t).is_none())
+                .filter(|t| !matches!(self.prog.def(*t), TypeDef::Raw { .. }))
                 .collect();
             if !cands.is_empty() {
                 let t = self.pick(&cands);
@@ -445,6 +449,9 @@ impl Gen<'_> {
                     Value::Int(i128::from(variants[i].1))
                 }
                 TypeDef::FnPtr { .. } => Value::Null,
+                // The seed of `NAME_make` / `NAME_ptr`; small, so it is also the real value of
+                // every integer-like raw type.
+                TypeDef::Raw { .. } => Value::Int(i128::from(1 + self.below(100) as u8)),
                 TypeDef::Typedef { target, .. } => self.value(&target, depth + 1),
                 TypeDef::Struct { fields, .. } => Value::Fields(
                     fields
@@ -783,6 +790,13 @@ impl Gen<'_> {
             | H::SameTagDifferentLayout
             | H::SameNameDifferentFnPtr
             | H::InlineOnlyCopy => self.units_recipe(h)?,
+            H::LocCalleeSaved | H::LocPartialLive | H::LocColdClone => self.locations_recipe(h)?,
+            H::TypeBitfields
+            | H::TypeBitInt
+            | H::TypeAtomicVector
+            | H::TypeEnums
+            | H::TypeArrays
+            | H::TypeTagsTypedefs => self.types_recipe(h)?,
             H::IsraStructPointer | H::IsraStructByValue => {
                 let tu = self.random_tu();
                 let nf = 2 + self.below(4) as u32;

@@ -51,6 +51,15 @@
 //!   function-pointer typedef whose definition differs per unit (unit-local types,
 //!   [`model::Program::unit_types`]; callers pass real functions); an `always_inline` copy of a
 //!   static beside an out-of-line one.
+//! - locations (policy `locations`): parameters read after calls to a weak helper
+//!   (callee-saved registers, then `DW_OP_entry_value`), parameters overwritten between calls
+//!   (location lists with gaps), constant arguments plus a cold path (gcc
+//!   `.constprop` + `.cold`, `DW_AT_ranges` only);
+//! - types (policy `types`): bitfields straddling in packed structs, `_BitInt(N)` up to 256
+//!   (clang 16+, same-size fallbacks elsewhere), `_Atomic`, vectors, enums with 64-bit,
+//!   negative and explicitly typed values, flexible, zero-length and multi-dimensional
+//!   arrays, anonymous members, BTF tags (clang), typedef chains, written as
+//!   [`model::TypeDef::Raw`] C text with helpers.
 //!
 //! # Undefined behaviour
 //! All arithmetic runs on `unsigned long long` through helpers in `prog.h` (division and
@@ -95,4 +104,4 @@ pub use write::write_program;
 
 /// Version of the generator; recorded in every program (a program is a pure function of seed,
 /// policy and this version).
-pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen3");
+pub const GENERATOR_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+gen4");

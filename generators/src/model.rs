@@ -285,6 +285,32 @@ pub enum TypeDef {
         /// Qualifiers on the alias.
         quals: Quals,
     },
+    /// A type the structured model does not describe (bitfields at odd offsets, `_BitInt(N)`,
+    /// `_Atomic`, enums with fixed underlying types, flexible arrays, vectors, anonymous nested
+    /// members, BTF tags), written as C text by the `types` recipes. The text defines the type,
+    /// spelled [`TypeDef::Raw::spelling`], and three helpers named after `name`:
+    /// `NAME_make(bs_u64 k)` (a value of the type built from `k`, for by-value arguments, only
+    /// when `by_value`), `NAME_ptr(bs_u64 k)` (a pointer to a live object built from `k`) and
+    /// `bs_u64 NAME_fold(const T *p)` (the object folded to an integer). The text may differ per
+    /// compiler (`#if`), as long as size, alignment and argument class stay the same, so the
+    /// ground truth holds for every compiler.
+    Raw {
+        /// Identifier the helpers are named after (`tb5`).
+        name: String,
+        /// How declarations spell the type (`struct tb5`, `tb5_t`).
+        spelling: String,
+        /// The C definitions, written to `prog.h`.
+        text: String,
+        /// `sizeof` on x86-64 (asserted in the text).
+        size: u64,
+        /// `_Alignof` on x86-64.
+        align: u64,
+        /// Whether a value can be passed by value (`NAME_make` exists). Otherwise only pointers.
+        by_value: bool,
+        /// Whether a value passed by value equals the `k` given to `NAME_make` (an integer-like
+        /// type), so the ground truth's argument is the real value.
+        value_is_k: bool,
+    },
     /// `typedef R (*name)(P...);`.
     FnPtr {
         /// The typedef name.
@@ -304,6 +330,7 @@ impl TypeDef {
             | TypeDef::Union { name, .. }
             | TypeDef::Enum { name, .. }
             | TypeDef::Typedef { name, .. }
+            | TypeDef::Raw { name, .. }
             | TypeDef::FnPtr { name, .. } => name,
         }
     }
@@ -449,6 +476,9 @@ pub enum Stmt {
     /// `return callee(args)` (a tail call); args are converted to the callee's parameter types.
     /// Always the last statement; the callee returns the same type.
     TailCall(FuncId, Vec<Expr>),
+    /// `p_i = (T)(e)`: overwrites integer parameter `i`, so its entry value is gone for the rest
+    /// of the function (the compiler can describe it only where the new value lives).
+    SetParam(usize, Expr),
     /// `if (__builtin_expect(cond, 1)) return value;` (a cheap early exit).
     EarlyReturn {
         /// Condition.
@@ -622,6 +652,11 @@ pub struct Program {
     /// that unit and later local types of that unit may refer to them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unit_types: Vec<(TypeId, usize)>,
+    /// C text written into one unit after its globals, as `(unit, text)`: definitions of
+    /// external globals of [`TypeDef::Raw`] types (declared `extern` in the raw type's text),
+    /// so they are in the unit's DWARF.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unit_text: Vec<(usize, String)>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -648,6 +683,7 @@ impl Program {
             globals: Vec::new(),
             calls: Vec::new(),
             unit_types: Vec::new(),
+            unit_text: Vec::new(),
         }
     }
 
@@ -734,6 +770,11 @@ impl Program {
                     }
                 }
             }
+            TypeDef::Raw { size, align, .. } => {
+                if *size == 0 || *align == 0 || !align.is_power_of_two() {
+                    return bad(format!("raw type {}: size {size}, align {align}", def.name()));
+                }
+            }
             TypeDef::Enum { variants, name } => {
                 if variants.is_empty() {
                     return bad(format!("enum {name} has no enumerators"));
@@ -800,6 +841,7 @@ impl Program {
             Ty::Ptr { .. } => (8, 8),
             Ty::Def(d) => match self.def(*d) {
                 TypeDef::Enum { .. } => (4, 4),
+                TypeDef::Raw { size, align, .. } => (*size, *align),
                 TypeDef::FnPtr { .. } => (8, 8),
                 TypeDef::Typedef { .. } => (8, 8),
                 TypeDef::Struct {
@@ -943,7 +985,7 @@ impl Program {
                 TypeDef::FnPtr { ret, params, .. } => {
                     std::iter::once(ret.clone()).chain(params.iter().cloned()).collect()
                 }
-                TypeDef::Enum { .. } => Vec::new(),
+                TypeDef::Enum { .. } | TypeDef::Raw { .. } => Vec::new(),
             };
             if refs
                 .iter()
@@ -1038,6 +1080,17 @@ impl Program {
         for (k, s) in body.iter().enumerate() {
             match s {
                 Stmt::Mix(e) | Stmt::ColdCall(e) | Stmt::Sink(e) => self.check_expr(me, f, e)?,
+                Stmt::SetParam(i, e) => {
+                    let ok = f.params.get(*i).is_some_and(|p| {
+                        !p.quals.is_const && matches!(p.ty, Ty::Scalar(s) if s.is_integer())
+                    });
+                    if !ok {
+                        return Err(GenError::InvalidModel {
+                            what: format!("{}: parameter {i} is not a writable integer", f.name),
+                        });
+                    }
+                    self.check_expr(me, f, e)?;
+                }
                 Stmt::If {
                     cond,
                     then,

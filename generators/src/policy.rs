@@ -99,11 +99,39 @@ pub enum Hazard {
     /// An always-inlined (no out-of-line body) same-name static in one unit beside an
     /// out-of-line one in another.
     InlineOnlyCopy,
+    /// Integer parameters still needed after calls to a weak (so clobber-unknown) helper: they
+    /// move to callee-saved registers, and after their last use the location list says
+    /// `DW_OP_entry_value(<ABI register>)`.
+    LocCalleeSaved,
+    /// Integer parameters overwritten in the body between calls: their location lists stop
+    /// before the end of the function (the value at entry is gone).
+    LocPartialLive,
+    /// A static function with one constant argument at every call site and an unlikely path
+    /// calling a cold function: gcc makes a `.constprop` clone split into hot and `.cold`
+    /// parts, described by `DW_AT_ranges` only.
+    LocColdClone,
+    /// Bitfields at odd bit offsets, straddling their type's boundaries in packed structs, and
+    /// wider than `int` (`unsigned long long x : 33`).
+    TypeBitfields,
+    /// `_BitInt(N)` up to 256 bits (clang 16 and later; other compilers get an integer or an
+    /// array of the same size and argument class).
+    TypeBitInt,
+    /// `_Atomic` scalars and `vector_size(16)` vectors, in parameters, members and globals.
+    TypeAtomicVector,
+    /// Enums with 64-bit and negative values, and small enums with an explicit underlying type
+    /// (clang) or `packed` (gcc).
+    TypeEnums,
+    /// Flexible, zero-length and multi-dimensional arrays, in structs behind parameters and in
+    /// globals.
+    TypeArrays,
+    /// Anonymous nested structs and unions, `btf_type_tag`/`btf_decl_tag` (clang) on pointers,
+    /// members, parameters and functions, and deep typedef and qualifier chains.
+    TypeTagsTypedefs,
 }
 
 impl Hazard {
     /// Every recipe.
-    pub const ALL: [Hazard; 40] = [
+    pub const ALL: [Hazard; 49] = [
         Hazard::Plain,
         Hazard::SameNameIdentical,
         Hazard::SameNameDifferentTypes,
@@ -144,6 +172,15 @@ impl Hazard {
         Hazard::SameTagDifferentLayout,
         Hazard::SameNameDifferentFnPtr,
         Hazard::InlineOnlyCopy,
+        Hazard::LocCalleeSaved,
+        Hazard::LocPartialLive,
+        Hazard::LocColdClone,
+        Hazard::TypeBitfields,
+        Hazard::TypeBitInt,
+        Hazard::TypeAtomicVector,
+        Hazard::TypeEnums,
+        Hazard::TypeArrays,
+        Hazard::TypeTagsTypedefs,
     ];
 
     /// True for the same-name recipes.
@@ -219,6 +256,35 @@ pub enum Phenomenon {
     SameNameDifferentFnPtr,
     /// A name with out-of-line code in one unit and only inlined code in another.
     InlineOnlyBesideOutOfLine,
+    /// A parameter whose location list has it in a callee-saved register (rbx, rbp, r12..r15)
+    /// and elsewhere as `DW_OP_entry_value` of a register.
+    CalleeSavedEntryValue,
+    /// A parameter whose location list leaves part of its function's code uncovered.
+    PartialLocation,
+    /// A `.constprop` or `.isra` clone whose code is split into several address ranges
+    /// (a `.cold` or `.part` piece): its DWARF has `DW_AT_ranges`, no single `low_pc`.
+    ColdClone,
+    /// A bitfield crossing a boundary of its declared type's size (packed layouts only).
+    BitfieldStraddling,
+    /// A `_BitInt(N)` base type.
+    BitInt,
+    /// A `DW_TAG_atomic_type`.
+    Atomic,
+    /// A vector type (`DW_AT_GNU_vector` array).
+    Vector,
+    /// An enum of 8 bytes with a value outside the 32-bit range, or one of 1 or 2 bytes with a
+    /// negative value.
+    EnumUnusualSize,
+    /// A flexible or zero-length array member.
+    FlexibleArray,
+    /// An array type with two or more dimensions.
+    MultiDimArray,
+    /// A struct or union member without a name whose type is a struct or union.
+    AnonMember,
+    /// A `DW_TAG_LLVM_annotation` (`btf_type_tag` / `btf_decl_tag`).
+    BtfTag,
+    /// A chain of three or more typedefs (qualifiers allowed between them).
+    TypedefChain,
 }
 
 impl Phenomenon {
@@ -247,6 +313,19 @@ impl Phenomenon {
             Phenomenon::SameTagDifferentLayout => "same-tag-diff-layout",
             Phenomenon::SameNameDifferentFnPtr => "same-name-diff-fnptr",
             Phenomenon::InlineOnlyBesideOutOfLine => "inline-only-copy",
+            Phenomenon::CalleeSavedEntryValue => "callee-saved+entry-value",
+            Phenomenon::PartialLocation => "partial-location",
+            Phenomenon::ColdClone => "cold-clone",
+            Phenomenon::BitfieldStraddling => "bitfield-straddling",
+            Phenomenon::BitInt => "bitint",
+            Phenomenon::Atomic => "atomic",
+            Phenomenon::Vector => "vector",
+            Phenomenon::EnumUnusualSize => "enum-64/narrow",
+            Phenomenon::FlexibleArray => "flexible-array",
+            Phenomenon::MultiDimArray => "multidim-array",
+            Phenomenon::AnonMember => "anon-member",
+            Phenomenon::BtfTag => "btf-tag",
+            Phenomenon::TypedefChain => "typedef-chain",
         }
     }
 }
@@ -332,7 +411,7 @@ pub struct Policy {
 }
 
 /// The names of the built-in policies, `mixed` first.
-pub const POLICY_NAMES: [&str; 14] = [
+pub const POLICY_NAMES: [&str; 16] = [
     "mixed",
     "collisions",
     "isra",
@@ -347,6 +426,8 @@ pub const POLICY_NAMES: [&str; 14] = [
     "recursion-tailcall",
     "stack",
     "units",
+    "locations",
+    "types",
 ];
 
 impl Default for Policy {
@@ -390,6 +471,9 @@ impl Policy {
             .iter()
             .map(|h| (*h, if *h == Hazard::Plain { 6 } else { 3 }))
             .collect();
+        // 48 recipes: one more group per program than the default, so each recipe is still in
+        // well over 5% of programs.
+        p.limits.groups = Range::new(3, 7);
         p.scalar_weights = vec![10, 6, 6, 6, 2, 2, 3, 2, 2, 3, 3, 2, 1, 2];
         p
     }
@@ -515,6 +599,42 @@ impl Policy {
                 // Three or more units, so "three or more definitions" can happen.
                 p.limits.tus = Range::new(3, 5);
                 p.limits.groups = Range::new(4, 7);
+                p
+            }
+            "locations" => {
+                let mut p = Policy::focused(
+                    name,
+                    vec![P::CalleeSavedEntryValue, P::PartialLocation, P::ColdClone],
+                    &[H::LocCalleeSaved, H::LocPartialLive, H::LocColdClone],
+                );
+                p.limits.groups = Range::new(3, 6);
+                p
+            }
+            "types" => {
+                let mut p = Policy::focused(
+                    name,
+                    vec![
+                        P::BitfieldStraddling,
+                        P::BitInt,
+                        P::Atomic,
+                        P::Vector,
+                        P::EnumUnusualSize,
+                        P::FlexibleArray,
+                        P::MultiDimArray,
+                        P::AnonMember,
+                        P::BtfTag,
+                        P::TypedefChain,
+                    ],
+                    &[
+                        H::TypeBitfields,
+                        H::TypeBitInt,
+                        H::TypeAtomicVector,
+                        H::TypeEnums,
+                        H::TypeArrays,
+                        H::TypeTagsTypedefs,
+                    ],
+                );
+                p.limits.groups = Range::new(5, 9);
                 p
             }
             _ => {

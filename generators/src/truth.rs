@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::emit::{Emitter, Flavour};
-use crate::model::{Linkage, Program, Value};
+use crate::model::{Linkage, Program, Stmt, Value};
 use crate::policy::Hazard;
 
 /// One parameter of a function, as written in the source.
@@ -15,6 +15,17 @@ pub struct TruthParam {
     pub c_type: String,
     /// Size in bytes (x86-64).
     pub size: u64,
+    /// The body overwrites the parameter (`locations` policy): its value at entry is what the
+    /// caller passed, but later in the function the variable holds something else.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub overwritten: bool,
+    /// The parameter's type (or pointee) is a `types` recipe's C-text type whose object is
+    /// built by a helper: the recorded argument (`Int(k)` or `Ptr(Int(k))`) is the helper's
+    /// seed `k`, not the bytes passed. Integer-like types passed by value (`_Atomic` ints,
+    /// enums, `_BitInt(8|16|32|64)`, the typedef chain) are the exception: there `k` is the
+    /// value, and this is false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub value_is_seed: bool,
 }
 
 /// One function definition (an instance: same-name statics are separate instances).
@@ -127,10 +138,13 @@ impl GroundTruth {
                 params: f
                     .params
                     .iter()
-                    .map(|p| TruthParam {
+                    .enumerate()
+                    .map(|(pi, p)| TruthParam {
                         name: p.name.clone(),
                         c_type: em.c_type(&p.ty),
                         size: prog.size_of(&p.ty),
+                        overwritten: overwrites(&f.body, pi),
+                        value_is_seed: seeded_raw(prog, &p.ty),
                     })
                     .collect(),
                 variadic: f.variadic,
@@ -209,7 +223,7 @@ fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
     }
     for s in body {
         match s {
-            Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) => e(x, out),
+            Stmt::Mix(x) | Stmt::Sink(x) | Stmt::ColdCall(x) | Stmt::SetParam(_, x) => e(x, out),
             Stmt::If {
                 cond,
                 then,
@@ -233,5 +247,30 @@ fn mark_calls(body: &[crate::model::Stmt], out: &mut [bool]) {
             }
             Stmt::Recurse { .. } | Stmt::VaSum | Stmt::VaMixed => {}
         }
+    }
+}
+
+/// Whether `body` assigns parameter `i` ([`Stmt::SetParam`]).
+fn overwrites(body: &[Stmt], i: usize) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::SetParam(j, _) => *j == i,
+        Stmt::If {
+            then, otherwise, ..
+        } => overwrites(then, i) || overwrites(otherwise, i),
+        Stmt::Loop { body, .. } => overwrites(body, i),
+        _ => false,
+    })
+}
+
+/// Whether arguments of type `ty` are recorded as a raw type's helper seed (see
+/// [`TruthParam::value_is_seed`]).
+fn seeded_raw(prog: &Program, ty: &crate::model::Ty) -> bool {
+    use crate::model::{Ty, TypeDef};
+    match prog.resolve(ty) {
+        Ty::Ptr { pointee, .. } => {
+            matches!(prog.resolve(pointee), Ty::Def(d) if matches!(prog.def(*d), TypeDef::Raw { .. }))
+        }
+        Ty::Def(d) => matches!(prog.def(*d), TypeDef::Raw { value_is_k: false, .. }),
+        _ => false,
     }
 }

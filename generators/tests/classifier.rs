@@ -248,3 +248,70 @@ fn stack_and_units_phenomena_are_counted_and_absent_from_a_control() {
         }
     }
 }
+
+fn params_of<'a>(c: &'a Classification, name: &str) -> Vec<&'a generators::classify::ParamObs> {
+    inst(c, name).into_iter().flat_map(|i| i.params.iter()).collect()
+}
+
+#[test]
+fn location_lists_callee_saved_entry_values_gaps_and_cold_clones() {
+    for cc in ["gcc", "clang", "clang-19"] {
+        let (_d, c) = compile(cc, "-O2", &["locations.c"]);
+        assert!(
+            params_of(&c, "entryv").iter().any(|p| p.callee_saved_entry_value),
+            "{cc}: entryv {:?}",
+            inst(&c, "entryv")
+        );
+        assert!(
+            params_of(&c, "partial").iter().any(|p| p.partial_location),
+            "{cc}: partial {:?}",
+            inst(&c, "partial")
+        );
+        // The weak helper reads its parameter once, before any call: one register throughout.
+        assert!(
+            params_of(&c, "helper")
+                .iter()
+                .all(|p| !p.callee_saved_entry_value && !p.partial_location),
+            "{cc}: helper {:?}",
+            inst(&c, "helper")
+        );
+        // Only gcc clones and splits functions.
+        assert_eq!(
+            c.occurred(Phenomenon::ColdClone, None),
+            cc == "gcc",
+            "{cc}: {:?}",
+            inst(&c, "cc")
+        );
+    }
+    // At -O0 every parameter has one stack slot for the whole function.
+    let (_d, c) = compile("gcc", "-O0", &["locations.c"]);
+    assert!(!c.occurred(Phenomenon::CalleeSavedEntryValue, None));
+    assert!(!c.occurred(Phenomenon::PartialLocation, None));
+}
+
+#[test]
+fn type_phenomena_per_compiler() {
+    use Phenomenon as P;
+    let common = [
+        P::BitfieldStraddling,
+        P::Atomic,
+        P::Vector,
+        P::EnumUnusualSize,
+        P::FlexibleArray,
+        P::MultiDimArray,
+        P::AnonMember,
+        P::TypedefChain,
+    ];
+    for cc in ["gcc", "clang", "clang-19"] {
+        let (_d, c) = compile(cc, "-O2", &["types.c"]);
+        for p in common {
+            assert!(c.type_features.contains(&p), "{cc}: {p:?} missing from {:?}", c.type_features);
+        }
+        // _BitInt needs clang 16; BTF tags need clang.
+        assert_eq!(c.type_features.contains(&P::BitInt), cc == "clang-19", "{cc}");
+        assert_eq!(c.type_features.contains(&P::BtfTag), cc != "gcc", "{cc}");
+    }
+    // A program without any of them (the plain bitfields do not straddle).
+    let (_d, c) = compile("gcc", "-O2", &["locations.c"]);
+    assert!(c.type_features.is_empty(), "{:?}", c.type_features);
+}

@@ -123,3 +123,27 @@ fn build_script_runs_the_documented_commands() {
         );
     }
 }
+
+/// The `locations` and `types` policies also under clang 19, the only compiler here with
+/// `_BitInt` (the others compile the same-size fallbacks): one checksum across all three.
+#[test]
+fn locations_and_types_agree_across_gcc_clang14_and_clang19() {
+    let compilers = [
+        common::require_compiler("gcc"),
+        common::require_compiler("clang"),
+        common::require_compiler("clang-19"),
+    ];
+    let jobs: Vec<(Policy, u64)> = ["locations", "types"]
+        .iter()
+        .map(|n| Policy::by_name(n).expect("built-in policy"))
+        .flat_map(|p| [102u64, 103, 104].map(|s| (p.clone(), s)))
+        .collect();
+    let failures = common::parallel(&jobs, |(p, s)| check_program(p, *s, &compilers));
+    assert!(
+        failures.is_empty(),
+        "{} of {} programs failed:\n{}",
+        failures.len(),
+        jobs.len(),
+        failures.join("\n")
+    );
+}

@@ -57,6 +57,8 @@ fn modules_build_warning_free_with_kbuild() {
         "collisions",
         "stack",
         "units",
+        "locations",
+        "types",
     ]
     .iter()
     .map(|n| (Policy::by_name(n).expect("policy"), 21u64))

@@ -286,3 +286,73 @@ fn a_long_double_result_is_refused_for_the_module_flavour_with_a_reason() {
     );
     generators::write_program(&prog, Flavour::User, dir.path()).expect("userspace is fine");
 }
+
+#[test]
+fn location_and_type_recipes_record_what_the_function_receives() {
+    let mut seen = BTreeSet::new();
+    for prog in programs("locations", 30) {
+        let truth = GroundTruth::of(&prog, Flavour::User);
+        for f in &truth.functions {
+            seen.insert(f.hazard);
+            let overwritten: Vec<&str> = f
+                .params
+                .iter()
+                .filter(|p| p.overwritten)
+                .map(|p| p.name.as_str())
+                .collect();
+            // Exactly p0 and p1 of the partial-liveness functions are overwritten.
+            if f.name.starts_with("plive") {
+                assert_eq!(overwritten, ["p0", "p1"], "{}", f.prototype);
+            } else {
+                assert!(overwritten.is_empty(), "{}", f.prototype);
+            }
+            if f.name.starts_with("ccold") {
+                // One parameter gets the same literal at every call site.
+                let calls: Vec<_> = truth.calls.iter().filter(|c| c.function == f.id).collect();
+                assert!(calls.len() >= 2, "{}", f.name);
+                let constant = (1..f.params.len()).any(|i| calls.iter().all(|c| c.args[i] == calls[0].args[i]));
+                assert!(constant, "{}: {:?}", f.name, calls);
+            }
+        }
+        let c = text(&prog);
+        if prog.functions.iter().any(|f| f.name.starts_with("csave")) {
+            assert!(c.contains("__attribute__((__weak__"), "the helper is weak");
+        }
+    }
+    for h in [Hazard::LocCalleeSaved, Hazard::LocPartialLive, Hazard::LocColdClone] {
+        assert!(seen.contains(&h), "{h:?} never generated");
+    }
+    let mut seed_params = 0;
+    for prog in programs("types", 30) {
+        let truth = GroundTruth::of(&prog, Flavour::User);
+        let c = text(&prog);
+        for f in &truth.functions {
+            seen.insert(f.hazard);
+            for p in &f.params {
+                // Pointers to the C-text structs carry the helper's seed; integer-like types
+                // passed by value (enums, `_Atomic` ints, `_BitInt` typedefs) their value.
+                let pointer_to_raw = p.c_type.ends_with('*')
+                    && ["struct tbi", "struct tav", "struct tar", "struct tt"]
+                        .iter()
+                        .any(|t| p.c_type.contains(t));
+                assert_eq!(p.value_is_seed, pointer_to_raw, "{}: {}", f.name, p.c_type);
+                seed_params += usize::from(p.value_is_seed);
+            }
+        }
+        if prog.functions.iter().any(|f| f.hazard == Hazard::TypeBitInt) {
+            assert!(c.contains("#if defined(__clang__) && __clang_major__ >= 16"));
+            assert!(c.contains("_BitInt("));
+        }
+    }
+    assert!(seed_params > 0);
+    for h in [
+        Hazard::TypeBitfields,
+        Hazard::TypeBitInt,
+        Hazard::TypeAtomicVector,
+        Hazard::TypeEnums,
+        Hazard::TypeArrays,
+        Hazard::TypeTagsTypedefs,
+    ] {
+        assert!(seen.contains(&h), "{h:?} never generated");
+    }
+}
