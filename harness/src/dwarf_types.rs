@@ -325,6 +325,10 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                         .map(|enc| enc == gimli::DW_ATE_signed || enc == gimli::DW_ATE_signed_char),
                     _ => None,
                 };
+                // A fixed-size constant form is as wide as the producer found enough, not as wide
+                // as the enum: gcc writes 200 of a 2-byte signed enum as DW_FORM_data1 0xc8 (and
+                // negative values as sdata). Its sign bit is the enum's, at the enum's size.
+                let width = size.map(|s| s.clamp(1, 8) as u32);
                 let mut values = Vec::new();
                 for child in self.children(offset)? {
                     let e = unit.entry(child)?;
@@ -340,15 +344,15 @@ impl<'u, 'a, 'f> UnitTypes<'u, 'a, 'f> {
                         }
                         Some(AttributeValue::Udata(v)) => i128::from(v),
                         Some(AttributeValue::Data1(v)) => {
-                            extend(u64::from(v), 1, signed == Some(true))
+                            extend(u64::from(v), width.unwrap_or(1), signed == Some(true))
                         }
                         Some(AttributeValue::Data2(v)) => {
-                            extend(u64::from(v), 2, signed == Some(true))
+                            extend(u64::from(v), width.unwrap_or(2), signed == Some(true))
                         }
                         Some(AttributeValue::Data4(v)) => {
-                            extend(u64::from(v), 4, signed == Some(true))
+                            extend(u64::from(v), width.unwrap_or(4), signed == Some(true))
                         }
-                        Some(AttributeValue::Data8(v)) => extend(v, 8, signed == Some(true)),
+                        Some(AttributeValue::Data8(v)) => extend(v, width.unwrap_or(8), signed == Some(true)),
                         _ => continue,
                     };
                     values.push((
