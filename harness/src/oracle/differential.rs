@@ -96,6 +96,7 @@ fn explain_one_sided(
     line: &str,
     other: &BTreeSet<String>,
     allow_duplicates: bool,
+    flat_majority: &BTreeSet<String>,
 ) -> Option<&'static str> {
     let (text, _) = split_count(line);
     if allow_duplicates && other.iter().any(|o| split_count(o).0 == text) {
@@ -129,6 +130,7 @@ fn explain_one_sided(
     if other
         .iter()
         .any(|o| flatten_arrays(split_count(o).0) == flat)
+        || flat_majority.contains(&flat)
     {
         return Some("flattened-array");
     }
@@ -142,6 +144,19 @@ pub fn classify(
     reference: &Canon,
     other: &Canon,
     allow_duplicates: bool,
+) -> (Vec<String>, BTreeSet<&'static str>) {
+    classify_with(reference, other, allow_duplicates, &BTreeSet::new())
+}
+
+/// [`classify`], where `flat_majority` holds the lines (array shapes multiplied out) that more
+/// than half of all configurations have: a line the consensus lacks because the configurations
+/// split three ways on array shapes (`[4][3]`, `[12]`, `[3][4]`) differs from the majority only
+/// in its shape. Which shape is right is the type-fidelity oracle's question.
+pub fn classify_with(
+    reference: &Canon,
+    other: &Canon,
+    allow_duplicates: bool,
+    flat_majority: &BTreeSet<String>,
 ) -> (Vec<String>, BTreeSet<&'static str>) {
     let a: BTreeSet<String> = reference.lines.iter().cloned().collect();
     let b: BTreeSet<String> = other.lines.iter().cloned().collect();
@@ -192,7 +207,7 @@ pub fn classify(
                 continue; // judged above
             }
         }
-        match explain_one_sided(line, other, allow_duplicates) {
+        match explain_one_sided(line, other, allow_duplicates, flat_majority) {
             Some(rule) => {
                 used.insert(rule);
             }
@@ -237,10 +252,18 @@ impl Oracle for Differential {
                 .map(|(l, _)| l.to_string())
                 .collect(),
         };
+        let mut flat_support: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, c, _) in &canons {
+            let flat: BTreeSet<String> = c.lines.iter().map(|l| flatten_arrays(split_count(l).0)).collect();
+            for f in flat {
+                *flat_support.entry(f).or_default() += 1;
+            }
+        }
+        let flat_majority: BTreeSet<String> = flat_support.into_iter().filter(|(_, n)| n * 2 > canons.len()).map(|(l, _)| l).collect();
         let ref_name = "consensus";
         let mut out = Vec::new();
         for (name, canon, partial_dedup) in &canons {
-            let (unexplained, _) = classify(&consensus, canon, *partial_dedup);
+            let (unexplained, _) = classify_with(&consensus, canon, *partial_dedup, &flat_majority);
             if unexplained.is_empty() {
                 continue;
             }
@@ -279,6 +302,21 @@ mod tests {
         Canon {
             lines: lines.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_three_way_array_split_is_explained_by_shape_alone() {
+        // No configuration's STRUCT line has a majority; flattened, all three agree.
+        let consensus = canon(&["FUNC f static: int f(int a)"]);
+        let flat: BTreeSet<String> = ["STRUCT s size=48 {int m[12] @0;}".to_string()].into();
+        for line in ["STRUCT s size=48 {int m[4][3] @0;}", "STRUCT s size=48 {int m[12] @0;}", "STRUCT s size=48 {int m[3][4] @0;}"] {
+            let c = canon(&["FUNC f static: int f(int a)", line]);
+            let (unexplained, used) = classify_with(&consensus, &c, false, &flat);
+            assert!(unexplained.is_empty() && used.contains("flattened-array"), "{line}: {unexplained:?}");
+        }
+        // Another size is still unexplained.
+        let c = canon(&["FUNC f static: int f(int a)", "STRUCT s size=48 {int m[11] @0;}"]);
+        assert!(!classify_with(&consensus, &c, false, &flat).0.is_empty());
     }
 
     #[test]
