@@ -7,6 +7,7 @@
 
 use crate::dwarf::Walker;
 use crate::error::Result;
+use crate::report::DropKind;
 use btf::TypeId;
 use gimli::constants::*;
 
@@ -63,13 +64,22 @@ pub(crate) enum Loc {
     Other,
 }
 
+/// DWARF numbers of the registers a callee must preserve: rbx rbp r12 r13 r14 r15. No caller
+/// passes an argument in one.
+pub(crate) const CALLEE_SAVED: [u16; 6] = [3, 6, 12, 13, 14, 15];
+
 /// One source parameter.
 #[derive(Debug, Clone)]
 pub(crate) struct ParamInfo {
     pub name: String,
     pub class: ArgClass,
     pub loc: Loc,
+    /// The register pieces of its location at entry (byte offset, register); empty when the
+    /// location is not a composite of pieces.
+    pub pieces: Vec<(u64, u16)>,
     pub ty: TypeId,
+    /// Its (source) `DW_TAG_formal_parameter`.
+    pub die: gimli::UnitOffset,
 }
 
 fn pname(p: &ParamInfo, i: usize) -> String {
@@ -215,25 +225,40 @@ fn leaf_of(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<(
 }
 
 /// Checks every parameter against the register or stack slot the ABI assigns it.
+///
+/// `callers_pass_all`: every caller passes every source parameter, whatever the body does with
+/// it — an external function that kept its name and its convention (not `DW_CC_nocall`):
+/// callers in other units were compiled against the source prototype. A parameter without a
+/// location (unused, so the compiler described nowhere) then still arrives where the ABI puts
+/// it, and takes its register or slot. A constant-propagated one does not count as passed: the
+/// compiler knew its value, which it only can for calls it sees.
 pub(crate) fn check(
     x86_64: bool,
     ret: &ArgClass,
     params: &[ParamInfo],
-) -> std::result::Result<(), String> {
+    callers_pass_all: bool,
+) -> std::result::Result<(), (DropKind, String)> {
+    use DropKind::*;
     // Presence first: these hold on any architecture.
     for (i, p) in params.iter().enumerate() {
         match p.loc {
+            Loc::Missing if callers_pass_all => {}
             Loc::Missing => {
-                return Err(format!(
-                    "parameter {} optimized out (no location)",
-                    pname(p, i)
+                return Err((
+                    OptimizedParameters,
+                    format!("parameter {} optimized out (no location)", pname(p, i)),
                 ))
             }
-            Loc::Constant => return Err(format!("parameter {} constant-propagated", pname(p, i))),
+            Loc::Constant => {
+                return Err((
+                    OptimizedParameters,
+                    format!("parameter {} constant-propagated", pname(p, i)),
+                ))
+            }
             Loc::NotAtEntry => {
-                return Err(format!(
-                    "parameter {} has no location at function entry",
-                    pname(p, i)
+                return Err((
+                    OptimizedParameters,
+                    format!("parameter {} has no location at function entry", pname(p, i)),
                 ))
             }
             _ => {}
@@ -245,15 +270,20 @@ pub(crate) fn check(
     // A struct returned in memory takes rdi for its hidden pointer: every argument moves one
     // register on, which a tracer numbering arguments from the prototype does not know.
     if *ret == ArgClass::Memory {
-        return Err(
+        return Err((
+            UncertainLocation,
             "returns a struct in memory (its hidden pointer in rdi shifts every argument)".into(),
-        );
+        ));
     }
     let mut next_int = 0usize;
     for (i, p) in params.iter().enumerate() {
         let want = match &p.class {
-            ArgClass::Void => return Err(format!("parameter {} has no type", pname(p, i))),
-            ArgClass::Unknown(why) => return Err(format!("parameter {}: {why}", pname(p, i))),
+            ArgClass::Void => {
+                return Err((UncertainLocation, format!("parameter {} has no type", pname(p, i))))
+            }
+            ArgClass::Unknown(why) => {
+                return Err((UncertainLocation, format!("parameter {}: {why}", pname(p, i))))
+            }
             ArgClass::Int(n) => {
                 let n = usize::from(*n);
                 if next_int + n <= INT_REGS.len() {
@@ -267,9 +297,12 @@ pub(crate) fn check(
             // Tracers (and the kernel's trampolines) read arguments from the integer
             // registers in order; an SSE argument breaks that numbering.
             ArgClass::Sse => {
-                return Err(format!(
-                    "parameter {} is floating-point (passed in SSE registers)",
-                    pname(p, i)
+                return Err((
+                    UncertainLocation,
+                    format!(
+                        "parameter {} is floating-point (passed in SSE registers)",
+                        pname(p, i)
+                    ),
                 ));
             }
             ArgClass::Memory => None,
@@ -277,32 +310,159 @@ pub(crate) fn check(
         match (want, &p.loc) {
             (Some((r, _)), Loc::Reg(got, _)) if *got == r => {}
             (_, Loc::Home) => {}
+            // Only reached with `callers_pass_all`: passed where the ABI says, unused.
+            (_, Loc::Missing) => {}
             (Some((r, second)), loc) => {
-                let got = match loc {
-                    Loc::Reg(g, _) => reg_name(*g),
-                    Loc::Stack => "the stack".into(),
-                    _ => "a computed location".into(),
+                let (kind, got) = match loc {
+                    Loc::Reg(g, _) => (UnexpectedRegister, reg_name(*g)),
+                    Loc::Stack => (UncertainLocation, "the stack".into()),
+                    _ => (UncertainLocation, "a computed location".into()),
                 };
                 let want = match second {
                     Some(s) => format!("{}:{}", reg_name(r), reg_name(s)),
                     None => reg_name(r),
                 };
-                return Err(format!(
-                    "parameter {} in {got}, ABI expects {want}",
-                    pname(p, i)
+                return Err((
+                    kind,
+                    format!("parameter {} in {got}, ABI expects {want}", pname(p, i)),
                 ));
             }
             (None, Loc::Reg(g, _)) => {
-                return Err(format!(
-                    "parameter {} in {}, ABI passes it on the stack",
-                    pname(p, i),
-                    reg_name(*g)
+                return Err((
+                    UnexpectedRegister,
+                    format!(
+                        "parameter {} in {}, ABI passes it on the stack",
+                        pname(p, i),
+                        reg_name(*g)
+                    ),
                 ))
             }
             (None, _) => {}
         }
     }
     Ok(())
+}
+
+/// A parameter of a true signature: the source parameter, whole, or one member of it (a
+/// by-value struct of which clang passes only the member at this byte offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kept {
+    Whole(usize),
+    Member(usize, u64),
+}
+
+/// The prototype a clang `DW_CC_nocall` function really has, from its parameters' locations at
+/// entry: the parameters clang removed are gone (a constant, or no location while the next
+/// parameter does not sit right after it), a by-value struct of which one member arrives in one
+/// register becomes that member, and every kept parameter must be in the next argument
+/// register of the new list (or, in memory, on the stack). Err when a kept parameter is anywhere
+/// else: then the new convention cannot be told.
+pub(crate) fn nocall_signature(
+    x86_64: bool,
+    ret: &ArgClass,
+    params: &[ParamInfo],
+) -> std::result::Result<Vec<Kept>, String> {
+    if !x86_64 {
+        return Err("true signatures are derived for x86-64 only".into());
+    }
+    if *ret == ArgClass::Memory {
+        return Err("returns a struct in memory".into());
+    }
+    // The register a parameter's location at entry starts in (for pieces: the first one).
+    let first_reg = |p: &ParamInfo| match (&p.loc, p.pieces.first()) {
+        (_, Some(&(_, r))) => Some(r),
+        (Loc::Reg(r, _), None) => Some(*r),
+        _ => None,
+    };
+    let mut next = 0usize;
+    let mut kept = Vec::new();
+    for (i, p) in params.iter().enumerate() {
+        let slots = match p.class {
+            ArgClass::Int(n) => usize::from(n),
+            _ => 1,
+        };
+        match (&p.class, &p.loc) {
+            (_, Loc::Constant) => continue,
+            (_, Loc::Missing) => {
+                // Still passed when the next parameter sits where it would sit after this one.
+                let follows = params.get(i + 1).and_then(first_reg);
+                if matches!(p.class, ArgClass::Int(_))
+                    && follows.is_some()
+                    && INT_REGS.get(next + slots).copied() == follows
+                {
+                    kept.push(Kept::Whole(i));
+                    next += slots;
+                }
+                continue;
+            }
+            (ArgClass::Memory, Loc::Stack | Loc::Home) => {
+                kept.push(Kept::Whole(i));
+                continue;
+            }
+            (ArgClass::Int(_), _) => {}
+            (class, _) => {
+                return Err(format!(
+                    "parameter {} of class {class:?} is not checked for a changed convention",
+                    pname(p, i)
+                ))
+            }
+        }
+        let want = |k: usize| INT_REGS.get(next + k).copied();
+        let Some(r) = first_reg(p) else {
+            return Err(format!(
+                "parameter {} is not in a register at entry",
+                pname(p, i)
+            ));
+        };
+        if Some(r) != want(0) {
+            return Err(format!(
+                "parameter {} in {}, its place in the new signature is {}",
+                pname(p, i),
+                reg_name(r),
+                want(0).map_or("the stack".into(), reg_name)
+            ));
+        }
+        if slots == 1 {
+            kept.push(Kept::Whole(i));
+            next += 1;
+            continue;
+        }
+        // A two-register aggregate: whole when both halves arrive (or the next parameter sits
+        // after both), else the one member clang still passes.
+        let halves: Vec<(u64, u16)> = if p.pieces.is_empty() {
+            match p.loc {
+                Loc::Reg(a, Some(b)) => vec![(0, a), (8, b)],
+                _ => Vec::new(),
+            }
+        } else {
+            p.pieces.clone()
+        };
+        let low = halves.iter().filter(|(o, _)| *o < 8).count();
+        let high = halves.len() - low;
+        let next_follows = params.get(i + 1).and_then(first_reg) == want(2);
+        if low >= 1 && high >= 1 {
+            if halves.iter().any(|&(o, reg)| Some(reg) != want(usize::from(o >= 8))) {
+                return Err(format!(
+                    "struct parameter {} is split over registers not in ABI order",
+                    pname(p, i)
+                ));
+            }
+            kept.push(Kept::Whole(i));
+            next += 2;
+        } else if next_follows && want(2).is_some() {
+            kept.push(Kept::Whole(i));
+            next += 2;
+        } else if let [(offset, _)] = halves[..] {
+            kept.push(Kept::Member(i, offset));
+            next += 1;
+        } else {
+            return Err(format!(
+                "struct parameter {}: which of its members arrive cannot be told",
+                pname(p, i)
+            ));
+        }
+    }
+    Ok(kept)
 }
 
 /// The signature a clone actually has: the parameters that arrive in argument registers, in
@@ -362,7 +522,9 @@ mod tests {
             name: "x".into(),
             class,
             loc,
+            pieces: Vec::new(),
             ty: TypeId(1),
+            die: gimli::UnitOffset(0),
         }
     }
 
@@ -372,36 +534,42 @@ mod tests {
             p(ArgClass::Int(1), Loc::Reg(5, None)),
             p(ArgClass::Int(1), Loc::Reg(4, None)),
         ];
-        assert_eq!(check(true, &ArgClass::Int(1), &ok), Ok(()));
+        assert_eq!(check(true, &ArgClass::Int(1), &ok, false), Ok(()));
         let swapped = [
             p(ArgClass::Int(1), Loc::Reg(4, None)),
             p(ArgClass::Int(1), Loc::Reg(5, None)),
         ];
         assert_eq!(
-            check(true, &ArgClass::Int(1), &swapped).unwrap_err(),
-            "parameter 'x' in rsi, ABI expects rdi"
+            check(true, &ArgClass::Int(1), &swapped, false).unwrap_err(),
+            (
+                DropKind::UnexpectedRegister,
+                "parameter 'x' in rsi, ABI expects rdi".to_string()
+            )
         );
         // A struct returned in memory takes rdi: refused, the numbering is off by one.
         let sret = [p(ArgClass::Int(1), Loc::Reg(4, None))];
-        assert!(check(true, &ArgClass::Memory, &sret)
+        assert!(check(true, &ArgClass::Memory, &sret, false)
             .unwrap_err()
+            .1
             .contains("hidden pointer"));
         let gone = [p(ArgClass::Int(1), Loc::Missing)];
-        assert!(check(true, &ArgClass::Void, &gone)
+        assert!(check(true, &ArgClass::Void, &gone, false)
             .unwrap_err()
+            .1
             .contains("optimized out"));
         // Two-register struct then an int: rdi:rsi, rdx.
         let two = [
             p(ArgClass::Int(2), Loc::Reg(5, Some(4))),
             p(ArgClass::Int(1), Loc::Reg(1, None)),
         ];
-        assert_eq!(check(true, &ArgClass::Void, &two), Ok(()));
+        assert_eq!(check(true, &ArgClass::Void, &two, false), Ok(()));
         let sse = [
             p(ArgClass::Sse, Loc::Reg(17, None)),
             p(ArgClass::Int(1), Loc::Reg(5, None)),
         ];
-        assert!(check(true, &ArgClass::Void, &sse)
+        assert!(check(true, &ArgClass::Void, &sse, false)
             .unwrap_err()
+            .1
             .contains("floating-point"));
         // Seventh integer argument on the stack.
         let mut many: Vec<ParamInfo> = INT_REGS
@@ -409,10 +577,11 @@ mod tests {
             .map(|&r| p(ArgClass::Int(1), Loc::Reg(r, None)))
             .collect();
         many.push(p(ArgClass::Int(1), Loc::Stack));
-        assert_eq!(check(true, &ArgClass::Int(1), &many), Ok(()));
+        assert_eq!(check(true, &ArgClass::Int(1), &many, false), Ok(()));
         many.push(p(ArgClass::Int(1), Loc::Reg(5, None)));
-        assert!(check(true, &ArgClass::Int(1), &many)
+        assert!(check(true, &ArgClass::Int(1), &many, false)
             .unwrap_err()
+            .1
             .contains("on the stack"));
     }
 

@@ -86,7 +86,7 @@ mod report;
 
 pub use error::{EncodeError, Result};
 pub use features::Features;
-pub use report::{Dropped, Instance, Report};
+pub use report::{DropKind, Dropped, Instance, Report};
 
 use btf::Btf;
 use object::Object;
@@ -100,7 +100,7 @@ pub struct Options {
     pub features: Features,
     /// Base BTF: the output is split BTF over it.
     pub base: Option<Arc<Btf>>,
-    /// Worker threads for the per-CU walk (`None`: one).
+    /// Worker threads for the per-CU walk; `None`: none, the walk runs on the calling thread.
     pub jobs: Option<usize>,
     /// Languages whose CUs are skipped (`--lang_exclude`).
     pub lang_exclude: Vec<gimli::DwLang>,
@@ -362,16 +362,16 @@ fn walk_all(
         }
         r
     };
-    let jobs = opts.jobs.unwrap_or(1).max(1);
-    let results: Vec<Result<dwarf::CuOut>> = match (jobs > 1)
-        .then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs)
-                .build()
-                .ok()
-        })
-        .flatten()
-    {
+    // `Some(n)`, as pahole does (dwarf_loader.c starts nr_jobs worker threads, at least one, and
+    // the main thread joins them): the walk runs on n worker threads, one for -j1, while the
+    // calling thread waits; tools count pahole's threads (its tests/reproducible_build.sh
+    // does). `None` (library callers): on the calling thread, as when no pool can be built.
+    let results: Vec<Result<dwarf::CuOut>> = match opts.jobs.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    }) {
         None => headers.iter().map(walk).collect(),
         Some(pool) => {
             // Largest units first, one task each, so that no thread is left with a big unit at
