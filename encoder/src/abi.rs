@@ -586,6 +586,87 @@ mod tests {
     }
 
     #[test]
+    fn unused_parameters_of_functions_every_caller_passes() {
+        let ps = [
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+            p(ArgClass::Int(1), Loc::Missing),
+            p(ArgClass::Int(1), Loc::Reg(1, None)),
+        ];
+        assert_eq!(check(true, &ArgClass::Int(1), &ps, true), Ok(()));
+        assert_eq!(
+            check(true, &ArgClass::Int(1), &ps, false).unwrap_err().0,
+            DropKind::OptimizedParameters
+        );
+        // A constant is never "passed": the compiler saw every call.
+        let k = [p(ArgClass::Int(1), Loc::Constant)];
+        assert!(check(true, &ArgClass::Int(1), &k, true).is_err());
+    }
+
+    #[test]
+    fn nocall_signatures() {
+        let piece = |class, pieces: Vec<(u64, u16)>| ParamInfo {
+            pieces,
+            ..p(class, Loc::Other)
+        };
+        // foo(int a, int b, int c) with b removed: c moved to rsi.
+        let dropped_mid = [
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+            p(ArgClass::Int(1), Loc::Missing),
+            p(ArgClass::Int(1), Loc::Reg(4, None)),
+        ];
+        assert_eq!(
+            nocall_signature(true, &ArgClass::Int(1), &dropped_mid),
+            Ok(vec![Kept::Whole(0), Kept::Whole(2)])
+        );
+        // b unused but still passed: c is still in rdx.
+        let unused_mid = [
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+            p(ArgClass::Int(1), Loc::Missing),
+            p(ArgClass::Int(1), Loc::Reg(1, None)),
+        ];
+        assert_eq!(
+            nocall_signature(true, &ArgClass::Int(1), &unused_mid),
+            Ok(vec![Kept::Whole(0), Kept::Whole(1), Kept::Whole(2)])
+        );
+        // foo(struct t a, struct t b, int i), only a.f1 passed (rdi), b in rsi:rdx, i in rcx.
+        let scalarised = [
+            piece(ArgClass::Int(2), vec![(0, 5)]),
+            piece(ArgClass::Int(2), vec![(0, 4), (8, 1)]),
+            p(ArgClass::Int(1), Loc::Reg(2, None)),
+        ];
+        assert_eq!(
+            nocall_signature(true, &ArgClass::Int(1), &scalarised),
+            Ok(vec![Kept::Member(0, 0), Kept::Whole(1), Kept::Whole(2)])
+        );
+        // Only the second member passed, in rdi.
+        let second = [piece(ArgClass::Int(2), vec![(8, 5)])];
+        assert_eq!(
+            nocall_signature(true, &ArgClass::Void, &second),
+            Ok(vec![Kept::Member(0, 8)])
+        );
+        // A union in memory stays; the next kept parameter takes rdi.
+        let memory = [
+            p(ArgClass::Memory, Loc::Home),
+            p(ArgClass::Int(1), Loc::Missing),
+            p(ArgClass::Int(1), Loc::Reg(5, None)),
+        ];
+        assert_eq!(
+            nocall_signature(true, &ArgClass::Int(1), &memory),
+            Ok(vec![Kept::Whole(0), Kept::Whole(2)])
+        );
+        // A kept parameter out of place, a callee-saved register, a float: no signature.
+        for bad in [
+            vec![p(ArgClass::Int(1), Loc::Reg(4, None))],
+            vec![p(ArgClass::Int(1), Loc::Reg(3, None))],
+            vec![p(ArgClass::Sse, Loc::Reg(17, None))],
+            vec![p(ArgClass::Int(1), Loc::NotAtEntry)],
+        ] {
+            assert!(nocall_signature(true, &ArgClass::Int(1), &bad).is_err(), "{bad:?}");
+        }
+        assert!(nocall_signature(true, &ArgClass::Memory, &dropped_mid).is_err());
+    }
+
+    #[test]
     fn clone_signature() {
         let ps = [
             p(ArgClass::Int(1), Loc::Missing),

@@ -52,11 +52,13 @@
 //! function the name can reach:
 //! - every ELF function symbol `foo` is an out-of-line instance described in DWARF;
 //! - all instances have the same prototype (types compared by structure, not by name);
-//! - no instance is `DW_CC_nocall`;
+//! - no instance is `DW_CC_nocall` (with `true_signature`, the prototype its parameters'
+//!   locations show, `void` return: `abi::nocall_signature`);
 //! - every parameter of every instance is, at the entry address, where the x86-64 SysV ABI puts
 //!   it: integer-class arguments in rdi, rsi, rdx, rcx, r8, r9 then on the stack, structs of up to
 //!   16 bytes made of integer fields in one or two registers, larger ones on the stack. Parameters
-//!   optimized out, constant-propagated, not described at entry or in another register drop the
+//!   optimized out (except unused ones of an external function: every caller passes them),
+//!   constant-propagated, not described at entry or in another register drop the
 //!   function, and so do floating-point parameters (SSE registers break the argument
 //!   numbering), mixed-class or packed structs, and a struct returned in memory (its hidden
 //!   pointer takes rdi).
