@@ -383,6 +383,14 @@ pub(crate) fn nocall_signature(
         };
         match (&p.class, &p.loc) {
             (_, Loc::Constant) => continue,
+            (ArgClass::Memory, Loc::Missing) => {
+                // Whether its callers still push it decides where every later stack argument
+                // is; nothing in DWARF says.
+                return Err(format!(
+                    "parameter {} passed in memory has no location: whether callers still pass it cannot be told",
+                    pname(p, i)
+                ));
+            }
             (_, Loc::Missing) => {
                 // Still passed when the next parameter sits where it would sit after this one.
                 let follows = params.get(i + 1).and_then(first_reg);
