@@ -94,7 +94,7 @@ pub(crate) struct FuncCand {
     /// `DW_CC_nocall`.
     pub nocall: bool,
     /// Whether every parameter is where the ABI puts it at entry; the reason when not.
-    pub abi: std::result::Result<(), String>,
+    pub abi: std::result::Result<(), (crate::report::DropKind, String)>,
     /// The signature its parameter locations show (for clones), or why none could be derived.
     pub true_proto: Option<std::result::Result<TypeId, String>>,
     /// `btf_decl_tag`s: (tag, component index; -1 for the function).
@@ -1583,13 +1583,13 @@ impl<'a, 'u> Walker<'a, 'u> {
                     let n = self.name(&pe)?;
                     let ty = self.type_of(&pe)?;
                     let class = abi::classify(self, &pe)?;
-                    let loc =
+                    let (loc, pieces) =
                         match concrete
                             .get(&c)
                             .or(if src_die == off { Some(&c) } else { None })
                         {
                             Some(&cc) => self.param_loc(cc, entry)?,
-                            None => Loc::Missing,
+                            None => (Loc::Missing, Vec::new()),
                         };
                     if self.feats.decl_tag {
                         for t in self.annotations(c, "btf_decl_tag")? {
@@ -1601,8 +1601,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                         name: n.into_owned(),
                         class,
                         loc,
+                        pieces,
                         ty,
                         align16: abi::aligned16(self, &pe)?,
+                        die: c,
                     });
                     params.push(Param { name, ty });
                 }
@@ -1617,8 +1619,10 @@ impl<'a, 'u> Walker<'a, 'u> {
             Some(d) => abi::classify(self, &self.entry(d)?)?,
             None => ArgClass::Void,
         };
-        let abi = abi::check(self.x86_64, &ret_class, &param_info);
-        let true_proto = if self.feats.clone_true_signature {
+        let abi = abi::check(self.x86_64, &ret_class, &param_info, external && !nocall);
+        let true_proto = if self.feats.clone_true_signature && nocall {
+            Some(self.nocall_proto(&ret_class, &param_info, &params)?)
+        } else if self.feats.clone_true_signature {
             Some(
                 match abi::true_signature(self.x86_64, &ret_class, &param_info) {
                     Ok(order) => {
@@ -1666,15 +1670,111 @@ impl<'a, 'u> Walker<'a, 'u> {
         Ok(())
     }
 
-    /// Where a parameter is at function entry.
-    fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<Loc> {
+    /// The real prototype of a `DW_CC_nocall` function (see [`abi::nocall_signature`]), pushed
+    /// as a FUNC_PROTO; Err says why it cannot be derived. Its return type is `void`: clang
+    /// marks a function nocall when it removed parameters or the return value, and DWARF keeps
+    /// the source return type either way, so a return value the prototype promised could be
+    /// whatever the register held. `void` makes the verifier refuse to read one.
+    fn nocall_proto(
+        &mut self,
+        ret_class: &ArgClass,
+        info: &[abi::ParamInfo],
+        params: &[Param],
+    ) -> Result<std::result::Result<TypeId, String>> {
+        let kept = match abi::nocall_signature(self.x86_64, ret_class, info) {
+            Ok(k) => k,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut ps = Vec::with_capacity(kept.len());
+        for k in kept {
+            match k {
+                abi::Kept::Whole(i) => ps.push(Param {
+                    name: params[i].name,
+                    ty: info[i].ty,
+                }),
+                abi::Kept::Member(i, offset) => match self.member_at(info[i].die, offset)? {
+                    Some((member, ty)) if !info[i].name.is_empty() => {
+                        let name = format!("{}__{member}", info[i].name);
+                        let name = self.intern_in(Cow::Owned(name));
+                        ps.push(Param { name, ty });
+                    }
+                    _ => {
+                        return Ok(Err(format!(
+                            "parameter '{}': only part of it arrives (at byte {offset}) and no \
+                             named member of one register starts there",
+                            info[i].name
+                        )))
+                    }
+                },
+            }
+        }
+        Ok(Ok(self.push(
+            Type {
+                name: StrRef::EMPTY,
+                data: TypeData::FuncProto(FuncProto {
+                    ret: TypeId::VOID,
+                    params: ps,
+                }),
+            },
+            true,
+        )))
+    }
+
+    /// The member of the struct type of `param` that starts at byte `offset`, is no bitfield
+    /// and travels in one integer register: its name and type.
+    fn member_at(
+        &mut self,
+        param: UnitOffset,
+        offset: u64,
+    ) -> Result<Option<(String, TypeId)>> {
+        let pe = self.entry(param)?;
+        let mut t = self.ref_attr(&pe, DW_AT_type)?;
+        for _ in 0..16 {
+            let Some(off) = t else { return Ok(None) };
+            let e = self.entry(off)?;
+            match e.tag() {
+                DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type => {
+                    t = self.ref_attr(&e, DW_AT_type)?
+                }
+                DW_TAG_structure_type => {
+                    for (c, tag) in self.children(off)? {
+                        if tag != DW_TAG_member {
+                            continue;
+                        }
+                        let m = self.entry(c)?;
+                        if self.udata(&m, DW_AT_bit_size)?.is_some()
+                            || self.member_location(&m)? != offset
+                        {
+                            continue;
+                        }
+                        let name = self.name(&m)?.into_owned();
+                        if name.is_empty() || abi::classify(self, &m)? != ArgClass::Int(1) {
+                            return Ok(None);
+                        }
+                        let ty = self.type_of(&m)?;
+                        return Ok(Some((name, ty)));
+                    }
+                    return Ok(None);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Where a parameter is at function entry, and the registers its pieces are in there
+    /// (byte offset in the parameter, DWARF register; empty without `DW_OP_piece`).
+    fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<(Loc, Vec<(u64, u16)>)> {
+        let at = |data: gimli::Expression<Reader<'a>>| {
+            (self.first_op(data.clone(), off), self.reg_pieces(data))
+        };
         let e = self.entry(off)?;
         match self.attr(&e, DW_AT_location)? {
             // A single expression holds for the whole function: a frame slot is the
             // parameter's home after the prologue (-O0, or its address taken), not where it
             // arrived.
-            Some(AttributeValue::Exprloc(expr)) => Ok(match self.first_op(expr, off) {
-                Loc::Stack => Loc::Home,
+            Some(AttributeValue::Exprloc(expr)) => Ok(match at(expr) {
+                (Loc::Stack, p) => (Loc::Home, p),
                 loc => loc,
             }),
             Some(v) => {
@@ -1687,7 +1787,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     .attr_locations_offset(self.unit, v)
                     .map_err(&err)?
                 else {
-                    return Ok(Loc::Missing);
+                    return Ok((Loc::Missing, Vec::new()));
                 };
                 let mut raw = self.dwarf.raw_locations(self.unit, offset).map_err(&err)?;
                 let mut base = self.unit.low_pc;
@@ -1696,6 +1796,10 @@ impl<'a, 'u> Walker<'a, 'u> {
                 // A view entry (empty range) at the entry address; used only when no real range
                 // covers the entry.
                 let mut view = None;
+                // The range that covers the entry, and the register named by a
+                // `DW_OP_entry_value(DW_OP_regN)` anywhere in the list.
+                let mut covering = None;
+                let mut entry_value = None;
                 let addr = |i| self.dwarf.address(self.unit, i).map_err(&err);
                 while let Some(le) = raw.next().map_err(&err)? {
                     use gimli::RawLocListEntry as R;
@@ -1733,25 +1837,110 @@ impl<'a, 'u> Walker<'a, 'u> {
                         }
                     };
                     any = true;
-                    if begin <= entry && entry < end {
-                        return Ok(self.first_op(data, off));
+                    if entry_value.is_none() {
+                        entry_value = self.entry_value_reg(data.clone());
                     }
-                    if begin == entry && end == begin && view.is_none() {
+                    if begin <= entry && entry < end && covering.is_none() {
+                        covering = Some(data);
+                    } else if begin == entry && end == begin && view.is_none() {
                         view = Some(data);
                     }
                 }
-                Ok(match (view, default) {
-                    (Some(d), _) | (None, Some(d)) => self.first_op(d, off),
-                    (None, None) if any => Loc::NotAtEntry,
-                    (None, None) => Loc::Missing,
+                let found = match (covering, view, default) {
+                    (Some(d), _, _) | (None, Some(d), _) | (None, None, Some(d)) => at(d),
+                    (None, None, None) if any => (Loc::NotAtEntry, Vec::new()),
+                    (None, None, None) => (Loc::Missing, Vec::new()),
+                };
+                // `DW_OP_entry_value(DW_OP_regN)` says the parameter's value is what regN held
+                // when the function was entered: it arrived in regN. That decides when the
+                // list says nothing at the entry (its first range starts after the prologue
+                // moved the value to a callee-saved register) or names a callee-saved register
+                // there, which no caller passes arguments in.
+                Ok(match (found, entry_value) {
+                    ((Loc::NotAtEntry, _), Some(r)) => (Loc::Reg(r, None), Vec::new()),
+                    ((Loc::Reg(c, None), _), Some(r)) if abi::CALLEE_SAVED.contains(&c) => {
+                        (Loc::Reg(r, None), Vec::new())
+                    }
+                    (found, _) => found,
                 })
             }
-            None => Ok(if self.attr(&e, DW_AT_const_value)?.is_some() {
-                Loc::Constant
-            } else {
-                Loc::Missing
-            }),
+            None => Ok((
+                if self.attr(&e, DW_AT_const_value)?.is_some() {
+                    Loc::Constant
+                } else {
+                    Loc::Missing
+                },
+                Vec::new(),
+            )),
         }
+    }
+
+    /// N when `expr` is exactly `DW_OP_entry_value(DW_OP_regN)`, optionally `DW_OP_stack_value`.
+    fn entry_value_reg(&self, expr: gimli::Expression<Reader<'a>>) -> Option<u16> {
+        let enc = self.unit.encoding();
+        let mut r = expr.0;
+        let gimli::Operation::EntryValue { mut expression } =
+            gimli::Operation::parse(&mut r, enc).ok()?
+        else {
+            return None;
+        };
+        let gimli::Operation::Register { register } =
+            gimli::Operation::parse(&mut expression, enc).ok()?
+        else {
+            return None;
+        };
+        if !gimli::Reader::is_empty(&expression) {
+            return None;
+        }
+        if !gimli::Reader::is_empty(&r) {
+            match gimli::Operation::parse(&mut r, enc).ok()? {
+                gimli::Operation::StackValue if gimli::Reader::is_empty(&r) => {}
+                _ => return None,
+            }
+        }
+        Some(register.0)
+    }
+
+    /// The register pieces of a composite location: (byte offset in the value, register) for
+    /// each `DW_OP_regN DW_OP_piece` pair; pieces without a location only advance the offset.
+    /// Empty when the expression has no `DW_OP_piece` or a piece lives elsewhere than in a
+    /// register (memory, a computed value: not a register-passed piece).
+    fn reg_pieces(&self, expr: gimli::Expression<Reader<'a>>) -> Vec<(u64, u16)> {
+        let enc = self.unit.encoding();
+        let mut r = expr.0;
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        let mut pending: Option<u16> = None;
+        let mut other = false;
+        let mut any_piece = false;
+        while !gimli::Reader::is_empty(&r) {
+            let Ok(op) = gimli::Operation::parse(&mut r, enc) else {
+                return Vec::new();
+            };
+            match op {
+                gimli::Operation::Register { register } if pending.is_none() && !other => {
+                    pending = Some(register.0)
+                }
+                gimli::Operation::Piece {
+                    size_in_bits,
+                    bit_offset: None,
+                } if size_in_bits % 8 == 0 => {
+                    any_piece = true;
+                    if other {
+                        return Vec::new();
+                    }
+                    if let Some(reg) = pending.take() {
+                        out.push((offset, reg));
+                    }
+                    offset += size_in_bits / 8;
+                }
+                _ => other = true,
+            }
+        }
+        if !any_piece || other || pending.is_some() {
+            return Vec::new();
+        }
+        out
     }
 
     fn first_op(&self, expr: gimli::Expression<Reader<'a>>, _off: UnitOffset) -> Loc {

@@ -52,11 +52,13 @@
 //! function the name can reach:
 //! - every ELF function symbol `foo` is an out-of-line instance described in DWARF;
 //! - all instances have the same prototype (types compared by structure, not by name);
-//! - no instance is `DW_CC_nocall`;
+//! - no instance is `DW_CC_nocall` (with `true_signature`, the prototype its parameters'
+//!   locations show, `void` return: `abi::nocall_signature`);
 //! - every parameter of every instance is, at the entry address, where the x86-64 SysV ABI puts
 //!   it: integer-class arguments in rdi, rsi, rdx, rcx, r8, r9 then on the stack, structs of up to
 //!   16 bytes made of integer fields in one or two registers, larger ones on the stack. Parameters
-//!   optimized out, constant-propagated, not described at entry or in another register drop the
+//!   optimized out (except unused ones of an external function: every caller passes them),
+//!   constant-propagated, not described at entry or in another register drop the
 //!   function, and so do floating-point parameters (SSE registers break the argument
 //!   numbering), mixed-class or packed structs, and a struct returned in memory (its hidden
 //!   pointer takes rdi).
@@ -86,7 +88,7 @@ mod report;
 
 pub use error::{EncodeError, Result};
 pub use features::Features;
-pub use report::{Dropped, Instance, Report};
+pub use report::{DropKind, Dropped, Instance, Report};
 
 use btf::Btf;
 use object::Object;
@@ -100,7 +102,7 @@ pub struct Options {
     pub features: Features,
     /// Base BTF: the output is split BTF over it.
     pub base: Option<Arc<Btf>>,
-    /// Worker threads for the per-CU walk (`None`: one).
+    /// Worker threads for the per-CU walk; `None`: none, the walk runs on the calling thread.
     pub jobs: Option<usize>,
     /// Languages whose CUs are skipped (`--lang_exclude`).
     pub lang_exclude: Vec<gimli::DwLang>,
@@ -362,16 +364,16 @@ fn walk_all(
         }
         r
     };
-    let jobs = opts.jobs.unwrap_or(1).max(1);
-    let results: Vec<Result<dwarf::CuOut>> = match (jobs > 1)
-        .then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs)
-                .build()
-                .ok()
-        })
-        .flatten()
-    {
+    // `Some(n)`, as pahole does (dwarf_loader.c starts nr_jobs worker threads, at least one, and
+    // the main thread joins them): the walk runs on n worker threads, one for -j1, while the
+    // calling thread waits; tools count pahole's threads (its tests/reproducible_build.sh
+    // does). `None` (library callers): on the calling thread, as when no pool can be built.
+    let results: Vec<Result<dwarf::CuOut>> = match opts.jobs.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    }) {
         None => headers.iter().map(walk).collect(),
         Some(pool) => {
             // Largest units first, one task each, so that no thread is left with a big unit at

@@ -110,11 +110,77 @@ fn parse(argv: Vec<String>) -> anyhow::Result<Args> {
                     n.parse().with_context(|| format!("bad job count: {n}"))?
                 });
             }
-            s if s.starts_with('-') && s.len() > 1 => bail!("unknown option: {s}"),
+            s if s.starts_with('-') && s.len() > 1 => match pahole_only_option(s) {
+                Some((name, what)) => bail!(
+                    "option {name} ({what}) is not implemented: btfenc only encodes BTF \
+                     (-J, --btf_encode_detached=FILE); use pahole to print or inspect types"
+                ),
+                None => bail!("unknown option: {s}"),
+            },
             _ => a.files.push(arg.into()),
         }
     }
     Ok(a)
+}
+
+/// pahole options btfenc does not implement (its type printing and inspection modes, and the
+/// BTF/DWARF loaders they choose between): the option as pahole spells it and what it does.
+/// Matched on the long name, or on the short letter alone or with its value attached (`-Fbtf`).
+const PAHOLE_ONLY: &[(&str, &str, &str)] = &[
+    ("-F", "--format_path", "choose the debug-info formats to read types from"),
+    ("-C", "--class_name", "print the named types"),
+    ("-E", "--expand_types", "print types expanded"),
+    ("-s", "--sizes", "print type sizes"),
+    ("-a", "--anon_include", "print anonymous types"),
+    ("-A", "--nested_anon_include", "print nested anonymous types"),
+    ("-i", "--contains", "print types that contain a type"),
+    ("-M", "--show_only_data_members", "print only data members"),
+    ("-R", "--reorganize", "print reorganized structs"),
+    ("-S", "--show_reorg_steps", "print reorganization steps"),
+    ("-H", "--holes", "print types with holes"),
+    ("-I", "--show_decl_info", "print declaration information"),
+    ("-l", "--show_first_biggest_size_base_type_member", "print the biggest member"),
+    ("-m", "--nr_methods", "print method counts"),
+    ("-n", "--nr_members", "print member counts"),
+    ("-N", "--class_name_len", "print type name lengths"),
+    ("-P", "--packable", "print packable structs"),
+    ("-p", "--expand_pointers", "print types behind pointers"),
+    ("-r", "--rel_offset", "print relative offsets"),
+    ("-t", "--separator", "set the printing separator"),
+    ("-T", "--nr_definitions", "print definition counts"),
+    ("-u", "--defined_in", "print where types are defined"),
+    ("-x", "--exclude", "exclude types from printing"),
+    ("-y", "--prefix_filter", "print types with a name prefix"),
+    ("-z", "--hex", "print offsets in hex"),
+    ("-d", "--recursive", "print types recursively"),
+    ("-e", "--expand_types", "print types expanded"),
+    ("-f", "--find_pointers_to", "print pointers to a type"),
+    ("-k", "--kabi_prefix", "set a kABI prefix for printing"),
+    ("-Z", "--ctf_encode", "encode CTF"),
+    ("", "--prettify", "pretty-print raw data"),
+    ("", "--header", "read a header type from data"),
+    ("", "--seek_bytes", "seek in raw data"),
+    ("", "--size_bytes", "read raw data"),
+    ("", "--count", "count records in raw data"),
+    ("", "--with_flexible_array", "print types with flexible arrays"),
+    ("", "--with_embedded_flexible_array", "print types embedding flexible arrays"),
+    ("", "--running_kernel_vmlinux", "find the running kernel's vmlinux"),
+    ("", "--structs", "print struct names"),
+    ("", "--unions", "print union names"),
+    ("", "--compile", "print compilable types"),
+    ("", "--sort", "sort printed types"),
+];
+
+fn pahole_only_option(opt: &str) -> Option<(&'static str, &'static str)> {
+    PAHOLE_ONLY.iter().find_map(|&(short, long, what)| {
+        if opt == long {
+            Some((long, what))
+        } else if !short.is_empty() && !opt.starts_with("--") && opt.starts_with(short) {
+            Some((short, what))
+        } else {
+            None
+        }
+    })
 }
 
 fn features(a: &Args) -> anyhow::Result<Features> {
@@ -172,11 +238,19 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
         println!("{}", encoder::features::KNOWN.join(","));
         return Ok(ExitCode::SUCCESS);
     }
-    let [file] = a.files.as_slice() else {
-        bail!(
+    let file = match a.files.as_slice() {
+        [file] => file,
+        // `pahole TYPE FILE`: pahole prints the named type.
+        [ty, file] => bail!(
+            "printing types (pahole {} {}) is not implemented: btfenc only encodes BTF \
+             (-J, --btf_encode_detached=FILE); use pahole to print or inspect types",
+            ty.display(),
+            file.display()
+        ),
+        files => bail!(
             "expected exactly one input file, got {}\n{USAGE}",
-            a.files.len()
-        );
+            files.len()
+        ),
     };
     let base = match &a.base {
         Some(p) => {
@@ -189,12 +263,11 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let jobs = a.jobs.map(|n| {
-        if n == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            n
-        }
+    // Without -j, one worker thread, as pahole starts one.
+    let jobs = Some(match a.jobs {
+        None => 1,
+        Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n,
     });
     let opts = Options {
         features: features(&a)?,
@@ -215,6 +288,19 @@ fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else if a.explain {
         print!("{}", out.report.explain_text());
     } else if a.verbose {
+        // pahole's lines on stdout (scripts parse them), our reasons on stderr.
+        let funcs: std::collections::HashSet<&str> = out
+            .btf
+            .own_types()
+            .iter()
+            .filter(|t| matches!(t.data, btf::types::TypeData::Func(_)))
+            .map(|t| out.btf.str(t.name))
+            .collect();
+        print!(
+            "{}",
+            out.report
+                .pahole_skip_lines(&|name: &str| funcs.contains(name))
+        );
         eprint!("{}", out.report.explain_text());
     }
     let bytes = out.btf.to_bytes().map_err(encoder::EncodeError::Write)?;

@@ -6,7 +6,7 @@ use crate::dwarf::{CuOut, FuncCand};
 use crate::elf::ElfInfo;
 use crate::features::Features;
 use crate::fx::HashMap;
-use crate::report::{Dropped, Instance, Report};
+use crate::report::{DropKind, Dropped, Instance, Report};
 use btf::types::*;
 use btf::Btf;
 use std::collections::BTreeMap;
@@ -314,6 +314,7 @@ pub(crate) fn merge(
             }
             None => report.dropped.push(Dropped {
                 name: name.to_string(),
+                kind: DropKind::NotDescribed,
                 reason: "no ELF function symbol at its entry address".into(),
                 instances: vec![instance(i, None)],
             }),
@@ -352,9 +353,10 @@ pub(crate) fn merge(
             dwarf_name.as_str()
         };
         let insts_of: Vec<Instance> = list.iter().map(|i| instance(i, Some(sym))).collect();
-        let mut drop = |reason: String| {
+        let mut drop = |kind: DropKind, reason: String| {
             report.dropped.push(Dropped {
                 name: sym.clone(),
+                kind,
                 reason,
                 instances: insts_of.clone(),
             })
@@ -367,7 +369,7 @@ pub(crate) fn merge(
         entries.dedup();
         let nsyms = sym_count.get(sym.as_str()).copied().unwrap_or(0);
         if nsyms > entries.len() {
-            drop(format!(
+            drop(DropKind::AmbiguousAddress, format!(
                 "{nsyms} ELF symbols named {sym} but only {} described in DWARF (a tracer may attach to one without debug info)",
                 entries.len()
             ));
@@ -376,17 +378,42 @@ pub(crate) fn merge(
         if is_clone {
             let suffix = &sym[stem.len().min(sym.len())..];
             if suffix.contains(".cold") || suffix.contains(".part") {
-                drop(format!("part of a split function ({suffix})"));
+                drop(
+                    DropKind::OptimizedParameters,
+                    format!("part of a split function ({suffix})"),
+                );
                 continue;
             }
         }
-        if list.iter().any(|i| i.cand.nocall) {
-            // Not even with true_signature: clang also drops unused return values, and DWARF
-            // does not say whether it did.
-            drop("DW_CC_nocall: the compiler changed its calling convention".into());
+        let nocall = list.iter().any(|i| i.cand.nocall);
+        if nocall && !feats.clone_true_signature {
+            drop(
+                DropKind::OptimizedParameters,
+                "DW_CC_nocall: the compiler changed its calling convention (the true_signature feature encodes the prototype it has)".into(),
+            );
             continue;
         }
-        let protos: Vec<u32> = if is_clone {
+        let protos: Vec<u32> = if nocall {
+            // true_signature: the prototype the parameters' locations show (`void` return).
+            match list
+                .iter()
+                .map(|i| {
+                    i.true_proto
+                        .clone()
+                        .unwrap_or_else(|| Err("not DW_CC_nocall in every unit".into()))
+                })
+                .collect::<Result<Vec<u32>, String>>()
+            {
+                Ok(p) => p,
+                Err(why) => {
+                    drop(
+                        DropKind::OptimizedParameters,
+                        format!("DW_CC_nocall and its real prototype cannot be derived: {why}"),
+                    );
+                    continue;
+                }
+            }
+        } else if is_clone {
             match list
                 .iter()
                 .map(|i| {
@@ -398,12 +425,15 @@ pub(crate) fn merge(
             {
                 Ok(p) => p,
                 Err(why) => {
-                    drop(format!("clone signature cannot be derived: {why}"));
+                    drop(
+                        DropKind::OptimizedParameters,
+                        format!("clone signature cannot be derived: {why}"),
+                    );
                     continue;
                 }
             }
         } else {
-            if let Some((i, Err(why))) = list
+            if let Some((i, Err((kind, why)))) = list
                 .iter()
                 .map(|i| (i, &i.cand.abi))
                 .find(|(_, a)| a.is_err())
@@ -413,7 +443,7 @@ pub(crate) fn merge(
                 } else {
                     why.clone()
                 };
-                drop(why);
+                drop(*kind, why);
                 continue;
             }
             list.iter().map(|i| i.proto).collect()
@@ -422,7 +452,7 @@ pub(crate) fn merge(
         if let Some(other) = protos.iter().find(|&&p| proto_key(p) != k0) {
             let a = render(protos[0], sym, &g);
             let b = render(*other, sym, &g);
-            drop(format!(
+            drop(DropKind::InconsistentPrototype, format!(
                 "{} definitions with different prototypes: `{a}` vs `{b}`",
                 list.len()
             ));
@@ -460,6 +490,7 @@ pub(crate) fn merge(
                 .collect();
             report.dropped.push(Dropped {
                 name: name.to_string(),
+                kind: DropKind::OptimizedParameters,
                 reason: format!(
                     "only clone symbols ({}); their signatures may differ from the source (see the clone_true_signature feature)",
                     syms.join(", ")
@@ -492,6 +523,7 @@ pub(crate) fn merge(
             if !stem.is_empty() && !groups.contains_key(stem) && reported.insert(stem) {
                 undescribed.push(Dropped {
                     name: stem.to_string(),
+                    kind: DropKind::NotDescribed,
                     reason: format!(
                         "only clone symbols ({}) and no DWARF instance at their address: no FUNC {stem}",
                         s.name
@@ -504,6 +536,7 @@ pub(crate) fn merge(
         if reported.insert(s.name.as_str()) {
             undescribed.push(Dropped {
                 name: s.name.clone(),
+                kind: DropKind::NotDescribed,
                 reason: "function symbol without a DWARF description of its code (assembly, or a thunk/alias left by identical code folding): its parameters' locations cannot be checked".into(),
                 instances: Vec::new(),
             });

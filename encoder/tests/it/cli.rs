@@ -146,6 +146,29 @@ fn pahole_spellings() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option: --no-such-option"));
 }
 
+/// pahole's printing and inspection modes are refused by name (pahole's tests call `pahole -F
+/// btf list_head`, `pahole -C TYPE FILE`, `pahole TYPE FILE`), never mistaken for an input file.
+#[test]
+fn pahole_printing_options_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = compile(&gcc(), dir.path(), "t", "int x;\n", &[]);
+    let o = o.to_str().unwrap();
+    for (args, want) in [
+        (&["-F", "btf", "list_head"][..], "option -F ("),
+        (&["-Fbtf", o][..], "option -F ("),
+        (&["-C", "list_head", o][..], "option -C ("),
+        (&["--sizes", o][..], "option --sizes ("),
+        (&["--with_embedded_flexible_array", o][..], "option --with_embedded_flexible_array ("),
+        (&["list_head", o][..], "printing types (pahole list_head "),
+    ] {
+        let out = Command::new(btfenc()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want) && err.contains("not implemented"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 fn expect_error(path: &std::path::Path, want: &str) {
     let out = Command::new(btfenc())
         .arg("--btf_encode_detached=/dev/null")

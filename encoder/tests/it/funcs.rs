@@ -1,6 +1,7 @@
 //! Function selection: same-name statics, identical duplicates, clones, --explain.
 
 use crate::common::*;
+use std::process::Command;
 
 const DUP_A: &str = include_str!("data/dup_a.c");
 const DUP_B: &str = include_str!("data/dup_b.c");
@@ -128,12 +129,109 @@ int caller(int x) { return drop_b(x, x); }
     let o = compile(&clang19, dir.path(), "opt19", src, &[]);
     let text = explain(&o, &[]);
     assert!(text.contains("drop_b: DW_CC_nocall"), "{text}");
-    // Not even with true_signature: its return value may be gone too, DWARF does not say.
-    for args in [&[][..], &["--btf_features=default,true_signature"]] {
-        assert!(!canon(&btfenc_detached(&o, args))
-            .funcs()
-            .any(|l| l.starts_with("FUNC drop_b ")));
+    assert!(!canon(&btfenc_detached(&o, &[]))
+        .funcs()
+        .any(|l| l.starts_with("FUNC drop_b ")));
+    // With true_signature: the prototype it has, `b` gone, no return value claimed (DWARF does
+    // not say whether clang dropped it too).
+    let fs = funcs(&canon(&btfenc_detached(
+        &o,
+        &["--btf_features=default,true_signature"],
+    )));
+    assert!(
+        fs.contains(&"FUNC drop_b static: void drop_b(int a)".to_string()),
+        "{fs:#?}"
+    );
+}
+
+/// The parameter list of `name` in a `pfunct --format_path=btf` listing.
+fn pfunct_params(listing: &str, name: &str) -> Option<String> {
+    let line = listing.lines().find(|l| l.contains(&format!(" {name}(")))?;
+    let from = line.find(&format!("{name}("))? + name.len();
+    Some(line[from..].trim_end_matches(';').to_string())
+}
+
+/// clang `DW_CC_nocall` functions under true_signature, on the programs of pahole's own
+/// clang_parm_* tests: btfenc's parameters are those pahole 1.32 writes with true_signature
+/// (removed parameters gone, a scalarised struct as `a__f1`), each read by pfunct 1.32 from the
+/// ELF's .BTF; the return type is `void` (see `nocall_proto`). Stack_2's foo is external and not
+/// nocall: its unused parameters are still passed by every caller, and both keep all nine.
+#[test]
+fn nocall_true_signatures_match_pahole_1_32() {
+    let clang19 = tool("clang-19", &["clang-19"]);
+    let pahole = tool("pahole-1.32", &["$HOME_BTFSMITH/bin/pahole-1.32"]);
+    let pfunct = tool("pfunct-1.32", &["$HOME_BTFSMITH/bin/pfunct-1.32"]);
+    let programs = [
+        ("aggregate", "struct t { long f1; long f2; };\n__attribute__((noinline)) static long foo(struct t a, struct t b, int i) { return a.f1 + b.f1 + b.f2 + i; }\nstruct t p1, p2; int i;\nint main() { return (int)foo(p1, p2, i); }\n"),
+        ("memory", "union big { long a; char buf[24]; };\n__attribute__((noinline)) static long foo(union big u, int dead, int x) { return u.a + x; }\nunion big g; int dead, x;\nint main() { return (int)foo(g, dead, x); }\n"),
+        ("optimized", "__attribute__((noinline)) static int foo(int a, int b, int c) { return a * c - a - c; }\nint a, b, c;\nint main() { return foo(a, b, c); }\n"),
+        ("stack_1", "__attribute__((noinline)) static int foo(int a, int b, int c, int d, int e, int f, int g, int h, int i) { return a * i - a - i; }\nint a, b, c, d, e, f, g, h, i;\nint main() { return foo(a, b, c, d, e, f, g, h, i); }\n"),
+        ("stack_2", "__attribute__((noinline)) int foo(int a, int b, int c, int d, int e, int f, int g, int h, int i) { return a * i - a - i; }\nint a, b, c, d, e, f, g, h, i;\nint main() { return foo(a, b, c, d, e, f, g, h, i); }\n"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (label, src) in programs {
+        let c = dir.path().join(format!("{label}.c"));
+        std::fs::write(&c, src).unwrap();
+        let listing = |encoder: &std::path::Path| {
+            let exe = dir.path().join(format!("{label}-{}", encoder.file_name().unwrap().to_string_lossy()));
+            run(Command::new(&clang19).args(["-g", "-O2", "-o"]).arg(&exe).arg(&c));
+            run(Command::new(encoder).env("LLVM_OBJCOPY", "objcopy").args(["-J", "--btf_features=+true_signature"]).arg(&exe));
+            let out = run(Command::new(&pfunct).args(["--all", "--format_path=btf"]).arg(&exe));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let ours = listing(&btfenc());
+        let theirs = listing(&pahole);
+        let (Some(o), Some(t)) = (pfunct_params(&ours, "foo"), pfunct_params(&theirs, "foo")) else {
+            panic!("{label}: foo missing\nbtfenc:\n{ours}\npahole 1.32:\n{theirs}");
+        };
+        assert_eq!(o, t, "{label}: parameters differ\nbtfenc:\n{ours}\npahole 1.32:\n{theirs}");
+        let nocall = label != "stack_2";
+        assert_eq!(ours.contains("void foo("), nocall, "{label}: {ours}");
     }
+}
+
+/// clang with `-pg -mfentry` (as the kernel builds) starts the location lists of parameters
+/// after the `call __fentry__`: nothing is said at the entry address, but the later
+/// `DW_OP_entry_value(DW_OP_reg5 RDI)` says the value arrived in rdi. Such functions used to be
+/// dropped ("no location at function entry").
+#[test]
+fn entry_value_names_the_arrival_register() {
+    let clang19 = tool("clang-19", &["clang-19"]);
+    let src = "extern void ext(long);\n__attribute__((noinline)) long f1(long a, long b) { ext(b); ext(a); return a * 3 + b; }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let o = compile(&clang19, dir.path(), "fentry", src, &["-pg", "-mfentry"]);
+    let fs = funcs(&canon(&btfenc_detached(&o, &[])));
+    assert!(
+        fs.contains(&"FUNC f1 global: long f1(long a, long b)".to_string()),
+        "{fs:#?}\n{}",
+        explain(&o, &[])
+    );
+}
+
+/// `--verbose` prints pahole's lines on stdout for the functions that got no FUNC (pahole's
+/// gcc_optimized_default test greps them); the external `bar` whose unused `b` every caller
+/// still passes is encoded, with no line.
+#[test]
+fn verbose_prints_pahole_skip_lines() {
+    let src = "__attribute__((noinline)) int bar(int a, int b) { return a + 1; }\n__attribute__((noinline)) static int foo(int a, int b, int c) { return a * b - a - b; }\nint a, b, c;\nint main(void) { return bar(a, c) + foo(a, b, c); }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let o = compile(&gcc(), dir.path(), "verbose", src, &[]);
+    let btf = dir.path().join("verbose.btf");
+    let out = run(Command::new(btfenc())
+        .args(["--btf_features=default", "--verbose"])
+        .arg(format!("--btf_encode_detached={}", btf.display()))
+        .arg(&o));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "foo : skipping BTF encoding of function due to optimized parameters"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("bar"), "{stdout}");
+    let fs = funcs(&canon(&std::fs::read(&btf).unwrap()));
+    assert!(fs.iter().any(|l| l.starts_with("FUNC bar global: int bar(int a, int b)")), "{fs:#?}");
+    assert!(!fs.iter().any(|l| l.starts_with("FUNC foo")), "{fs:#?}");
 }
 
 /// x86-64 argument passing: by-value structs in one or two registers or on the stack, stack

@@ -297,6 +297,43 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
             format!("FUNC {shown}\nbut {} functions are named {name}; their prototypes read alike, their types differ per unit:\n{}", attachable.len(), list.join("\n")),
         ));
     }
+    if target.nocall && claimed.difference(&target.sig).is_some() {
+        // Not the source prototype of a DW_CC_nocall body: a true signature (btfenc, pahole
+        // 1.32 with `true_signature`), judged as a clone's is: it must be one the parameters'
+        // locations allow. A `void` return claims no return value, which is never wrong
+        // (DWARF does not say whether clang dropped it).
+        let candidates = true_signatures(target);
+        if candidates.is_empty() {
+            return out; // too many unknowns to judge
+        }
+        let fits = |sig: &Signature| {
+            sig.params == claimed.params
+                && sig.variadic == claimed.variadic
+                && (sig.ret == claimed.ret || claimed.ret == "void")
+        };
+        match candidates.iter().find(|(sig, _)| fits(sig)) {
+            None => {
+                let shown_candidates: Vec<String> =
+                    candidates.iter().map(|(s, _)| s.render(name)).take(4).collect();
+                out.push(judged(
+                    VerdictKind::WrongProto,
+                    "nocall:wrong-params",
+                    format!(
+                        "FUNC {shown}\nbut {name} (DW_CC_nocall, in {}) really takes: {}",
+                        target.cu,
+                        shown_candidates.join("  or  ")
+                    ),
+                ));
+            }
+            Some((_, Some(p))) => out.push(judged(
+                VerdictKind::UnsafeOptimized,
+                "nocall:register-moved",
+                format!("FUNC {shown}\n{name} in {}: {p}", target.cu),
+            )),
+            Some((_, None)) => {}
+        }
+        return out;
+    }
     if let Some(why) = claimed.difference(&target.sig) {
         let matching: Vec<String> = instances
             .iter()
