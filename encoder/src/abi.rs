@@ -140,7 +140,14 @@ fn classify_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Res
             } else if size == 0 {
                 ArgClass::Unknown("empty or incomplete struct parameter".into())
             } else {
-                match aggregate_ok(w, off, 0, depth)? {
+                let mut eightbytes = [Eightbyte::default(); 2];
+                match aggregate_ok(w, off, 0, depth, &mut eightbytes)? {
+                    // An eightbyte holding floats and nothing else is SSE class: it travels in an
+                    // xmm register, which the kernel's trampoline never reads. Floats sharing an
+                    // eightbyte with an integer are INTEGER class (System V 3.2.3).
+                    Ok(()) if eightbytes.iter().any(|e| e.float && !e.int) => ArgClass::Unknown(
+                        "struct parameter with an eightbyte of floating-point members only (SSE class: passed in an xmm register)".into(),
+                    ),
                     Ok(()) => ArgClass::Int(size.div_ceil(8) as u8),
                     Err(why) => ArgClass::Unknown(why),
                 }
@@ -197,12 +204,27 @@ fn aligned16_off(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Re
 
 /// Checks that a small aggregate is made of naturally aligned integer-class fields only (then it
 /// travels in integer registers); else says why we do not vouch for its location.
+/// What the members of one eightbyte of a small aggregate are.
+#[derive(Debug, Clone, Copy, Default)]
+struct Eightbyte {
+    int: bool,
+    float: bool,
+}
+
 fn aggregate_ok(
     w: &Walker<'_, '_>,
     off: gimli::UnitOffset,
     base: u64,
     depth: usize,
+    eightbytes: &mut [Eightbyte; 2],
 ) -> Result<std::result::Result<(), String>> {
+    fn mark(eightbytes: &mut [Eightbyte; 2], from: u64, len: u64, float: bool) {
+        for e in (from / 8)..=((from + len.max(1) - 1) / 8) {
+            if let Some(slot) = eightbytes.get_mut(e as usize) {
+                if float { slot.float = true } else { slot.int = true }
+            }
+        }
+    }
     if depth > 32 {
         return Ok(Err("struct nesting too deep".into()));
     }
@@ -211,17 +233,27 @@ fn aggregate_ok(
             continue;
         }
         let m = w.entry_at(c)?;
-        if w.u(&m, DW_AT_bit_size)?.is_some() {
-            continue; // bitfields are integer class and packed by definition
+        if let Some(bits) = w.u(&m, DW_AT_bit_size)? {
+            // Bitfields are integer class and packed by definition.
+            let bit = match w.u(&m, DW_AT_data_bit_offset)? {
+                Some(b) => base * 8 + b,
+                None => base.saturating_add(w.member_loc(&m).unwrap_or(0)) * 8,
+            };
+            mark(eightbytes, bit / 8, bits.div_ceil(8).max(1), false);
+            continue;
         }
         let pos = base.saturating_add(w.member_loc(&m)?);
         let Some(t) = w.type_ref(&m)? else { continue };
         let (leaf, align) = leaf_of(w, t, depth + 1)?;
         match leaf {
-            Leaf::Int => {}
-            Leaf::Float => return Ok(Err("struct parameter with floating-point members".into())),
+            Leaf::Int => mark(eightbytes, pos, align.max(1), false),
+            // A float array's extent is not `align`: not classified here.
+            Leaf::Float if is_array(w, t, depth + 1)? => {
+                return Ok(Err("struct parameter with a floating-point array member".into()))
+            }
+            Leaf::Float => mark(eightbytes, pos, align.max(1), true),
             Leaf::Aggregate(inner) => {
-                if let Err(why) = aggregate_ok(w, inner, pos, depth + 1)? {
+                if let Err(why) = aggregate_ok(w, inner, pos, depth + 1, eightbytes)? {
                     return Ok(Err(why));
                 }
             }
@@ -234,6 +266,22 @@ fn aggregate_ok(
         }
     }
     Ok(Ok(()))
+}
+
+/// True when `off`, through typedefs and qualifiers, is an array type.
+fn is_array(w: &Walker<'_, '_>, off: gimli::UnitOffset, depth: usize) -> Result<bool> {
+    if depth > 32 {
+        return Ok(true);
+    }
+    let e = w.entry_at(off)?;
+    Ok(match e.tag() {
+        DW_TAG_array_type => true,
+        DW_TAG_typedef | DW_TAG_const_type | DW_TAG_volatile_type | DW_TAG_restrict_type | DW_TAG_atomic_type => match w.type_ref(&e)? {
+            Some(t) => is_array(w, t, depth + 1)?,
+            None => false,
+        },
+        _ => false,
+    })
 }
 
 enum Leaf {

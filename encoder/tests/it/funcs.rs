@@ -251,14 +251,14 @@ fn abi_locations() {
         );
         let c = canon(&btfenc_detached(&o, &[]));
         let text = explain(&o, &[]);
-        for f in ["f_s16", "f_s8", "f_big", "f_many", "f_ptr"] {
+        for f in ["f_s16", "f_s8", "f_big", "f_many", "f_ptr", "f_mixed"] {
             assert!(
                 c.funcs().any(|l| l.starts_with(&format!("FUNC {f} "))),
                 "{label}: {f} missing:\n{text}"
             );
         }
         assert!(
-            text.contains("f_fl: parameter 's': struct parameter with floating-point members"),
+            text.contains("f_fl: parameter 's': struct parameter with an eightbyte of floating-point members only"),
             "{label}: {text}"
         );
         assert!(
