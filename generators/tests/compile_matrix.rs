@@ -129,9 +129,9 @@ fn build_script_runs_the_documented_commands() {
 #[test]
 fn locations_and_types_agree_across_gcc_clang14_and_clang19() {
     let compilers = [
-        common::require_compiler("gcc"),
-        common::require_compiler("clang"),
-        common::require_compiler("clang-19"),
+        common::require_test_compiler("gcc"),
+        common::require_test_compiler("clang"),
+        common::require_test_compiler("clang-19"),
     ];
     let jobs: Vec<(Policy, u64)> = ["locations", "types"]
         .iter()
