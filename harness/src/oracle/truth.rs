@@ -561,8 +561,8 @@ pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String, Signature)>
     out
 }
 
-/// Names a FUNC could describe safely: one attachable body (or several with one signature),
-/// arguments proven to arrive as the prototype says
+/// Names a FUNC could describe safely: one attachable body (or several with one signature, every
+/// one of them proven), arguments proven to arrive as the prototype says
 /// ([`crate::dwarf::FunctionInstance::convention_verified`]), and not variadic.
 pub fn safely_encodable(facts: &Facts) -> Vec<String> {
     let names: BTreeSet<&str> = facts.functions.iter().map(|f| f.name.as_str()).collect();
@@ -579,7 +579,10 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
             let bodies: Vec<&FunctionInstance> = facts.instances(n).filter(|f| f.has_exact_symbol()).collect();
             let sigs: BTreeSet<&Signature> = bodies.iter().map(|f| &f.sig).collect();
             let one_type = bodies.iter().all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
-            sigs.len() == 1 && one_type && target.convention_verified() && !target.variadic
+            // Every body that carries the name must be proven, not just the one vmlinux's kallsyms
+            // picks: a module's symbol lookup may pick another, and a body clang rewrote
+            // (DW_CC_nocall, a constant parameter) would then be read wrong through the same FUNC.
+            sigs.len() == 1 && one_type && bodies.iter().all(|f| f.convention_verified()) && !target.variadic
         })
         .map(str::to_string)
         .collect()
