@@ -9,11 +9,11 @@ fn a_campaign_finding_shrinks_and_its_corpus_entry_replays() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("campaign");
     // The seed's hazard (same-name statics with different prototypes) for pahole 1.24, whose
-    // FUNC for the name is then AMBIGUOUS: seed 12 of the default policy (generator gen3) has
-    // it under clang 14.
+    // FUNC for the name is then AMBIGUOUS: seed 5 of the default policy (generator gen4) has
+    // it under clang 14 (a scan of seeds 0..23 found it in 13).
     let r = run(
         btfsmith(),
-        &["run", "--count", "1", "--seed", "12", "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "pahole-1.24", "--compilers", "clang-14", "--out", &out.display().to_string()],
+        &["run", "--count", "1", "--seed", "5", "--jobs", "2", "--quiet", "--no-kernel-load", "--encoders", "pahole-1.24", "--compilers", "clang-14", "--out", &out.display().to_string()],
         None,
     );
     assert!(r.status.and_then(|s| s.code()).is_some_and(|c| c <= 1), "{}", r.stderr_text());
