@@ -134,7 +134,38 @@ fn explain_one_sided(
     {
         return Some("flattened-array");
     }
+    // A member whose integer type BTF cannot express: pahole's `__SANITIZED_FAKE_INT__ m` against
+    // btfenc's `unsigned char m[N]` (the type-fidelity oracle judges which is right).
+    let unrep = unrepresentable_members(text);
+    if unrep != text && other.iter().any(|o| unrepresentable_members(split_count(o).0) == unrep) {
+        return Some("unrepresentable-int");
+    }
     None
+}
+
+/// A composite's canonical line with every `__SANITIZED_FAKE_INT__ NAME` and every
+/// `unsigned char NAME[N]` member written as `<int> NAME`.
+fn unrepresentable_members(line: &str) -> String {
+    let Some(open) = line.find('{') else { return line.to_string() };
+    let (head, body) = line.split_at(open + 1);
+    let members: Vec<String> = body
+        .split("; ")
+        .map(|m| {
+            if let Some(rest) = m.strip_prefix("__SANITIZED_FAKE_INT__ ") {
+                return format!("<int> {rest}");
+            }
+            if let Some(rest) = m.strip_prefix("unsigned char ") {
+                // `name[24] @0` -> `name @0`
+                if let (Some(lb), Some(rb)) = (rest.find('['), rest.find(']')) {
+                    if lb < rb && rest[lb + 1..rb].bytes().all(|b| b.is_ascii_digit()) && !rest[rb + 1..].starts_with('[') {
+                        return format!("<int> {}{}", &rest[..lb], &rest[rb + 1..]);
+                    }
+                }
+            }
+            m.to_string()
+        })
+        .collect();
+    format!("{head}{}", members.join("; "))
 }
 
 /// Compares two canonical forms; returns the unexplained lines (with their side) and the set of
@@ -317,6 +348,17 @@ mod tests {
         // Another size is still unexplained.
         let c = canon(&["FUNC f static: int f(int a)", "STRUCT s size=48 {int m[11] @0;}"]);
         assert!(!classify_with(&consensus, &c, false, &flat).0.is_empty());
+    }
+
+    #[test]
+    fn unrepresentable_int_members_are_explained() {
+        let pahole = canon(&["STRUCT t size=88 {__SANITIZED_FAKE_INT__ m0 @0; long int m1 @192;}"]);
+        let btfenc = canon(&["STRUCT t size=88 {unsigned char m0[24] @0; long int m1 @192;}"]);
+        let (unexplained, used) = classify(&pahole, &btfenc, false);
+        assert!(unexplained.is_empty() && used.contains("unrepresentable-int"), "{unexplained:?}");
+        // Another member changed too: unexplained.
+        let other = canon(&["STRUCT t size=88 {unsigned char m0[24] @0; int m1 @192;}"]);
+        assert!(!classify(&pahole, &other, false).0.is_empty());
     }
 
     #[test]
