@@ -27,6 +27,7 @@ pub const EXPECTED: &[(&str, &str)] = &[
     ("decl-tags", "DECL_TAG/TYPE_TAG depend on decl_tag/type_tag/decl_tag_kfuncs/attributes features"),
     ("duplicates", "the same line a different number of times, from encoders that do not deduplicate fully: pahole 1.24 with -j writes some FUNCs twice (non-deterministic), gcc -gbtf keeps each object's types"),
     ("unused-anon", "anonymous types nothing refers to are dedup leftovers; they do not change meaning"),
+    ("true-signature", "with the true_signature feature an encoder describes a DW_CC_nocall body by the prototype it really has (parameters clang removed left out), not the source prototype; the DWARF-truth oracle judges that prototype against the body"),
     ("unrepresentable-int", "an integer BTF cannot express (odd size, over 16 bytes: clang's DW_OP_convert helpers, _BitInt(N) over 128) is pahole's 4-byte INT __SANITIZED_FAKE_INT__ and btfenc's byte array of its true size; the type-fidelity oracle judges which is right"),
 ];
 
@@ -176,7 +177,7 @@ pub fn classify(
     other: &Canon,
     allow_duplicates: bool,
 ) -> (Vec<String>, BTreeSet<&'static str>) {
-    classify_with(reference, other, allow_duplicates, &BTreeSet::new())
+    classify_with(reference, other, allow_duplicates, &BTreeSet::new(), false)
 }
 
 /// [`classify`], where `flat_majority` holds the lines (array shapes multiplied out) that more
@@ -188,6 +189,7 @@ pub fn classify_with(
     other: &Canon,
     allow_duplicates: bool,
     flat_majority: &BTreeSet<String>,
+    true_signature: bool,
 ) -> (Vec<String>, BTreeSet<&'static str>) {
     let a: BTreeSet<String> = reference.lines.iter().cloned().collect();
     let b: BTreeSet<String> = other.lines.iter().cloned().collect();
@@ -211,7 +213,9 @@ pub fn classify_with(
         let Some((lb, pb, nb)) = fb.get(name) else {
             continue;
         };
-        if pa != pb {
+        if pa != pb && true_signature {
+            used.insert("true-signature");
+        } else if pa != pb {
             unexplained.push(format!(
                 "FUNC {name}: reference says `{pa}`, this says `{pb}`"
             ));
@@ -294,7 +298,8 @@ impl Oracle for Differential {
         let ref_name = "consensus";
         let mut out = Vec::new();
         for (name, canon, partial_dedup) in &canons {
-            let (unexplained, _) = classify_with(&consensus, canon, *partial_dedup, &flat_majority);
+            let true_signature = case.encodings.iter().any(|e| e.encoder.config.name == *name && e.encoder.config.args.iter().any(|a| a.contains("true_signature")));
+            let (unexplained, _) = classify_with(&consensus, canon, *partial_dedup, &flat_majority, true_signature);
             if unexplained.is_empty() {
                 continue;
             }
@@ -342,12 +347,21 @@ mod tests {
         let flat: BTreeSet<String> = ["STRUCT s size=48 {int m[12] @0;}".to_string()].into();
         for line in ["STRUCT s size=48 {int m[4][3] @0;}", "STRUCT s size=48 {int m[12] @0;}", "STRUCT s size=48 {int m[3][4] @0;}"] {
             let c = canon(&["FUNC f static: int f(int a)", line]);
-            let (unexplained, used) = classify_with(&consensus, &c, false, &flat);
+            let (unexplained, used) = classify_with(&consensus, &c, false, &flat, false);
             assert!(unexplained.is_empty() && used.contains("flattened-array"), "{line}: {unexplained:?}");
         }
         // Another size is still unexplained.
         let c = canon(&["FUNC f static: int f(int a)", "STRUCT s size=48 {int m[11] @0;}"]);
-        assert!(!classify_with(&consensus, &c, false, &flat).0.is_empty());
+        assert!(!classify_with(&consensus, &c, false, &flat, false).0.is_empty());
+    }
+
+    #[test]
+    fn a_true_signature_prototype_is_explained_only_under_that_feature() {
+        let a = canon(&["FUNC dup static: int dup(long int a, int b)"]);
+        let b = canon(&["FUNC dup static: void dup(int b)"]);
+        let (unexplained, used) = classify_with(&a, &b, false, &BTreeSet::new(), true);
+        assert!(unexplained.is_empty() && used.contains("true-signature"), "{unexplained:?}");
+        assert!(!classify(&a, &b, false).0.is_empty());
     }
 
     #[test]

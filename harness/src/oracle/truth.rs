@@ -287,7 +287,7 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
                 list.join("\n")
             ),
         ));
-    } else if attachable.iter().any(|f| !crate::dwarf::shapes_agree(&f.shape, &attachable[0].shape)) {
+    } else if attachable.iter().any(|f| !crate::dwarf::shapes_agree(&claimed_shape(btf, id, &claimed, f), &claimed_shape(btf, id, &claimed, attachable[0]))) {
         // The prototypes read the same, but a struct or typedef of the same name is a different
         // type in each unit: one FUNC (one BTF type per name) cannot describe both.
         let list: Vec<String> = attachable.iter().map(|f| format!("  {} ({}): {}", f.prototype, f.cu, f.shape.join(", "))).collect();
@@ -381,6 +381,29 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
                 target.cu, target.sig.ret
             ),
         ));
+    }
+    out
+}
+
+/// The part of `f`'s shape (its parameters' and return type's structure) that the FUNC describes:
+/// all of it when the FUNC claims the source prototype; for a true signature (a DW_CC_nocall
+/// body described without the parameters clang removed, `void` when it claims no return value),
+/// only the parameters the FUNC names and the return when it claims one. A parameter the FUNC
+/// leaves out cannot make two same-name bodies' FUNC wrong.
+fn claimed_shape(btf: &Btf, id: TypeId, claimed: &Signature, f: &FunctionInstance) -> Vec<String> {
+    if *claimed == f.sig || f.shape.len() != f.params.len() + 1 {
+        return f.shape.clone();
+    }
+    let names: Vec<String> = match btf.type_by_id(id).map(|t| &t.data) {
+        Some(TypeData::Func(func)) => match btf.type_by_id(func.proto).map(|t| &t.data) {
+            Some(TypeData::FuncProto(p)) => p.params.iter().map(|q| btf.str(q.name).to_string()).collect(),
+            _ => return f.shape.clone(),
+        },
+        _ => return f.shape.clone(),
+    };
+    let mut out: Vec<String> = f.params.iter().zip(&f.shape).filter(|(p, _)| names.contains(&p.name)).map(|(_, s)| s.clone()).collect();
+    if claimed.ret != "void" {
+        out.push(f.shape[f.params.len()].clone());
     }
     out
 }
