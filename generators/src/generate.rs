@@ -77,6 +77,17 @@ impl Gen<'_> {
     fn range(&mut self, r: Range) -> u32 {
         range(self.ch, r)
     }
+    /// Calls `f` from its unit's driver, every call passing the same small constant for parameter
+    /// `k` (of type `kty`): what makes gcc clone it as `.constprop`.
+    fn calls_with_constant(&mut self, f: FuncId, k: usize, kty: &Ty) {
+        let kval = match kty {
+            Ty::Scalar(s) => Value::Int((2 + self.below(20) as i128).min(self.int_value_max(*s))),
+            _ => Value::Int(3),
+        };
+        let ncalls = 1 + self.ncalls();
+        self.calls(f, ncalls, &[(k, kval)]);
+    }
+
     fn chance(&mut self, percent: u32) -> bool {
         // Simplest first: answer 0 means "no" unless the chance is certain.
         percent >= 100 || (percent > 0 && self.below(100) >= u64::from(100 - percent))
@@ -848,14 +859,7 @@ impl Gen<'_> {
                 let name = self.fresh("cprop");
                 let kty = params[k].ty.clone();
                 let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
-                let kval = match kty {
-                    Ty::Scalar(s) => {
-                        Value::Int((2 + self.below(20) as i128).min(self.int_value_max(s)))
-                    }
-                    _ => Value::Int(3),
-                };
-                let ncalls = 1 + self.ncalls();
-                self.calls(f, ncalls, &[(k, kval)]);
+                self.calls_with_constant(f, k, &kty);
             }
             H::PartialInline => {
                 let tu = self.random_tu();

@@ -77,14 +77,7 @@ fn every_policy_compiles_warning_free_and_agrees_across_gcc_clang_and_opt_levels
         .into_iter()
         .flat_map(|p| [100u64, 101].map(|s| (p.clone(), s)))
         .collect();
-    let failures = common::parallel(&jobs, |(p, s)| check_program(p, *s, &compilers));
-    assert!(
-        failures.is_empty(),
-        "{} of {} programs failed:\n{}",
-        failures.len(),
-        jobs.len(),
-        failures.join("\n")
-    );
+    check_all(&jobs, &compilers);
 }
 
 #[test]
@@ -138,7 +131,12 @@ fn locations_and_types_agree_across_gcc_clang14_and_clang19() {
         .map(|n| Policy::by_name(n).expect("built-in policy"))
         .flat_map(|p| [102u64, 103, 104].map(|s| (p.clone(), s)))
         .collect();
-    let failures = common::parallel(&jobs, |(p, s)| check_program(p, *s, &compilers));
+    check_all(&jobs, &compilers);
+}
+
+/// Runs every (policy, seed) job under every compiler; fails with all the failures listed.
+fn check_all(jobs: &[(Policy, u64)], compilers: &[common::TestCompiler]) {
+    let failures = common::parallel(jobs, |(p, s)| check_program(p, *s, compilers));
     assert!(
         failures.is_empty(),
         "{} of {} programs failed:\n{}",

@@ -211,14 +211,7 @@ impl Gen<'_> {
                 let name = self.fresh("ccold");
                 let kty = params[k].ty.clone();
                 let f = self.function(name, tu, Linkage::Static, nil, ret, params, body, h);
-                let kval = match kty {
-                    Ty::Scalar(s) => {
-                        Value::Int((2 + self.below(20) as i128).min(self.int_value_max(s)))
-                    }
-                    _ => Value::Int(3),
-                };
-                let ncalls = 1 + self.ncalls();
-                self.calls(f, ncalls, &[(k, kval)]);
+                self.calls_with_constant(f, k, &kty);
             }
         }
         Ok(())
