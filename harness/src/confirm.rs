@@ -30,6 +30,7 @@
 //! function's first instruction up to its first branch, call or return; 32/64-bit register
 //! writes count as writes, 8/16-bit writes as neither.
 
+use crate::abi::reg_name;
 use crate::dwarf::{EntryLocation, Facts, FunctionInstance};
 use crate::process;
 use serde::{Deserialize, Serialize};
@@ -246,11 +247,6 @@ fn first_access(code: &[Insn], reg: u16) -> Option<(bool, String)> {
         }
     }
     None
-}
-
-fn reg_name(r: u16) -> String {
-    const NAMES: [&str; 16] = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
-    NAMES.get(usize::from(r)).map_or_else(|| format!("xmm{}", r.saturating_sub(17)), |n| (*n).to_string())
 }
 
 /// The instance a verdict about `function` judged.

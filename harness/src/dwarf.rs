@@ -1469,8 +1469,8 @@ impl AbiClass {
     /// The DWARF register numbers of this class's argument registers, in order.
     pub fn registers(self) -> &'static [u16] {
         match self {
-            AbiClass::Integer => &[5, 4, 1, 2, 8, 9],
-            AbiClass::Sse => &[17, 18, 19, 20, 21, 22, 23, 24],
+            AbiClass::Integer => &crate::abi::INT_REGS,
+            AbiClass::Sse => &crate::abi::SSE_REGS,
             AbiClass::Other => &[],
         }
     }
