@@ -36,20 +36,34 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod modules;
+pub use modules::{audit_modules, ModuleAudit, ModulesAudit};
+
 /// `btfsmith audit` arguments.
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
-    /// The kernel image with DWARF (e.g. the Debian -dbg package's vmlinux).
-    pub vmlinux: PathBuf,
+    /// The kernel image with DWARF (e.g. the Debian -dbg package's vmlinux). May be left out
+    /// when only modules are audited (then --base-btf names their base).
+    pub vmlinux: Option<PathBuf>,
     /// The BTF to judge (raw BTF or an ELF with .BTF); default: VMLINUX's own .BTF section.
     #[arg(long)]
     pub btf: Option<PathBuf>,
     /// A System.map for the symbols; default: VMLINUX's own ELF symbol table.
     #[arg(long)]
     pub system_map: Option<PathBuf>,
-    /// Modules (.ko with split BTF) to audit over the vmlinux BTF: not implemented yet.
+    /// Kernel modules to audit: a `.ko`/`.ko.xz`, or a directory searched for them (e.g.
+    /// /lib/modules/RELEASE/kernel). Each module's split BTF (its `.BTF` section) is judged
+    /// against its DWARF and its own symbol table, as the kernel resolves module FUNCs.
     #[arg(long)]
     pub modules: Option<PathBuf>,
+    /// Where the modules' DWARF is when the modules are stripped: a directory with the same
+    /// relative paths (Debian: usr/lib/debug/lib/modules/RELEASE of the -dbg package).
+    #[arg(long)]
+    pub module_debug: Option<PathBuf>,
+    /// The vmlinux BTF the modules' split BTF is over (e.g. /sys/kernel/btf/vmlinux); default:
+    /// VMLINUX's own .BTF section (not --btf: the modules were encoded over the shipped one).
+    #[arg(long)]
+    pub base_btf: Option<PathBuf>,
     /// Where report.md and verdicts.jsonl go.
     #[arg(long, default_value = "btfsmith-audit")]
     pub out: PathBuf,
@@ -119,13 +133,38 @@ pub struct KSym {
 /// `inline`, which is `notrace`).
 #[derive(Debug)]
 pub struct Kallsyms {
-    /// Symbols, sorted by (name, address): kallsyms' name order.
+    /// Symbols, sorted by name; equal names in the order the kernel's lookup meets them
+    /// (vmlinux: address; module: symbol-table order, init sections last).
     by_name: Vec<KSym>,
     /// Every distinct symbol address, sorted: where one symbol ends (kallsyms sizes a symbol up
     /// to the next higher address, `get_symbol_pos()`).
     addresses: Vec<u64>,
     text: Vec<(u64, u64)>,
-    init_text: Option<(u64, u64)>,
+    init_text: Vec<(u64, u64)>,
+    /// A module's sections by index (addresses are section-tagged, as [`crate::dwarf`] tags
+    /// them in relocatable files); `None` for a vmlinux.
+    module: Option<Vec<String>>,
+}
+
+/// One section of a module, as [`Kallsyms::for_module`] needs it.
+#[derive(Debug, Clone)]
+pub struct ModuleSection {
+    /// Its index in the module's ELF file.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+    /// Its size.
+    pub size: u64,
+    /// Executable (`SHF_EXECINSTR`).
+    pub exec: bool,
+}
+
+impl ModuleSection {
+    /// An init section (`.init.text`): the module loader frees it after the module's init
+    /// function ran, and drops its symbols from the module's kallsyms (`is_core_symbol()`).
+    pub fn is_init(&self) -> bool {
+        self.name.starts_with(".init")
+    }
 }
 
 impl Kallsyms {
@@ -136,12 +175,12 @@ impl Kallsyms {
         let (Some(stext), Some(etext)) = (find("_stext"), find("_etext")) else {
             bail!("the symbol table has no _stext/_etext: not a vmlinux symbol table (a stub System.map, or a stripped image?)");
         };
-        let init_text = match (find("_sinittext"), find("_einittext")) {
-            (Some(a), Some(b)) => Some((a, b)),
-            _ => None,
+        let init_text: Vec<(u64, u64)> = match (find("_sinittext"), find("_einittext")) {
+            (Some(a), Some(b)) => vec![(a, b)],
+            _ => Vec::new(),
         };
         let mut text = vec![(stext, etext)];
-        text.extend(init_text);
+        text.extend(init_text.iter().copied());
         symbols.sort_by(|a, b| a.name.cmp(&b.name).then(a.addr.cmp(&b.addr)));
         let mut addresses: Vec<u64> = symbols.iter().map(|s| s.addr).collect();
         addresses.sort_unstable();
@@ -151,17 +190,78 @@ impl Kallsyms {
             addresses,
             text,
             init_text,
+            module: None,
         })
     }
 
-    /// What `kallsyms_lookup_name(name)` returns: the lowest-address symbol named exactly
-    /// `name`.
+    /// A module's symbols, `symbols` in its symbol-table order with section-tagged addresses
+    /// ([`crate::dwarf`]'s tagging), `sections` all of its sections.
+    ///
+    /// The kernel resolves a name in a module's BTF with `find_kallsyms_symbol_value()`: the
+    /// first defined symbol of that name in the module's kallsyms, which after the module's
+    /// init ran are its "core" symbols in symbol-table order (`add_kallsyms()` copies those
+    /// `is_core_symbol()` accepts: defined, named, in an allocated section that is not an init
+    /// section). So a name is looked up in table order, and a symbol in an init section is met
+    /// only when no core symbol has the name — it then counts as init text (unattachable).
+    pub fn for_module(mut symbols: Vec<KSym>, sections: &[ModuleSection]) -> Self {
+        let init = |s: &KSym| s.section.as_deref().is_some_and(|n| n.starts_with(".init"));
+        // A stable sort keeps the table order among equal names.
+        symbols.sort_by(|a, b| a.name.cmp(&b.name).then(init(a).cmp(&init(b))));
+        let mut addresses: Vec<u64> = symbols.iter().map(|s| s.addr).collect();
+        // The end of every section bounds its last symbol.
+        addresses.extend(
+            sections
+                .iter()
+                .map(|s| crate::dwarf::tagged_address(s.index, s.size)),
+        );
+        addresses.sort_unstable();
+        addresses.dedup();
+        let range = |s: &ModuleSection| {
+            (
+                crate::dwarf::tagged_address(s.index, 0),
+                crate::dwarf::tagged_address(s.index, s.size),
+            )
+        };
+        let text = sections.iter().filter(|s| s.exec).map(range).collect();
+        let init_text = sections
+            .iter()
+            .filter(|s| s.exec && s.is_init())
+            .map(range)
+            .collect();
+        let mut names = Vec::new();
+        for s in sections {
+            if names.len() <= s.index {
+                names.resize(s.index + 1, String::new());
+            }
+            names[s.index] = s.name.clone();
+        }
+        Kallsyms {
+            by_name: symbols,
+            addresses,
+            text,
+            init_text,
+            module: Some(names),
+        }
+    }
+
+    /// What the kernel's lookup returns for `name`: for a vmlinux (`kallsyms_lookup_name`) the
+    /// lowest-address symbol named exactly `name`, for a module (`find_kallsyms_symbol_value`)
+    /// the first in its symbol table.
     pub fn lookup(&self, name: &str) -> Option<&KSym> {
         let i = self.by_name.partition_point(|s| s.name.as_str() < name);
         self.by_name.get(i).filter(|s| s.name == name)
     }
 
-    /// All symbols named exactly `name`, lowest address first.
+    /// The kernel function that does [`Self::lookup`]'s work, for messages.
+    pub fn lookup_function(&self) -> &'static str {
+        if self.module.is_some() {
+            "find_kallsyms_symbol_value (the module's own symbols)"
+        } else {
+            "kallsyms_lookup_name"
+        }
+    }
+
+    /// All symbols named exactly `name`, in lookup order.
     pub fn all(&self, name: &str) -> &[KSym] {
         let i = self.by_name.partition_point(|s| s.name.as_str() < name);
         let j = self.by_name.partition_point(|s| s.name.as_str() <= name);
@@ -179,9 +279,28 @@ impl Kallsyms {
         self.text.iter().any(|&(a, b)| a <= addr && addr < b)
     }
 
-    /// In init text (freed after boot).
+    /// In init text (freed after boot, or after a module's init).
     pub fn is_init_text(&self, addr: u64) -> bool {
-        self.init_text.is_some_and(|(a, b)| a <= addr && addr < b)
+        self.init_text.iter().any(|&(a, b)| a <= addr && addr < b)
+    }
+
+    /// An address as a reader finds it: hexadecimal in a vmlinux, `section+offset` in a module.
+    pub fn at(&self, addr: u64) -> String {
+        match &self.module {
+            None => format!("{addr:#x}"),
+            Some(names) => {
+                let (index, offset) = crate::dwarf::untagged_address(addr);
+                match names.get(index).filter(|n| !n.is_empty()) {
+                    Some(n) => format!("{n}+{offset:#x}"),
+                    None => format!("section {index}+{offset:#x}"),
+                }
+            }
+        }
+    }
+
+    /// This is a module's table.
+    pub fn is_module(&self) -> bool {
+        self.module.is_some()
     }
 
     /// Number of symbols.
@@ -373,11 +492,11 @@ pub struct Body {
 }
 
 impl Body {
-    fn of(f: &FunctionInstance) -> Body {
+    fn of(f: &FunctionInstance, syms: &Kallsyms) -> Body {
         Body {
             unit: f.cu.clone(),
             die_offset: format!("{:#x}", f.die_offset),
-            address: format!("{:#x}", f.entry),
+            address: syms.at(f.entry),
             symbols: f.symbols.clone(),
             prototype: f.prototype.clone(),
         }
@@ -387,6 +506,9 @@ impl Body {
 /// One line of verdicts.jsonl.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Judgement {
+    /// The module whose BTF has the FUNC (`None`: the vmlinux).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     /// The FUNC's (or the missed function's) name.
     pub name: String,
     /// The FUNC's BTF type id (`None` for MISSED).
@@ -498,18 +620,26 @@ impl<'a> Inputs<'a> {
 
     /// Why `sym` cannot be attached to, or `None` when it can.
     fn unattachable(&self, sym: &KSym) -> Option<(&'static str, String)> {
+        let at = self.syms.at(sym.addr);
+        let module = self.syms.is_module();
         if !self.syms.is_text(sym.addr) {
             let place = match &sym.section {
                 Some(s) => format!("section {s}"),
                 None => format!("type {}", sym.kind),
             };
-            return Some(("outside-kernel-text", format!("the lowest-address symbol named {} ({:#x}, {place}) is outside _stext.._etext and init text: kallsyms_lookup_name returns it, ftrace has no record there and bpf_arch_text_poke refuses non-kernel text (-EINVAL)", sym.name, sym.addr)));
+            let text = if module { "the module's executable sections" } else { "_stext.._etext and init text" };
+            return Some(("outside-kernel-text", format!("the symbol the kernel resolves {} to ({at}, {place}) is outside {text}: ftrace has no record there and bpf_arch_text_poke refuses non-text (-EINVAL)", sym.name)));
         }
         if self.syms.is_init_text(sym.addr) {
-            return Some(("init-text", format!("{} at {:#x} is in init text (_sinittext.._einittext), freed after boot: its ftrace records are dropped and it is no longer kernel text", sym.name, sym.addr)));
+            let why = if module {
+                "a module init section, freed once the module's init function returned; its symbols leave the module's kallsyms then (is_core_symbol), so the name is not found"
+            } else {
+                "init text (_sinittext.._einittext), freed after boot: its ftrace records are dropped and it is no longer kernel text"
+            };
+            return Some(("init-text", format!("{} at {at} is in {why}", sym.name)));
         }
         if self.ftrace_site(sym.addr).is_none() {
-            return Some(("no-ftrace-site", format!("no __mcount_loc record between {:#x} and the next symbol at {:#x}: not ftrace-able (notrace), the trampoline's text poke finds no 5-byte NOP", sym.addr, self.syms.end_of(sym.addr))));
+            return Some(("no-ftrace-site", format!("no __mcount_loc record between {at} and the next symbol at {}: not ftrace-able (notrace), the trampoline's text poke finds no 5-byte NOP", self.syms.at(self.syms.end_of(sym.addr)))));
         }
         None
     }
@@ -523,6 +653,7 @@ fn verdict(
     detail: String,
 ) -> Judgement {
     Judgement {
+        module: None,
         name: name.to_string(),
         btf_id: id.map(|i| i.0),
         verdict: v,
@@ -555,48 +686,49 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
     let Some(sym) = inp.syms.lookup(name) else {
         j.verdict = AuditVerdict::Unattachable;
         j.mechanism = "no-exact-symbol".into();
-        j.others = same_name.iter().map(|f| Body::of(f)).collect();
+        j.others = same_name.iter().map(|f| Body::of(f, inp.syms)).collect();
         let bodies: Vec<String> = same_name
             .iter()
             .map(|f| {
                 format!(
-                    "{} at {:#x} ({})",
+                    "{} at {} ({})",
                     if f.symbols.is_empty() {
                         "<no symbol>".to_string()
                     } else {
                         f.symbols.join(",")
                     },
-                    f.entry,
+                    inp.syms.at(f.entry),
                     f.cu
                 )
             })
             .collect();
         j.detail = format!(
-            "no symbol is named exactly {name}: kallsyms_lookup_name fails (\"The address of function {name} cannot be found\"){}",
+            "no symbol is named exactly {name}: {} fails (\"The address of function {name} cannot be found\"){}",
+            inp.syms.lookup_function(),
             if bodies.is_empty() { "; no out-of-line body of that name either (inlined everywhere)".to_string() } else { format!("; the out-of-line bodies are {}", bodies.join("; ")) }
         );
         return j;
     };
     j.symbol = Some(sym.name.clone());
-    j.address = Some(format!("{:#x}", sym.addr));
+    j.address = Some(inp.syms.at(sym.addr));
     if let Some((mechanism, detail)) = inp.unattachable(sym) {
         j.verdict = AuditVerdict::Unattachable;
         j.mechanism = mechanism.into();
         j.detail = detail;
-        j.reached = inp.instance_at(sym.addr).map(Body::of);
+        j.reached = inp.instance_at(sym.addr).map(|f| Body::of(f, inp.syms));
         return j;
     }
     let Some(target) = inp.instance_at(sym.addr) else {
         j.verdict = AuditVerdict::Unjudged;
         j.mechanism = "no-dwarf-at-target".into();
-        j.detail = format!("{name} resolves to {:#x}, where no DWARF subprogram with code starts (assembly, an alias, or a subprogram DIE gcc emitted without its address): nothing to judge against", sym.addr);
+        j.detail = format!("{name} resolves to {}, where no DWARF subprogram with code starts (assembly, an alias, or a subprogram DIE gcc emitted without its address): nothing to judge against", inp.syms.at(sym.addr));
         return j;
     };
-    j.reached = Some(Body::of(target));
+    j.reached = Some(Body::of(target, inp.syms));
     j.others = same_name
         .iter()
         .filter(|f| f.entry != target.entry)
-        .map(|f| Body::of(f))
+        .map(|f| Body::of(f, inp.syms))
         .collect();
 
     let mut found: Vec<(AuditVerdict, String, String)> = Vec::new();
@@ -645,9 +777,9 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         if signatures.len() > 1 {
             let list: Vec<String> = attachable
                 .iter()
-                .map(|f| format!("{} ({}, {:#x})", f.prototype, f.cu, f.entry))
+                .map(|f| format!("{} ({}, {})", f.prototype, f.cu, inp.syms.at(f.entry)))
                 .collect();
-            found.push((AuditVerdict::Ambiguous, "collision:inconsistent".into(), format!("{} bodies carry the symbol {name}, with different prototypes: {}; the kernel reaches the one at {:#x} ({})", attachable.len(), list.join("; "), target.entry, target.cu)));
+            found.push((AuditVerdict::Ambiguous, "collision:inconsistent".into(), format!("{} bodies carry the symbol {name}, with different prototypes: {}; the kernel reaches the one at {} ({})", attachable.len(), list.join("; "), inp.syms.at(target.entry), target.cu)));
         } else if attachable
             .iter()
             .any(|f| !crate::dwarf::shapes_agree(&f.shape, &target.shape))
@@ -670,7 +802,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
             let matching: Vec<String> = same_name
                 .iter()
                 .filter(|f| f.sig == claimed)
-                .map(|f| format!("{} ({}, {:#x})", f.symbols.join(","), f.cu, f.entry))
+                .map(|f| format!("{} ({}, {})", f.symbols.join(","), f.cu, inp.syms.at(f.entry)))
                 .collect();
             let codeless: Vec<&FunctionInstance> = if matching.is_empty() {
                 inp.codeless(name).filter(|f| f.sig == claimed).collect()
@@ -687,8 +819,8 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
                 "proto:mismatch"
             };
             let mut d = format!(
-                "the kernel attaches {name} to {:#x} in {}: {}; {why}",
-                target.entry, target.cu, target.prototype
+                "the kernel attaches {name} to {} in {}: {}; {why}",
+                inp.syms.at(target.entry), target.cu, target.prototype
             );
             if !matching.is_empty() {
                 let _ = write!(
@@ -794,13 +926,13 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
             AuditVerdict::Missed,
             "missed",
             format!(
-                "{name} at {:#x} ({}) has an exact symbol, an ftrace site and DWARF, but no FUNC",
-                sym.addr, target.cu
+                "{name} at {} ({}) has an exact symbol, an ftrace site and DWARF, but no FUNC",
+                inp.syms.at(sym.addr), target.cu
             ),
         );
         j.symbol = Some(sym.name.clone());
-        j.address = Some(format!("{:#x}", sym.addr));
-        j.reached = Some(Body::of(target));
+        j.address = Some(inp.syms.at(sym.addr));
+        j.reached = Some(Body::of(target, inp.syms));
         j.safely_describable = Some(safely_describable(inp, name, target));
         out.push(j);
     }
@@ -824,65 +956,47 @@ fn safely_describable(inp: &Inputs<'_>, name: &str, target: &FunctionInstance) -
     sigs.len() == 1 && one_type && target.convention_verified() && !target.variadic
 }
 
-/// `btfsmith audit`.
-pub fn audit(args: AuditArgs) -> Result<ExitCode> {
-    if args.modules.is_some() {
-        bail!("--modules is not implemented yet: audit the vmlinux alone");
+/// What judging one image (the vmlinux, or one module) produced.
+#[derive(Debug, Default)]
+pub struct ImageAudit {
+    /// One per FUNC, sorted by (verdict, name).
+    pub judgements: Vec<Judgement>,
+    /// Traceable functions without a FUNC.
+    pub missed: Vec<Judgement>,
+    /// FUNCs judged.
+    pub funcs: usize,
+    /// Out-of-line bodies in the DWARF.
+    pub bodies: usize,
+}
+
+impl ImageAudit {
+    /// Counts per verdict, MISSED included.
+    pub fn counts(&self) -> BTreeMap<AuditVerdict, usize> {
+        let mut counts: BTreeMap<AuditVerdict, usize> = BTreeMap::new();
+        for j in self.judgements.iter().chain(&self.missed) {
+            *counts.entry(j.verdict).or_default() += 1;
+        }
+        counts
     }
-    let t0 = Instant::now();
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("starting the thread pool")?;
-    let file = std::fs::File::open(&args.vmlinux)
-        .with_context(|| format!("opening {}", args.vmlinux.display()))?;
-    // SAFETY: the file is only read; a concurrent writer could change what we read, as with
-    // any reader, but not break memory safety beyond that (the same as every mmap reader).
-    let map = unsafe { memmap2::Mmap::map(&file) }
-        .with_context(|| format!("mapping {}", args.vmlinux.display()))?;
-    let elf = object::File::parse(&*map)
-        .with_context(|| format!("parsing {} as ELF", args.vmlinux.display()))?;
 
-    let symbols = match &args.system_map {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            parse_system_map(&text, p)?
-        }
-        None => elf_symbols(&elf),
-    };
-    let syms = Kallsyms::new(symbols).with_context(|| {
-        format!(
-            "the symbols of {}",
-            args.system_map.as_ref().unwrap_or(&args.vmlinux).display()
-        )
-    })?;
-    let btf = match &args.btf {
-        Some(p) => crate::btf_cmd::load(p, None)?,
-        None => {
-            if elf.section_by_name(".BTF").is_none() {
-                bail!(
-                    "{} has no .BTF section: name the BTF to judge with --btf",
-                    args.vmlinux.display()
-                );
-            }
-            Btf::parse_file_bytes(&map, None)
-                .with_context(|| format!("parsing the .BTF of {}", args.vmlinux.display()))?
-        }
-    };
-    let mcount = mcount_locations(&elf, &syms)
-        .with_context(|| format!("the ftrace sites of {}", args.vmlinux.display()))?;
-    let t_inputs = t0.elapsed();
+    /// Some FUNC makes a tracer read the wrong thing.
+    pub fn fails(&self) -> bool {
+        self.judgements.iter().any(|j| j.verdict.fails())
+    }
+}
 
-    let mut facts = crate::dwarf::read_with(&map, Some(&pool), true)
-        .with_context(|| format!("reading the DWARF of {}", args.vmlinux.display()))?;
-    let t_dwarf = t0.elapsed();
-    let inp = Inputs::new(&facts, &syms, &mcount);
-
+/// Judges every FUNC of `btf`'s own types (a split BTF's: the module's) against `facts`, read
+/// from `dwarf_data`, and lists the MISSED functions. `facts.codeless` is filled on the way for
+/// the FUNCs whose prototype no out-of-line body has.
+pub fn judge_image(
+    btf: &Btf,
+    dwarf_data: &[u8],
+    facts: &mut Facts,
+    syms: &Kallsyms,
+    mcount: &[u64],
+    pool: &rayon::ThreadPool,
+) -> Result<ImageAudit> {
+    let inp = Inputs::new(facts, syms, mcount);
     let funcs: Vec<(TypeId, String)> = btf
         .own_ids()
         .zip(btf.own_types())
@@ -894,13 +1008,12 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         pool.install(|| {
             funcs
                 .par_iter()
-                .map(|(id, name)| judge(&btf, *id, name, &inp))
+                .map(|(id, name)| judge(btf, *id, name, &inp))
                 .collect()
         })
     };
     // A FUNC whose prototype no out-of-line body has: look for a code-less DIE it came from
     // (a second, light pass over the DIEs, only for those names), and judge those again.
-    let t_judged = t0.elapsed();
     let unexplained: std::collections::HashSet<String> = judgements
         .iter()
         .filter(|j| j.mechanism == "proto:mismatch")
@@ -914,87 +1027,216 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
             .filter(|(n, _, _)| unexplained.contains(n))
             .map(|&(_, u, d)| (u, d))
             .collect();
-        facts.codeless =
-            crate::dwarf::read_codeless(&map, &pool, &refs).context("reading code-less DIEs")?;
+        facts.codeless = crate::dwarf::read_codeless(dwarf_data, pool, &refs)
+            .context("reading code-less DIEs")?;
     }
-    let inp = Inputs::new(&facts, &syms, &mcount);
+    let inp = Inputs::new(facts, syms, mcount);
     for j in judgements
         .iter_mut()
         .filter(|j| unexplained.contains(&j.name))
     {
         if let Some(id) = j.btf_id {
-            *j = judge(&btf, TypeId(id), &j.name.clone(), &inp);
+            *j = judge(btf, TypeId(id), &j.name.clone(), &inp);
         }
     }
-    let t_codeless = t0.elapsed();
     let encoded: BTreeSet<String> = funcs.iter().map(|(_, n)| n.clone()).collect();
     let missed = missed(&inp, &encoded);
-    let t_judge = t0.elapsed();
-
     judgements.sort_by(|a, b| (a.verdict, &a.name).cmp(&(b.verdict, &b.name)));
+    Ok(ImageAudit {
+        judgements,
+        missed,
+        funcs: funcs.len(),
+        bodies: facts.functions.len(),
+    })
+}
+
+/// The vmlinux side of an audit: its judgements and what the report says about its inputs.
+struct VmlinuxAudit {
+    image: ImageAudit,
+    symbols: usize,
+    sites: usize,
+    /// The BTF its modules' split BTF is over, unless `--base-btf` names another.
+    own_btf: Option<Btf>,
+}
+
+fn audit_vmlinux(args: &AuditArgs, vmlinux: &Path, pool: &rayon::ThreadPool, jobs: usize) -> Result<VmlinuxAudit> {
+    let t0 = Instant::now();
+    let file =
+        std::fs::File::open(vmlinux).with_context(|| format!("opening {}", vmlinux.display()))?;
+    // SAFETY: the file is only read; a concurrent writer could change what we read, as with
+    // any reader, but not break memory safety beyond that (the same as every mmap reader).
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("mapping {}", vmlinux.display()))?;
+    let elf = object::File::parse(&*map)
+        .with_context(|| format!("parsing {} as ELF", vmlinux.display()))?;
+
+    let symbols = match &args.system_map {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            parse_system_map(&text, p)?
+        }
+        None => elf_symbols(&elf),
+    };
+    let syms = Kallsyms::new(symbols).with_context(|| {
+        format!(
+            "the symbols of {}",
+            args.system_map.as_deref().unwrap_or(vmlinux).display()
+        )
+    })?;
+    let own_btf = match elf.section_by_name(".BTF") {
+        Some(_) => Some(
+            Btf::parse_file_bytes(&map, None)
+                .with_context(|| format!("parsing the .BTF of {}", vmlinux.display()))?,
+        ),
+        None => None,
+    };
+    let loaded;
+    let btf = match (&args.btf, &own_btf) {
+        (Some(p), _) => {
+            loaded = crate::btf_cmd::load(p, None)?;
+            &loaded
+        }
+        (None, Some(b)) => b,
+        (None, None) => bail!(
+            "{} has no .BTF section: name the BTF to judge with --btf",
+            vmlinux.display()
+        ),
+    };
+    let mcount = mcount_locations(&elf, &syms)
+        .with_context(|| format!("the ftrace sites of {}", vmlinux.display()))?;
+    let t_inputs = t0.elapsed();
+
+    let mut facts = crate::dwarf::read_with(&map, Some(pool), true)
+        .with_context(|| format!("reading the DWARF of {}", vmlinux.display()))?;
+    let t_dwarf = t0.elapsed();
+    let image = judge_image(btf, &map, &mut facts, &syms, &mcount, pool)?;
+    let t_judge = t0.elapsed();
+    eprintln!(
+        "vmlinux time: inputs {:.2}s, DWARF {:.2}s ({} bodies, {jobs} threads), judging {:.2}s",
+        t_inputs.as_secs_f64(),
+        (t_dwarf - t_inputs).as_secs_f64(),
+        facts.functions.len(),
+        (t_judge - t_dwarf).as_secs_f64(),
+    );
+    Ok(VmlinuxAudit {
+        image,
+        symbols: syms.len(),
+        sites: mcount.len(),
+        own_btf,
+    })
+}
+
+/// `btfsmith audit`.
+pub fn audit(args: AuditArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    if args.vmlinux.is_none() && args.modules.is_none() {
+        bail!("nothing to audit: name a VMLINUX, or modules with --modules DIR (and their base BTF with --base-btf)");
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("starting the thread pool")?;
+
+    let vmlinux = match &args.vmlinux {
+        Some(v) => Some(audit_vmlinux(&args, v, &pool, jobs)?),
+        None => None,
+    };
+    let t_vmlinux = t0.elapsed();
+    let modules = match &args.modules {
+        None => None,
+        Some(dir) => {
+            let base = match (&args.base_btf, vmlinux.as_ref().and_then(|v| v.own_btf.as_ref())) {
+                (Some(p), _) => crate::btf_cmd::load(p, None)?,
+                (None, Some(b)) => b.clone(),
+                (None, None) => bail!(
+                    "--modules needs the vmlinux BTF the modules' split BTF is over: give --base-btf FILE (e.g. /sys/kernel/btf/vmlinux), or a VMLINUX with a .BTF section"
+                ),
+            };
+            Some(modules::audit_modules(dir, args.module_debug.as_deref(), std::sync::Arc::new(base), &pool)?)
+        }
+    };
+    let t_modules = t0.elapsed();
+
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut jsonl = String::new();
-    for j in judgements.iter().chain(&missed) {
-        jsonl.push_str(&serde_json::to_string(j)?);
-        jsonl.push('\n');
+    if let Some(v) = &vmlinux {
+        for j in v.image.judgements.iter().chain(&v.image.missed) {
+            jsonl.push_str(&serde_json::to_string(j)?);
+            jsonl.push('\n');
+        }
+    }
+    for m in modules.iter().flat_map(|m| &m.modules) {
+        for j in m.image.judgements.iter().chain(&m.image.missed) {
+            jsonl.push_str(&serde_json::to_string(j)?);
+            jsonl.push('\n');
+        }
     }
     let jsonl_path = args.out.join("verdicts.jsonl");
     std::fs::write(&jsonl_path, jsonl)
         .with_context(|| format!("writing {}", jsonl_path.display()))?;
 
-    let mut counts: BTreeMap<AuditVerdict, usize> = BTreeMap::new();
-    for j in judgements.iter().chain(&missed) {
-        *counts.entry(j.verdict).or_default() += 1;
+    let mut report = String::new();
+    if let (Some(v), Some(path)) = (&vmlinux, &args.vmlinux) {
+        report = render_report(
+            &args,
+            path,
+            &btf_source(&args, path),
+            &v.image.counts(),
+            &v.image.judgements,
+            &v.image.missed,
+            v.image.bodies,
+            v.symbols,
+            v.sites,
+            v.image.funcs,
+        );
+        let summary: Vec<String> = v
+            .image
+            .counts()
+            .iter()
+            .map(|(v, n)| format!("{} {n}", v.as_str()))
+            .collect();
+        println!("vmlinux: {} FUNCs: {}", v.image.funcs, summary.join(", "));
     }
-    let report = render_report(
-        &args,
-        &btf_source(&args),
-        &counts,
-        &judgements,
-        &missed,
-        facts.functions.len(),
-        syms.len(),
-        mcount.len(),
-        funcs.len(),
-    );
+    if let Some(m) = &modules {
+        report.push_str(&m.render());
+        println!("{}", m.summary());
+    }
     let report_path = args.out.join("report.md");
     std::fs::write(&report_path, report)
         .with_context(|| format!("writing {}", report_path.display()))?;
-    let summary: Vec<String> = counts
-        .iter()
-        .map(|(v, n)| format!("{} {n}", v.as_str()))
-        .collect();
-    println!("{} FUNCs: {}", funcs.len(), summary.join(", "));
     println!("report: {}", report_path.display());
     eprintln!(
-        "time: inputs {:.2}s, DWARF {:.2}s ({} bodies, {jobs} threads), judging {:.2}s (FUNCs {:.2}s, code-less DIEs {:.2}s, MISSED {:.2}s), writing {:.2}s",
-        t_inputs.as_secs_f64(),
-        (t_dwarf - t_inputs).as_secs_f64(),
-        facts.functions.len(),
-        (t_judge - t_dwarf).as_secs_f64(),
-        (t_judged - t_dwarf).as_secs_f64(),
-        (t_codeless - t_judged).as_secs_f64(),
-        (t_judge - t_codeless).as_secs_f64(),
-        t0.elapsed().saturating_sub(t_judge).as_secs_f64()
+        "time: vmlinux {:.2}s, modules {:.2}s, writing {:.2}s",
+        t_vmlinux.as_secs_f64(),
+        (t_modules - t_vmlinux).as_secs_f64(),
+        t0.elapsed().saturating_sub(t_modules).as_secs_f64()
     );
-    Ok(if judgements.iter().any(|j| j.verdict.fails()) {
+    let fails = vmlinux.as_ref().is_some_and(|v| v.image.fails())
+        || modules.as_ref().is_some_and(|m| m.fails());
+    Ok(if fails {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-fn btf_source(args: &AuditArgs) -> String {
+fn btf_source(args: &AuditArgs, vmlinux: &Path) -> String {
     match &args.btf {
         Some(p) => p.display().to_string(),
-        None => format!("the .BTF section of {}", args.vmlinux.display()),
+        None => format!("the .BTF section of {}", vmlinux.display()),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn render_report(
     args: &AuditArgs,
+    vmlinux: &Path,
     btf_source: &str,
     counts: &BTreeMap<AuditVerdict, usize>,
     judgements: &[Judgement],
@@ -1006,7 +1248,7 @@ fn render_report(
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# btfsmith audit\n");
-    let _ = writeln!(r, "- kernel image (DWARF): `{}`", args.vmlinux.display());
+    let _ = writeln!(r, "- kernel image (DWARF): `{}`", vmlinux.display());
     let _ = writeln!(r, "- BTF judged: {btf_source}");
     let _ =
         writeln!(

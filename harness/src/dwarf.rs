@@ -469,6 +469,20 @@ fn tagged(section: usize, offset: u64) -> u64 {
     ((section as u64) << SECTION_SHIFT) | (offset & ((1 << SECTION_SHIFT) - 1))
 }
 
+/// The address of `offset` in section `section` of a relocatable file, tagged as every address
+/// of such a file is here (see [`Facts::symbols`]).
+pub fn tagged_address(section: usize, offset: u64) -> u64 {
+    tagged(section, offset)
+}
+
+/// A tagged address's (section index, offset).
+pub fn untagged_address(addr: u64) -> (usize, u64) {
+    (
+        (addr >> SECTION_SHIFT) as usize,
+        addr & ((1 << SECTION_SHIFT) - 1),
+    )
+}
+
 /// Relocations of one debug section: offset → value to use.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Relocs(Arc<HashMap<usize, u64>>);

@@ -432,7 +432,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
         );
     };
     let Some(hit) = case.facts.instance_at(at) else {
-        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), at & ((1 << 48) - 1)));
+        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), crate::dwarf::untagged_address(at).1));
     };
     if !intended.is_empty() && !intended.iter().any(|f| f.entry == hit.entry) {
         let list: Vec<String> = intended

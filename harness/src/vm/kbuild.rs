@@ -246,11 +246,16 @@ pub fn encode(enc: &EncoderSetup, ko: &Path, dir: &Path, kernel: &Kernel, base: 
 /// Text addresses the kernel can trace: `__mcount_loc` entries (the `call __fentry__` of each
 /// function), as section-tagged addresses like [`crate::dwarf`]'s.
 pub fn traceable_sites(ko: &Path) -> Result<Vec<u64>> {
-    use object::{Object, ObjectSection, ObjectSymbol};
     let data = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
     let file = object::File::parse(&*data).context("parsing ELF")?;
+    Ok(ftrace_sites(&file))
+}
+
+/// [`traceable_sites`] of a parsed module: the targets of the `__mcount_loc` relocations.
+pub fn ftrace_sites(file: &object::File<'_>) -> Vec<u64> {
+    use object::{Object, ObjectSection, ObjectSymbol};
     let mut out = Vec::new();
-    let Some(sec) = file.section_by_name("__mcount_loc") else { return Ok(out) };
+    let Some(sec) = file.section_by_name("__mcount_loc") else { return out };
     for (_, rel) in sec.relocations() {
         let (section, value) = match rel.target() {
             object::RelocationTarget::Section(s) => (s.0, 0u64),
@@ -263,12 +268,12 @@ pub fn traceable_sites(ko: &Path) -> Result<Vec<u64>> {
         };
         out.push(tagged(section, value.wrapping_add(rel.addend() as u64)));
     }
-    Ok(out)
+    out
 }
 
 /// The section-tagged address [`crate::dwarf`] uses for relocatable files.
 pub fn tagged(section: usize, offset: u64) -> u64 {
-    ((section as u64) << 48) | (offset & ((1 << 48) - 1))
+    crate::dwarf::tagged_address(section, offset)
 }
 
 /// Section name → index in `ko`.
