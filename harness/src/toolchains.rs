@@ -71,6 +71,13 @@ pub struct Kernel {
     /// The full vmlinux with DWARF, when `ci/setup --with-vmlinux-dbg` fetched it.
     #[serde(default)]
     pub vmlinux_dbg: Option<PathBuf>,
+    /// The shipped modules (`.ko.xz`, stripped, with split BTF): `lib/modules/RELEASE/kernel`.
+    #[serde(default)]
+    pub modules: Option<PathBuf>,
+    /// The modules' debug files (same relative paths, `.ko`), when `ci/setup
+    /// --with-vmlinux-dbg` fetched them.
+    #[serde(default)]
+    pub modules_dbg: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
