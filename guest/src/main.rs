@@ -20,7 +20,11 @@
 //! ```text
 //! module <job-id> <path of the .ko> <module name> [isolate]
 //! func <btf id> <name>
+//! vfunc <btf id> <name>
 //! ```
+//! A `vfunc` is a FUNC of the vmlinux BTF (attached with `attach_btf_obj_fd` 0), fired by the
+//! same trigger: the host compares what its probe reads with what the module's trigger logs it
+//! passed (`btfsmith audit`'s proof in the running kernel). Its result says `"vmlinux": true`.
 //! `isolate` attaches one FUNC per round (the host asks for it after a crash, to learn which
 //! FUNC's probe the guest died with).
 //!
@@ -50,7 +54,8 @@ struct Job {
     id: String,
     ko: String,
     module: String,
-    funcs: Vec<(u32, String)>,
+    /// (BTF id, name, in the vmlinux BTF rather than the module's).
+    funcs: Vec<(u32, String, bool)>,
     /// One FUNC per round.
     isolate: bool,
 }
@@ -65,10 +70,10 @@ fn parse_jobs(text: &str) -> Vec<Job> {
                 let isolate = w.next() == Some("isolate");
                 jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new(), isolate });
             }
-            Some("func") => {
+            Some(kind @ ("func" | "vfunc")) => {
                 let (Some(id), Some(name)) = (w.next().and_then(|s| s.parse().ok()), w.next()) else { continue };
                 if let Some(j) = jobs.last_mut() {
-                    j.funcs.push((id, name.to_string()));
+                    j.funcs.push((id, name.to_string(), kind == "vfunc"));
                 }
             }
             _ => {}
@@ -422,22 +427,25 @@ fn run_funcs(
     let mut kept = Vec::new();
     // How many more rounds each name appears in: its probe must go before the next one comes.
     let mut later: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, n) in &job.funcs {
+    for (_, n, _) in &job.funcs {
         *later.entry(n.as_str()).or_default() += 1;
     }
     // Rounds in which every name is unique: same-name FUNCs resolve to one address, and a
     // second trampoline on it would be refused (EBUSY), which says nothing about the BTF.
-    let mut pending: Vec<&(u32, String)> = job.funcs.iter().collect();
+    let mut pending: Vec<&(u32, String, bool)> = job.funcs.iter().collect();
     while !pending.is_empty() {
         let mut seen = HashSet::new();
-        let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n)| (!job.isolate || seen.is_empty()) && seen.insert(n.clone()));
+        let (round, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, n, _)| (!job.isolate || seen.is_empty()) && seen.insert(n.clone()));
         pending = rest;
         let t_round = Instant::now();
         let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
         let mut fds = Vec::new();
-        for (id, name) in &round {
+        for (id, name, vmlinux) in &round {
             let mut r = json!({ "job": job.id, "id": id, "name": name });
-            match probe.load(btf_fd, *id) {
+            if *vmlinux {
+                r["vmlinux"] = json!(true);
+            }
+            match probe.load(if *vmlinux { 0 } else { btf_fd }, *id) {
                 Err(e) => {
                     r["status"] = json!("load_failed");
                     r["error"] = json!(e);

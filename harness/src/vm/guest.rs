@@ -101,6 +101,9 @@ pub struct GuestJob {
     pub module: String,
     /// FUNCs to attach: (BTF id, name).
     pub funcs: Vec<(u32, String)>,
+    /// FUNCs of the vmlinux BTF to attach too, fired by the module's trigger (see
+    /// [`super::Case::vmlinux_funcs`]).
+    pub vmlinux_funcs: Vec<(u32, String)>,
     /// Attach one FUNC per round (after a crash: to learn which probe the guest died with).
     pub isolate: bool,
 }
@@ -136,6 +139,9 @@ pub fn write_initramfs(env: &GuestEnv, jobs: &[GuestJob], path: &Path) -> Result
         text.push_str(&format!("module {} /{name} {}{}\n", j.id, j.module, if j.isolate { " isolate" } else { "" }));
         for (id, f) in &j.funcs {
             text.push_str(&format!("func {id} {f}\n"));
+        }
+        for (id, f) in &j.vmlinux_funcs {
+            text.push_str(&format!("vfunc {id} {f}\n"));
         }
     }
     c.file("jobs.txt", 0o644, text.as_bytes());
@@ -191,6 +197,9 @@ pub struct FuncResult {
     /// The first hits.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// A FUNC of the vmlinux BTF (a `vfunc` job line), not of the module's.
+    #[serde(default)]
+    pub vmlinux: bool,
 }
 
 /// What the agent reported for one module load.

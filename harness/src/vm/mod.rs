@@ -145,6 +145,10 @@ pub struct Case {
     /// Attach probes only to FUNCs of these names (all when `None`): experiments that trace one
     /// function and leave its callers alone.
     pub attach_only: Option<BTreeSet<String>>,
+    /// FUNCs of the vmlinux BTF (id, name) to attach in the same boot and fire with the same
+    /// trigger: their results are the caller's to read (the module's judge skips them), e.g.
+    /// `btfsmith audit`'s proof that a vmlinux FUNC's arguments are misread.
+    pub vmlinux_funcs: Vec<(u32, String)>,
 }
 
 impl Case {
@@ -159,6 +163,7 @@ impl Case {
             traceable: kbuild::traceable_sites(ko)?,
             expected,
             attach_only: None,
+            vmlinux_funcs: Vec::new(),
         })
     }
 }
@@ -305,7 +310,7 @@ impl Runner {
                     let wanted = |n: &String| cases[c].attach_only.as_ref().is_none_or(|only| only.contains(n));
                     let funcs: Vec<(u32, String)> = enc.funcs.iter().filter(|(_, n)| !cases[c].init_exit_only(n) && wanted(n)).cloned().collect();
                     report.timings.funcs += funcs.len();
-                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, isolate: false });
+                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, vmlinux_funcs: cases[c].vmlinux_funcs.clone(), isolate: false });
                     by_hash.insert((c, enc.btf_hash), id.clone());
                     job_of.entry(id).or_default().push((c, e));
                 }
@@ -456,7 +461,7 @@ pub fn judge_job(case: &Case, config: &str, job: &JobReport, btf: &Btf) -> Vec<V
         return vec![v(Kind::LoadRejected, None, None, format!("the module loaded without BTF (/sys/kernel/btf/{} missing): the kernel refused it\n{}", case.module, job.kmsg.join("\n")))];
     }
     let mut out = Vec::new();
-    for r in &job.results {
+    for r in job.results.iter().filter(|r| !r.vmlinux) {
         let (kind, detail) = judge::judge_func(case, job, btf, r);
         out.push(v(kind, Some(r.name.clone()), Some(r.id), detail));
     }
