@@ -12,9 +12,13 @@
 //! - `AMBIGUOUS`: several out-of-line bodies carry the exact symbol with different prototypes
 //!   (or same-looking prototypes over different types); the FUNC describes the reached one;
 //! - `UNATTACHABLE`: attaching fails: no symbol with exactly the FUNC's name, the name resolves
-//!   to data or to init text (freed after boot), or the resolved symbol has no ftrace site;
+//!   to data or to init text (freed after boot), the resolved symbol has no ftrace site, or the
+//!   kernel's trampoline refuses the prototype (`trampoline:refused`: more than 12 arguments,
+//!   a float, union or > 16-byte argument, a struct return, variadic — Linux 6.12's rules);
 //! - `UNSAFE_OPTIMIZED`: the prototype is right but the compiler changed how the body receives
-//!   its arguments (moved registers, parameters not passed);
+//!   its arguments (moved registers, parameters not passed), or the trampoline's slot
+//!   arithmetic reads an argument elsewhere than the ABI passes it (`stack-slot:*`,
+//!   `abi:sse-aggregate`: the campaign's stack-slot check);
 //! - `RETURN_DROPPED`: clang's `DW_CC_nocall` with only the return value dropped (never in a gcc
 //!   kernel);
 //! - `UNJUDGED`: the FUNC resolves to code that has no DWARF body at that address (assembly),
@@ -718,6 +722,13 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         j.reached = inp.instance_at(sym.addr).map(|f| Body::of(f, inp.syms));
         return j;
     }
+    if let Some(why) = truth::trampoline_refusal(btf, id) {
+        j.verdict = AuditVerdict::Unattachable;
+        j.mechanism = "trampoline:refused".into();
+        j.detail = why;
+        j.reached = inp.instance_at(sym.addr).map(|f| Body::of(f, inp.syms));
+        return j;
+    }
     let Some(target) = inp.instance_at(sym.addr) else {
         j.verdict = AuditVerdict::Unjudged;
         j.mechanism = "no-dwarf-at-target".into();
@@ -853,6 +864,8 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
                 ev.mechanism.into(),
                 ev.detail,
             ));
+        } else if let Some((mechanism, detail)) = truth::stack_slot_misread(btf, id, target) {
+            found.push((AuditVerdict::UnsafeOptimized, mechanism.into(), detail));
         } else if target.return_dropped() {
             found.push((
                 AuditVerdict::ReturnDropped,

@@ -15,6 +15,11 @@
 //! - `plain_add`: an ordinary traced function: OK.
 //! - `quiet`: `notrace` — no `__fentry__` call, no `__mcount_loc` relocation: UNATTACHABLE
 //!   (`no-ftrace-site`).
+//! - `take_packed(int, struct pk, int)`: a packed 12-byte struct by value is MEMORY class, on the
+//!   stack although registers are left; the trampoline reads it from rsi+rdx and `last` from
+//!   rcx (it is in rsi): UNSAFE_OPTIMIZED (`stack-slot:memory-class`).
+//! - `many`: 13 arguments; Linux 6.12's trampoline takes at most 12: UNATTACHABLE
+//!   (`trampoline:refused`).
 //! - `amod_init`: `__init`, in `.init.text`, which the loader frees after init (and drops from
 //!   the module's kallsyms): UNATTACHABLE (`init-text`) when the encoder emits a FUNC for it.
 
@@ -49,6 +54,14 @@ const B_C: &str = r#"
 static noinline long dup(long x, long y) { return x * 3 + y; }
 static noinline __attribute__((noipa)) long twin(long x) { return x - 9; }
 noinline long plain_add(long a, long b) { return a + b + dup(a, b) + twin(b); }
+
+struct pk { char tag; long value; short extra; char pad; } __attribute__((packed));
+noinline long take_packed(int first, struct pk p, int last) { return first + p.value + p.extra + last; }
+noinline long many(long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7,
+		   long a8, long a9, long a10, long a11, long a12)
+{
+	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12;
+}
 "#;
 
 /// Builds the module, encodes it, and audits it: as built (`--modules amod.ko`), or as a
@@ -185,6 +198,10 @@ fn check_verdicts(v: &HashMap<String, serde_json::Value>, code: i32, report: &st
         assert_eq!(init["verdict"], "UNATTACHABLE");
         assert_eq!(init["mechanism"], "init-text");
     }
+    assert_eq!(verdict(v, "take_packed"), "UNSAFE_OPTIMIZED", "{report}");
+    assert_eq!(v["take_packed"]["mechanism"], "stack-slot:memory-class", "{report}");
+    assert_eq!(verdict(v, "many"), "UNATTACHABLE", "{report}");
+    assert_eq!(v["many"]["mechanism"], "trampoline:refused", "{report}");
     assert_eq!(code, 1, "a WRONG_PROTO makes the audit exit 1");
     assert!(report.contains("## amod"), "{report}");
 }

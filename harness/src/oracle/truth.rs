@@ -466,6 +466,49 @@ fn trampoline_arg(btf: &Btf, mut ty: TypeId) -> TrampolineArg {
     TrampolineArg::Unsupported
 }
 
+/// Why Linux 6.12 builds no trampoline for the FUNC `id` (`btf_distill_func_proto()` refuses
+/// its prototype, so fentry/fexit on it fail at load time), or `None` when it would.
+pub fn trampoline_refusal(btf: &Btf, id: TypeId) -> Option<String> {
+    let TypeData::Func(func) = &btf.type_by_id(id)?.data else { return None };
+    let TypeData::FuncProto(p) = &btf.type_by_id(func.proto)?.data else { return None };
+    let variadic = p.params.last().is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY);
+    let args: Vec<TrampolineArg> = p.params.iter().map(|q| trampoline_arg(btf, q.ty)).collect();
+    let ret = (p.ret != TypeId::VOID).then(|| trampoline_arg(btf, p.ret));
+    let returns_aggregate = ret.is_some_and(|r| !matches!(r, TrampolineArg::Scalar(_)));
+    if abi::trampoline_accepts(&args, variadic, returns_aggregate) {
+        return None;
+    }
+    let mut why = Vec::new();
+    if variadic {
+        why.push("it is variadic".to_string());
+    }
+    if returns_aggregate {
+        why.push("its return type is not an integer, enum or pointer".to_string());
+    }
+    if args.len() > abi::MAX_TRAMPOLINE_ARGS {
+        why.push(format!("it has {} arguments (at most {})", args.len(), abi::MAX_TRAMPOLINE_ARGS));
+    }
+    for (i, (a, q)) in args.iter().zip(&p.params).enumerate() {
+        let name = btf.str(q.name);
+        match a {
+            TrampolineArg::Unsupported if !(variadic && i + 1 == args.len()) => {
+                why.push(format!("argument {i} ({name}) is not an integer, enum, pointer or struct (a float or a union)"))
+            }
+            TrampolineArg::Scalar(n) | TrampolineArg::Aggregate(n) if *n > 16 => {
+                why.push(format!("argument {i} ({name}) is {n} bytes (at most 16)"))
+            }
+            _ => {}
+        }
+    }
+    Some(format!("Linux 6.12's btf_distill_func_proto() refuses the prototype, so no fentry/fexit program attaches: {}", why.join("; ")))
+}
+
+/// [`trampoline_misread`] for callers outside the truth oracle (`btfsmith audit`): the stack-slot
+/// check of the FUNC `id` against the body `f` it reaches.
+pub fn stack_slot_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'static str, String)> {
+    trampoline_misread(btf, id, f)
+}
+
 /// The stack-slot check: for a FUNC the kernel would attach (see [`abi::trampoline_accepts`]),
 /// where the x86-64 ABI passes each argument of `f` (classified from its DWARF types) against
 /// where the BPF trampoline's slot arithmetic reads it (from the FUNC's BTF sizes). A struct of
