@@ -949,6 +949,42 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
         j.safely_describable = Some(safely_describable(inp, name, target));
         out.push(j);
     }
+    // Bodies that exist only as clones (`f.isra.0`, `f.constprop.0`): only a FUNC under the
+    // clone's own name can describe one (the kernel resolves the FUNC's name exactly), with the
+    // real prototype the DWARF proves ([`truth::clone_signature`], the campaign's rule).
+    for f in inp.facts.functions.iter().filter(|f| f.is_clone()) {
+        if inp.instances(&f.name).any(|g| g.has_exact_symbol()) {
+            continue;
+        }
+        let Some(clone) = f.symbols.first() else { continue };
+        // Two units' clones with one symbol: the kernel reaches one; no FUNC describes both.
+        if encoded.contains(clone.as_str()) || inp.syms.all(clone).len() != 1 {
+            continue;
+        }
+        let Some(sym) = inp.syms.lookup(clone) else { continue };
+        if sym.addr != f.entry || inp.unattachable(sym).is_some() {
+            continue;
+        }
+        let Some(sig) = truth::clone_signature(f) else { continue };
+        let mut j = verdict(
+            clone,
+            None,
+            AuditVerdict::Missed,
+            "missed:clone-only",
+            format!(
+                "{} exists only as the clone {clone} at {} ({}), whose real prototype the DWARF proves ({}), but there is no FUNC {clone}",
+                f.name,
+                inp.syms.at(sym.addr),
+                f.cu,
+                sig.render(clone)
+            ),
+        );
+        j.symbol = Some(clone.clone());
+        j.address = Some(inp.syms.at(sym.addr));
+        j.reached = Some(Body::of(f, inp.syms));
+        j.safely_describable = Some(true);
+        out.push(j);
+    }
     out
 }
 

@@ -20,6 +20,10 @@
 //!   rcx (it is in rsi): UNSAFE_OPTIMIZED (`stack-slot:memory-class`).
 //! - `many`: 13 arguments; Linux 6.12's trampoline takes at most 12: UNATTACHABLE
 //!   (`trampoline:refused`).
+//! - `scale(long x, long k)`, only ever called with k = 3: gcc 12 makes `scale.constprop.0(long x)`
+//!   and no `scale` symbol. pahole 1.24 writes FUNC `scale` (UNATTACHABLE: `no-exact-symbol`)
+//!   and no FUNC `scale.constprop.0`, whose real prototype the DWARF proves: MISSED
+//!   (`missed:clone-only`).
 //! - `amod_init`: `__init`, in `.init.text`, which the loader frees after init (and drops from
 //!   the module's kallsyms): UNATTACHABLE (`init-text`) when the encoder emits a FUNC for it.
 
@@ -54,6 +58,9 @@ const B_C: &str = r#"
 static noinline long dup(long x, long y) { return x * 3 + y; }
 static noinline __attribute__((noipa)) long twin(long x) { return x - 9; }
 noinline long plain_add(long a, long b) { return a + b + dup(a, b) + twin(b); }
+
+static noinline long scale(long x, long k) { return x * k + 1; }
+noinline long use_scale(long a) { return scale(a, 3) + scale(a + 1, 3); }
 
 struct pk { char tag; long value; short extra; char pad; } __attribute__((packed));
 noinline long take_packed(int first, struct pk p, int last) { return first + p.value + p.extra + last; }
@@ -198,6 +205,11 @@ fn check_verdicts(v: &HashMap<String, serde_json::Value>, code: i32, report: &st
         assert_eq!(init["verdict"], "UNATTACHABLE");
         assert_eq!(init["mechanism"], "init-text");
     }
+    assert_eq!(verdict(v, "scale.constprop.0"), "MISSED", "{report}");
+    assert_eq!(v["scale.constprop.0"]["mechanism"], "missed:clone-only");
+    assert!(v["scale.constprop.0"]["detail"].as_str().unwrap().contains("long int scale.constprop.0(long int)"), "{}", v["scale.constprop.0"]["detail"]);
+    assert_eq!(verdict(v, "scale"), "UNATTACHABLE", "{report}");
+    assert_eq!(v["scale"]["mechanism"], "no-exact-symbol");
     assert_eq!(verdict(v, "take_packed"), "UNSAFE_OPTIMIZED", "{report}");
     assert_eq!(v["take_packed"]["mechanism"], "stack-slot:memory-class", "{report}");
     assert_eq!(verdict(v, "many"), "UNATTACHABLE", "{report}");

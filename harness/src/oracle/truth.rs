@@ -596,7 +596,7 @@ fn trampoline_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'
 pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String, Signature)> {
     let mut out = Vec::new();
     for f in facts.functions.iter().filter(|f| f.is_clone() && !HARNESS_FUNCTIONS.contains(&f.name.as_str())) {
-        if facts.instances(&f.name).any(|g| g.has_exact_symbol()) || f.variadic || f.returns_aggregate || f.nocall {
+        if facts.instances(&f.name).any(|g| g.has_exact_symbol()) {
             continue;
         }
         let Some(sym) = f.symbols.first() else { continue };
@@ -605,26 +605,36 @@ pub fn clone_only_describable(facts: &Facts) -> Vec<(String, String, Signature)>
         if facts.functions.iter().filter(|g| g.symbols.contains(sym)).count() > 1 {
             continue;
         }
-        let candidates = true_signatures(f);
-        let [(sig, None)] = &candidates[..] else { continue };
-        // Every kept parameter verified where its new position puts it.
-        let kept: Vec<&crate::dwarf::ParamFact> = f.params.iter().filter(|p| sig.params.len() == f.params.len() || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
-        if kept.len() != sig.params.len() {
-            continue;
-        }
-        let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
-        let regs = abi_registers(&classes, false);
-        let verified = kept.iter().zip(&regs).all(|(p, abi)| match (p.abi_class, abi, p.location) {
-            (crate::dwarf::AbiClass::Other, _, _) => false,
-            (_, Some(r), EntryLocation::Register(l)) => *r == l,
-            (_, None, EntryLocation::Stack) => true,
-            _ => false,
-        });
-        if verified {
-            out.push((sym.clone(), f.name.clone(), sig.clone()));
+        if let Some(sig) = clone_signature(f) {
+            out.push((sym.clone(), f.name.clone(), sig));
         }
     }
     out
+}
+
+/// The one real prototype of the clone body `f`, when its DWARF proves it (the per-body half of
+/// [`clone_only_describable`]'s rule: not variadic, no struct return, no `DW_CC_nocall`, one
+/// candidate signature, every kept parameter where its new position puts it).
+pub fn clone_signature(f: &FunctionInstance) -> Option<Signature> {
+    if f.variadic || f.returns_aggregate || f.nocall {
+        return None;
+    }
+    let candidates = true_signatures(f);
+    let [(sig, None)] = &candidates[..] else { return None };
+    // Every kept parameter verified where its new position puts it.
+    let kept: Vec<&crate::dwarf::ParamFact> = f.params.iter().filter(|p| sig.params.len() == f.params.len() || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
+    if kept.len() != sig.params.len() {
+        return None;
+    }
+    let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
+    let regs = abi_registers(&classes, false);
+    let verified = kept.iter().zip(&regs).all(|(p, abi)| match (p.abi_class, abi, p.location) {
+        (crate::dwarf::AbiClass::Other, _, _) => false,
+        (_, Some(r), EntryLocation::Register(l)) => *r == l,
+        (_, None, EntryLocation::Stack) => true,
+        _ => false,
+    });
+    verified.then(|| sig.clone())
 }
 
 /// Names a FUNC could describe safely: one attachable body (or several with one signature, every
