@@ -1324,7 +1324,16 @@ fn render_report(
         .count();
     let _ = writeln!(r, "\nMISSED counts functions, not FUNCs; {safe} of them are also safely describable by the truth oracle's rule (one prototype, arguments proven in place).");
     let mut current = None;
-    for j in judgements.iter().filter(|j| j.verdict != AuditVerdict::Ok) {
+    // UNATTACHABLE FUNCs are many (8,000 in a distribution kernel, mostly notrace code): one
+    // table row each; verdicts.jsonl has their full detail.
+    let unattachable: Vec<&Judgement> = judgements
+        .iter()
+        .filter(|j| j.verdict == AuditVerdict::Unattachable)
+        .collect();
+    for j in judgements
+        .iter()
+        .filter(|j| !matches!(j.verdict, AuditVerdict::Ok | AuditVerdict::Unattachable))
+    {
         if current != Some(j.verdict) {
             current = Some(j.verdict);
             let _ = writeln!(r, "\n## {}\n", j.verdict.as_str());
@@ -1388,6 +1397,23 @@ fn render_report(
             let _ = writeln!(r, "- {line}");
         }
         r.push('\n');
+    }
+    if !unattachable.is_empty() {
+        let _ = writeln!(
+            r,
+            "\n## UNATTACHABLE\n\nOne row per FUNC (the full reason of each is in verdicts.jsonl).\n\n| FUNC | mechanism | resolves to | address | unit |\n|---|---|---|---|---|"
+        );
+        for j in unattachable {
+            let _ = writeln!(
+                r,
+                "| {} | {} | {} | {} | {} |",
+                j.name,
+                j.mechanism,
+                j.symbol.as_deref().unwrap_or("-"),
+                j.address.as_deref().unwrap_or("-"),
+                j.reached.as_ref().map_or("-", |b| b.unit.as_str())
+            );
+        }
     }
     if !missed.is_empty() {
         let _ = writeln!(

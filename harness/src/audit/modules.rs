@@ -386,6 +386,17 @@ impl ModulesAudit {
                 m.dwarf_from.as_deref().map_or("?".into(), |p| p.display().to_string())
             );
             for j in bad {
+                if j.verdict == AuditVerdict::Unattachable {
+                    // Many (every module's init function): one line each; verdicts.jsonl has why.
+                    let _ = writeln!(
+                        r,
+                        "- UNATTACHABLE `{}` ({}){}",
+                        j.name,
+                        j.mechanism,
+                        j.address.as_deref().map_or(String::new(), |a| format!(" at {a}"))
+                    );
+                    continue;
+                }
                 let _ = writeln!(
                     r,
                     "- **{}** `{}` ({}): BTF `{}`{}",
