@@ -12,8 +12,9 @@
 //!   confirmed when every direct caller reaches its call straight from its own entry (no branch
 //!   or call between) without writing A, and receives no parameter in A itself.
 //!
-//! - `proto:other-instance` / `collision:inconsistent` (same-name bodies): binutils' `nm -n` and
-//!   `addr2line` place the first symbol of the name (where the kernel attaches) and the others;
+//! - `proto:other-instance` / `collision:inconsistent` (same-name bodies): binutils' `readelf -s`
+//!   (a static symbol follows its unit's `FILE` symbol; `addr2line` for a global one) places the
+//!   first symbol of the name (where the kernel attaches) and the others;
 //!   refuted when the first is not the body the harness judged against, or (for a collision)
 //!   when there is only one body.
 //!
@@ -390,40 +391,57 @@ fn binary_of(dis: &Disassembly) -> Option<&Path> {
     dis.binary.as_deref()
 }
 
-/// Same-name bodies, from binutils alone: `nm -n` (symbols by address) and `addr2line` (the
-/// line table) say where the first symbol named `function` — the one the kernel attaches to — and
-/// the others come from. The harness's own answer (gimli over the DIEs) must agree.
+/// Same-name bodies, from binutils alone: `readelf -s` (the symbol table: a static function's
+/// symbol follows the `FILE` symbol of the unit it came from) and, for a global one, `addr2line`
+/// (the line table) say where the first symbol named `function` — the one the kernel attaches
+/// to — and the others come from. The harness's own answer (gimli over the DIEs) must agree.
 fn confirm_by_symbols(binary: Option<&Path>, facts: &Facts, function: &str, mechanism: &str) -> Confirmation {
     let Some(binary) = binary else { return unconfirmable("no binary") };
-    let nm = process::command("nm", ["-n", "--defined-only", &binary.display().to_string()], None);
-    let Ok(r) = process::run(nm, Duration::from_secs(30)) else { return unconfirmable("nm did not run") };
-    let addrs: Vec<u64> = r
-        .stdout_text()
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let (a, t, n) = (w.next()?, w.next()?, w.next()?);
-            (n == function && matches!(t, "t" | "T" | "W" | "w")).then(|| u64::from_str_radix(a, 16).ok()).flatten()
-        })
-        .collect();
+    let readelf = process::command("readelf", ["-sW", &binary.display().to_string()], None);
+    let Ok(r) = process::run(readelf, Duration::from_secs(30)) else { return unconfirmable("readelf did not run") };
+    // (address, unit from the FILE symbol for a local symbol)
+    let mut found: Vec<(u64, Option<String>)> = Vec::new();
+    let mut unit: Option<String> = None;
+    for l in r.stdout_text().lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        // `Num: Value Size Type Bind Vis Ndx Name`
+        if w.len() < 7 || !w[0].ends_with(':') {
+            continue;
+        }
+        let name = w.get(7).copied().unwrap_or("");
+        match (w[3], w[4]) {
+            ("FILE", _) => unit = (!name.is_empty()).then(|| name.to_string()),
+            ("FUNC", bind) if name == function && w[6] != "UND" => {
+                let Ok(addr) = u64::from_str_radix(w[1], 16) else { continue };
+                found.push((addr, (bind == "LOCAL").then(|| unit.clone()).flatten()));
+            }
+            _ => {}
+        }
+    }
+    found.sort();
+    let addrs: Vec<u64> = found.iter().map(|(a, _)| *a).collect();
     let file_of = |addr: u64| -> Option<String> {
-        // -i: the first instruction may come from an inlined header function; the last line is
-        // the outermost frame, the function itself.
+        if let Some((_, Some(u))) = found.iter().find(|(a, _)| *a == addr) {
+            return Some(Path::new(u).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| u.clone()));
+        }
+        // A global symbol has no FILE symbol before it: ask the line table. -i: the first
+        // instruction may come from an inlined header function; the last line is the outermost
+        // frame, the function itself.
         let cmd = process::command("addr2line", ["-i".to_string(), "-e".to_string(), binary.display().to_string(), format!("{addr:#x}")], None);
         let out = process::run(cmd, Duration::from_secs(30)).ok()?.stdout_text();
         let path = out.lines().last()?.rsplit_once(':')?.0.to_string();
         (path != "??").then(|| Path::new(&path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or(path))
     };
     let base = |cu: &str| Path::new(cu).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| cu.to_string());
-    let Some(&first) = addrs.first() else { return unconfirmable(format!("nm lists no symbol {function}")) };
-    let Some(first_file) = file_of(first) else { return unconfirmable(format!("addr2line does not place {first:#x}")) };
+    let Some(&first) = addrs.first() else { return unconfirmable(format!("the symbol table has no function {function}")) };
+    let Some(first_file) = file_of(first) else { return unconfirmable(format!("neither a FILE symbol nor addr2line places {first:#x}")) };
     let Some(target) = facts.attach_target(function).and_then(|s| facts.instance_at(s.address)) else {
         return unconfirmable("the harness resolves no attach target");
     };
     if base(&target.cu) != first_file {
         return Confirmation {
             status: Status::Refuted,
-            how: format!("the first symbol {function} by address ({first:#x}) is in {first_file} per addr2line, but the harness judged against the body in {}", target.cu),
+            how: format!("the first symbol {function} by address ({first:#x}) is {first_file}'s (symbol table / addr2line), but the harness judged against the body in {}", target.cu),
         };
     }
     let others: Vec<String> = addrs[1..].iter().filter_map(|a| file_of(*a)).filter(|f| *f != first_file).collect();
@@ -431,14 +449,14 @@ fn confirm_by_symbols(binary: Option<&Path>, facts: &Facts, function: &str, mech
         return match mechanism {
             "collision:inconsistent" => Confirmation {
                 status: Status::Refuted,
-                how: format!("nm and addr2line show {function} only in {first_file}: no second body to be ambiguous with"),
+                how: format!("the symbol table shows {function} only in {first_file}: no second body to be ambiguous with"),
             },
-            _ => unconfirmable(format!("nm and addr2line show {function} only in {first_file}")),
+            _ => unconfirmable(format!("the symbol table shows {function} only in {first_file}")),
         };
     }
     Confirmation {
         status: Status::Confirmed,
-        how: format!("nm -n: the first {function} ({first:#x}) is {first_file}'s (addr2line), where the kernel attaches; other bodies named {function} come from {}", others.join(", ")),
+        how: format!("readelf -s: the first {function} ({first:#x}) is {first_file}'s, where the kernel attaches; other bodies named {function} come from {}", others.join(", ")),
     }
 }
 

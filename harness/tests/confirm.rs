@@ -64,3 +64,26 @@ fn same_name_bodies_are_placed_by_binutils() {
     let r = confirm(&dis, &facts, "api_a", "collision:inconsistent");
     assert_eq!(r.status, Status::Refuted, "{r:?}");
 }
+
+/// clang's line table gives a static function's first address to an inlined header function
+/// (`addr2line -i` then names only the header: the 60-minute campaign's one refuted finding).
+/// The symbol table's FILE symbols still say which unit the function came from.
+#[test]
+fn a_first_instruction_from_a_header_does_not_misplace_a_static() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.h"), "static inline unsigned long long rem(unsigned long long a, unsigned long long b) { return b ? a % b : a; }\n").unwrap();
+    std::fs::write(dir.path().join("a.c"), "#include \"h.h\"\nvolatile int sa;\nstatic __attribute__((noinline)) int dup_fn(int x, unsigned y) { return (int)rem(0xc2893d093384731dULL, (unsigned long long)(long long)x) + y; }\nint api_a(void) { return dup_fn(sa, 0); }\n").unwrap();
+    std::fs::write(dir.path().join("b.c"), "volatile long sb;\nstatic __attribute__((noinline)) long dup_fn(long x, long y, long z) { return x * y - z + sb; }\nlong api_b(void) { return dup_fn(sb, sb * 2, sb + 3); }\nint main(void) { return 0; }\n").unwrap();
+    let bin = dir.path().join("ab");
+    run_ok(tool("clang-19"), &["-g", "-O2", "a.c", "b.c", "-o", "ab"], Some(dir.path()));
+    // The premise: the line table puts the header at the first dup_fn's entry.
+    let nm = run_ok("nm", &["-n", bin.to_str().unwrap()], None).stdout_text();
+    let first = nm.lines().find(|l| l.ends_with(" dup_fn")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
+    let line = run_ok("addr2line", &["-i", "-e", bin.to_str().unwrap(), &format!("0x{first}")], None).stdout_text();
+    assert!(line.trim_end().lines().last().unwrap().contains("h.h:"), "premise: addr2line names the header: {line}");
+    let dis = Disassembly::of(&bin).expect("objdump");
+    let facts = harness::dwarf::read_file(&bin).unwrap();
+    let r = confirm(&dis, &facts, "dup_fn", "collision:inconsistent");
+    assert_eq!(r.status, Status::Confirmed, "{r:?}");
+    assert!(r.how.contains("a.c") && r.how.contains("b.c"), "{r:?}");
+}

@@ -118,6 +118,15 @@ fn explain_one_sided(
     if text.starts_with("INT __SANITIZED_FAKE_INT__ ") {
         return Some("unrepresentable-int");
     }
+    // btfenc's byte-array stand-in needs an `unsigned char` element type, which a program may
+    // not have otherwise: present on one side only when the other side used pahole's fake INT.
+    if text == "INT unsigned char size=1 bits=8 encoding=(none)"
+        && other
+            .iter()
+            .any(|o| split_count(o).0.starts_with("INT __SANITIZED_FAKE_INT__ "))
+    {
+        return Some("unrepresentable-int");
+    }
     for f in FLOAT_NAMES {
         if text.starts_with(&format!("INT {f} size="))
             || text.starts_with(&format!("FLOAT {f} size="))
@@ -373,6 +382,21 @@ mod tests {
         // Another member changed too: unexplained.
         let other = canon(&["STRUCT t size=88 {unsigned char m0[24] @0; int m1 @192;}"]);
         assert!(!classify(&pahole, &other, false).0.is_empty());
+        // The byte array's element type, in a program that has no `unsigned char` of its own,
+        // is explained when the other side used pahole's fake INT; without it, it is not.
+        let pahole = canon(&[
+            "INT __SANITIZED_FAKE_INT__ size=4 bits=32 encoding=SIGNED",
+            "STRUCT t size=88 {__SANITIZED_FAKE_INT__ m0 @0; long int m1 @192;}",
+        ]);
+        let btfenc = canon(&[
+            "INT unsigned char size=1 bits=8 encoding=(none)",
+            "STRUCT t size=88 {unsigned char m0[24] @0; long int m1 @192;}",
+        ]);
+        let (unexplained, _) = classify(&pahole, &btfenc, false);
+        assert!(unexplained.is_empty(), "{unexplained:?}");
+        let plain = canon(&["STRUCT t size=88 {long int m0 @0; long int m1 @192;}"]);
+        let extra = canon(&["INT unsigned char size=1 bits=8 encoding=(none)", "STRUCT t size=88 {long int m0 @0; long int m1 @192;}"]);
+        assert!(!classify(&plain, &extra, false).0.is_empty());
     }
 
     #[test]
