@@ -25,6 +25,8 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+mod classify;
+
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
 
@@ -1582,7 +1584,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                     let pe = self.entry(c)?;
                     let n = self.name(&pe)?;
                     let ty = self.type_of(&pe)?;
-                    let class = abi::classify(self, &pe)?;
+                    let class = classify::classify(self, &pe)?;
                     let (loc, pieces) =
                         match concrete
                             .get(&c)
@@ -1603,7 +1605,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                         loc,
                         pieces,
                         ty,
-                        align16: abi::aligned16(self, &pe)?,
+                        align16: classify::aligned16(self, &pe)?,
                         die: c,
                     });
                     params.push(Param { name, ty });
@@ -1616,7 +1618,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             }
         }
         let ret_class = match ret_die {
-            Some(d) => abi::classify(self, &self.entry(d)?)?,
+            Some(d) => classify::classify(self, &self.entry(d)?)?,
             None => ArgClass::Void,
         };
         let abi = abi::check(self.x86_64, &ret_class, &param_info, external && !nocall);
@@ -1748,7 +1750,7 @@ impl<'a, 'u> Walker<'a, 'u> {
                             continue;
                         }
                         let name = self.name(&m)?.into_owned();
-                        if name.is_empty() || abi::classify(self, &m)? != ArgClass::Int(1) {
+                        if name.is_empty() || classify::classify(self, &m)? != ArgClass::Int(1) {
                             return Ok(None);
                         }
                         let ty = self.type_of(&m)?;
@@ -2062,28 +2064,5 @@ impl<'a, 'u> Walker<'a, 'u> {
             decl_tags,
         });
         Ok(())
-    }
-
-    // Accessors for `abi`.
-    pub(crate) fn entry_at(&self, off: UnitOffset) -> Result<Die<'a>> {
-        self.entry(off)
-    }
-    pub(crate) fn type_ref(&self, e: &Die<'a>) -> Result<Option<UnitOffset>> {
-        self.ref_attr(e, DW_AT_type)
-    }
-    pub(crate) fn u(&self, e: &Die<'a>, at: DwAt) -> Result<Option<u64>> {
-        self.udata(e, at)
-    }
-    pub(crate) fn a(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
-        self.attr(e, at)
-    }
-    pub(crate) fn kids(&self, off: UnitOffset) -> Result<Vec<(UnitOffset, DwTag)>> {
-        self.children(off)
-    }
-    pub(crate) fn member_loc(&self, e: &Die<'a>) -> Result<u64> {
-        self.member_location(e)
-    }
-    pub(crate) fn address_size(&self) -> u8 {
-        self.unit.encoding().address_size
     }
 }
