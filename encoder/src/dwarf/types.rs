@@ -18,7 +18,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         self.out.types[id.0 as usize - 1] = ty;
     }
 
-    /// The placeholder type standing for a type DIE of another unit (resolved by `merge`).
+    /// The placeholder type standing for a type DIE of another unit (resolved by
+    /// [`crate::graph`]).
     pub(super) fn foreign(&mut self, off: u64) -> TypeId {
         if let Some(&id) = self.foreign_ids.get(&off) {
             return id;
@@ -87,7 +88,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// The index type of arrays. pahole uses one for the whole encode: the first CU's `int`, else
     /// an `__ARRAY_SIZE_TYPE__` it adds. Which that is can only be known once all CUs are walked,
-    /// so arrays get the placeholder [`ARRAY_INDEX`], replaced by [`crate::merge`].
+    /// so arrays get the placeholder [`ARRAY_INDEX`], replaced by [`crate::graph`].
     pub(super) fn array_index_type(&mut self) -> TypeId {
         ARRAY_INDEX
     }
