@@ -19,7 +19,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The placeholder type standing for a type DIE of another unit (resolved by
-    /// [`crate::graph`]).
+    /// the type graph, `graph.rs`).
     pub(super) fn foreign(&mut self, off: u64) -> TypeId {
         if let Some(&id) = self.foreign_ids.get(&off) {
             return id;
@@ -88,7 +88,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// The index type of arrays. pahole uses one for the whole encode: the first CU's `int`, else
     /// an `__ARRAY_SIZE_TYPE__` it adds. Which that is can only be known once all CUs are walked,
-    /// so arrays get the placeholder [`ARRAY_INDEX`], replaced by [`crate::graph`].
+    /// so arrays get the placeholder [`ARRAY_INDEX`], replaced in the type graph (`graph.rs`).
     pub(super) fn array_index_type(&mut self) -> TypeId {
         ARRAY_INDEX
     }
