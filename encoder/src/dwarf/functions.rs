@@ -41,6 +41,9 @@ impl<'a, 'u> Walker<'a, 'u> {
         Ok(None)
     }
 
+    /// An out-of-line function (a subprogram DIE with code) → its candidate in `out.funcs`:
+    /// its source facts, its source prototype, and whether each parameter is where the ABI puts
+    /// it at the entry address.
     pub(super) fn function(&mut self, off: UnitOffset) -> Result<()> {
         let e = self.entry(off)?;
         if self.flag(&e, DW_AT_declaration)? {
@@ -52,7 +55,71 @@ impl<'a, 'u> Walker<'a, 'u> {
             }
             return Ok(());
         };
-        // Follow abstract origin / specification for the source-level facts.
+        let Some(chain) = self.origin_chain(off)? else {
+            // Name and parameters live in another unit (LTO): not judged, not encoded.
+            self.out.foreign_origin += 1;
+            return Ok(());
+        };
+        let SourceFacts {
+            name,
+            linkage_name,
+            external,
+            ret_die,
+            nocall,
+            mut decl_tags,
+        } = self.source_facts(&chain)?;
+        if name.is_empty() {
+            return Ok(());
+        }
+        let ret = match ret_die {
+            Some(d) => {
+                let de = self.entry(d)?;
+                self.type_of(&de)?
+            }
+            None => TypeId::VOID,
+        };
+        let src_die = self.source_parameters_die(off, &chain)?;
+        let concrete = self.concrete_parameters(off)?;
+        let (params, param_info) =
+            self.parameters(off, src_die, entry, &concrete, &mut decl_tags)?;
+        let ret_class = match ret_die {
+            Some(d) => classify::classify(self, &self.entry(d)?)?,
+            None => ArgClass::Void,
+        };
+        let abi = abi::check(self.x86_64, &ret_class, &param_info, external && !nocall);
+        let true_proto = if self.feats.clone_true_signature && nocall {
+            Some(self.nocall_proto(&ret_class, &param_info, &params)?)
+        } else if self.feats.clone_true_signature {
+            Some(self.clone_proto(ret, &ret_class, &param_info, &params))
+        } else {
+            None
+        };
+        let proto = self.push(
+            Type {
+                name: StrRef::EMPTY,
+                data: TypeData::FuncProto(FuncProto { ret, params }),
+            },
+            true,
+        );
+        let die = self.die_off(off);
+        self.out.funcs.push(FuncCand {
+            name,
+            linkage_name,
+            external,
+            entry,
+            die,
+            proto,
+            nocall,
+            abi,
+            true_proto,
+            decl_tags,
+        });
+        Ok(())
+    }
+
+    /// The function DIE and the DIEs its abstract origin / specification chain leads to, where
+    /// the source-level facts are; `None` when the chain leaves the unit.
+    fn origin_chain(&self, off: UnitOffset) -> Result<Option<Vec<UnitOffset>>> {
         let mut chain = vec![off];
         let mut cur = off;
         for _ in 0..MAX_DEPTH {
@@ -63,11 +130,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             };
             let next = match origin {
                 Some(Target::Local(o)) => Some(o),
-                Some(Target::Foreign(_)) => {
-                    // Name and parameters live in another unit (LTO): not judged, not encoded.
-                    self.out.foreign_origin += 1;
-                    return Ok(());
-                }
+                Some(Target::Foreign(_)) => return Ok(None),
                 None => None,
             };
             match next {
@@ -78,13 +141,19 @@ impl<'a, 'u> Walker<'a, 'u> {
                 _ => break,
             }
         }
+        Ok(Some(chain))
+    }
+
+    /// Name, linkage name, linkage, return type DIE, calling convention and decl tags, each
+    /// from the first DIE of the chain that has it (the tags from all of them).
+    fn source_facts(&self, chain: &[UnitOffset]) -> Result<SourceFacts> {
         let mut name = String::new();
         let mut linkage_name = None;
         let mut external = false;
         let mut ret_die = None;
         let mut nocall = false;
         let mut decl_tags = Vec::new();
-        for &c in &chain {
+        for &c in chain {
             let ce = self.entry(c)?;
             if name.is_empty() {
                 name = self.name(&ce)?.into_owned();
@@ -112,29 +181,34 @@ impl<'a, 'u> Walker<'a, 'u> {
                 }
             }
         }
-        if name.is_empty() {
-            return Ok(());
-        }
-        let ret = match ret_die {
-            Some(d) => {
-                let de = self.entry(d)?;
-                self.type_of(&de)?
-            }
-            None => TypeId::VOID,
-        };
-        // Source parameters: those of the last DIE in the chain that has any (the abstract
-        // instance or declaration); else the concrete DIE's.
-        let mut src_die = off;
-        'chain: for &c in chain.iter().skip(1) {
+        Ok(SourceFacts {
+            name,
+            linkage_name,
+            external,
+            ret_die,
+            nocall,
+            decl_tags,
+        })
+    }
+
+    /// The DIE whose children are the source parameters: the first DIE of the chain after the
+    /// concrete one that has any (the abstract instance or declaration); else the concrete DIE
+    /// `off`.
+    fn source_parameters_die(&self, off: UnitOffset, chain: &[UnitOffset]) -> Result<UnitOffset> {
+        for &c in chain.iter().skip(1) {
             let mut kit = self.kids_of(c)?;
             while let Some((_, t)) = kit.next(self) {
                 if t == DW_TAG_formal_parameter || t == DW_TAG_unspecified_parameters {
-                    src_die = c;
-                    break 'chain;
+                    return Ok(c);
                 }
             }
         }
-        // Concrete parameters, keyed by the source parameter they stand for.
+        Ok(off)
+    }
+
+    /// The concrete parameters of the function DIE `off`, keyed by the source parameter they
+    /// stand for (through their abstract origins).
+    fn concrete_parameters(&self, off: UnitOffset) -> Result<HashMap<UnitOffset, UnitOffset>> {
         let mut concrete: HashMap<UnitOffset, UnitOffset> = HashMap::default();
         let mut kit = self.kids_of(off)?;
         while let Some((c, tag)) = kit.next(self) {
@@ -156,6 +230,20 @@ impl<'a, 'u> Walker<'a, 'u> {
             }
             concrete.insert(key, c);
         }
+        Ok(concrete)
+    }
+
+    /// The source parameters (children of `src_die`): the prototype's parameters, and for each
+    /// named one its ABI class and where it is at `entry` (from its concrete DIE). Their decl
+    /// tags are added to `decl_tags`.
+    fn parameters(
+        &mut self,
+        off: UnitOffset,
+        src_die: UnitOffset,
+        entry: u64,
+        concrete: &HashMap<UnitOffset, UnitOffset>,
+        decl_tags: &mut Vec<(String, i32)>,
+    ) -> Result<(Vec<Param>, Vec<abi::ParamInfo>)> {
         let mut params = Vec::with_capacity(self.count_kids(
             src_die,
             &[DW_TAG_formal_parameter, DW_TAG_unspecified_parameters],
@@ -201,59 +289,33 @@ impl<'a, 'u> Walker<'a, 'u> {
                 _ => {}
             }
         }
-        let ret_class = match ret_die {
-            Some(d) => classify::classify(self, &self.entry(d)?)?,
-            None => ArgClass::Void,
-        };
-        let abi = abi::check(self.x86_64, &ret_class, &param_info, external && !nocall);
-        let true_proto = if self.feats.clone_true_signature && nocall {
-            Some(self.nocall_proto(&ret_class, &param_info, &params)?)
-        } else if self.feats.clone_true_signature {
-            Some(
-                match abi::true_signature(self.x86_64, &ret_class, &param_info) {
-                    Ok(order) => {
-                        let ps = order
-                            .iter()
-                            .map(|&i| Param {
-                                name: params[i].name,
-                                ty: param_info[i].ty,
-                            })
-                            .collect();
-                        Ok(self.push(
-                            Type {
-                                name: StrRef::EMPTY,
-                                data: TypeData::FuncProto(FuncProto { ret, params: ps }),
-                            },
-                            true,
-                        ))
-                    }
-                    Err(e) => Err(e),
-                },
-            )
-        } else {
-            None
-        };
-        let proto = self.push(
+        Ok((params, param_info))
+    }
+
+    /// The signature a clone's parameter locations show (see [`abi::true_signature`]), pushed
+    /// as a FUNC_PROTO with the source return type; Err says why it cannot be derived.
+    fn clone_proto(
+        &mut self,
+        ret: TypeId,
+        ret_class: &ArgClass,
+        info: &[abi::ParamInfo],
+        params: &[Param],
+    ) -> std::result::Result<TypeId, String> {
+        let order = abi::true_signature(self.x86_64, ret_class, info)?;
+        let ps = order
+            .iter()
+            .map(|&i| Param {
+                name: params[i].name,
+                ty: info[i].ty,
+            })
+            .collect();
+        Ok(self.push(
             Type {
                 name: StrRef::EMPTY,
-                data: TypeData::FuncProto(FuncProto { ret, params }),
+                data: TypeData::FuncProto(FuncProto { ret, params: ps }),
             },
             true,
-        );
-        let die = self.die_off(off);
-        self.out.funcs.push(FuncCand {
-            name,
-            linkage_name,
-            external,
-            entry,
-            die,
-            proto,
-            nocall,
-            abi,
-            true_proto,
-            decl_tags,
-        });
-        Ok(())
+        ))
     }
 
     /// The real prototype of a `DW_CC_nocall` function (see [`abi::nocall_signature`]), pushed
@@ -593,4 +655,17 @@ impl<'a, 'u> Walker<'a, 'u> {
             _ => Loc::Other,
         }
     }
+}
+
+/// What the abstract origin / specification chain of a function says about its source.
+struct SourceFacts {
+    name: String,
+    linkage_name: Option<String>,
+    external: bool,
+    /// The DIE whose `DW_AT_type` is the return type (`None`: void).
+    ret_die: Option<UnitOffset>,
+    /// `DW_CC_nocall` on any DIE of the chain.
+    nocall: bool,
+    /// `btf_decl_tag`s of the function: (tag, -1).
+    decl_tags: Vec<(String, i32)>,
 }
