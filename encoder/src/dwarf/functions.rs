@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 impl<'a, 'u> Walker<'a, 'u> {
     /// The entry address of a function DIE, if it has code.
-    pub(super) fn entry_pc(&self, e: &Die<'a>) -> Result<Option<u64>> {
+    fn entry_pc(&self, e: &Die<'a>) -> Result<Option<u64>> {
         if let Some(AttributeValue::Addr(a)) = self.attr(e, DW_AT_entry_pc)? {
             return Ok(Some(a));
         }
@@ -323,7 +323,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// marks a function nocall when it removed parameters or the return value, and DWARF keeps
     /// the source return type either way, so a return value the prototype promised could be
     /// whatever the register held. `void` makes the verifier refuse to read one.
-    pub(super) fn nocall_proto(
+    fn nocall_proto(
         &mut self,
         ret_class: &ArgClass,
         info: &[abi::ParamInfo],
@@ -370,7 +370,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// The member of the struct type of `param` that starts at byte `offset`, is no bitfield
     /// and travels in one integer register: its name and type.
-    pub(super) fn member_at(
+    fn member_at(
         &mut self,
         param: UnitOffset,
         offset: u64,
@@ -412,7 +412,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// Where a parameter is at function entry, and the registers its pieces are in there
     /// (byte offset in the parameter, DWARF register; empty without `DW_OP_piece`).
-    pub(super) fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<(Loc, Vec<(u64, u16)>)> {
+    fn param_loc(&self, off: UnitOffset, entry: u64) -> Result<(Loc, Vec<(u64, u16)>)> {
         let at = |data: gimli::Expression<Reader<'a>>| {
             (self.first_op(data.clone(), off), self.reg_pieces(data))
         };
@@ -524,7 +524,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// N when `expr` is exactly `DW_OP_entry_value(DW_OP_regN)`, optionally `DW_OP_stack_value`.
-    pub(super) fn entry_value_reg(&self, expr: gimli::Expression<Reader<'a>>) -> Option<u16> {
+    fn entry_value_reg(&self, expr: gimli::Expression<Reader<'a>>) -> Option<u16> {
         let enc = self.unit.encoding();
         let mut r = expr.0;
         let gimli::Operation::EntryValue { mut expression } =
@@ -553,7 +553,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// each `DW_OP_regN DW_OP_piece` pair; pieces without a location only advance the offset.
     /// Empty when the expression has no `DW_OP_piece` or a piece lives elsewhere than in a
     /// register (memory, a computed value: not a register-passed piece).
-    pub(super) fn reg_pieces(&self, expr: gimli::Expression<Reader<'a>>) -> Vec<(u64, u16)> {
+    fn reg_pieces(&self, expr: gimli::Expression<Reader<'a>>) -> Vec<(u64, u16)> {
         let enc = self.unit.encoding();
         let mut r = expr.0;
         let mut out = Vec::new();
@@ -591,7 +591,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         out
     }
 
-    pub(super) fn first_op(&self, expr: gimli::Expression<Reader<'a>>, _off: UnitOffset) -> Loc {
+    fn first_op(&self, expr: gimli::Expression<Reader<'a>>, _off: UnitOffset) -> Loc {
         let mut r = expr.0;
         let enc = self.unit.encoding();
         let Ok(op) = gimli::Operation::parse(&mut r, enc) else {

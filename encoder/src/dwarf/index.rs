@@ -44,7 +44,7 @@ pub(super) enum Slot {
 /// a member: the mask answers those without a scan). Only these are kept when a DIE is
 /// parsed. Member DIEs, most of a kernel unit, carry as many source-position attributes
 /// (`DW_AT_decl_file`, `_line`, `_column`) as useful ones; not storing those halves the work.
-pub(super) fn attr_bit(at: DwAt) -> u32 {
+fn attr_bit(at: DwAt) -> u32 {
     match at {
         DW_AT_name => 1 << 0,
         DW_AT_type => 1 << 1,
@@ -78,7 +78,7 @@ pub(super) fn attr_bit(at: DwAt) -> u32 {
 }
 
 /// DIEs whose attributes pass 1 parses (besides parameters and global variables).
-pub(super) fn eager(tag: DwTag) -> bool {
+fn eager(tag: DwTag) -> bool {
     matches!(
         tag,
         DW_TAG_compile_unit
@@ -109,7 +109,7 @@ pub(super) fn eager(tag: DwTag) -> bool {
 
 /// Reads a DIE's attributes after its abbreviation code, keeping the wanted ones in `attrs`:
 /// (start, count, presence mask).
-pub(super) fn read_wanted<'a>(
+fn read_wanted<'a>(
     raw: &mut gimli::EntriesRaw<'_, '_, Reader<'a>>,
     abbrev: &gimli::Abbreviation,
     attrs: &mut Vec<gimli::Attribute<Reader<'a>>>,
@@ -133,7 +133,7 @@ pub(super) fn read_wanted<'a>(
 
 /// `String::from_utf8_lossy`, with the validation of the (nearly always) valid case done by
 /// `str::from_utf8`, which is much faster on short ASCII names.
-pub(super) fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
+fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),
@@ -141,7 +141,7 @@ pub(super) fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
 }
 
 /// Not yet parsed (in [`Node::attrs`]).
-pub(super) const UNPARSED: u32 = u32::MAX;
+const UNPARSED: u32 = u32::MAX;
 
 /// One DIE of the unit as pass 1 saw it: the tree is kept as indices so that children and
 /// references cost no re-parse, and attributes are parsed once, when first asked for.
@@ -221,7 +221,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The node of the DIE at `off`, if a DIE starts there.
-    pub(super) fn node(&self, off: UnitOffset) -> Option<usize> {
+    fn node(&self, off: UnitOffset) -> Option<usize> {
         match self.by_off.get(off.0) {
             Some(&i) if i != 0 => Some(i as usize - 1),
             _ => None,
@@ -229,7 +229,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// Parses the attributes of the DIE at `off` into the arena: tag, (start, count, mask).
-    pub(super) fn parse_attrs(&self, off: UnitOffset) -> Result<(DwTag, (u32, u32, u32))> {
+    fn parse_attrs(&self, off: UnitOffset) -> Result<(DwTag, (u32, u32, u32))> {
         let err = self.err(off);
         let mut raw = self.unit.entries_raw(Some(off)).map_err(&err)?;
         let Some(abbrev) = raw.read_abbreviation().map_err(&err)? else {
@@ -266,7 +266,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The string at `r`, borrowed from the section when it lies in one of ours.
-    pub(super) fn str_of(&self, r: Reader<'a>) -> std::result::Result<Cow<'a, str>, gimli::Error> {
+    fn str_of(&self, r: Reader<'a>) -> std::result::Result<Cow<'a, str>, gimli::Error> {
         let p = gimli::Reader::offset_id(&r).0 as usize;
         let n = gimli::Reader::len(&r);
         for s in self.str_sections {
@@ -339,7 +339,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// A string attribute, borrowed from the input when possible.
-    pub(super) fn str_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Cow<'a, str>>> {
+    fn str_attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Cow<'a, str>>> {
         match self.attr(e, at)? {
             // The common form, read straight from `.debug_str` (what gimli would do, minus its
             // reader machinery).

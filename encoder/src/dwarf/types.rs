@@ -20,7 +20,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// The placeholder type standing for a type DIE of another unit (resolved by
     /// the type graph, `graph.rs`).
-    pub(super) fn foreign(&mut self, off: u64) -> TypeId {
+    fn foreign(&mut self, off: u64) -> TypeId {
         if let Some(&id) = self.foreign_ids.get(&off) {
             return id;
         }
@@ -45,7 +45,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    pub(super) fn resolve(&mut self, from: UnitOffset, target: UnitOffset, depth: usize) -> Result<TypeId> {
+    fn resolve(&mut self, from: UnitOffset, target: UnitOffset, depth: usize) -> Result<TypeId> {
         if depth > MAX_DEPTH {
             return Err(EncodeError::TooDeep {
                 die: self.die_off(from),
@@ -89,11 +89,11 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// The index type of arrays. pahole uses one for the whole encode: the first CU's `int`, else
     /// an `__ARRAY_SIZE_TYPE__` it adds. Which that is can only be known once all CUs are walked,
     /// so arrays get the placeholder [`ARRAY_INDEX`], replaced in the type graph (`graph.rs`).
-    pub(super) fn array_index_type(&mut self) -> TypeId {
+    fn array_index_type(&mut self) -> TypeId {
         ARRAY_INDEX
     }
 
-    pub(super) fn decl_tag(&mut self, tag: &str, ty: TypeId, component_idx: i32) {
+    fn decl_tag(&mut self, tag: &str, ty: TypeId, component_idx: i32) {
         let name = self.intern(tag);
         self.push(
             Type {
@@ -257,7 +257,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         Ok(Type { name, data })
     }
 
-    pub(super) fn own_id(&self, off: UnitOffset) -> TypeId {
+    fn own_id(&self, off: UnitOffset) -> TypeId {
         match self.slot(off) {
             Some(Slot::Type(id)) => id,
             _ => TypeId::VOID,
@@ -284,7 +284,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    pub(super) fn composite(&mut self, e: &Die<'a>) -> Result<Composite> {
+    fn composite(&mut self, e: &Die<'a>) -> Result<Composite> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(0);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, format!("size {size}")))?;
         let id = self.own_id(e.offset());
@@ -363,7 +363,7 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// Whether a DIE's type (through typedefs and qualifiers) is a signed base type; `None` when
     /// it has no base type.
-    pub(super) fn type_signed(&self, e: &Die<'a>, depth: usize) -> Result<Option<bool>> {
+    fn type_signed(&self, e: &Die<'a>, depth: usize) -> Result<Option<bool>> {
         if depth > MAX_DEPTH {
             return Ok(None);
         }
@@ -415,7 +415,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    pub(super) fn enumeration(&mut self, e: &Die<'a>) -> Result<TypeData> {
+    fn enumeration(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(4);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, "enum size"))?;
         // Signedness of the underlying type: gcc puts DW_AT_encoding on the enum itself, both
@@ -489,7 +489,7 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// Element count of a subrange. Bounds of a data form are unsigned (their type is
     /// `sizetype`); like pahole, `upper - lower + 1` wraps, so an upper bound of -1 (zero-length
     /// array) in any form gives 0.
-    pub(super) fn subrange_len(&self, s: &Die<'a>) -> Result<u64> {
+    fn subrange_len(&self, s: &Die<'a>) -> Result<u64> {
         if let Some(n) = self.udata(s, DW_AT_count)? {
             return Ok(n);
         }
@@ -506,7 +506,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    pub(super) fn array(&mut self, e: &Die<'a>) -> Result<TypeData> {
+    fn array(&mut self, e: &Die<'a>) -> Result<TypeData> {
         let elem = self.type_of(e)?;
         let mut dims = Vec::new();
         let mut kit = self.kids_of(e.offset())?;
