@@ -89,7 +89,7 @@ pub(crate) fn select(
     let mut funcs: Vec<EmitFunc> = Vec::new();
     for (sym, list) in &groups {
         let nsyms = sym_count.get(sym.as_str()).copied().unwrap_or(0);
-        match judge(sym, list, nsyms, cus, feats, &mut protos) {
+        match func_for_symbol(sym, list, nsyms, cus, feats, &mut protos) {
             Ok(Some(f)) => funcs.push(f),
             Ok(None) => {}
             Err((kind, reason)) => report.dropped.push(Dropped {
@@ -172,7 +172,7 @@ fn symbol_at_entry<'s>(
 
 /// One symbol's FUNC, or why it gets none, by the rules in order. `Ok(None)`: a clone without
 /// `clone_true_signature`, which [`only_clone_symbols`] reports under its DWARF name.
-fn judge(
+fn func_for_symbol(
     sym: &str,
     list: &[&Inst<'_>],
     nsyms: usize,
