@@ -78,13 +78,17 @@ mod abi;
 pub mod dedup;
 mod dwarf;
 pub mod elf;
+mod emit;
 mod error;
 pub mod features;
 mod fixups;
+mod funcs;
 mod fx;
+mod graph;
 mod kfuncs;
 mod merge;
 mod report;
+mod vars;
 
 pub use error::{EncodeError, Result};
 pub use features::Features;

@@ -1,0 +1,458 @@
+//! FUNC selection: which functions get a FUNC, under which name, with which prototype, and why
+//! every other function with code gets none (`--explain`, `--verbose`).
+//!
+//! The kernel attaches fentry to a FUNC by name (kallsyms, first match) and the tracer reads the
+//! arguments the FUNC's prototype describes, so a FUNC is written only when that is right for
+//! every function the name reaches. The rules are encoder/README.md's "Function selection", one
+//! function each, each returning its refusal (the reason's class and words) when it refuses.
+//! Whether a parameter is where the ABI puts it was decided by the walk, per instance
+//! ([`crate::abi::check`]): here it is one rule among the others.
+
+use crate::dwarf::{CuOut, FuncCand};
+use crate::elf::ElfInfo;
+use crate::features::Features;
+use crate::fx::{HashMap, HashSet};
+use crate::graph::Graph;
+use crate::report::{DropKind, Dropped, Instance, Report};
+use btf::types::{FuncLinkage, TypeId};
+use btf::Btf;
+use std::collections::BTreeMap;
+
+/// A FUNC to write.
+pub(crate) struct EmitFunc {
+    pub(crate) name: String,
+    pub(crate) linkage: FuncLinkage,
+    /// Node of its FUNC_PROTO.
+    pub(crate) proto: u32,
+    /// `btf_decl_tag`s: (tag, component index).
+    pub(crate) tags: Vec<(String, i32)>,
+}
+
+/// Why a function gets no FUNC: the class of the reason (pahole's words for `--verbose`) and
+/// btfenc's own words (`--explain`).
+type Refusal = (DropKind, String);
+
+/// A CU function candidate with node ids.
+struct Inst<'c> {
+    cu: usize,
+    cand: &'c FuncCand,
+    proto: u32,
+    true_proto: Option<Result<u32, String>>,
+}
+
+/// Symbol name → the instances at that symbol, in CU order.
+type Groups<'i, 'c> = BTreeMap<String, Vec<&'i Inst<'c>>>;
+
+/// The FUNCs to write, in the order of their first instance (CU, then DIE, like pahole's
+/// CU-order walk). Every function that gets none is added to `report.dropped` with its reason.
+pub(crate) fn select(
+    cus: &[CuOut],
+    elf: &ElfInfo,
+    g: &Graph,
+    canon: &[u32],
+    feats: &Features,
+    report: &mut Report,
+) -> Vec<EmitFunc> {
+    let insts = instances(cus, g, report);
+    let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::default();
+    let mut sym_count: HashMap<&str, usize> = HashMap::default();
+    for s in &elf.funcs {
+        sym_at.entry(s.addr).or_default().push(&s.name);
+        *sym_count.entry(&s.name).or_default() += 1;
+    }
+    // symbol name -> instances; DWARF name -> symbol names.
+    let mut groups: Groups = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for i in &insts {
+        let name = i.cand.name.as_str();
+        match symbol_at_entry(i.cand, &sym_at) {
+            Ok(s) => {
+                groups.entry(s.to_string()).or_default().push(i);
+                let v = by_name.entry(name).or_default();
+                if !v.iter().any(|x| x == s) {
+                    v.push(s.to_string());
+                }
+            }
+            Err((kind, reason)) => report.dropped.push(Dropped {
+                name: name.to_string(),
+                kind,
+                reason,
+                instances: vec![instance(cus, i, None)],
+            }),
+        }
+    }
+    let mut protos = Prototypes {
+        g,
+        canon,
+        rendered: None,
+    };
+    let mut funcs: Vec<EmitFunc> = Vec::new();
+    for (sym, list) in &groups {
+        let nsyms = sym_count.get(sym.as_str()).copied().unwrap_or(0);
+        match func_for_symbol(sym, list, nsyms, cus, feats, &mut protos) {
+            Ok(Some(f)) => funcs.push(f),
+            Ok(None) => {}
+            Err((kind, reason)) => report.dropped.push(Dropped {
+                name: sym.clone(),
+                kind,
+                reason,
+                instances: list.iter().map(|i| instance(cus, i, Some(sym))).collect(),
+            }),
+        }
+    }
+    for (name, syms) in &by_name {
+        if let Some(d) = only_clone_symbols(name, syms, &groups, cus, feats) {
+            report.dropped.push(d);
+        }
+    }
+    let undescribed = undescribed_symbols(elf, &groups, &report.dropped);
+    report.dropped.extend(undescribed);
+    // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
+    let first_of: HashMap<&str, (usize, u64)> = groups
+        .iter()
+        .map(|(s, l)| (s.as_str(), (l[0].cu, l[0].cand.die)))
+        .collect();
+    funcs.sort_by_key(|f| first_of[f.name.as_str()]);
+    report.funcs = funcs.len();
+    funcs
+}
+
+/// Every out-of-line instance of every CU, its prototypes as graph nodes.
+fn instances<'c>(cus: &'c [CuOut], g: &Graph, report: &mut Report) -> Vec<Inst<'c>> {
+    let mut insts: Vec<Inst<'_>> = Vec::new();
+    for (ci, cu) in cus.iter().enumerate() {
+        for f in &cu.funcs {
+            insts.push(Inst {
+                cu: ci,
+                cand: f,
+                proto: g.node(ci, f.proto),
+                true_proto: f
+                    .true_proto
+                    .as_ref()
+                    .map(|r| r.clone().map(|t| g.node(ci, t))),
+            });
+        }
+        report.inline_only += cu.inline_only;
+        report.foreign_origin += cu.foreign_origin;
+    }
+    insts
+}
+
+fn instance(cus: &[CuOut], i: &Inst<'_>, sym: Option<&str>) -> Instance {
+    Instance {
+        cu: cus[i.cu].name.clone(),
+        die: i.cand.die,
+        symbol: sym.map(str::to_string),
+    }
+}
+
+/// The ELF function symbol an instance is: one at its entry address named as its DWARF name or
+/// its linkage name (C++, asm labels), else one with a clone suffix after either.
+fn symbol_at_entry<'s>(
+    cand: &FuncCand,
+    sym_at: &HashMap<u64, Vec<&'s str>>,
+) -> Result<&'s str, Refusal> {
+    let own = [Some(cand.name.as_str()), cand.linkage_name.as_deref()];
+    let syms = sym_at.get(&cand.entry).map(Vec::as_slice).unwrap_or(&[]);
+    let sym = syms.iter().find(|s| own.contains(&Some(**s))).or_else(|| {
+        syms.iter().find(|s| {
+            own.iter()
+                .flatten()
+                .any(|o| s.strip_prefix(o).is_some_and(|rest| rest.starts_with('.')))
+        })
+    });
+    match sym {
+        Some(s) => Ok(s),
+        None => Err((
+            DropKind::NotDescribed,
+            "no ELF function symbol at its entry address".into(),
+        )),
+    }
+}
+
+/// One symbol's FUNC, or why it gets none, by the rules in order. `Ok(None)`: a clone without
+/// `clone_true_signature`, which [`only_clone_symbols`] reports under its DWARF name.
+fn func_for_symbol(
+    sym: &str,
+    list: &[&Inst<'_>],
+    nsyms: usize,
+    cus: &[CuOut],
+    feats: &Features,
+    protos: &mut Prototypes<'_>,
+) -> Result<Option<EmitFunc>, Refusal> {
+    let dwarf_name = &list[0].cand.name;
+    let linkage_name = list[0].cand.linkage_name.as_deref();
+    let is_clone = sym != dwarf_name.as_str() && Some(sym) != linkage_name;
+    // The part of the symbol the clone suffix follows.
+    let stem = if linkage_name.is_some_and(|l| sym.starts_with(l)) {
+        linkage_name.unwrap_or(dwarf_name)
+    } else {
+        dwarf_name.as_str()
+    };
+    if is_clone && !feats.clone_true_signature {
+        return Ok(None);
+    }
+    every_symbol_described(sym, nsyms, list)?;
+    if is_clone {
+        not_a_split_part(sym, stem)?;
+    }
+    let nocall = list.iter().any(|i| i.cand.nocall);
+    if nocall {
+        nocall_needs_true_signature(feats)?;
+    }
+    let protos_of: Vec<u32> = if nocall {
+        nocall_prototypes(list)?
+    } else if is_clone {
+        clone_prototypes(list)?
+    } else {
+        parameters_where_the_abi_puts_them(list, cus)?;
+        list.iter().map(|i| i.proto).collect()
+    };
+    same_prototype(sym, &protos_of, protos)?;
+    let linkage = if !is_clone && list.iter().any(|i| i.cand.external) {
+        FuncLinkage::GLOBAL
+    } else {
+        FuncLinkage::STATIC
+    };
+    let tags = if is_clone {
+        Vec::new()
+    } else {
+        list[0].cand.decl_tags.clone()
+    };
+    Ok(Some(EmitFunc {
+        name: sym.to_string(),
+        linkage,
+        proto: protos_of[0],
+        tags,
+    }))
+}
+
+/// Every ELF function symbol of the name is an instance described in DWARF: else a tracer
+/// attaching by name may reach one whose parameters nothing checked.
+fn every_symbol_described(sym: &str, nsyms: usize, list: &[&Inst<'_>]) -> Result<(), Refusal> {
+    let mut entries: Vec<u64> = list.iter().map(|i| i.cand.entry).collect();
+    entries.sort_unstable();
+    entries.dedup();
+    if nsyms > entries.len() {
+        return Err((DropKind::AmbiguousAddress, format!(
+            "{nsyms} ELF symbols named {sym} but only {} described in DWARF (a tracer may attach to one without debug info)",
+            entries.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A clone symbol is not a piece of a split function (`.cold`, `.part`): a piece is no function
+/// a caller calls with the source's arguments.
+fn not_a_split_part(sym: &str, stem: &str) -> Result<(), Refusal> {
+    let suffix = &sym[stem.len().min(sym.len())..];
+    if suffix.contains(".cold") || suffix.contains(".part") {
+        return Err((
+            DropKind::OptimizedParameters,
+            format!("part of a split function ({suffix})"),
+        ));
+    }
+    Ok(())
+}
+
+/// A `DW_CC_nocall` function (the compiler changed how it is called) gets a FUNC only with
+/// `true_signature`, under the prototype its parameters' locations show.
+fn nocall_needs_true_signature(feats: &Features) -> Result<(), Refusal> {
+    if !feats.clone_true_signature {
+        return Err((
+            DropKind::OptimizedParameters,
+            "DW_CC_nocall: the compiler changed its calling convention (the true_signature feature encodes the prototype it has)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `true_signature` on a `DW_CC_nocall` function: every instance's real prototype (derived by
+/// the walk, [`crate::abi::nocall_signature`]; `void` return).
+fn nocall_prototypes(list: &[&Inst<'_>]) -> Result<Vec<u32>, Refusal> {
+    list.iter()
+        .map(|i| {
+            i.true_proto
+                .clone()
+                .unwrap_or_else(|| Err("not DW_CC_nocall in every unit".into()))
+        })
+        .collect::<Result<Vec<u32>, String>>()
+        .map_err(|why| {
+            (
+                DropKind::OptimizedParameters,
+                format!("DW_CC_nocall and its real prototype cannot be derived: {why}"),
+            )
+        })
+}
+
+/// `clone_true_signature` on a clone: every instance's signature as its parameters' locations
+/// show it ([`crate::abi::true_signature`]).
+fn clone_prototypes(list: &[&Inst<'_>]) -> Result<Vec<u32>, Refusal> {
+    list.iter()
+        .map(|i| {
+            i.true_proto
+                .clone()
+                .unwrap_or_else(|| Err("no true signature".into()))
+        })
+        .collect::<Result<Vec<u32>, String>>()
+        .map_err(|why| {
+            (
+                DropKind::OptimizedParameters,
+                format!("clone signature cannot be derived: {why}"),
+            )
+        })
+}
+
+/// Every parameter of every instance is, at the entry address, where the ABI puts it (the
+/// walk's [`crate::abi::check`]); the first instance that fails gives the reason, naming its
+/// unit when there are several.
+fn parameters_where_the_abi_puts_them(list: &[&Inst<'_>], cus: &[CuOut]) -> Result<(), Refusal> {
+    if let Some((i, Err((kind, why)))) = list
+        .iter()
+        .map(|i| (i, &i.cand.abi))
+        .find(|(_, a)| a.is_err())
+    {
+        let why = if list.len() > 1 {
+            format!("{why} (in {})", cus[i.cu].name)
+        } else {
+            why.clone()
+        };
+        return Err((*kind, why));
+    }
+    Ok(())
+}
+
+/// All instances have the same prototype: the same canonical return and parameter types
+/// (parameter names may differ).
+fn same_prototype(sym: &str, protos_of: &[u32], protos: &mut Prototypes<'_>) -> Result<(), Refusal> {
+    let k0 = protos.key(protos_of[0]);
+    if let Some(other) = protos_of.iter().find(|&&p| protos.key(p) != k0) {
+        let a = protos.render(protos_of[0], sym);
+        let b = protos.render(*other, sym);
+        return Err((DropKind::InconsistentPrototype, format!(
+            "{} definitions with different prototypes: `{a}` vs `{b}`",
+            protos_of.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A DWARF name whose every symbol is a clone (`foo.isra.0`) has no symbol `foo` to attach to;
+/// without `clone_true_signature` its clones get no FUNC either, and this says so under the
+/// DWARF name.
+fn only_clone_symbols(
+    name: &str,
+    syms: &[String],
+    groups: &Groups<'_, '_>,
+    cus: &[CuOut],
+    feats: &Features,
+) -> Option<Dropped> {
+    let plain = |s: &String| {
+        s == name
+            || groups[s]
+                .iter()
+                .any(|i| i.cand.linkage_name.as_deref() == Some(s.as_str()))
+    };
+    if syms.iter().any(plain) || feats.clone_true_signature {
+        return None;
+    }
+    Some(Dropped {
+        name: name.to_string(),
+        kind: DropKind::OptimizedParameters,
+        reason: format!(
+            "only clone symbols ({}); their signatures may differ from the source (see the clone_true_signature feature)",
+            syms.join(", ")
+        ),
+        instances: syms
+            .iter()
+            .flat_map(|s| groups[s].iter().map(|i| instance(cus, i, Some(s))))
+            .collect(),
+    })
+}
+
+/// Function symbols no DWARF instance with code stands behind: assembly, or a body gcc's
+/// identical code folding (-fipa-icf) turned into a thunk or alias, whose subprogram DIE has
+/// no code range. Their parameters' locations cannot be checked, so they get no FUNC; they
+/// are listed so `--explain` accounts for every function symbol. Symbols with a suffix
+/// (`.cold`, `.part.N`, `.isra.N` without DWARF of their own) are pieces of functions above.
+/// Each name is reported once, and not when `dropped` has it already.
+fn undescribed_symbols(elf: &ElfInfo, groups: &Groups<'_, '_>, dropped: &[Dropped]) -> Vec<Dropped> {
+    let mut reported: HashSet<&str> = dropped.iter().map(|d| d.name.as_str()).collect();
+    let mut undescribed: Vec<Dropped> = Vec::new();
+    for s in &elf.funcs {
+        let Some((name, reason)) = undescribed_symbol(&s.name, groups) else {
+            continue;
+        };
+        if reported.insert(name) {
+            undescribed.push(Dropped {
+                name: name.to_string(),
+                kind: DropKind::NotDescribed,
+                reason,
+                instances: Vec::new(),
+            });
+        }
+    }
+    undescribed
+}
+
+/// The function an ELF symbol no DWARF instance was matched to stands for, and why it gets no
+/// FUNC; `None` when the symbol is judged elsewhere or is no function of its own.
+fn undescribed_symbol<'s>(sym: &'s str, groups: &Groups<'_, '_>) -> Option<(&'s str, String)> {
+    // `__pfx_foo`/`__cfi_foo`: the kernel's call-padding and CFI preamble symbols, one per
+    // function, not functions of their own.
+    if sym.is_empty()
+        || sym.starts_with("__pfx_")
+        || sym.starts_with("__cfi_")
+        || groups.contains_key(sym)
+    {
+        return None;
+    }
+    if let Some((stem, _)) = sym.split_once('.') {
+        // A clone or split part (`foo.part.0`) no DWARF instance was matched to: unless its
+        // function was judged or reported under its own name, say why `foo` has no FUNC.
+        if stem.is_empty() || groups.contains_key(stem) {
+            return None;
+        }
+        return Some((
+            stem,
+            format!(
+                "only clone symbols ({sym}) and no DWARF instance at their address: no FUNC {stem}"
+            ),
+        ));
+    }
+    Some((sym, "function symbol without a DWARF description of its code (assembly, or a thunk/alias left by identical code folding): its parameters' locations cannot be checked".into()))
+}
+
+/// Prototypes as canonical types: compared by structure, rendered as C for reasons.
+struct Prototypes<'g> {
+    g: &'g Graph<'g>,
+    canon: &'g [u32],
+    /// The canonical types as one blob, built when a reason first renders a prototype (a few
+    /// percent of the graph).
+    rendered: Option<(Btf, Vec<u32>)>,
+}
+
+impl Prototypes<'_> {
+    /// The canonical return and parameter types of a FUNC_PROTO node (parameter names do not
+    /// count).
+    fn key(&self, n: u32) -> Vec<u32> {
+        let mut k = Vec::new();
+        if self.g.st.kind(n) == btf::Kind::FUNC_PROTO.0 {
+            self.g.st.refs(n, &mut k);
+            k.iter_mut().for_each(|r| *r = self.canon[*r as usize]);
+        } else {
+            k.push(self.canon[n as usize]);
+        }
+        k
+    }
+
+    /// The prototype of node `proto` as C, as a function named `name`.
+    fn render(&mut self, proto: u32, name: &str) -> String {
+        let (g, canon) = (self.g, self.canon);
+        let (r, ids) = self
+            .rendered
+            .get_or_insert_with(|| g.canonical_btf(canon));
+        let id = ids[canon[proto as usize] as usize];
+        btf::render::Renderer::new(r).prototype(TypeId(id), name)
+    }
+}
