@@ -40,6 +40,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Stack size of the audit's worker threads.
+const AUDIT_STACK: usize = 256 << 20;
+
 mod modules;
 pub use modules::{audit_modules, ModuleAudit, ModulesAudit};
 
@@ -1186,8 +1189,11 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    // The DWARF reader and the judge recurse over type graphs; some kernel modules' types nest
+    // deeper than a default 2 MiB thread stack holds (only touched pages cost memory).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
+        .stack_size(AUDIT_STACK)
         .build()
         .context("starting the thread pool")?;
 

@@ -190,6 +190,7 @@ pub fn audit_modules(
     // One module per worker; each reads its own DWARF on that worker.
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
+        .stack_size(super::AUDIT_STACK)
         .build()
         .context("starting a one-thread pool")?;
     let modules = pool.install(|| {
