@@ -1,6 +1,7 @@
 //! `btfsmith audit`'s verdicts on the Debian 6.12 kernel's own BTF, proven in that kernel
 //! (qemu TCG): fentry attached by BTF id to a FUNC the audit calls WRONG_PROTO and to one it
-//! calls OK, both fired by a module's trigger that logs the arguments it really passes.
+//! calls OK, and one it calls UNATTACHABLE, all fired by a module's trigger that logs the
+//! arguments it really passes.
 //!
 //! - `kmem_cache_release` (WRONG_PROTO, `proto:codeless-instance`: the shipped BTF, pahole 1.24,
 //!   took the prototype `void kmem_cache_release(struct kmem_cache *s)` of mm/slab_common.c's
@@ -10,7 +11,10 @@
 //!   `kobject_put(&s->kobj)`, which calls slub.c's function with `&s->kobj`. A tracer reading
 //!   the FUNC's `s` gets a pointer `offsetof(struct kmem_cache, kobj)` bytes into the cache:
 //!   every member it reads through `s` (`s->name`, `s->size`) is another member's bytes.
-//! - `kstrtoint` (OK): the tracer reads exactly the three arguments the trigger passed.
+//! - `memdup_user` (OK): the tracer reads exactly the two arguments the trigger passed.
+//! - `kstrtoint` (UNATTACHABLE, `no-ftrace-site`: lib/kstrtox.c is built without ftrace
+//!   instrumentation, no `__mcount_loc` record inside the symbol): the kernel refuses the attach
+//!   (the trampoline's text poke finds no 5-byte NOP there: EBUSY).
 //!
 //! The premise about the BTF (the FUNC's parameter type) is checked from the BTF itself; the
 //! offset of `kobj` too. Needs the kernel, qemu, busybox and the guest agent (`ci/setup`).
@@ -28,11 +32,14 @@ const MODULE: &str = r#"// SPDX-License-Identifier: GPL-2.0
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/kstrtox.h>
+#include <linux/string.h>
+#include <linux/err.h>
 
 static ssize_t trig(struct file *file, const char __user *buf, size_t len, loff_t *off)
 {
 	static char text[] = "8675309";
 	int value = 0, err;
+	void *copy;
 	/* Its own cache (never merged with another): destroying it releases its sysfs kobject. */
 	struct kmem_cache *c = kmem_cache_create("btfsmith_audit", 72, 0, SLAB_NO_MERGE, NULL);
 
@@ -41,6 +48,10 @@ static ssize_t trig(struct file *file, const char __user *buf, size_t len, loff_
 		kmem_cache_destroy(c);
 	err = kstrtoint(text, 10, &value);
 	pr_info("btfsmith-real: kstrtoint s=%px base=%x res=%px err=%d value=%d\n", text, 10, &value, err, value);
+	copy = memdup_user(buf, len);
+	pr_info("btfsmith-real: memdup_user src=%px len=%zx\n", buf, len);
+	if (!IS_ERR(copy))
+		kfree(copy);
 	return len;
 }
 
@@ -96,18 +107,20 @@ fn field(line: &str, key: &str) -> u64 {
 }
 
 #[test]
-fn the_audits_wrong_proto_func_misreads_and_its_ok_func_reads_right_in_the_running_kernel() {
+fn the_audits_verdicts_hold_in_the_running_kernel() {
     let env = GuestEnv::discover().unwrap_or_else(|e| {
         panic!("the VM runtime oracle needs its components: {e:#} (install them with `ci/setup`)")
     });
     let base = harness::btf_cmd::load(&env.kernel.vmlinux_btf, None).unwrap();
     let (release_id, release_proto) = vmlinux_func(&base, "kmem_cache_release");
     let (kstrtoint_id, kstrtoint_proto) = vmlinux_func(&base, "kstrtoint");
+    let (memdup_id, memdup_proto) = vmlinux_func(&base, "memdup_user");
     assert_eq!(
         release_proto, "void kmem_cache_release(struct kmem_cache *s)",
         "premise: the shipped BTF describes kmem_cache_release with slab_common.c's prototype"
     );
     assert_eq!(kstrtoint_proto, "int kstrtoint(const char *s, unsigned int base, int *res)");
+    assert_eq!(memdup_proto, "void *memdup_user(const void *src, size_t len)");
     let kobj = member_offset(&base, "kmem_cache", "kobj");
     assert!(kobj > 0);
 
@@ -126,6 +139,7 @@ fn the_audits_wrong_proto_func_misreads_and_its_ok_func_reads_right_in_the_runni
     case.vmlinux_funcs = vec![
         (release_id, "kmem_cache_release".into()),
         (kstrtoint_id, "kstrtoint".into()),
+        (memdup_id, "memdup_user".into()),
     ];
     // Any encoder will do for the module's own BTF (the guest needs it to load the module).
     let tc = harness::toolchains::Toolchains::load().unwrap();
@@ -157,20 +171,28 @@ fn the_audits_wrong_proto_func_misreads_and_its_ok_func_reads_right_in_the_runni
             .unwrap_or_else(|| panic!("no result for {name}:\n{text}"))
     };
 
-    // OK: kstrtoint's probe reads what the trigger passed (other callers may hit it too).
+    // UNATTACHABLE: the kernel refuses to attach to kstrtoint (no ftrace site), yet the trigger
+    // did call it.
     let line = real("kstrtoint");
-    let (s, base_arg, res) = (field(&line, "s"), field(&line, "base"), field(&line, "res"));
+    assert!(line.contains("err=0 value=8675309"), "{line}");
     let r = result("kstrtoint");
+    eprintln!("kstrtoint (UNATTACHABLE, no-ftrace-site): attach {}: {:?}", r.status, r.error);
+    assert_eq!(r.status, "attach_failed", "{r:?}");
+    assert!(r.error.as_deref().is_some_and(|e| e.contains("busy")), "{r:?}");
+
+    // OK: memdup_user's probe reads what the trigger passed (other callers may hit it too).
+    let line = real("memdup_user");
+    let (src, len) = (field(&line, "src"), field(&line, "len"));
+    let r = result("memdup_user");
     assert_eq!(r.status, "attached", "{r:?}");
     let hit = r
         .events
         .iter()
-        .find(|e| e.args.first().and_then(|a| u64::from_str_radix(a, 16).ok()) == Some(s))
-        .unwrap_or_else(|| panic!("no kstrtoint hit with s={s:#x}: {r:?}\n{kmsg}"));
+        .find(|e| e.args.first().and_then(|a| u64::from_str_radix(a, 16).ok()) == Some(src))
+        .unwrap_or_else(|| panic!("no memdup_user hit with src={src:#x}: {r:?}\n{kmsg}"));
     let read: Vec<u64> = hit.args.iter().map(|a| u64::from_str_radix(a, 16).unwrap()).collect();
-    eprintln!("kstrtoint (OK): passed s={s:#x} base={base_arg} res={res:#x}; tracer read {:x?}", &read[..3]);
-    assert_eq!(read[1] as u32, base_arg as u32, "base");
-    assert_eq!(read[2], res, "res");
+    eprintln!("memdup_user (OK): passed src={src:#x} len={len:#x}; tracer read {:x?}", &read[..2]);
+    assert_eq!(read[1], len, "len");
 
     // WRONG_PROTO: the tracer's `struct kmem_cache *s` is the cache's kobject.
     let cache = field(&real("kmem_cache_create"), "kmem_cache_create");
