@@ -121,18 +121,7 @@ fn audit(dir: &Path, b_first: bool) -> (std::collections::HashMap<String, serde_
         ],
         Some(dir),
     );
-    let code = res.status.and_then(|s| s.code()).unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "audit failed: {}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let lines = std::fs::read_to_string(dir.join("out/verdicts.jsonl")).unwrap();
-    let by_name = lines
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|v| (v["name"].as_str().unwrap().to_string(), v))
-        .collect();
+    let (by_name, code) = common::audit_verdicts(dir, &res);
     assert!(dir.join("out/report.md").exists());
     (by_name, code)
 }

@@ -135,18 +135,7 @@ fn build_and_audit(dir: &std::path::Path, shipped: bool) -> (HashMap<String, ser
     }
     args.extend(["--base-btf", base.as_str(), "--out", "out", "--jobs", "2"].map(String::from));
     let res = common::run(common::btfsmith(), &args, Some(dir));
-    let code = res.status.and_then(|s| s.code()).unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "audit failed: {}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let lines = std::fs::read_to_string(dir.join("out/verdicts.jsonl")).unwrap();
-    let by_name = lines
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .map(|v| (v["name"].as_str().unwrap().to_string(), v))
-        .collect();
+    let (by_name, code) = common::audit_verdicts(dir, &res);
     let report = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
     (by_name, code, report)
 }

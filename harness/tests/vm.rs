@@ -34,18 +34,6 @@ static ssize_t trig(struct file *f, const char __user *buf, size_t len, loff_t *
 	return len;
 }
 
-static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
-static struct dentry *dir;
-static int __init m_init(void)
-{
-	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
-	return 0;
-}
-static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
-module_init(m_init);
-module_exit(m_exit);
-MODULE_LICENSE("GPL");
 "#;
 
 const B_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
@@ -71,7 +59,7 @@ fn seed_hazard_at_runtime() {
     let root = tmp.path().join("build");
     let src = root.join("dupmod_00");
     std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("a.c"), A_C).unwrap();
+    std::fs::write(src.join("a.c"), format!("{A_C}{}", common::TRIGGER_FILE)).unwrap();
     std::fs::write(src.join("b.c"), B_C).unwrap();
     let m = ModuleSource { name: "dupmod_00".into(), objects: vec!["a.o".into(), "b.o".into()], extra: vec![] };
     let ko = kbuild::build_modules(&root, &[m], &env.kernel, 2).remove(0).unwrap_or_else(|e| panic!("kbuild: {e}"));
@@ -166,18 +154,6 @@ static ssize_t trig(struct file *f, const char __user *buf, size_t len, loff_t *
 	return len;
 }
 
-static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
-static struct dentry *dir;
-static int __init m_init(void)
-{
-	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
-	return 0;
-}
-static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
-module_init(m_init);
-module_exit(m_exit);
-MODULE_LICENSE("GPL");
 "#;
 
 /// A module whose trigger panics the guest: GUEST_CRASH for it, with the console log kept, and
@@ -191,6 +167,8 @@ fn guest_crash_is_contained() {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         for (f, text) in files {
+            // The trigger's unit (the one defining `trig`) gets the debugfs file.
+            let text = if text.contains("static ssize_t trig(") { format!("{text}{}", common::TRIGGER_FILE) } else { text.to_string() };
             std::fs::write(dir.join(f), text.replace("debugfs_create_dir(\"btfsmith\", NULL)", "debugfs_create_dir(KBUILD_MODNAME, NULL)")).unwrap();
         }
     }

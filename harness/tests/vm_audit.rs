@@ -55,18 +55,6 @@ static ssize_t trig(struct file *file, const char __user *buf, size_t len, loff_
 	return len;
 }
 
-static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
-static struct dentry *dir;
-static int __init m_init(void)
-{
-	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
-	return 0;
-}
-static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
-module_init(m_init);
-module_exit(m_exit);
-MODULE_LICENSE("GPL");
 "#;
 
 /// The id of the vmlinux FUNC `name`, its first parameter's type rendered, and the BTF.
@@ -127,7 +115,7 @@ fn the_audits_verdicts_hold_in_the_running_kernel() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("build");
     std::fs::create_dir_all(root.join("audit_proof")).unwrap();
-    std::fs::write(root.join("audit_proof/a.c"), MODULE).unwrap();
+    std::fs::write(root.join("audit_proof/a.c"), format!("{MODULE}{}", common::TRIGGER_FILE)).unwrap();
     let mods = [ModuleSource { name: "audit_proof".into(), objects: vec!["a.o".into()], extra: vec![] }];
     let ko = kbuild::build_modules(&root, &mods, &env.kernel, 2)
         .pop()

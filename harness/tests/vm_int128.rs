@@ -82,20 +82,9 @@ static ssize_t trig(struct file *file, const char __user *buf, size_t len, loff_
 	return len;
 }}
 
-static const struct file_operations fops = {{ .owner = THIS_MODULE, .write = trig }};
-static struct dentry *dir;
-static int __init m_init(void)
-{{
-	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
-	return 0;
-}}
-static void __exit m_exit(void) {{ debugfs_remove_recursive(dir); }}
-module_init(m_init);
-module_exit(m_exit);
-MODULE_LICENSE("GPL");
-"#,
-        caller = asm_caller(call)
+{trigger}"#,
+        caller = asm_caller(call),
+        trigger = common::TRIGGER_FILE
     )
 }
 

@@ -68,3 +68,34 @@ pub fn compile_sample(dir: &Path, cc: &Path, flags: &[&str], out: &str) -> PathB
     run_ok(cc, &args, None);
     obj
 }
+
+/// The end of a test module whose `static ssize_t trig(...)` is its trigger: the debugfs file
+/// `/sys/kernel/debug/<module>/trigger` the guest agent writes to, init, exit and licence.
+pub const TRIGGER_FILE: &str = r#"
+static const struct file_operations fops = { .owner = THIS_MODULE, .write = trig };
+static struct dentry *dir;
+static int __init m_init(void)
+{
+	dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("trigger", 0200, dir, NULL, &fops);
+	return 0;
+}
+static void __exit m_exit(void) { debugfs_remove_recursive(dir); }
+module_init(m_init);
+module_exit(m_exit);
+MODULE_LICENSE("GPL");
+"#;
+
+/// The verdicts of a `btfsmith audit` run into `dir/out`, by FUNC name, and its exit code
+/// (0 or 1; anything else fails the test with the audit's stderr).
+pub fn audit_verdicts(dir: &Path, res: &ProcRes) -> (std::collections::HashMap<String, serde_json::Value>, i32) {
+    let code = res.status.and_then(|s| s.code()).unwrap_or(-1);
+    assert!(code == 0 || code == 1, "audit failed: {}", String::from_utf8_lossy(&res.stderr));
+    let lines = std::fs::read_to_string(dir.join("out/verdicts.jsonl")).unwrap();
+    let by_name = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v))
+        .collect();
+    (by_name, code)
+}
