@@ -867,7 +867,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
                 ev.mechanism.into(),
                 ev.detail,
             ));
-        } else if let Some((mechanism, detail)) = truth::stack_slot_misread(btf, id, target) {
+        } else if let Some((mechanism, detail)) = truth::trampoline_misread(btf, id, target) {
             found.push((AuditVerdict::UnsafeOptimized, mechanism.into(), detail));
         } else if target.return_dropped() {
             found.push((
@@ -1108,7 +1108,7 @@ struct VmlinuxAudit {
     symbols: usize,
     sites: usize,
     /// The BTF its modules' split BTF is over, unless `--base-btf` names another.
-    own_btf: Option<Btf>,
+    own_btf: Option<std::sync::Arc<Btf>>,
 }
 
 fn audit_vmlinux(args: &AuditArgs, vmlinux: &Path, pool: &rayon::ThreadPool, jobs: usize) -> Result<VmlinuxAudit> {
@@ -1137,10 +1137,10 @@ fn audit_vmlinux(args: &AuditArgs, vmlinux: &Path, pool: &rayon::ThreadPool, job
         )
     })?;
     let own_btf = match elf.section_by_name(".BTF") {
-        Some(_) => Some(
+        Some(_) => Some(std::sync::Arc::new(
             Btf::parse_file_bytes(&map, None)
                 .with_context(|| format!("parsing the .BTF of {}", vmlinux.display()))?,
-        ),
+        )),
         None => None,
     };
     let loaded;
@@ -1149,7 +1149,7 @@ fn audit_vmlinux(args: &AuditArgs, vmlinux: &Path, pool: &rayon::ThreadPool, job
             loaded = crate::btf_cmd::load(p, None)?;
             &loaded
         }
-        (None, Some(b)) => b,
+        (None, Some(b)) => &**b,
         (None, None) => bail!(
             "{} has no .BTF section: name the BTF to judge with --btf",
             vmlinux.display()
@@ -1206,13 +1206,13 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
         None => None,
         Some(dir) => {
             let base = match (&args.base_btf, vmlinux.as_ref().and_then(|v| v.own_btf.as_ref())) {
-                (Some(p), _) => crate::btf_cmd::load(p, None)?,
+                (Some(p), _) => std::sync::Arc::new(crate::btf_cmd::load(p, None)?),
                 (None, Some(b)) => b.clone(),
                 (None, None) => bail!(
                     "--modules needs the vmlinux BTF the modules' split BTF is over: give --base-btf FILE (e.g. /sys/kernel/btf/vmlinux), or a VMLINUX with a .BTF section"
                 ),
             };
-            Some(modules::audit_modules(dir, args.module_debug.as_deref(), std::sync::Arc::new(base), &pool)?)
+            Some(modules::audit_modules(dir, args.module_debug.as_deref(), base, &pool)?)
         }
     };
     let t_modules = t0.elapsed();
@@ -1220,14 +1220,12 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut jsonl = String::new();
-    if let Some(v) = &vmlinux {
-        for j in v.image.judgements.iter().chain(&v.image.missed) {
-            jsonl.push_str(&serde_json::to_string(j)?);
-            jsonl.push('\n');
-        }
-    }
-    for m in modules.iter().flat_map(|m| &m.modules) {
-        for j in m.image.judgements.iter().chain(&m.image.missed) {
+    let images = vmlinux
+        .iter()
+        .map(|v| &v.image)
+        .chain(modules.iter().flat_map(|m| m.modules.iter().map(|m| &m.image)));
+    for image in images {
+        for j in image.judgements.iter().chain(&image.missed) {
             jsonl.push_str(&serde_json::to_string(j)?);
             jsonl.push('\n');
         }

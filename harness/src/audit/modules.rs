@@ -180,13 +180,12 @@ pub fn audit_modules(
 ) -> Result<ModulesAudit> {
     use rayon::prelude::*;
     let files = discover(dir)?;
-    let base_funcs: Arc<BTreeSet<String>> = Arc::new(
-        base.own_types()
-            .iter()
-            .filter(|t| matches!(t.data, TypeData::Func(_)))
-            .map(|t| base.str(t.name).to_string())
-            .collect(),
-    );
+    let base_funcs: BTreeSet<String> = base
+        .own_types()
+        .iter()
+        .filter(|t| matches!(t.data, TypeData::Func(_)))
+        .map(|t| base.str(t.name).to_string())
+        .collect();
     // One module per worker; each reads its own DWARF on that worker.
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

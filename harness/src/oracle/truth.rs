@@ -469,12 +469,7 @@ fn trampoline_arg(btf: &Btf, mut ty: TypeId) -> TrampolineArg {
 /// Why Linux 6.12 builds no trampoline for the FUNC `id` (`btf_distill_func_proto()` refuses
 /// its prototype, so fentry/fexit on it fail at load time), or `None` when it would.
 pub fn trampoline_refusal(btf: &Btf, id: TypeId) -> Option<String> {
-    let TypeData::Func(func) = &btf.type_by_id(id)?.data else { return None };
-    let TypeData::FuncProto(p) = &btf.type_by_id(func.proto)?.data else { return None };
-    let variadic = p.params.last().is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY);
-    let args: Vec<TrampolineArg> = p.params.iter().map(|q| trampoline_arg(btf, q.ty)).collect();
-    let ret = (p.ret != TypeId::VOID).then(|| trampoline_arg(btf, p.ret));
-    let returns_aggregate = ret.is_some_and(|r| !matches!(r, TrampolineArg::Scalar(_)));
+    let TrampolineView { proto: p, args, variadic, returns_aggregate } = TrampolineView::of(btf, id)?;
     if abi::trampoline_accepts(&args, variadic, returns_aggregate) {
         return None;
     }
@@ -503,10 +498,25 @@ pub fn trampoline_refusal(btf: &Btf, id: TypeId) -> Option<String> {
     Some(format!("Linux 6.12's btf_distill_func_proto() refuses the prototype, so no fentry/fexit program attaches: {}", why.join("; ")))
 }
 
-/// [`trampoline_misread`] for callers outside the truth oracle (`btfsmith audit`): the stack-slot
-/// check of the FUNC `id` against the body `f` it reaches.
-pub fn stack_slot_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'static str, String)> {
-    trampoline_misread(btf, id, f)
+/// A FUNC's prototype as the kernel's `btf_distill_func_proto()` sees it.
+struct TrampolineView<'b> {
+    proto: &'b btf::types::FuncProto,
+    args: Vec<TrampolineArg>,
+    variadic: bool,
+    returns_aggregate: bool,
+}
+
+impl<'b> TrampolineView<'b> {
+    fn of(btf: &'b Btf, id: TypeId) -> Option<Self> {
+        let TypeData::Func(func) = &btf.type_by_id(id)?.data else { return None };
+        let TypeData::FuncProto(p) = &btf.type_by_id(func.proto)?.data else { return None };
+        Some(TrampolineView {
+            proto: p,
+            args: p.params.iter().map(|q| trampoline_arg(btf, q.ty)).collect(),
+            variadic: p.params.last().is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY),
+            returns_aggregate: p.ret != TypeId::VOID && !matches!(trampoline_arg(btf, p.ret), TrampolineArg::Scalar(_)),
+        })
+    }
 }
 
 /// The stack-slot check: for a FUNC the kernel would attach (see [`abi::trampoline_accepts`]),
@@ -521,15 +531,11 @@ pub fn stack_slot_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option
 /// judges, or the model is wrong: no verdict either way), for bodies called by the source
 /// prototype (not a clone, not `DW_CC_nocall`), and only when every parameter's type is one the
 /// model classifies.
-fn trampoline_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'static str, String)> {
-    let TypeData::Func(func) = &btf.type_by_id(id)?.data else { return None };
-    let TypeData::FuncProto(p) = &btf.type_by_id(func.proto)?.data else { return None };
+pub fn trampoline_misread(btf: &Btf, id: TypeId, f: &FunctionInstance) -> Option<(&'static str, String)> {
     if f.nocall || f.is_clone() || f.returns_aggregate || f.variadic {
         return None;
     }
-    let variadic = p.params.last().is_some_and(|q| q.ty == TypeId::VOID && q.name == btf::StrRef::EMPTY);
-    let args: Vec<TrampolineArg> = p.params.iter().map(|q| trampoline_arg(btf, q.ty)).collect();
-    let returns_aggregate = p.ret != TypeId::VOID && !matches!(trampoline_arg(btf, p.ret), TrampolineArg::Scalar(_));
+    let TrampolineView { args, variadic, returns_aggregate, .. } = TrampolineView::of(btf, id)?;
     if !abi::trampoline_accepts(&args, variadic, returns_aggregate) || args.len() != f.params.len() {
         return None;
     }
