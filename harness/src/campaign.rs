@@ -120,7 +120,7 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
             .collect();
         out.tool_time += encodings.iter().map(|e| e.proc.elapsed).sum::<Duration>();
         out.candidates += ((oracle::truth::safely_encodable(&build.facts).len() + oracle::truth::clone_only_describable(&build.facts).len()) * encodings.len()) as u64;
-        let run = CaseRun { build: &build, encodings: &encodings };
+        let run = CaseRun::new(&build, &encodings);
         // The machine code, disassembled once per build and only when a finding needs it.
         let mut disassembly: Option<Option<crate::confirm::Disassembly>> = None;
         for o in oracles {

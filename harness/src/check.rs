@@ -1,5 +1,5 @@
-//! `btfsmith check` (a user's own C files through the pipeline) and `btfsmith replay` (re-run a
-//! finding and confirm or refute it).
+//! `btfsmith check` (a user's own C files through the pipeline; `--runtime`: as a kernel module
+//! through the guest) and `btfsmith replay` (re-run a finding and confirm or refute it).
 
 use crate::campaign::{judge_case, CaseInput};
 use crate::config::Matrix;
@@ -86,6 +86,9 @@ pub fn finding_dirs(path: &Path) -> Result<Vec<PathBuf>> {
 /// oracles, and looks for the same verdict.
 pub fn replay(dir: &Path, kernel_load: bool) -> Result<Replay> {
     let rec = read_record(dir)?;
+    if let Some(module) = &rec.module {
+        return replay_module(dir, &rec, module);
+    }
     for p in std::iter::once(&rec.compiler.path).chain(rec.encoders.iter().map(|e| &e.path)) {
         if !p.exists() {
             bail!("{} is not installed here: run `ci/setup` (and `cargo build --release` for btfenc)", p.display());
@@ -108,4 +111,209 @@ pub fn replay(dir: &Path, kernel_load: bool) -> Result<Replay> {
     let confirmed = outcome.verdicts.iter().any(|v| v.signature() == rec.signature && v.function == rec.verdict.function);
     let verdicts = outcome.verdicts.into_iter().filter(|v| v.encoder == rec.verdict.encoder && v.kind.is_finding()).collect();
     Ok(Replay { dir: dir.to_path_buf(), signature: rec.signature, confirmed, verdicts })
+}
+
+/// How many times a runtime replay encodes the module with the recorded configuration, all in
+/// one boot: some encoders (pahole 1.24 `-j`) do not give the same BTF every run, and a finding
+/// counts as reproduced when one of the encodings shows it again.
+pub const RUNTIME_REPLAY_ENCODINGS: usize = 3;
+
+/// Replays a runtime finding: rebuilds the module from `src/` (or takes the recorded `.ko`),
+/// encodes it [`RUNTIME_REPLAY_ENCODINGS`] times with the recorded configuration, boots the
+/// guest and judges again.
+fn replay_module(dir: &Path, rec: &crate::finding::FindingRecord, module: &crate::finding::ModuleRecord) -> Result<Replay> {
+    let encoder = rec.encoders.last().context("the finding names no encoder")?;
+    if !encoder.path.exists() {
+        bail!("{} is not installed here: run `ci/setup` (and `cargo build --release` for btfenc)", encoder.path.display());
+    }
+    let env = crate::vm::guest::GuestEnv::discover()?;
+    if env.kernel.version != module.kernel {
+        bail!("the finding was judged in kernel {}, `ci/setup` installed {}", module.kernel, env.kernel.version);
+    }
+    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    let ko = match &module.prebuilt {
+        Some(ko) => dir.join("src").join(ko),
+        None => build_module_sources(&dir.join("src"), module, &scratch.path().join("build"), &env.kernel)?,
+    };
+    let mut case = crate::vm::Case::load(&module.name, &ko, module.expected.clone())?;
+    case.label = dir.file_name().map_or_else(|| "finding".into(), |n| n.to_string_lossy().into_owned());
+    let encoders = vec![encoder.clone(); RUNTIME_REPLAY_ENCODINGS];
+    let runner = crate::vm::Runner::new(env, scratch.path().join("vm"));
+    let report = runner.run_judged(&[case], &encoders)?;
+    let verdicts: Vec<Verdict> = report.verdicts.into_iter().map(|v| v.verdict).collect();
+    let confirmed = verdicts.iter().any(|v| v.signature() == rec.signature && v.function == rec.verdict.function);
+    let verdicts = verdicts.into_iter().filter(|v| v.kind.is_finding()).collect();
+    Ok(Replay { dir: dir.to_path_buf(), signature: rec.signature.clone(), confirmed, verdicts })
+}
+
+/// Builds a module from the sources of a runtime finding (or of `check --runtime`) under
+/// `root/<name>/` with kbuild; returns the `.ko`.
+pub fn build_module_sources(src: &Path, module: &crate::finding::ModuleRecord, root: &Path, kernel: &crate::toolchains::Kernel) -> Result<PathBuf> {
+    let dir = root.join(&module.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let p = entry?.path();
+        if p.extension().is_some_and(|e| e == "c" || e == "h") {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap_or_default()))?;
+        }
+    }
+    let ms = crate::vm::kbuild::ModuleSource { name: module.name.clone(), objects: module.objects.clone(), extra: module.extra.clone() };
+    let root = root.canonicalize()?;
+    crate::vm::kbuild::build_modules(&root, &[ms], kernel, 2)
+        .pop()
+        .context("kbuild returned nothing")?
+        .map_err(|e| anyhow::anyhow!("the module does not build: {e}"))
+}
+
+/// The module name `check --runtime` gives the user's sources.
+pub const CHECK_MODULE: &str = "bscheck_00";
+
+/// What `btfsmith check --runtime` runs.
+#[derive(Debug)]
+pub enum RuntimeInput<'a> {
+    /// C files of kernel code, built as one module with a trigger btfsmith adds.
+    Sources(&'a [PathBuf]),
+    /// A module built elsewhere, with DWARF.
+    Ko(&'a Path),
+}
+
+/// The trigger `check --runtime` adds to the user's sources: a debugfs file whose write handler
+/// calls `btfsmith_trigger()` when the sources define it (the agent writes one byte to it after
+/// attaching the probes).
+fn trigger_source(calls_user: bool) -> String {
+    let (decl, call) = if calls_user { ("void btfsmith_trigger(void);\n", "\tbtfsmith_trigger();\n") } else { ("", "") };
+    format!(
+        "// SPDX-License-Identifier: GPL-2.0\n// Added by `btfsmith check --runtime`: the trigger the guest agent writes to.\n#include <linux/module.h>\n#include <linux/debugfs.h>\n#include <linux/fs.h>\n\n{decl}\nstatic noinline ssize_t bs_trigger_write(struct file *f, const char __user *buf, size_t len, loff_t *off)\n{{\n{call}\treturn len;\n}}\n\nstatic const struct file_operations bs_fops = {{ .owner = THIS_MODULE, .write = bs_trigger_write }};\nstatic struct dentry *bs_dir;\n\nstatic int __init bs_init(void)\n{{\n\tbs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);\n\tdebugfs_create_file(\"trigger\", 0200, bs_dir, NULL, &bs_fops);\n\treturn 0;\n}}\n\nstatic void __exit bs_exit(void)\n{{\n\tdebugfs_remove_recursive(bs_dir);\n}}\n\nmodule_init(bs_init);\nmodule_exit(bs_exit);\nMODULE_LICENSE(\"GPL\");\n"
+    )
+}
+
+/// `btfsmith check --runtime`: the user's module through every configuration and the guest;
+/// runtime findings go to `out/findings/`. Returns the verdicts (MISSED, SAFE, UNCHECKED
+/// included).
+pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Result<Vec<Verdict>> {
+    let env = crate::vm::guest::GuestEnv::discover()?;
+    let mut encoders = matrix.encoders.clone();
+    encoders.retain(|e| crate::vm::batch::embeds_in_modules(&e.config.tool));
+    if encoders.is_empty() {
+        bail!("no encoder configuration can embed split BTF into a module (gcc -gbtf cannot)");
+    }
+    let case_root = out.join("case");
+    let _ = std::fs::remove_dir_all(&case_root);
+    std::fs::create_dir_all(&case_root).with_context(|| format!("creating {}", case_root.display()))?;
+    let case_root = case_root.canonicalize()?;
+    let (record, src_dir, ko) = match input {
+        RuntimeInput::Sources(files) => {
+            if files.is_empty() {
+                bail!("no C files given");
+            }
+            let dir = case_root.join(CHECK_MODULE);
+            std::fs::create_dir_all(&dir)?;
+            let mut objects = Vec::new();
+            let mut calls_user = false;
+            for f in files {
+                let name = f.file_name().with_context(|| format!("{} is not a file", f.display()))?.to_string_lossy().into_owned();
+                if name == "bs_main.c" || dir.join(&name).exists() {
+                    bail!("two inputs are named {name} (or one is named bs_main.c, which btfsmith adds): rename one");
+                }
+                let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+                if text.contains("module_init(") {
+                    bail!("{} has its own module_init: build the module yourself and pass it with --ko", f.display());
+                }
+                calls_user |= text.contains("btfsmith_trigger");
+                std::fs::write(dir.join(&name), text)?;
+                objects.push(format!("{}.o", name.trim_end_matches(".c")));
+            }
+            for d in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
+                let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
+                for entry in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
+                    let p = entry?.path();
+                    if p.extension().is_some_and(|e| e == "h") {
+                        std::fs::copy(&p, dir.join(p.file_name().unwrap_or_default()))?;
+                    }
+                }
+            }
+            std::fs::write(dir.join("bs_main.c"), trigger_source(calls_user))?;
+            objects.push("bs_main.o".into());
+            let record = crate::finding::ModuleRecord {
+                name: CHECK_MODULE.into(),
+                objects,
+                extra: Vec::new(),
+                prebuilt: None,
+                kernel: env.kernel.version.clone(),
+                // The trigger's own handler is the one call whose arguments are known.
+                expected: crate::vm::Expected {
+                    calls: vec![crate::vm::ExpectedCall {
+                        name: "bs_trigger_write".into(),
+                        tu: "bs_main.c".into(),
+                        params: Vec::new(),
+                        args: {
+                            use generators::model::Value;
+                            let nonnull = || Value::Ptr(Box::new(Value::Int(0)));
+                            vec![nonnull(), nonnull(), Value::Int(1), nonnull()]
+                        },
+                    }],
+                    internal: Default::default(),
+                },
+            };
+            let ko = build_module_sources(&dir, &record, &case_root.join("build"), &env.kernel)?;
+            (record, dir, ko)
+        }
+        RuntimeInput::Ko(ko) => {
+            let file = ko.file_name().with_context(|| format!("{} is not a file", ko.display()))?.to_string_lossy().into_owned();
+            let bytes = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
+            let name = crate::vm::kbuild::module_name(&bytes).with_context(|| format!("{}: no `name=` in .modinfo: is it a kernel module?", ko.display()))?;
+            // One renamed copy per configuration stays loaded in the guest, so the name must
+            // end in `_00`; renaming keeps its length (every occurrence in the file changes).
+            let placeholder = crate::vm::kbuild::NAME_PLACEHOLDER;
+            let renamed = if name.ends_with(placeholder) {
+                name.clone()
+            } else if name.len() > placeholder.len() && name.is_char_boundary(name.len() - placeholder.len()) {
+                format!("{}{placeholder}", &name[..name.len() - placeholder.len()])
+            } else {
+                bail!("{}: module name {name:?} is too short to rename for the guest", ko.display());
+            };
+            let mut bytes = bytes;
+            if renamed != name && crate::vm::kbuild::rename_module(&mut bytes, &name, &renamed) == 0 {
+                bail!("{}: could not rename module {name}", ko.display());
+            }
+            let dir = case_root.join("prebuilt");
+            std::fs::create_dir_all(&dir)?;
+            let copy = dir.join(&file);
+            std::fs::write(&copy, &bytes)?;
+            let record = crate::finding::ModuleRecord {
+                name: renamed,
+                objects: Vec::new(),
+                extra: Vec::new(),
+                prebuilt: Some(file),
+                kernel: env.kernel.version.clone(),
+                expected: crate::vm::Expected::default(),
+            };
+            (record, dir, copy)
+        }
+    };
+    let mut case = crate::vm::Case::load(&record.name, &ko, record.expected.clone())?;
+    case.label = "check".into();
+    let runner = crate::vm::Runner::new(env.clone(), out.join("vm").canonicalize().or_else(|_| {
+        std::fs::create_dir_all(out.join("vm"))?;
+        out.join("vm").canonicalize()
+    })?);
+    let execution = runner.run(&[case], &encoders)?;
+    let store = FindingStore::open(&out.join("findings"))?;
+    let mut verdicts = Vec::new();
+    for m in &execution.modules {
+        let build = m.build();
+        let run = oracle::CaseRun { build: &build, encodings: &[], runtime: Some(m) };
+        for o in oracle::runtime() {
+            for v in o.check(&run) {
+                if v.kind.is_finding() {
+                    if let Some(obs) = m.observations.iter().find(|o| o.encoder.config.name == v.encoder) {
+                        let files = crate::finding::ModuleFiles { dir: &src_dir, record: record.clone(), seed: None, policy: None, build: &build, observation: obs, kernel: &env.kernel };
+                        store.record_module(&v, &files)?;
+                    }
+                }
+                verdicts.push(v);
+            }
+        }
+    }
+    Ok(verdicts)
 }

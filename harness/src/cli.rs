@@ -31,16 +31,27 @@ enum Command {
     /// The campaign: generate programs, compile them with every compiler, encode with every
     /// configuration, judge, and keep findings. Resumable: rerun with the same --out.
     Run(RunArgs),
-    /// Run the same pipeline (static oracles) on your own C files.
+    /// Run the same pipeline (static oracles) on your own C files; with --runtime, build them as
+    /// a kernel module and judge every FUNC inside the guest kernel (fentry attached for real).
     Check {
-        /// C translation units, linked together.
-        #[arg(required = true)]
+        /// C translation units, linked together (with --runtime: kernel code, built as one
+        /// module; btfsmith adds the trigger, which calls `void btfsmith_trigger(void)` when the
+        /// sources define it).
+        #[arg(required_unless_present = "ko")]
         files: Vec<PathBuf>,
         #[command(flatten)]
         matrix: MatrixArgs,
         /// Where findings go.
         #[arg(long, default_value = "btfsmith-check")]
         out: PathBuf,
+        /// The runtime oracle instead of the static ones: the Debian 6.12 kernel under qemu.
+        #[arg(long)]
+        runtime: bool,
+        /// A module built elsewhere, with DWARF (implies --runtime; without a trigger there are
+        /// no argument readings: WRONG_FUNCTION only when something calls the function,
+        /// UNATTACHABLE, LOAD_REJECTED, MISSED).
+        #[arg(long, conflicts_with = "files")]
+        ko: Option<PathBuf>,
     },
     /// Re-run findings (a finding directory, a campaign directory or a findings directory) and
     /// say whether each still reproduces; or replay corpus cases (directories with a CASE file)
@@ -304,9 +315,13 @@ pub fn run() -> Result<ExitCode> {
             println!("{} pahole builds probed", b.probes.len());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { files, matrix, out } => {
+        Command::Check { files, matrix, out, runtime, ko } => {
             let m = matrix.resolve()?;
-            let verdicts = crate::check::check(&files, &m, !matrix.no_kernel_load, &out)?;
+            let verdicts = match (&ko, runtime) {
+                (Some(ko), _) => crate::check::check_runtime(crate::check::RuntimeInput::Ko(ko), &m, &out)?,
+                (None, true) => crate::check::check_runtime(crate::check::RuntimeInput::Sources(&files), &m, &out)?,
+                (None, false) => crate::check::check(&files, &m, !matrix.no_kernel_load, &out)?,
+            };
             let findings: Vec<_> = verdicts.iter().filter(|v| v.kind.is_finding()).collect();
             for v in &findings {
                 println!("{} [{}] {} ({}){}", v.kind, v.oracle, v.encoder, v.compiler, v.function.as_deref().map(|f| format!(" {f}")).unwrap_or_default());
@@ -314,12 +329,20 @@ pub fn run() -> Result<ExitCode> {
                     println!("    {line}");
                 }
             }
-            let missed = verdicts.len() - findings.len();
-            // MISSED is a rate, not a finding: one line each, after the findings.
+            let missed = verdicts.iter().filter(|v| v.kind == crate::oracle::VerdictKind::Missed).count();
+            // MISSED is a rate, not a finding: one line each, after the findings; the runtime's
+            // SAFE / UNCHECKED / UNSUPPORTED as counts.
             for v in verdicts.iter().filter(|v| v.kind == crate::oracle::VerdictKind::Missed) {
                 println!("MISSED [{}] {} ({}) {}", v.evidence, v.encoder, v.compiler, v.function.as_deref().unwrap_or(""));
             }
-            println!("{} verdicts ({} MISSED); findings in {}", findings.len(), missed, out.join("findings").display());
+            let mut other: std::collections::BTreeMap<(String, crate::oracle::VerdictKind), usize> = Default::default();
+            for v in verdicts.iter().filter(|v| !v.kind.is_finding() && v.kind != crate::oracle::VerdictKind::Missed) {
+                *other.entry((v.encoder.clone(), v.kind)).or_default() += 1;
+            }
+            for ((enc, kind), n) in &other {
+                println!("{kind} {enc}: {n} FUNC(s)");
+            }
+            println!("{} finding verdicts ({} MISSED); findings in {}", findings.len(), missed, out.join("findings").display());
             Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Replay { dir, no_kernel_load } if crate::corpus::is_corpus(&dir) => replay_corpus(&dir, !no_kernel_load),
@@ -499,7 +522,10 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
             guests: None,
             verbose: false,
         };
-        runtime_wrong = crate::vm::batch::vm(vm_args)? != ExitCode::SUCCESS;
+        runtime_wrong = crate::vm::batch::run_into(vm_args, &args.out.join("findings"))? != ExitCode::SUCCESS;
+        // One report with every verdict, static and runtime.
+        let report = crate::report::write_all(&args.out, &spec)?;
+        println!("\nall verdicts, static and runtime: {}/report.md ({} findings)", args.out.display(), report.findings.len());
     }
     let (_, refuted, _) = report.confirmations();
     if refuted > 0 {

@@ -8,6 +8,10 @@
 //!   outputs/         the encoder's BTF, its stderr, the DWARF facts
 //!   diff.txt         what the oracle saw
 //! ```
+//! A runtime finding (a kernel module's FUNC judged inside the guest) has the module's sources
+//! (with its `Kbuild` and ground truth) in `src/`, a `build.sh` that builds the module with
+//! kbuild and embeds the split BTF as kbuild's `cmd_btf_ko` does, `boot.sh` (the boot:
+//! `btfsmith replay` of the directory) and the module the guest loaded in `outputs/`.
 //! A directory appears whole or not at all (written under a temporary name, then renamed), so a
 //! campaign killed at any point loses no finding and leaves no half-written one.
 
@@ -51,6 +55,46 @@ pub struct FindingRecord {
     pub btfsmith_version: String,
     /// The command that re-checks it.
     pub replay: String,
+    /// For a runtime finding: the kernel module the guest ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<ModuleRecord>,
+}
+
+/// What a runtime finding's record says about its module.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleRecord {
+    /// Module name (ends in `_00`: the guest loads one renamed copy per configuration).
+    pub name: String,
+    /// The objects kbuild links into it (`tu0.o main.o`), sources in `src/`.
+    pub objects: Vec<String>,
+    /// Extra kbuild lines, `{obj}` standing for an object's path prefix.
+    pub extra: Vec<String>,
+    /// A module built elsewhere (`check --runtime --ko`): `src/` holds that `.ko`, not sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prebuilt: Option<String>,
+    /// The kernel release it was built for and booted in.
+    pub kernel: String,
+    /// The trigger's recorded calls (argument ground truth; empty for a user's module).
+    pub expected: crate::vm::Expected,
+}
+
+/// A module's files, for copying into a runtime finding.
+#[derive(Debug)]
+pub struct ModuleFiles<'a> {
+    /// The module's source directory (or the directory of a prebuilt `.ko`).
+    pub dir: &'a Path,
+    /// What the record says about it.
+    pub record: ModuleRecord,
+    /// Seed, for generated modules.
+    pub seed: Option<u64>,
+    /// Policy, for generated modules.
+    pub policy: Option<&'a str>,
+    /// The module build (DWARF truth, compiler).
+    pub build: &'a Build,
+    /// The judged configuration's evidence.
+    pub observation: &'a crate::vm::Observation,
+    /// The kernel headers (kbuild) and base BTF.
+    pub kernel: &'a crate::toolchains::Kernel,
 }
 
 /// The findings directory of a campaign, with its known signatures.
@@ -137,11 +181,20 @@ impl FindingStore {
     /// another (program, function). Returns the new finding's directory, if any (examples are
     /// not new findings).
     pub fn record(&self, verdict: &Verdict, case: &CaseFiles<'_>, build: &Build, encodings: &[&Encoding]) -> Result<Option<PathBuf>> {
+        self.record_with(verdict, case.seed, |tmp, final_dir, signature| write_dir(tmp, final_dir, signature, verdict, case, build, encodings))
+    }
+
+    /// Records a runtime verdict about a kernel module, as [`FindingStore::record`] does.
+    pub fn record_module(&self, verdict: &Verdict, module: &ModuleFiles<'_>) -> Result<Option<PathBuf>> {
+        self.record_with(verdict, module.seed, |tmp, final_dir, signature| write_module_dir(tmp, final_dir, signature, verdict, module))
+    }
+
+    fn record_with(&self, verdict: &Verdict, seed: Option<u64>, write: impl FnOnce(&Path, &Path, &str) -> Result<()>) -> Result<Option<PathBuf>> {
         let signature = verdict.signature();
         let example = {
             let mut known = self.known.lock().map_err(|_| anyhow::anyhow!("finding store lock poisoned"))?;
             let examples = known.entry(signature.clone()).or_default();
-            let this = (case.seed, verdict.function.clone());
+            let this = (seed, verdict.function.clone());
             if examples.len() >= EXAMPLES_PER_SIGNATURE || examples.contains(&this) {
                 return Ok(None);
             }
@@ -151,7 +204,7 @@ impl FindingStore {
         let final_dir = if example == 1 { self.root.join(slug(&signature)) } else { self.root.join(slug(&signature)).join("examples").join(example.to_string()) };
         let tmp = self.root.join(format!(".tmp-{}-{example}-{}", slug(&signature), std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        write_dir(&tmp, &final_dir, &signature, verdict, case, build, encodings).with_context(|| format!("writing finding {}", final_dir.display()))?;
+        write(&tmp, &final_dir, &signature).with_context(|| format!("writing finding {}", final_dir.display()))?;
         if final_dir.exists() {
             // Another run of the same campaign wrote it first.
             let _ = std::fs::remove_dir_all(&tmp);
@@ -222,9 +275,101 @@ fn write_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Verdict, c
         policy: case.policy.map(str::to_string),
         btfsmith_version: env!("CARGO_PKG_VERSION").to_string(),
         replay: format!("{} replay {}", crate::process::self_command(), crate::process::quote(&final_dir.to_string_lossy())),
+        module: None,
     };
     std::fs::write(tmp.join("verdict.json"), serde_json::to_string_pretty(&record)?)?;
     Ok(())
+}
+
+fn write_module_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Verdict, m: &ModuleFiles<'_>) -> Result<()> {
+    let src = tmp.join("src");
+    let outputs = tmp.join("outputs");
+    std::fs::create_dir_all(&src)?;
+    std::fs::create_dir_all(&outputs)?;
+    let mut sources = Vec::new();
+    for entry in std::fs::read_dir(m.dir).with_context(|| format!("reading {}", m.dir.display()))? {
+        let p = entry?.path();
+        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let keep = match &m.record.prebuilt {
+            Some(ko) => name == *ko,
+            None => p.extension().is_some_and(|e| e == "c" || e == "h" || e == "json") || name == "Kbuild",
+        };
+        if keep && p.is_file() {
+            std::fs::copy(&p, src.join(&name))?;
+            if name.ends_with(".c") {
+                sources.push(name);
+            }
+        }
+    }
+    sources.sort();
+    let label = slug(&m.observation.encoder.config.name);
+    match &m.observation.encoded {
+        Ok(enc) => {
+            std::fs::copy(&enc.guest_ko, outputs.join(format!("{label}.guest.ko")))?;
+            std::fs::write(outputs.join(format!("{label}.stderr")), &enc.proc.stderr)?;
+        }
+        Err(e) => std::fs::write(outputs.join(format!("{label}.stderr")), format!("{}\n$ {}\n", e.detail, e.cmdline))?,
+    }
+    if let Some(job) = &m.observation.job {
+        std::fs::write(outputs.join("guest.json"), serde_json::to_string_pretty(job)?)?;
+    }
+    std::fs::write(outputs.join("facts.json"), serde_json::to_string_pretty(&m.build.facts)?)?;
+    std::fs::write(tmp.join("diff.txt"), format!("{}\n", verdict.detail))?;
+    std::fs::write(tmp.join("build.sh"), module_build_script(&m.record, &m.observation.encoder, m.kernel))?;
+    set_executable(&tmp.join("build.sh"))?;
+    let replay = format!("{} replay {}", crate::process::self_command(), crate::process::quote(&final_dir.to_string_lossy()));
+    std::fs::write(
+        tmp.join("boot.sh"),
+        format!(
+            "#!/bin/sh\n# Rebuilds the module, embeds its BTF, boots the {} kernel under qemu, attaches fentry to every FUNC\n# and fires the trigger: the runtime oracle, judged again.\nexec {} replay \"$(cd \"$(dirname \"$0\")\" && pwd)\"\n",
+            m.record.kernel,
+            crate::process::self_command()
+        ),
+    )?;
+    set_executable(&tmp.join("boot.sh"))?;
+    let record = FindingRecord {
+        signature: signature.to_string(),
+        verdict: verdict.clone(),
+        compiler: m.build.compiler.clone(),
+        encoders: vec![m.observation.encoder.clone()],
+        sources,
+        seed: m.seed,
+        policy: m.policy.map(str::to_string),
+        btfsmith_version: env!("CARGO_PKG_VERSION").to_string(),
+        replay,
+        module: Some(m.record.clone()),
+    };
+    std::fs::write(tmp.join("verdict.json"), serde_json::to_string_pretty(&record)?)?;
+    Ok(())
+}
+
+/// A shell script that rebuilds a runtime finding's module with kbuild (no BTF) and embeds the
+/// split BTF with the recorded encoder, as kbuild's `cmd_btf_ko` does; outputs go to out/.
+pub fn module_build_script(record: &ModuleRecord, encoder: &EncoderSetup, kernel: &crate::toolchains::Kernel) -> String {
+    let name = &record.name;
+    let mut s = format!(
+        "#!/bin/sh\n# Rebuilds this finding's module and embeds its split BTF; outputs go to out/.\nset -eu\ncd \"$(dirname \"$0\")\"\nKDIR=${{KDIR:-{}}}\nBASE=${{BASE:-{}}}\nmkdir -p out/{name}\n",
+        quote(&kernel.headers.to_string_lossy()),
+        quote(&kernel.vmlinux_btf.to_string_lossy())
+    );
+    let ko = match &record.prebuilt {
+        Some(ko) => format!("src/{}", quote(ko)),
+        None => {
+            s.push_str(&format!("cp src/*.c out/{name}/\ncp src/*.h out/{name}/ 2>/dev/null || true\ncat > out/{name}/Kbuild <<'EOF'\n"));
+            s.push_str(&format!("obj-m += {name}.o\n{name}-objs := {}\n", record.objects.join(" ")));
+            for e in &record.extra {
+                s.push_str(&e.replace("{obj}", ""));
+                s.push('\n');
+            }
+            s.push_str(&format!("EOF\nmake -C \"$KDIR\" M=\"$PWD/out/{name}\" PAHOLE=true modules\n"));
+            format!("out/{name}/{name}.ko")
+        }
+    };
+    let out_ko = format!("out/{}", quote(&format!("{}.ko", slug(&encoder.config.name))));
+    s.push_str(&format!("cp {ko} {out_ko}\n# {}\n", encoder.config.name));
+    let args: Vec<String> = crate::vm::kbuild::embed_args(encoder, Path::new("$BASE"), Path::new(&out_ko)).iter().map(|a| if a == "$BASE" || a == &out_ko { format!("\"{a}\"") } else { quote(a) }).collect();
+    s.push_str(&format!("{} {}\n", quote(&encoder.path.to_string_lossy()), args.join(" ")));
+    s
 }
 
 /// Sets the executable bits of a script.

@@ -24,8 +24,11 @@ pub struct Report {
     pub tool_seconds: f64,
     /// Summed per-program wall seconds.
     pub wall_seconds: f64,
-    /// Distinct findings.
+    /// Distinct findings (static and runtime).
     pub findings: Vec<FindingSummary>,
+    /// The runtime oracle's counts, when `btfsmith run --runtime` ran it (`vm/runtime.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::vm::batch::RuntimeCounts>,
 }
 
 /// One finding in the report.
@@ -130,6 +133,7 @@ pub fn build(out_dir: &Path) -> Result<Report> {
         tool_seconds: records.iter().map(|r| r.tool_seconds).sum(),
         wall_seconds: records.iter().map(|r| r.wall_seconds).sum(),
         findings,
+        runtime: crate::vm::batch::read_counts(&out_dir.join("vm")),
     })
 }
 
@@ -169,6 +173,27 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
     }
     if report.missed_candidates > 0 {
         s.push_str(&format!("\nMISSED is a rate: out of {} (function, configuration) pairs that could be encoded safely.\n", report.missed_candidates));
+    }
+    if let Some(rt) = &report.runtime {
+        // Per FUNC of each module, judged in the guest: its own table, not summed with the
+        // static counts (which are per build).
+        let kinds: BTreeSet<&str> = rt.counts.values().flat_map(|m| m.keys().map(String::as_str)).collect();
+        s.push_str(&format!("\n### Runtime oracle: {} kernel modules, fentry on every FUNC in the guest\n\n| configuration |", rt.modules));
+        for k in &kinds {
+            s.push_str(&format!(" {k} |"));
+        }
+        s.push_str(&format!("\n|---|{}\n", "---|".repeat(kinds.len())));
+        let mut encoders: Vec<&String> = rt.counts.keys().collect();
+        if let Some(spec) = spec {
+            encoders.sort_by_key(|e| spec.matrix.encoders.iter().position(|x| &&x.config.name == e).unwrap_or(usize::MAX));
+        }
+        for enc in encoders {
+            s.push_str(&format!("| {enc} |"));
+            for k in &kinds {
+                s.push_str(&format!(" {} |", rt.counts[enc].get(*k).copied().unwrap_or(0)));
+            }
+            s.push('\n');
+        }
     }
     s.push_str("\n## Findings\n\n");
     if report.findings.is_empty() {

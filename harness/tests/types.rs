@@ -68,7 +68,7 @@ fn gcc_btfenc(dir: &std::path::Path) -> (pipeline::Build, pipeline::Encoding) {
 
 fn judge(build: &pipeline::Build, like: &pipeline::Encoding, btf: Btf) -> Vec<Verdict> {
     let enc = pipeline::Encoding { encoder: like.encoder.clone(), proc: like.proc.clone(), output: like.output.clone(), btf: Ok(btf), objects: Vec::new() };
-    TypeFidelity.check(&CaseRun { build, encodings: std::slice::from_ref(&enc) })
+    TypeFidelity.check(&CaseRun::new(build, std::slice::from_ref(&enc)))
 }
 
 /// The id of the first type named `name` with data matching `pick`.

@@ -12,7 +12,7 @@
 mod common;
 
 use harness::config::{Config, Matrix};
-use harness::vm::judge::Kind;
+use harness::oracle::VerdictKind as Kind;
 use harness::vm::kbuild::{self, ModuleSource};
 use harness::vm::{guest::GuestEnv, Case, Expected, ExpectedCall, Runner};
 
@@ -84,14 +84,14 @@ fn seed_hazard_at_runtime() {
     encoders.push(pick("btfenc"));
 
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run(&[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
-    let text: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?} [{:?}]: {}", v.kind, v.config, v.function, v.btf_id, v.detail)).collect();
+    let report = runner.run_judged(&[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let text: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.encoder, v.function, v.detail)).collect();
     let all_text = text.join("\n");
-    let of = |cfg: &str| report.verdicts.iter().filter(move |v| v.config.starts_with(cfg)).collect::<Vec<_>>();
+    let of = |cfg: &str| report.verdicts.iter().filter(move |v| v.encoder.starts_with(cfg)).collect::<Vec<_>>();
     assert!(!report.verdicts.iter().any(|v| matches!(v.kind, Kind::GuestCrash | Kind::EncoderFailed | Kind::LoadRejected)), "{all_text}");
 
     // pahole 1.24: a WRONG_* verdict for dup_fn, in every encoding that kept b.c's FUNC.
-    let wrong_124 = of("pahole-1.24").iter().filter(|v| v.kind.is_wrong() && v.function.as_deref() == Some("dup_fn")).count();
+    let wrong_124 = of("pahole-1.24").iter().filter(|v| matches!(v.kind, Kind::WrongFunction | Kind::WrongArgs) && v.function.as_deref() == Some("dup_fn")).count();
     assert!(wrong_124 >= 1, "pahole 1.24 never misled the tracer:\n{all_text}");
     for v in of("pahole-1.24") {
         if v.kind == Kind::WrongFunction {
@@ -105,11 +105,11 @@ fn seed_hazard_at_runtime() {
     // pahole 1.30 with the kernel's flags: dup_fn dropped, so MISSED, and nothing wrong.
     let p130 = of("pahole-1.30/kernel");
     assert!(p130.iter().any(|v| v.kind == Kind::Missed && v.function.as_deref() == Some("dup_fn")), "{all_text}");
-    assert!(!p130.iter().any(|v| v.kind.is_wrong()), "{all_text}");
+    assert!(!p130.iter().any(|v| matches!(v.kind, Kind::WrongFunction | Kind::WrongArgs)), "{all_text}");
     // btfenc: never WRONG_*, and trig / bs_run_b attach.
     let ours = of("btfenc");
     assert!(!ours.is_empty(), "{all_text}");
-    assert!(!ours.iter().any(|v| v.kind.is_wrong()), "{all_text}");
+    assert!(!ours.iter().any(|v| matches!(v.kind, Kind::WrongFunction | Kind::WrongArgs)), "{all_text}");
     assert!(ours.iter().any(|v| v.kind == Kind::Safe), "{all_text}");
     eprintln!("{all_text}\ntimings: {:?}", report.timings);
 }
@@ -133,12 +133,12 @@ fn generated_modules_at_runtime() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let kind = |v: &serde_json::Value| v["kind"].as_str().unwrap_or("").to_string();
-    let all = verdicts.iter().map(|v| format!("{} {} {} {}", kind(v), v["config"], v["function"], v["detail"])).collect::<Vec<_>>().join("\n");
+    let all = verdicts.iter().map(|v| format!("{} {} {} {}", kind(v), v["encoder"], v["function"], v["detail"])).collect::<Vec<_>>().join("\n");
     for bad in ["GUEST_CRASH", "ENCODER_FAILED", "LOAD_REJECTED"] {
         assert!(!verdicts.iter().any(|v| kind(v) == bad), "{bad}:\n{all}");
     }
     assert!(verdicts.iter().filter(|v| kind(v) == "SAFE").count() >= 10, "{all}");
-    for v in verdicts.iter().filter(|v| v["config"].as_str().unwrap_or("").starts_with("btfenc")) {
+    for v in verdicts.iter().filter(|v| v["encoder"].as_str().unwrap_or("").starts_with("btfenc")) {
         assert!(!kind(v).starts_with("WRONG_"), "btfenc misled the tracer:\n{all}");
     }
 }
@@ -182,7 +182,7 @@ fn guest_crash_is_contained() {
     let tc = harness::toolchains::Toolchains::load().unwrap();
     let encoders: Vec<_> = Matrix::resolve(&Config::builtin(), &tc, &[], &[]).unwrap().encoders.into_iter().filter(|e| e.config.name == "btfenc").collect();
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run(&[crash, dup], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = runner.run_judged(&[crash, dup], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     let crashed: Vec<_> = report.verdicts.iter().filter(|v| v.kind == Kind::GuestCrash).collect();

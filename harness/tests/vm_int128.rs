@@ -18,7 +18,7 @@
 mod common;
 
 use harness::config::{Config, Matrix};
-use harness::vm::judge::Kind;
+use harness::oracle::VerdictKind as Kind;
 use harness::vm::kbuild::{self, ModuleSource};
 use harness::vm::{guest::GuestEnv, Case, Expected, Runner};
 use std::collections::BTreeSet;
@@ -182,7 +182,7 @@ fn int128_trampoline_overwrites_saved_rbp() {
         cases.push(c);
     }
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run(&cases, &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = runner.run_judged(&cases, &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     assert!(!report.verdicts.iter().any(|v| v.kind == Kind::GuestCrash), "{all}");
@@ -214,13 +214,13 @@ fn crash_names_the_func() {
     let kos = build(&tmp.path().join("build"), &[("i128_two_00", module(def, &call))], &env);
     let case = Case::load("i128_two_00", &kos[0], Expected::default()).unwrap();
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run(&[case], &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = runner.run_judged(&[case], &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     let crashed: Vec<_> = report.verdicts.iter().filter(|v| v.kind == Kind::GuestCrash).collect();
     assert_eq!(crashed.len(), 1, "{all}");
     assert_eq!(crashed[0].function.as_deref(), Some("f"), "{all}");
-    assert!(crashed[0].btf_id.is_some(), "{all}");
+    assert_eq!(crashed[0].evidence, "runtime:int128-trampoline", "{all}");
     assert!(crashed[0].detail.contains("fentry attached to f only") && crashed[0].detail.contains("First crash"), "{all}");
     assert!(crashed[0].detail.contains("known kernel bug") && crashed[0].detail.contains("parameter(s) p0, p1 "), "{all}");
     assert_eq!(report.timings.boots, 2, "one boot with every probe, one with a probe at a time: {:?}", report.timings);

@@ -10,11 +10,14 @@
 //!   file, determinism (run twice, with and without threads).
 //! - [`differential::Differential`]: canonical diffs between configurations, classified against
 //!   the table of expected differences.
+//! - [`runtime::Runtime`]: what fentry really read inside the kernel (a module's FUNCs attached
+//!   in a qemu guest, [`crate::vm`]): wrong function, wrong arguments, refused attach, crash.
 
 pub mod behaviour;
 pub mod differential;
 pub mod load;
 pub mod run;
+pub mod runtime;
 pub mod truth;
 pub mod types;
 
@@ -57,19 +60,84 @@ pub enum VerdictKind {
     UnexplainedDiff,
     /// A function that could have been encoded safely was not (a rate, not a failure).
     Missed,
+    /// Runtime: fentry on the FUNC ran in another function than the one it describes (the
+    /// kernel attached by name to another same-name function).
+    WrongFunction,
+    /// Runtime: the right function, but the tracer read other argument values than the caller
+    /// passed.
+    WrongArgs,
+    /// Runtime: the kernel refused to attach fentry to the FUNC (no function by that name and
+    /// prototype it can find): the FUNC describes nothing a tracer can use.
+    Unattachable,
+    /// Runtime: the guest kernel crashed or hung with the module loaded (the detail names the
+    /// FUNC whose probe was attached, when that is known).
+    GuestCrash,
+    /// Runtime: the kernel's trampoline cannot take this prototype (struct > 16 bytes, varargs,
+    /// more than 12 arguments): not the encoder's fault, not a finding.
+    Unsupported,
+    /// Runtime: attached and entered, nothing to compare (no recorded call, never triggered).
+    Unchecked,
+    /// Runtime: the right function was entered and every compared argument read right.
+    Safe,
 }
 
 impl VerdictKind {
+    /// Every kind, in report order.
+    pub const ALL: [VerdictKind; 21] = [
+        VerdictKind::EncoderCrash,
+        VerdictKind::EncoderTimeout,
+        VerdictKind::EncoderFailed,
+        VerdictKind::Unreadable,
+        VerdictKind::LoadRejected,
+        VerdictKind::EncoderMisbehaved,
+        VerdictKind::NonDeterministic,
+        VerdictKind::Ambiguous,
+        VerdictKind::WrongProto,
+        VerdictKind::UnsafeOptimized,
+        VerdictKind::ReturnDropped,
+        VerdictKind::WrongType,
+        VerdictKind::UnexplainedDiff,
+        VerdictKind::Missed,
+        VerdictKind::WrongFunction,
+        VerdictKind::WrongArgs,
+        VerdictKind::Unattachable,
+        VerdictKind::GuestCrash,
+        VerdictKind::Unsupported,
+        VerdictKind::Unchecked,
+        VerdictKind::Safe,
+    ];
+
     /// True for verdicts that mean a tracer can be misled or the BTF is unusable.
     pub fn is_unsafe(self) -> bool {
         !matches!(
             self,
-            VerdictKind::Missed | VerdictKind::UnexplainedDiff | VerdictKind::ReturnDropped | VerdictKind::NonDeterministic
+            VerdictKind::Missed
+                | VerdictKind::UnexplainedDiff
+                | VerdictKind::ReturnDropped
+                | VerdictKind::NonDeterministic
+                // A FUNC nobody can attach to misleads no tracer; it is a finding, not unsafe.
+                | VerdictKind::Unattachable
+                | VerdictKind::Unsupported
+                | VerdictKind::Unchecked
+                | VerdictKind::Safe
         )
     }
     /// True for verdicts that become findings.
     pub fn is_finding(self) -> bool {
-        self != VerdictKind::Missed
+        !matches!(self, VerdictKind::Missed | VerdictKind::Unsupported | VerdictKind::Unchecked | VerdictKind::Safe)
+    }
+    /// True for the runtime oracle's own kinds (the static oracles never say them).
+    pub fn is_runtime_only(self) -> bool {
+        matches!(
+            self,
+            VerdictKind::WrongFunction
+                | VerdictKind::WrongArgs
+                | VerdictKind::Unattachable
+                | VerdictKind::GuestCrash
+                | VerdictKind::Unsupported
+                | VerdictKind::Unchecked
+                | VerdictKind::Safe
+        )
     }
     /// The upper-case name used in reports.
     pub fn as_str(self) -> &'static str {
@@ -88,7 +156,22 @@ impl VerdictKind {
             VerdictKind::WrongType => "WRONG_TYPE",
             VerdictKind::UnexplainedDiff => "UNEXPLAINED_DIFF",
             VerdictKind::Missed => "MISSED",
+            VerdictKind::WrongFunction => "WRONG_FUNCTION",
+            VerdictKind::WrongArgs => "WRONG_ARGS",
+            VerdictKind::Unattachable => "UNATTACHABLE",
+            VerdictKind::GuestCrash => "GUEST_CRASH",
+            VerdictKind::Unsupported => "UNSUPPORTED",
+            VerdictKind::Unchecked => "UNCHECKED",
+            VerdictKind::Safe => "SAFE",
         }
+    }
+}
+
+impl std::str::FromStr for VerdictKind {
+    type Err = String;
+    /// Parses the report name (`WRONG_PROTO`).
+    fn from_str(s: &str) -> Result<VerdictKind, String> {
+        VerdictKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown verdict kind {s:?}"))
     }
 }
 
@@ -143,6 +226,16 @@ pub struct CaseRun<'a> {
     pub build: &'a Build,
     /// One encoding per encoder configuration.
     pub encodings: &'a [Encoding],
+    /// For a kernel module run in the guest: what the kernel did with each configuration's BTF
+    /// (the runtime oracle's evidence). `None` for userspace builds.
+    pub runtime: Option<&'a crate::vm::ModuleRun>,
+}
+
+impl<'a> CaseRun<'a> {
+    /// A userspace build and its encodings.
+    pub fn new(build: &'a Build, encodings: &'a [Encoding]) -> CaseRun<'a> {
+        CaseRun { build, encodings, runtime: None }
+    }
 }
 
 /// An oracle.
@@ -166,4 +259,9 @@ pub fn standard(with_kernel_load: bool) -> Vec<Box<dyn Oracle>> {
     v.push(Box::new(behaviour::EncoderBehaviour));
     v.push(Box::new(differential::Differential));
     v
+}
+
+/// The oracles of a kernel module run in the guest.
+pub fn runtime() -> Vec<Box<dyn Oracle>> {
+    vec![Box::new(runtime::Runtime)]
 }

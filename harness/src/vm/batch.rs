@@ -1,14 +1,17 @@
 //! `btfsmith vm`: generated kernel modules through every encoder configuration and the guest.
 //!
 //! Programs `seed .. seed+count` are generated (module flavour), built with one kbuild run,
-//! encoded per configuration, run in one qemu boot (more after a crash), and judged. The output
-//! directory keeps the sources (`build/`), encoded modules (`encoded/`), boot logs (`boot-N/`),
-//! every verdict as JSON Lines (`verdicts.jsonl`) and the table (`report.md`).
+//! encoded per configuration, run in one qemu boot (more after a crash), and judged by the
+//! runtime oracle. The output directory keeps the sources (`build/`), encoded modules
+//! (`encoded/`), boot logs (`boot-N/`), every verdict as JSON Lines (`verdicts.jsonl`), the table
+//! (`report.md`), the counts (`runtime.json`) and the findings (`findings/`, or the campaign's
+//! when `btfsmith run --runtime` runs it), each replayable with `btfsmith replay`.
 
 use super::guest::GuestEnv;
-use super::judge::Kind;
 use super::kbuild::{self, ModuleSource};
-use super::{Case, Expected, Runner};
+use super::{Case, CaseVerdict, Expected, Report, Runner};
+use crate::finding::{FindingStore, ModuleFiles, ModuleRecord};
+use crate::oracle::{self, CaseRun};
 use crate::config::{Config, Matrix};
 use crate::toolchains::Toolchains;
 use anyhow::{Context, Result};
@@ -49,9 +52,29 @@ pub struct VmArgs {
     pub verbose: bool,
 }
 
-/// Runs `btfsmith vm`. Exit 0 when no configuration misled a tracer, 1 when one did (WRONG_*)
-/// or the guest crashed, 2 on errors.
+/// The counts a runtime run leaves in `runtime.json`, which a campaign's report adds to its own.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct RuntimeCounts {
+    /// Modules judged.
+    pub modules: u64,
+    /// encoder → verdict kind → count.
+    pub counts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+}
+
+/// Reads `dir/runtime.json`, if a runtime run left one.
+pub fn read_counts(dir: &std::path::Path) -> Option<RuntimeCounts> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("runtime.json")).ok()?).ok()
+}
+
+/// Runs `btfsmith vm`. Exit 0 when no verdict is a finding, 1 when one is, 2 on errors.
 pub fn vm(args: VmArgs) -> Result<ExitCode> {
+    let findings = args.out.join("findings");
+    run_into(args, &findings)
+}
+
+/// Runs `btfsmith vm` with its findings in `findings` (a campaign's findings directory, for
+/// `btfsmith run --runtime`).
+pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
     let started = Instant::now();
     let tc = Toolchains::load()?;
     let config = match &args.config {
@@ -116,7 +139,40 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
     if runner.guests > 1 && std::env::var_os("BTFSMITH_VM_SMP").is_none() {
         runner.env.smp = 1;
     }
-    let report = runner.run(&cases, &matrix.encoders)?;
+    let execution = runner.run(&cases, &matrix.encoders)?;
+    let store = FindingStore::open(findings)?;
+    let mut report = Report { verdicts: Vec::new(), timings: execution.timings.clone(), crash_logs: execution.crash_logs.clone() };
+    let mut new_findings = 0;
+    for m in &execution.modules {
+        let build = m.build();
+        let run = CaseRun { build: &build, encodings: &[], runtime: Some(m) };
+        let (i, (seed, _)) = mods.iter().zip(&truths).enumerate().find(|(_, (ms, _))| ms.name == m.case.module).map(|(i, (_, t))| (i, t)).context("a judged module that was never built")?;
+        for o in oracle::runtime() {
+            for v in o.check(&run) {
+                if v.kind.is_finding() {
+                    if let Some(obs) = m.observations.iter().find(|o| o.encoder.config.name == v.encoder) {
+                        let record = ModuleRecord {
+                            name: mods[i].name.clone(),
+                            objects: mods[i].objects.clone(),
+                            extra: mods[i].extra.clone(),
+                            prebuilt: None,
+                            kernel: runner.env.kernel.version.clone(),
+                            expected: m.case.expected.clone(),
+                        };
+                        let dir = build_root.join(&mods[i].name);
+                        let files = ModuleFiles { dir: &dir, record, seed: Some(*seed), policy: Some(&args.policy), build: &build, observation: obs, kernel: &runner.env.kernel };
+                        new_findings += usize::from(store.record_module(&v, &files)?.is_some());
+                    }
+                }
+                report.verdicts.push(CaseVerdict { case: m.case.label.clone(), verdict: v });
+            }
+        }
+    }
+    let mut counts = RuntimeCounts { modules: cases.len() as u64, ..Default::default() };
+    for v in &report.verdicts {
+        *counts.counts.entry(v.encoder.clone()).or_default().entry(v.kind.to_string()).or_default() += 1;
+    }
+    std::fs::write(args.out.join("runtime.json"), serde_json::to_string_pretty(&counts)?)?;
 
     // Report.
     let order: Vec<String> = matrix.encoders.iter().map(|e| e.config.name.clone()).collect();
@@ -156,13 +212,13 @@ pub fn vm(args: VmArgs) -> Result<ExitCode> {
     }
     std::fs::write(args.out.join("report.md"), &text)?;
     print!("{text}");
-    let wrong: Vec<_> = report.verdicts.iter().filter(|v| v.kind.is_wrong() || v.kind == Kind::GuestCrash).collect();
+    let wrong: Vec<_> = report.verdicts.iter().filter(|v| v.kind.is_finding()).collect();
     if args.verbose {
         for v in &wrong {
-            println!("\n{} {} {} {}\n  {}", v.kind, v.config, v.case, v.function.as_deref().unwrap_or("-"), v.detail.replace('\n', "\n  "));
+            println!("\n{} {} {} {}\n  {}", v.kind, v.encoder, v.case, v.function.as_deref().unwrap_or("-"), v.detail.replace('\n', "\n  "));
         }
     }
-    println!("verdicts: {}/verdicts.jsonl", args.out.display());
+    println!("verdicts: {}/verdicts.jsonl; {new_findings} new finding(s) in {}", args.out.display(), findings.display());
     Ok(if wrong.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

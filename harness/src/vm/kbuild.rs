@@ -170,6 +170,14 @@ pub fn copy_name(name: &str, index: usize) -> String {
     }
 }
 
+/// The module name a `.ko` carries (`.modinfo`'s `name=`), if it is a kernel module.
+pub fn module_name(bytes: &[u8]) -> Option<String> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(bytes).ok()?;
+    let data = file.section_by_name(".modinfo")?.data().ok()?;
+    data.split(|&b| b == 0).find_map(|kv| kv.strip_prefix(b"name=")).map(|n| String::from_utf8_lossy(n).into_owned())
+}
+
 /// Renames a built module in place by rewriting every occurrence of its name (the
 /// `.gnu.linkonce.this_module` name, `.modinfo`'s `name=`, `KBUILD_MODNAME` strings) with a name
 /// of the same length. Debug strings that contain it (paths) change too, harmlessly.

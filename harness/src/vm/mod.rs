@@ -4,9 +4,12 @@
 //! into a copy of the `.ko` (as kbuild's `cmd_btf_ko` does), and one qemu boot of the Debian 6.12
 //! kernel (TCG) runs them all: the guest agent (`guest/`, static Rust + libbpf-rs) loads each
 //! module, attaches a generic fentry probe by BTF id to each FUNC, fires the module's trigger
-//! (`/sys/kernel/debug/btfsmith/trigger`) and reports every hit ([`guest`]). [`judge`] turns that
-//! into one [`judge::Kind`] per FUNC: SAFE, WRONG_FUNCTION, WRONG_ARGS, UNATTACHABLE, plus
-//! LOAD_REJECTED per module and MISSED per function without a FUNC.
+//! (`/sys/kernel/debug/btfsmith/trigger`) and reports every hit ([`guest`]). That is the
+//! execution stage: [`Runner::run`] returns the evidence ([`ModuleRun`] per module), and the
+//! runtime oracle ([`crate::oracle::runtime::Runtime`]) judges it like any other oracle: one
+//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, UNATTACHABLE, ...), plus
+//! LOAD_REJECTED per module and MISSED per function without a FUNC. [`Runner::run_judged`] does
+//! both.
 //!
 //! ```no_run
 //! use harness::vm::{self, Case, Expected, Runner};
@@ -15,23 +18,22 @@
 //! let case = Case::load("dupmod", "dupmod.ko".as_ref(), Expected::default())?;
 //! let matrix = harness::config::Matrix::resolve(&harness::config::Config::builtin(),
 //!     &harness::toolchains::Toolchains::load()?, &["pahole-1.24".into()], &[])?;
-//! let report = Runner::new(env, "vm-out".into()).run(&[case], &matrix.encoders)?;
-//! for v in &report.verdicts { println!("{} {} {:?}", v.kind, v.config, v.function); }
+//! let report = Runner::new(env, "vm-out".into()).run_judged(&[case], &matrix.encoders)?;
+//! for v in &report.verdicts { println!("{} {} {:?}", v.kind, v.encoder, v.function); }
 //! # Ok(()) }
 //! ```
 
 pub mod batch;
 pub mod guest;
 pub mod initramfs;
-pub mod judge;
 pub mod kbuild;
 
-use crate::config::EncoderSetup;
+use crate::config::{CompilerSetup, EncoderSetup};
 use crate::dwarf::Facts;
 use anyhow::{Context, Result};
 use btf::Btf;
 use guest::{GuestEnv, GuestJob, JobReport};
-use judge::{Kind, Verdict};
+use crate::oracle::{CaseRun, Verdict, VerdictKind};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -39,7 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A parameter of a called function, as the source declares it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedParam {
     /// Name (how a clone's FUNC, which keeps only some parameters, is matched up).
     pub name: String,
@@ -50,7 +52,7 @@ pub struct ExpectedParam {
 }
 
 /// One call the trigger makes, as the ground truth records it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedCall {
     /// Callee name.
     pub name: String,
@@ -70,7 +72,7 @@ impl ExpectedCall {
 }
 
 /// What the trigger does, to compare the tracer's readings with.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Expected {
     /// Calls the trigger makes directly.
     pub calls: Vec<ExpectedCall>,
@@ -185,11 +187,84 @@ pub struct Timings {
     pub funcs: usize,
 }
 
-/// The result of a runtime run.
+/// What the guest did with one configuration's BTF of one module: the runtime oracle's
+/// evidence.
+#[derive(Debug)]
+pub struct Observation {
+    /// The encoder configuration.
+    pub encoder: EncoderSetup,
+    /// The module with its split BTF, or why the encoder gave none.
+    pub encoded: std::result::Result<kbuild::Encoded, kbuild::EncodeError>,
+    /// Guest crashes or hangs while it was loaded: the FUNC whose probe was attached (when that
+    /// is known) and what happened.
+    pub crashes: Vec<(Option<(u32, String)>, String)>,
+    /// The agent's report of the module load, when one finished.
+    pub job: Option<JobReport>,
+}
+
+/// One module through the guest: the module and one observation per encoder configuration.
+#[derive(Debug)]
+pub struct ModuleRun {
+    /// The module.
+    pub case: Case,
+    /// One per configuration, in the order they were given.
+    pub observations: Vec<Observation>,
+}
+
+impl ModuleRun {
+    /// The build the oracles see: the `.ko` and its DWARF truth, built by kbuild with the
+    /// kernel's compiler.
+    pub fn build(&self) -> crate::pipeline::Build {
+        crate::pipeline::Build {
+            compiler: kbuild_compiler(),
+            binary: self.case.ko.clone(),
+            sources: Vec::new(),
+            facts: self.case.facts.clone(),
+            types: Err("the runtime oracle does not read a module's DWARF types".into()),
+            procs: Vec::new(),
+        }
+    }
+}
+
+/// The compiler setup of a kbuild module build: the kernel headers' Makefile picks `gcc` and
+/// `-O2`.
+pub fn kbuild_compiler() -> CompilerSetup {
+    CompilerSetup { name: "kbuild gcc -O2".into(), tool: "gcc".into(), family: "gcc".into(), path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
+}
+
+/// What the execution stage produced: the evidence for every module, and how long it took.
+#[derive(Debug, Default)]
+pub struct Execution {
+    /// One per case, in the order they were given.
+    pub modules: Vec<ModuleRun>,
+    /// Timings.
+    pub timings: Timings,
+    /// Console logs of boots that crashed or hung.
+    pub crash_logs: Vec<PathBuf>,
+}
+
+/// A runtime verdict with the label of the module it is about.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseVerdict {
+    /// The case (module) label.
+    pub case: String,
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+impl std::ops::Deref for CaseVerdict {
+    type Target = Verdict;
+    fn deref(&self) -> &Verdict {
+        &self.verdict
+    }
+}
+
+/// The judged result of a runtime run.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Every verdict.
-    pub verdicts: Vec<Verdict>,
+    pub verdicts: Vec<CaseVerdict>,
     /// Timings.
     pub timings: Timings,
     /// Console logs of boots that crashed or hung.
@@ -198,10 +273,10 @@ pub struct Report {
 
 impl Report {
     /// Verdict counts per configuration.
-    pub fn counts(&self) -> BTreeMap<String, BTreeMap<Kind, usize>> {
-        let mut out: BTreeMap<String, BTreeMap<Kind, usize>> = BTreeMap::new();
+    pub fn counts(&self) -> BTreeMap<String, BTreeMap<VerdictKind, usize>> {
+        let mut out: BTreeMap<String, BTreeMap<VerdictKind, usize>> = BTreeMap::new();
         for v in &self.verdicts {
-            *out.entry(v.config.clone()).or_default().entry(v.kind).or_default() += 1;
+            *out.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
         }
         out
     }
@@ -209,7 +284,7 @@ impl Report {
     /// A Markdown table of verdict counts per configuration (configurations in `order`).
     pub fn table(&self, order: &[String]) -> String {
         let counts = self.counts();
-        let kinds: Vec<Kind> = Kind::ALL.iter().copied().filter(|k| counts.values().any(|m| m.contains_key(k))).collect();
+        let kinds: Vec<VerdictKind> = VerdictKind::ALL.iter().copied().filter(|k| counts.values().any(|m| m.contains_key(k))).collect();
         let mut s = String::from("| configuration |");
         for k in &kinds {
             s.push_str(&format!(" {k} |"));
@@ -262,9 +337,17 @@ impl Runner {
         }
     }
 
-    /// Encodes every case with every encoder, runs them all in the guest, and judges.
-    pub fn run(&self, cases: &[Case], encoders: &[EncoderSetup]) -> Result<Report> {
-        let mut report = Report::default();
+    /// Encodes every case with every encoder, runs them all in the guest, and judges the
+    /// evidence with the runtime oracle.
+    pub fn run_judged(&self, cases: &[Case], encoders: &[EncoderSetup]) -> Result<Report> {
+        let execution = self.run(cases, encoders)?;
+        Ok(judge(&execution))
+    }
+
+    /// Encodes every case with every encoder and runs them all in the guest: the evidence.
+    pub fn run(&self, cases: &[Case], encoders: &[EncoderSetup]) -> Result<Execution> {
+        let mut report = Execution::default();
+        let mut crashes: Vec<Vec<(Option<(u32, String)>, String)>> = (0..cases.len() * encoders.len()).map(|_| Vec::new()).collect();
         let base = Arc::new(
             Btf::parse_file_bytes(&std::fs::read(&self.env.kernel.vmlinux_btf).with_context(|| format!("reading {}", self.env.kernel.vmlinux_btf.display()))?, None)
                 .context("parsing the kernel's base BTF")?,
@@ -277,7 +360,9 @@ impl Runner {
             pairs
                 .par_iter()
                 .map(|&(c, e)| {
-                    let dir = self.work.join("encoded").join(slug(&encoders[e].config.name)).join(&cases[c].label);
+                    // The index too: a configuration given twice (a replay encodes several times) must not
+                    // share a file.
+                    let dir = self.work.join("encoded").join(format!("{e:02}-{}", slug(&encoders[e].config.name))).join(&cases[c].label);
                     let to = kbuild::copy_name(&cases[c].module, e);
                     kbuild::encode(&encoders[e], &cases[c].ko, &dir, &self.env.kernel, &base, Some((&cases[c].module, &to)))
                 })
@@ -291,16 +376,8 @@ impl Runner {
         let mut job_of: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
         let mut by_hash: BTreeMap<(usize, u64), String> = BTreeMap::new();
         for (&(c, e), enc) in pairs.iter().zip(&encoded) {
-            let cfg = &encoders[e].config.name;
             match enc {
-                Err(err) => report.verdicts.push(Verdict {
-                    case: cases[c].label.clone(),
-                    config: cfg.clone(),
-                    function: None,
-                    btf_id: None,
-                    kind: Kind::EncoderFailed,
-                    detail: format!("{}\n$ {}", err.detail, err.cmdline),
-                }),
+                Err(_) => {}
                 Ok(enc) => {
                     if let Some(id) = by_hash.get(&(c, enc.btf_hash)) {
                         job_of.entry(id.clone()).or_default().push((c, e));
@@ -327,29 +404,9 @@ impl Runner {
         let mut isolating: BTreeMap<String, (JobReport, String)> = BTreeMap::new();
         let mut remaining = jobs.clone();
         let mut round = 0;
-        let crash_verdict = |id: &str, func: Option<&(u32, String)>, detail: String, out: &mut Vec<Verdict>| {
+        let crash_verdict = |id: &str, func: Option<&(u32, String)>, detail: String, out: &mut Vec<Vec<(Option<(u32, String)>, String)>>| {
             for &(c, e) in job_of.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                // A FUNC with an __int128 parameter: the kernel's trampoline, not the encoder.
-                let wide = match (func, &encoded[c * encoders.len() + e]) {
-                    (Some(&(fid, _)), Ok(enc)) => judge::wide_int_params(&enc.btf, btf::TypeId(fid)),
-                    _ => Vec::new(),
-                };
-                let note = if wide.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "\nknown kernel bug (6.12 x86 BPF trampoline): 16-byte integer parameter(s) {} take two argument slots but the trampoline reserves one each, so fentry overwrites the saved %rbp (then the return address) of the traced call",
-                        wide.join(", ")
-                    )
-                };
-                out.push(Verdict {
-                    case: cases[c].label.clone(),
-                    config: encoders[e].config.name.clone(),
-                    function: func.map(|(_, n)| n.clone()),
-                    btf_id: func.map(|&(i, _)| i),
-                    kind: Kind::GuestCrash,
-                    detail: format!("{detail}{note}"),
-                });
+                out[c * encoders.len() + e].push((func.cloned(), detail.clone()));
             }
         };
         while !remaining.is_empty() && round < self.max_boots {
@@ -390,7 +447,7 @@ impl Runner {
                                 &j.job,
                                 None,
                                 format!("the guest crashed once with several probes attached; attached one at a time (same trigger), none crashed it. First crash:\n{first}"),
-                                &mut report.verdicts,
+                                &mut crashes,
                             );
                         }
                         reports.insert(j.job.clone(), j);
@@ -427,7 +484,7 @@ impl Runner {
                         }
                         _ => {
                             let earlier = isolating.remove(b).map(|(_, first)| format!("\n\nFirst crash, with more probes attached:\n{first}")).unwrap_or_default();
-                            crash_verdict(b, suspects.first().filter(|_| suspects.len() == 1), format!("{detail}{earlier}"), &mut report.verdicts);
+                            crash_verdict(b, suspects.first().filter(|_| suspects.len() == 1), format!("{detail}{earlier}"), &mut crashes);
                         }
                     }
                 }
@@ -436,39 +493,41 @@ impl Runner {
             remaining = next;
         }
         for j in &remaining {
-            crash_verdict(&j.id, None, format!("never ran: the guest crashed {} times", self.max_boots), &mut report.verdicts);
+            crash_verdict(&j.id, None, format!("never ran: the guest crashed {} times", self.max_boots), &mut crashes);
         }
 
-        // 4. Judge.
+        // 4. The evidence, per module and configuration.
+        let mut job_reports: Vec<Option<JobReport>> = (0..cases.len() * encoders.len()).map(|_| None).collect();
         for (id, owners) in &job_of {
             let Some(job) = reports.get(id) else { continue };
             for &(c, e) in owners {
-                let Ok(enc) = &encoded[c * encoders.len() + e] else { continue };
-                report.verdicts.extend(judge_job(&cases[c], &encoders[e].config.name, job, &enc.btf));
+                job_reports[c * encoders.len() + e] = Some(job.clone());
             }
+        }
+        let mut observations = encoded.into_iter().zip(crashes).zip(job_reports);
+        for case in cases {
+            let mut run = ModuleRun { case: case.clone(), observations: Vec::new() };
+            for encoder in encoders {
+                let Some(((encoded, crashes), job)) = observations.next() else { break };
+                run.observations.push(Observation { encoder: encoder.clone(), encoded, crashes, job });
+            }
+            report.modules.push(run);
         }
         Ok(report)
     }
 }
 
-/// All verdicts for one module load.
-pub fn judge_job(case: &Case, config: &str, job: &JobReport, btf: &Btf) -> Vec<Verdict> {
-    let v = |kind, function: Option<String>, btf_id, detail| Verdict { case: case.label.clone(), config: config.to_string(), function, btf_id, kind, detail };
-    if let Some(e) = &job.insmod {
-        return vec![v(Kind::LoadRejected, None, None, format!("insmod: {e}\n{}", job.kmsg.join("\n")))];
+/// Judges an execution with the runtime oracle.
+pub fn judge(execution: &Execution) -> Report {
+    let mut report = Report { verdicts: Vec::new(), timings: execution.timings.clone(), crash_logs: execution.crash_logs.clone() };
+    for m in &execution.modules {
+        let build = m.build();
+        let run = CaseRun { build: &build, encodings: &[], runtime: Some(m) };
+        for o in crate::oracle::runtime() {
+            report.verdicts.extend(o.check(&run).into_iter().map(|verdict| CaseVerdict { case: m.case.label.clone(), verdict }));
+        }
     }
-    if !job.btf {
-        return vec![v(Kind::LoadRejected, None, None, format!("the module loaded without BTF (/sys/kernel/btf/{} missing): the kernel refused it\n{}", case.module, job.kmsg.join("\n")))];
-    }
-    let mut out = Vec::new();
-    for r in job.results.iter().filter(|r| !r.vmlinux) {
-        let (kind, detail) = judge::judge_func(case, job, btf, r);
-        out.push(v(kind, Some(r.name.clone()), Some(r.id), detail));
-    }
-    for (name, detail) in judge::missed(case, btf) {
-        out.push(v(Kind::Missed, Some(name), None, detail));
-    }
-    out
+    report
 }
 
 /// A configuration name as a directory name.

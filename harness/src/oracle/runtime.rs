@@ -1,5 +1,9 @@
-//! Verdicts from what the guest saw: per FUNC, was the right function entered and did the tracer
-//! read the arguments the trigger really passed?
+//! The runtime oracle: verdicts from what the guest saw. Per FUNC, was the right function
+//! entered and did the tracer read the arguments the trigger really passed?
+//!
+//! The guest run itself is an execution stage ([`crate::vm::Runner`]); this oracle only judges
+//! its evidence ([`crate::vm::ModuleRun`]), like the static oracles judge an encoding. Its
+//! verdicts are ordinary [`Verdict`]s: findings, replay, report and gate treat them alike.
 //!
 //! - The address the probe was entered from (`bpf_get_func_ip`) is mapped back to the `.ko`: the
 //!   guest reports where each section was loaded (`/sys/module/<m>/sections`), so
@@ -11,102 +15,86 @@
 //!   with the ground truth's values for that instance's calls. Pointers are compared for
 //!   null-ness only; floats and aggregates are not compared.
 
-use super::guest::{Event, FuncResult, JobReport};
-use super::Case;
+use super::{CaseRun, Oracle, Verdict, VerdictKind};
+use crate::vm::guest::{Event, FuncResult, JobReport};
+use crate::vm::{Case, Observation};
 use btf::{Btf, TypeData, TypeId};
 use generators::model::Value;
-use serde::Serialize;
 use std::fmt::Write as _;
 
-/// A runtime verdict kind.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Kind {
-    /// The right function was entered and every compared argument was right.
-    Safe,
-    /// The probe ran in another function than the FUNC describes.
-    WrongFunction,
-    /// The right function, but the tracer read other values than the trigger passed.
-    WrongArgs,
-    /// The kernel refused to load or attach the probe for this FUNC (no function by that name:
-    /// the FUNC describes a body the kernel cannot find).
-    Unattachable,
-    /// The kernel's trampoline cannot take this prototype (struct or union > 16 bytes, float,
-    /// varargs, more than 12 arguments): the FUNC may be right, fentry just cannot use it.
-    Unsupported,
-    /// The module's BTF was refused (insmod failed or `/sys/kernel/btf/<module>` is missing).
-    LoadRejected,
-    /// A traceable function with DWARF, safely describable, has no FUNC.
-    Missed,
-    /// Attached, but nothing to compare: never called by the trigger, or no recorded call.
-    Unchecked,
-    /// The encoder failed on the module.
-    EncoderFailed,
-    /// The guest crashed or hung while this module was loaded (with the FUNC whose probe was
-    /// attached when it died, when that is known).
-    GuestCrash,
-}
+/// The runtime oracle.
+#[derive(Debug)]
+pub struct Runtime;
 
-impl Kind {
-    /// Every kind, in table order.
-    pub const ALL: [Kind; 10] = [
-        Kind::Safe,
-        Kind::WrongFunction,
-        Kind::WrongArgs,
-        Kind::Unattachable,
-        Kind::Unsupported,
-        Kind::LoadRejected,
-        Kind::Missed,
-        Kind::Unchecked,
-        Kind::EncoderFailed,
-        Kind::GuestCrash,
-    ];
-
-    /// The table label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Safe => "SAFE",
-            Kind::WrongFunction => "WRONG_FUNCTION",
-            Kind::WrongArgs => "WRONG_ARGS",
-            Kind::Unattachable => "UNATTACHABLE",
-            Kind::Unsupported => "UNSUPPORTED",
-            Kind::LoadRejected => "LOAD_REJECTED",
-            Kind::Missed => "MISSED",
-            Kind::Unchecked => "UNCHECKED",
-            Kind::EncoderFailed => "ENCODER_FAILED",
-            Kind::GuestCrash => "GUEST_CRASH",
-        }
+impl Oracle for Runtime {
+    fn name(&self) -> &'static str {
+        "runtime"
     }
 
-    /// A tracer would be misled: wrong function or wrong values.
-    pub fn is_wrong(self) -> bool {
-        matches!(self, Kind::WrongFunction | Kind::WrongArgs)
+    /// Judges the guest's evidence for a module (nothing for a userspace build).
+    fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
+        let Some(run) = case.runtime else { return Vec::new() };
+        let compiler = &case.build.compiler.name;
+        run.observations.iter().flat_map(|o| judge_observation(&run.case, compiler, o)).collect()
     }
 }
 
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
+/// Every verdict about one configuration's BTF of one module.
+pub fn judge_observation(case: &Case, compiler: &str, o: &Observation) -> Vec<Verdict> {
+    let v = |kind: VerdictKind, function: Option<String>, evidence: &str, detail: String| Verdict {
+        oracle: "runtime".into(),
+        kind,
+        encoder: o.encoder.config.name.clone(),
+        compiler: compiler.to_string(),
+        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| super::truth::phenomenon(&case.facts, f)),
+        function,
+        evidence: evidence.into(),
+        detail,
+    };
+    let mut out = Vec::new();
+    let enc = match &o.encoded {
+        Err(err) => return vec![v(VerdictKind::EncoderFailed, None, "runtime:embed-failed", format!("{}\n$ {}", err.detail, err.cmdline))],
+        Ok(enc) => enc,
+    };
+    for (func, detail) in &o.crashes {
+        // A FUNC with an __int128 parameter: the kernel's trampoline, not the encoder; a
+        // mechanism of its own.
+        let wide = func.as_ref().map(|&(id, _)| wide_int_params(&enc.btf, TypeId(id))).unwrap_or_default();
+        let (evidence, note) = if wide.is_empty() {
+            ("runtime:crash", String::new())
+        } else {
+            (
+                "runtime:int128-trampoline",
+                format!(
+                    "\nknown kernel bug (6.12 x86 BPF trampoline): 16-byte integer parameter(s) {} take two argument slots but the trampoline reserves one each, so fentry overwrites the saved %rbp (then the return address) of the traced call",
+                    wide.join(", ")
+                ),
+            )
+        };
+        out.push(v(VerdictKind::GuestCrash, func.as_ref().map(|(_, n)| n.clone()), evidence, format!("{detail}{note}")));
     }
-}
-
-/// One runtime verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    /// The case (module) label.
-    pub case: String,
-    /// Encoder configuration.
-    pub config: String,
-    /// FUNC or function name.
-    pub function: Option<String>,
-    /// FUNC id in the module's BTF.
-    pub btf_id: Option<u32>,
-    /// The verdict.
-    pub kind: Kind,
-    /// Why.
-    pub detail: String,
+    let Some(job) = &o.job else { return out };
+    if let Some(e) = &job.insmod {
+        out.push(v(VerdictKind::LoadRejected, None, "runtime:insmod", format!("insmod: {e}\n{}", job.kmsg.join("\n"))));
+        return out;
+    }
+    if !job.btf {
+        out.push(v(
+            VerdictKind::LoadRejected,
+            None,
+            "runtime:module-btf-refused",
+            format!("the module loaded without BTF (/sys/kernel/btf/{} missing): the kernel refused it\n{}", case.module, job.kmsg.join("\n")),
+        ));
+        return out;
+    }
+    for r in job.results.iter().filter(|r| !r.vmlinux) {
+        let (evidence, kind, detail) = judge_func(case, job, &enc.btf, r);
+        out.push(v(kind, Some(r.name.clone()), evidence, detail));
+    }
+    for (name, detail) in missed(case, &enc.btf) {
+        out.push(v(VerdictKind::Missed, Some(name), "runtime:no-func", detail));
+    }
+    out
 }
 
 /// Section kinds whose functions are gone (init) or never run (exit) when the trigger fires.
@@ -155,7 +143,7 @@ fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
     }
     let (base, name) = best?;
     let index = case.sections.iter().find(|(n, _)| n == name)?.1;
-    Some((super::kbuild::tagged(index, ip - base), name.to_string()))
+    Some((crate::vm::kbuild::tagged(index, ip - base), name.to_string()))
 }
 
 fn kallsym(job: &JobReport, ip: u64) -> String {
@@ -311,7 +299,7 @@ fn compare(reader: &Reader, raw: Option<u64>, want: &Value) -> Option<bool> {
 fn score(
     readers: &[(usize, Reader, String)],
     e: &Event,
-    call: &super::ExpectedCall,
+    call: &crate::vm::ExpectedCall,
 ) -> (usize, usize) {
     let (mut eq, mut ne) = (0, 0);
     for (i, (slot, r, name)) in readers.iter().enumerate() {
@@ -364,8 +352,8 @@ fn show_values(v: &[Value]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// Judges one FUNC's result.
-pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (Kind, String) {
+/// Judges one FUNC's result: (mechanism, kind, detail).
+pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&'static str, VerdictKind, String) {
     let id = TypeId(r.id);
     let shown = btf::render::func_prototype(btf, id).unwrap_or_else(|| r.name.clone());
     match r.status.as_str() {
@@ -378,7 +366,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
                 || err.contains("(os error 23)")
             {
                 return (
-                    Kind::Unchecked,
+                    "runtime:agent-limits", VerdictKind::Unchecked,
                     format!(
                         "FUNC [{}] {shown}: the agent ran out of resources: {err}",
                         r.id
@@ -389,10 +377,11 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
                 .iter()
                 .any(|m| err.contains(m));
             return (
+                if unsupported { "runtime:trampoline-limits" } else { "runtime:attach-refused" },
                 if unsupported {
-                    Kind::Unsupported
+                    VerdictKind::Unsupported
                 } else {
-                    Kind::Unattachable
+                    VerdictKind::Unattachable
                 },
                 format!("FUNC [{}] {shown}: {}: {err}", r.id, r.status),
             );
@@ -400,13 +389,13 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     }
     if let Some(t) = &r.trigger {
         return (
-            Kind::Unchecked,
+            "runtime:trigger-failed", VerdictKind::Unchecked,
             format!("FUNC [{}] {shown}: trigger failed: {t}", r.id),
         );
     }
     if r.events.is_empty() {
         return (
-            Kind::Unchecked,
+            "runtime:not-entered", VerdictKind::Unchecked,
             format!(
                 "FUNC [{}] {shown}: attached, but the trigger never entered it",
                 r.id
@@ -423,7 +412,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     let ip = r.events[0].ip();
     let Some((at, section)) = locate(case, job, ip) else {
         return (
-            Kind::WrongFunction,
+            "runtime:outside-module-text", VerdictKind::WrongFunction,
             format!(
                 "FUNC [{}] {shown}: entered {} ({ip:#x}), outside the module's text",
                 r.id,
@@ -432,7 +421,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
         );
     };
     let Some(hit) = case.facts.instance_at(at) else {
-        return (Kind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), crate::dwarf::untagged_address(at).1));
+        return ("runtime:not-a-function-entry", VerdictKind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), crate::dwarf::untagged_address(at).1));
     };
     if !intended.is_empty() && !intended.iter().any(|f| f.entry == hit.entry) {
         let list: Vec<String> = intended
@@ -440,7 +429,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
             .map(|f| format!("{} ({})", f.prototype, f.cu))
             .collect();
         return (
-            Kind::WrongFunction,
+            "runtime:other-instance", VerdictKind::WrongFunction,
             format!(
                 "FUNC [{}] {shown}\nbut the probe entered {} in {} ({}; bpf_get_func_ip {ip:#x}); the FUNC describes {}",
                 r.id,
@@ -453,7 +442,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     }
     // Arguments: the recorded calls of the instance that ran.
     let tu = basename(&hit.cu);
-    let calls: Vec<&super::ExpectedCall> = case
+    let calls: Vec<&crate::vm::ExpectedCall> = case
         .expected
         .calls
         .iter()
@@ -463,7 +452,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     let comparable = rd.iter().any(|(_, r, _)| !matches!(r, Reader::Opaque));
     if !comparable {
         return (
-            Kind::Safe,
+            "runtime:nothing-to-compare", VerdictKind::Safe,
             format!(
                 "FUNC [{}] {shown}: right function ({} hits); no argument to compare",
                 r.id, r.hits
@@ -472,7 +461,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
     }
     if calls.is_empty() {
         return (
-            Kind::Unchecked,
+            "runtime:no-recorded-call", VerdictKind::Unchecked,
             format!(
                 "FUNC [{}] {shown}: entered {} in {} {} time(s); no recorded call to compare",
                 r.id, hit.name, hit.cu, r.hits
@@ -499,14 +488,14 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
         .expected
         .internal
         .contains(&(hit.name.clone(), tu.to_string()));
-    let describe = |c: &super::ExpectedCall, e: &Event| {
+    let describe = |c: &crate::vm::ExpectedCall, e: &Event| {
         let mut s = String::new();
         let _ = write!(s, "FUNC [{}] {shown} in {}\nthe trigger calls {}{}\nthe tracer read {} (nargs={}, {} hits)", r.id, hit.cu, c.name, show_values(&c.args), show_event(e), e.nargs, r.hits);
         s
     };
     if matched == calls.len() {
         return (
-            Kind::Safe,
+            "runtime:read-right", VerdictKind::Safe,
             format!(
                 "FUNC [{}] {shown}: right function, {} recorded call(s) read correctly",
                 r.id,
@@ -515,15 +504,15 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (K
         );
     }
     if let Some((c, e)) = near_miss {
-        return (Kind::WrongArgs, describe(c, e));
+        return ("runtime:args-misread", VerdictKind::WrongArgs, describe(c, e));
     }
     if matched == 0 && !internal && r.hits >= calls.len() {
-        return (Kind::WrongArgs, describe(calls[0], &r.events[0]));
+        return ("runtime:args-misread", VerdictKind::WrongArgs, describe(calls[0], &r.events[0]));
     }
     if matched > 0 {
-        return (Kind::Safe, format!("FUNC [{}] {shown}: right function; {matched} of {} recorded calls seen, all read correctly", r.id, calls.len()));
+        return ("runtime:read-right", VerdictKind::Safe, format!("FUNC [{}] {shown}: right function; {matched} of {} recorded calls seen, all read correctly", r.id, calls.len()));
     }
-    (Kind::Unchecked, format!("FUNC [{}] {shown}: {} hit(s) match none of the {} recorded call(s) (internal calls or call sites redirected to a clone)", r.id, r.hits, calls.len()))
+    ("runtime:no-matching-call", VerdictKind::Unchecked, format!("FUNC [{}] {shown}: {} hit(s) match none of the {} recorded call(s) (internal calls or call sites redirected to a clone)", r.id, r.hits, calls.len()))
 }
 
 /// Functions the kernel could trace (an exact symbol with an ftrace site, DWARF, not init/exit
