@@ -22,6 +22,12 @@
 //! one of these mechanisms (`nocall:param-dropped`, `piece:scalarised-struct`, ...): the evidence
 //! kind, so a case pins down *why* an encoder is wrong, not only that it is.
 //!
+//! `runtime: module` — the sources are kernel code: built as one module (btfsmith adds the
+//! trigger, which calls `btfsmith_trigger()` when a source defines it), every configuration's
+//! split BTF embedded, every FUNC attached with fentry in the guest kernel, and the expectations
+//! are about the runtime oracle's verdicts (WRONG_FUNCTION, WRONG_ARGS, SAFE, ...); SAFE,
+//! UNCHECKED and UNSUPPORTED, like MISSED, count only when listed.
+//!
 //! FUNCTION `*` means every function (and verdicts about no function). ENCODER is a
 //! configuration name from the campaign configuration. `BTFSMITH_BLESS=1` rewrites the `=` lines
 //! from what the tools do now; it never runs unless asked.
@@ -43,6 +49,7 @@ pub const DIRECTIVES: &[&str] = &[
     "mechanism",
     "known-bug",
     "fixed-by",
+    "runtime",
 ];
 
 /// How an expectation compares.
@@ -86,6 +93,10 @@ pub struct Case {
     pub known_bug: Option<String>,
     /// Fixing commit, if any.
     pub fixed_by: Option<String>,
+    /// `runtime: module`: the sources are kernel code, built as one module (with the trigger
+    /// `check --runtime` adds) and judged by the runtime oracle in the guest; the expectations
+    /// are about runtime verdicts.
+    pub runtime: bool,
 }
 
 fn parse_kinds(text: &str, sep: char) -> Result<BTreeSet<VerdictKind>> {
@@ -111,6 +122,7 @@ impl Case {
             mechanisms: Vec::new(),
             known_bug: None,
             fixed_by: None,
+            runtime: false,
         };
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -126,6 +138,8 @@ impl Case {
                 "what" => case.what = value.to_string(),
                 "known-bug" => case.known_bug = Some(value.to_string()),
                 "fixed-by" => case.fixed_by = Some(value.to_string()),
+                "runtime" if value == "module" => case.runtime = true,
+                "runtime" => bail!("{}: the only runtime case is `runtime: module`", at()),
                 "compilers" => {
                     for c in value.split(',') {
                         let mut parts = c.split_whitespace();
@@ -268,15 +282,12 @@ pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
     let ok = match &e.expectation {
         Expectation::Safe => got.iter().all(|k| !k.is_unsafe()),
         Expectation::Exactly(alternatives) => alternatives.iter().any(|want| {
-            // `none` (empty) means nothing at all; otherwise MISSED counts only when listed.
+            // `none` (empty) means nothing at all; otherwise the kinds that are no finding
+            // (MISSED, and the runtime's SAFE, UNCHECKED, UNSUPPORTED) count only when listed.
             let relevant: BTreeSet<VerdictKind> = got
                 .iter()
                 .copied()
-                .filter(|k| {
-                    want.is_empty()
-                        || *k != VerdictKind::Missed
-                        || want.contains(&VerdictKind::Missed)
-                })
+                .filter(|k| want.is_empty() || k.is_finding() || want.contains(k))
                 .collect();
             &relevant == want
         }),
@@ -365,8 +376,16 @@ pub fn run_case(
         }
     }
     let mut matrix = Matrix::resolve(&cfg, tc, &[], &[])?;
-    matrix.compilers = case.compiler_setups(tc)?;
     let scratch = tempfile::tempdir()?;
+    if case.runtime {
+        let sources = case.sources()?;
+        let verdicts = crate::check::check_runtime(crate::check::RuntimeInput::Sources(&sources), &matrix, scratch.path())
+            .with_context(|| format!("{}: the runtime oracle", dir.display()))?;
+        let mut failures: Vec<String> = case.expects.iter().filter_map(|e| check_expect(&verdicts, e)).collect();
+        failures.extend(case.mechanisms.iter().filter_map(|(enc, f, m)| check_mechanism(&verdicts, enc, f, m)));
+        return Ok(CaseResult { case, verdicts, failures });
+    }
+    matrix.compilers = case.compiler_setups(tc)?;
     let store = FindingStore::open(&scratch.path().join("findings"))?;
     let input = CaseInput {
         dir: dir.to_path_buf(),
@@ -424,13 +443,17 @@ pub fn bless(case: &Case, verdicts: &[Verdict]) -> Result<()> {
             };
             let got: BTreeSet<VerdictKind> = about(verdicts, &e)
                 .map(|v| v.kind)
-                .filter(|k| *k != VerdictKind::Missed)
+                .filter(|k| k.is_finding())
                 .collect();
+            // Without a finding: MISSED, else the runtime's informative kinds (SAFE, ...).
             let missed = about(verdicts, &e).any(|v| v.kind == VerdictKind::Missed);
-            let value = if got.is_empty() && !missed {
+            let informative: BTreeSet<VerdictKind> = about(verdicts, &e).map(|v| v.kind).collect();
+            let value = if got.is_empty() && informative.is_empty() {
                 "none".to_string()
-            } else if got.is_empty() {
+            } else if got.is_empty() && missed {
                 "MISSED".to_string()
+            } else if got.is_empty() {
+                informative.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
             } else {
                 got.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
             };
