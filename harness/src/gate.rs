@@ -3,6 +3,10 @@
 //! against the baseline: a finding signature the baseline does not have, a function the baseline
 //! describes safely and the candidate misses, or output that differs between two identical runs.
 //!
+//! Corpus cases marked `runtime: module` run through the runtime oracle (both encoders' BTF
+//! embedded in the module, fentry on every FUNC in the guest): their verdicts count like the
+//! static ones, so a candidate that makes a tracer enter the wrong function fails the gate.
+//!
 //! The differential oracle is left out: with two configurations there is no consensus to blame a
 //! difference on; the DWARF truth judges each FUNC of each side on its own.
 
@@ -93,6 +97,14 @@ pub fn run(spec: &GateSpec, tc: &Toolchains, out: &Path) -> Result<GateResult> {
     if let Some(corpus) = spec.corpus.as_deref().filter(|c| c.exists()) {
         for dir in crate::corpus::cases(corpus)? {
             let case = crate::corpus::Case::load(&dir)?;
+            if case.runtime {
+                let label = format!("corpus/{}", dir.file_name().unwrap_or_default().to_string_lossy());
+                let scratch = out.join("runtime").join(crate::finding::slug(&label));
+                let _ = std::fs::remove_dir_all(&scratch);
+                let verdicts = crate::check::check_runtime(crate::check::RuntimeInput::Sources(&case.sources()?), &matrix, &scratch).with_context(|| format!("{label}: the runtime oracle"))?;
+                result.verdicts.extend(verdicts.into_iter().map(|v| (label.clone(), v)));
+                continue;
+            }
             let mut m = matrix.clone();
             m.compilers = case.compiler_setups(tc)?;
             let label = format!("corpus/{}", dir.file_name().unwrap_or_default().to_string_lossy());

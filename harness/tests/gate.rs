@@ -31,6 +31,8 @@ fn pahole_1_24_fails_the_gate_against_pahole_1_30() {
     let text = r.stdout_text();
     assert!(text.contains("**FAIL**") && text.contains("unsafe verdicts for the candidate"), "{text}");
     assert!(text.contains("(Ambiguous, \"collision:inconsistent\")"), "the seed's hazard is a new signature against 1.30: {text}");
+    // The runtime corpus case: the kernel itself enters the other dup_fn.
+    assert!(text.contains("(WrongFunction, \"collision:inconsistent\")"), "the runtime verdict counts in the gate: {text}");
     assert!(std::fs::read_to_string(dir.path().join("junit.xml")).unwrap().contains("<failure"));
 }
 
