@@ -233,7 +233,7 @@ pub fn run(spec: &CampaignSpec, budget: Budget, jobs: usize, out_dir: &Path, qui
                         {
                             let mut t = tally.lock().expect("tally");
                             for (key, c) in &record.counts {
-                                if let Some(kind) = key.rsplit('|').next().and_then(|k| serde_json::from_value::<VerdictKind>(serde_json::Value::String(k.to_string())).ok()) {
+                                if let Some(kind) = key.rsplit('|').next().and_then(|k| k.parse::<VerdictKind>().ok()) {
                                     *t.by_kind.entry(kind).or_default() += c;
                                 }
                             }

@@ -162,8 +162,14 @@ pub fn build_module_sources(src: &Path, module: &crate::finding::ModuleRecord, r
     crate::vm::kbuild::build_modules(&root, &[ms], kernel, 2)
         .pop()
         .context("kbuild returned nothing")?
-        .map_err(|e| anyhow::anyhow!("the module does not build: {e}"))
+        .map_err(|e| anyhow::Error::new(ModuleBuildFailed(e)))
 }
+
+/// kbuild refused the sources (a compile or modpost error): the input's fault, not the
+/// harness's; the minimizer treats it as "does not reproduce".
+#[derive(Debug, thiserror::Error)]
+#[error("the module does not build: {0}")]
+pub struct ModuleBuildFailed(pub String);
 
 /// The module name `check --runtime` gives the user's sources.
 pub const CHECK_MODULE: &str = "bscheck_00";
@@ -210,19 +216,37 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
             std::fs::create_dir_all(&dir)?;
             let mut objects = Vec::new();
             let mut calls_user = false;
+            let mut own_init = false;
             for f in files {
                 let name = f.file_name().with_context(|| format!("{} is not a file", f.display()))?.to_string_lossy().into_owned();
-                if name == "bs_main.c" || dir.join(&name).exists() {
-                    bail!("two inputs are named {name} (or one is named bs_main.c, which btfsmith adds): rename one");
+                if name == "bs_main.c" {
+                    // The trigger an earlier `check --runtime` added (a finding's src/): added again.
+                    continue;
+                }
+                if dir.join(&name).exists() {
+                    bail!("two inputs are named {name}: rename one");
                 }
                 let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-                if text.contains("module_init(") {
-                    bail!("{} has its own module_init: build the module yourself and pass it with --ko", f.display());
-                }
+                // A generated module (or one written like it) brings its own module_init and
+                // debugfs trigger; it must live under the module's own name in the guest.
+                own_init |= text.contains("module_init(");
                 calls_user |= text.contains("btfsmith_trigger");
-                std::fs::write(dir.join(&name), text)?;
+                std::fs::write(dir.join(&name), text.replace("debugfs_create_dir(\"btfsmith\", NULL)", "debugfs_create_dir(KBUILD_MODNAME, NULL)"))?;
                 objects.push(format!("{}.o", name.trim_end_matches(".c")));
             }
+            // A generated module's ground truth and per-object flags come along.
+            let parent = files[0].parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let truth: Option<generators::truth::GroundTruth> = match std::fs::read_to_string(parent.join("ground_truth.json")) {
+                Ok(t) => Some(serde_json::from_str(&t).with_context(|| format!("parsing {}", parent.join("ground_truth.json").display()))?),
+                Err(_) => None,
+            };
+            if truth.is_some() {
+                std::fs::copy(parent.join("ground_truth.json"), dir.join("ground_truth.json"))?;
+            }
+            let extra = match std::fs::read_to_string(parent.join("Kbuild")) {
+                Ok(kb) => crate::vm::kbuild::ModuleSource::from_generated_kbuild(CHECK_MODULE, &kb).extra,
+                Err(_) => Vec::new(),
+            };
             for d in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
                 let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
                 for entry in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
@@ -232,16 +256,19 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
                     }
                 }
             }
-            std::fs::write(dir.join("bs_main.c"), trigger_source(calls_user))?;
-            objects.push("bs_main.o".into());
+            if !own_init {
+                std::fs::write(dir.join("bs_main.c"), trigger_source(calls_user))?;
+                objects.push("bs_main.o".into());
+            }
             let record = crate::finding::ModuleRecord {
                 name: CHECK_MODULE.into(),
                 objects,
-                extra: Vec::new(),
+                extra,
                 prebuilt: None,
                 kernel: env.kernel.version.clone(),
-                // The trigger's own handler is the one call whose arguments are known.
-                expected: crate::vm::Expected {
+                // The trigger's own handler is the one call whose arguments are known, unless a
+                // generated module's ground truth says more.
+                expected: if let Some(t) = &truth { crate::vm::Expected::from_truth(t) } else { crate::vm::Expected {
                     calls: vec![crate::vm::ExpectedCall {
                         name: "bs_trigger_write".into(),
                         tu: "bs_main.c".into(),
@@ -253,7 +280,7 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
                         },
                     }],
                     internal: Default::default(),
-                },
+                } },
             };
             let ko = build_module_sources(&dir, &record, &case_root.join("build"), &env.kernel)?;
             (record, dir, ko)

@@ -505,7 +505,7 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
         .counts
         .values()
         .flat_map(|m| m.iter())
-        .filter(|(k, _)| serde_json::from_value::<crate::oracle::VerdictKind>(serde_json::Value::String((*k).clone())).is_ok_and(|k| k.is_finding()))
+        .filter(|(k, _)| k.parse::<crate::oracle::VerdictKind>().is_ok_and(|k| k.is_finding()))
         .map(|(_, c)| c)
         .sum();
     let mut runtime_wrong = false;

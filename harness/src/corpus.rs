@@ -101,10 +101,7 @@ pub struct Case {
 
 fn parse_kinds(text: &str, sep: char) -> Result<BTreeSet<VerdictKind>> {
     text.split(sep)
-        .map(|k| {
-            serde_json::from_value(serde_json::Value::String(k.trim().to_string()))
-                .map_err(|_| anyhow::anyhow!("unknown verdict {k:?}"))
-        })
+        .map(|k| k.trim().parse::<VerdictKind>().map_err(|_| anyhow::anyhow!("unknown verdict {k:?}")))
         .collect()
 }
 

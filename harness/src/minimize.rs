@@ -103,8 +103,22 @@ pub struct Minimized {
     pub corpus_entry: PathBuf,
 }
 
-/// Judges C sources with a finding's compiler and encoders; returns the verdicts.
+/// Judges C sources with a finding's compiler and encoders; returns the verdicts. A runtime
+/// finding's sources are built as a module and judged in the guest (one boot per candidate).
 fn judge(rec: &FindingRecord, dir: &Path, sources: Vec<PathBuf>, store: &FindingStore, work: &Path) -> Result<(Vec<Verdict>, usize)> {
+    if rec.module.is_some() {
+        let matrix = Matrix { compilers: Vec::new(), encoders: rec.encoders.clone() };
+        let _ = std::fs::remove_dir_all(work);
+        let verdicts = match crate::check::check_runtime(crate::check::RuntimeInput::Sources(&sources), &matrix, work) {
+            Ok(v) => v,
+            // A candidate that does not build shows nothing.
+            Err(e) if e.downcast_ref::<crate::check::ModuleBuildFailed>().is_some() => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(e),
+        };
+        let ko = work.join("case/build").join(format!("{}.ko", crate::check::CHECK_MODULE));
+        let functions = crate::dwarf::read_file(&ko).map(|f| f.functions.iter().filter(|f| !f.name.starts_with("bs_")).count()).unwrap_or(0);
+        return Ok((verdicts, functions));
+    }
     let matrix = Matrix { compilers: vec![rec.compiler.clone()], encoders: rec.encoders.clone() };
     let kernel_load = rec.verdict.oracle == "kernel-load";
     let case = CaseInput { dir: dir.to_path_buf(), sources, seed: rec.seed, policy: rec.policy.clone() };
@@ -162,7 +176,8 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
                 *steps += 1;
                 let Some(program) = program_of(candidate, policy) else { return Ok(None) };
                 let d = scratch.path().join(format!("c{steps}"));
-                let truth = generators::write_program(&program, generators::Flavour::User, &d).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let flavour = if rec.module.is_some() { generators::Flavour::Module } else { generators::Flavour::User };
+                let truth = generators::write_program(&program, flavour, &d).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let sources: Vec<PathBuf> = truth.units.iter().map(|u| d.join(u)).collect();
                 let (v, functions) = judge(&rec, &d, sources.clone(), &store, &d.join("work"))?;
                 if reproduces(&rec, &v) {
@@ -225,7 +240,8 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     // oracles judge the functions' DWARF and BTF, and the build links a stub `main` when there is
     // none. Try without it, then with it folded into the last unit; keep whichever still shows
     // the finding with fewer units.
-    if best_sources.len() > 1 && best_sources.iter().any(|s| s.file_name().is_some_and(|n| n == "main.c")) {
+    // A module's main.c is its trigger: it stays.
+    if rec.module.is_none() && best_sources.len() > 1 && best_sources.iter().any(|s| s.file_name().is_some_and(|n| n == "main.c")) {
         bar.set_message("driver: dropping main.c");
         let (driver, units): (Vec<PathBuf>, Vec<PathBuf>) = best_sources.iter().cloned().partition(|s| s.file_name().is_some_and(|n| n == "main.c"));
         for fold in [false, true] {
@@ -255,6 +271,10 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     // functions in fixed numbers of units.
     let mut i = 0;
     while best_sources.len() > 1 && i < best_sources.len() {
+        if rec.module.is_some() && std::fs::read_to_string(&best_sources[i]).is_ok_and(|t| t.contains("module_init(")) {
+            i += 1;
+            continue;
+        }
         bar.set_message(format!("units: trying without {}", best_sources[i].display()));
         steps += 1;
         let d = scratch.path().join(format!("unit{steps}"));
@@ -276,7 +296,10 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     }
 
     // Text level: C-Vise through `btfsmith interesting`.
-    if use_cvise {
+    if use_cvise && rec.module.is_some() {
+        eprintln!("btfsmith minimize: --cvise is not run on runtime findings (every candidate boots the guest)");
+    }
+    if use_cvise && rec.module.is_none() {
         bar.set_message("text level: cvise");
         let reduce = scratch.path().join("cvise");
         std::fs::create_dir_all(&reduce)?;
@@ -312,9 +335,20 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     let out_findings = out.join("finding");
     let _ = std::fs::remove_dir_all(&out_findings);
     let store = FindingStore::open(&out_findings)?;
-    let case = CaseInput { dir: best_dir.clone(), sources: best_sources.clone(), seed: None, policy: rec.policy.clone() };
-    let matrix = Matrix { compilers: vec![rec.compiler.clone()], encoders: rec.encoders.clone() };
-    judge_case(&case, &matrix, &oracle::standard(rec.verdict.oracle == "kernel-load"), &store, &scratch.path().join("final"))?;
+    if rec.module.is_some() {
+        // check --runtime writes its findings under its own output directory.
+        let fin = out.join("finding-run");
+        let _ = std::fs::remove_dir_all(&fin);
+        judge(&rec, &best_dir, best_sources.clone(), &store, &fin)?;
+        for d in crate::check::finding_dirs(&fin.join("findings")).unwrap_or_default() {
+            std::fs::rename(&d, out_findings.join(d.file_name().unwrap_or_default()))?;
+        }
+        let _ = std::fs::remove_dir_all(&fin);
+    } else {
+        let case = CaseInput { dir: best_dir.clone(), sources: best_sources.clone(), seed: None, policy: rec.policy.clone() };
+        let matrix = Matrix { compilers: vec![rec.compiler.clone()], encoders: rec.encoders.clone() };
+        judge_case(&case, &matrix, &oracle::standard(rec.verdict.oracle == "kernel-load"), &store, &scratch.path().join("final"))?;
+    }
     let finding_dir = crate::check::finding_dirs(&out_findings)?
         .into_iter()
         .find(|d| read_record(d).is_ok_and(|r| r.signature == rec.signature))
@@ -325,10 +359,12 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     for s in &best_sources {
         std::fs::copy(s, entry.join(s.file_name().unwrap_or_default()))?;
     }
-    // The headers the units include (`prog.h`): without them the entry does not compile.
+    // The headers the units include (`prog.h`): without them the entry does not compile; a
+    // module's ground truth and Kbuild flags: without them its arguments cannot be judged.
     for e in std::fs::read_dir(&best_dir)? {
         let path = e?.path();
-        if path.is_file() && path.extension().is_some_and(|x| x == "h") {
+        let name = path.file_name().unwrap_or_default();
+        if path.is_file() && (path.extension().is_some_and(|x| x == "h") || (rec.module.is_some() && (name == "ground_truth.json" || name == "Kbuild"))) {
             std::fs::copy(&path, entry.join(path.file_name().unwrap_or_default()))?;
         }
     }
@@ -336,16 +372,15 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
     // The model level regenerates the program, which renames functions: the entry names the
     // function as the minimized finding does.
     let function = read_record(&finding_dir)?.verdict.function;
+    let how = if rec.module.is_some() { "runtime: module".to_string() } else { format!("compilers: {} {}", rec.compiler.tool, rec.compiler.opt) };
     std::fs::write(
         entry.join("CASE"),
         format!(
-            "what: minimized {} for {} ({}){}\ncompilers: {} {}\nexpect: {} {} has {}\n",
+            "what: minimized {} for {} ({}){}\n{how}\nexpect: {} {} has {}\n",
             rec.verdict.kind,
             encoder,
             rec.verdict.phenomenon,
             rec.seed.map(|s| format!(", from seed {s}")).unwrap_or_default(),
-            rec.compiler.tool,
-            rec.compiler.opt,
             encoder,
             function.as_deref().unwrap_or("*"),
             rec.verdict.kind

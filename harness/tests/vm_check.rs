@@ -114,3 +114,37 @@ fn check_runtime_finds_a_wrong_function_that_replay_confirms() {
     assert!(found.iter().any(|f| f.verdict.kind == harness::oracle::VerdictKind::WrongFunction && f.verdict.encoder == "pahole-1.24/kernel-6.1" && f.module.as_ref().is_some_and(|m| m.prebuilt.is_some())), "{text}");
     assert!(!found.iter().any(|f| f.verdict.encoder == "btfenc"), "{text}");
 }
+
+/// A runtime finding of a generated module shrinks while the kernel still shows it: every
+/// candidate is built as a module and booted. pahole 1.30 without consistent_func keeps one FUNC
+/// for seed 1's two `dup5` (deterministically), and fentry enters the other one.
+#[test]
+fn a_runtime_finding_minimizes_and_its_corpus_entry_replays() {
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["vm", "--count", "1", "--seed", "1", "--encoders", "pahole-1.30/no-consistent_func", "--out", "vm"], d);
+    assert_eq!(code, 1, "{text}");
+    let found = std::fs::read_dir(d.join("vm/findings"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| harness::finding::read_record(p).is_ok_and(|r| r.verdict.kind == harness::oracle::VerdictKind::WrongFunction))
+        .unwrap_or_else(|| panic!("no WRONG_FUNCTION finding:\n{text}"));
+    let rec = harness::finding::read_record(&found).unwrap();
+    assert_eq!(rec.seed, Some(1));
+    assert!(rec.module.as_ref().is_some_and(|m| !m.expected.calls.is_empty()), "the generated module's ground truth is recorded");
+
+    let (code, text) = btfsmith(&["minimize", found.to_str().unwrap(), "--minutes", "1", "--quiet", "--out", "min"], d);
+    assert_eq!(code, 0, "{text}");
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("min/minimize.json")).unwrap()).unwrap();
+    assert!(m["after"]["lines"].as_u64() <= m["before"]["lines"].as_u64(), "{m}");
+    assert!(m["steps"].as_u64().unwrap() >= 1, "{m}");
+    let case = std::fs::read_to_string(d.join("min/corpus-entry/CASE")).unwrap();
+    assert!(case.contains("runtime: module") && case.contains("has WRONG_FUNCTION"), "{case}");
+    // The entry and the minimized finding reproduce on their own.
+    let (code, text) = btfsmith(&["replay", d.join("min/corpus-entry").to_str().unwrap()], d);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = btfsmith(&["replay", d.join("min/finding").to_str().unwrap()], d);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("CONFIRMED") && text.contains("WRONG_FUNCTION"), "{text}");
+}
