@@ -246,11 +246,18 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// JUnit XML: one test case per encoder configuration, failing when it has an unsafe verdict.
+/// JUnit XML: one test case per encoder configuration, failing when it has an unsafe verdict
+/// (static or runtime).
 pub fn junit(report: &Report) -> String {
     let mut cases = String::new();
     let mut failures = 0;
-    for (enc, kinds) in &report.counts {
+    let mut all = report.counts.clone();
+    for (enc, kinds) in report.runtime.iter().flat_map(|r| r.counts.iter()) {
+        for (k, c) in kinds {
+            *all.entry(enc.clone()).or_default().entry(k.clone()).or_default() += c;
+        }
+    }
+    for (enc, kinds) in &all {
         let bad: Vec<String> = kinds
             .iter()
             .filter(|(k, c)| **c > 0 && k.parse::<crate::oracle::VerdictKind>().is_ok_and(|k| k.is_unsafe()))
@@ -265,7 +272,7 @@ pub fn junit(report: &Report) -> String {
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"btfsmith\" tests=\"{}\" failures=\"{failures}\">\n{cases}</testsuite>\n",
-        report.counts.len()
+        all.len()
     )
 }
 

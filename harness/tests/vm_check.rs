@@ -148,3 +148,27 @@ fn a_runtime_finding_minimizes_and_its_corpus_entry_replays() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("CONFIRMED") && text.contains("WRONG_FUNCTION"), "{text}");
 }
+
+/// `btfsmith run --runtime`: the campaign's static verdicts and the runtime oracle's on the same
+/// seeds end in one findings directory and one report.md / report.json / junit.xml.
+#[test]
+fn run_runtime_writes_one_report_with_every_verdict() {
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["run", "--count", "1", "--seed", "1", "--runtime", "--quiet", "--compilers", "gcc-12", "--encoders", "btfenc,pahole-1.30/no-consistent_func", "--out", "out"], d);
+    assert_eq!(code, 1, "{text}");
+    let found = findings(&d.join("out/findings"));
+    let runtime: Vec<_> = found.iter().filter(|f| f.verdict.oracle == "runtime").collect();
+    let statics: Vec<_> = found.iter().filter(|f| f.verdict.oracle != "runtime").collect();
+    assert!(runtime.iter().any(|f| f.verdict.kind == harness::oracle::VerdictKind::WrongFunction && f.verdict.encoder == "pahole-1.30/no-consistent_func"), "{text}");
+    assert!(!statics.is_empty(), "{text}");
+    assert!(!found.iter().any(|f| f.verdict.encoder.starts_with("btfenc") && f.verdict.kind.is_unsafe()), "{text}");
+    let md = std::fs::read_to_string(d.join("out/report.md")).unwrap();
+    assert!(md.contains("### Runtime oracle: 1 kernel modules") && md.contains("WRONG_FUNCTION"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/report.json")).unwrap()).unwrap();
+    assert!(json["runtime"]["counts"]["pahole-1.30/no-consistent_func"]["WRONG_FUNCTION"].as_u64() >= Some(1), "{json}");
+    assert!(json["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "WRONG_FUNCTION"), "{json}");
+    let junit = std::fs::read_to_string(d.join("out/junit.xml")).unwrap();
+    assert!(junit.lines().any(|l| l.contains("pahole-1.30/no-consistent_func") && l.contains("WRONG_FUNCTION=")), "{junit}");
+}
