@@ -56,8 +56,10 @@ pub struct ProgramRecord {
     pub index: u64,
     /// Its seed.
     pub seed: u64,
-    /// Verdict counts: `encoder|KIND` → count.
-    pub counts: BTreeMap<String, u64>,
+    /// Verdict counts: encoder → kind → count. (Older campaigns wrote `encoder|KIND` → count;
+    /// both read.)
+    #[serde(deserialize_with = "counts_either_form")]
+    pub counts: BTreeMap<String, BTreeMap<VerdictKind, u64>>,
     /// Candidate functions for MISSED, per encoder (the denominator of the rate).
     pub candidates: u64,
     /// Builds that failed (compiler errors; not findings).
@@ -232,10 +234,8 @@ pub fn run(spec: &CampaignSpec, budget: Budget, jobs: usize, out_dir: &Path, qui
                     Ok(record) => {
                         {
                             let mut t = tally.lock().expect("tally");
-                            for (key, c) in &record.counts {
-                                if let Some(kind) = key.rsplit('|').next().and_then(|k| k.parse::<VerdictKind>().ok()) {
-                                    *t.by_kind.entry(kind).or_default() += c;
-                                }
+                            for (kind, c) in record.counts.values().flatten() {
+                                *t.by_kind.entry(*kind).or_default() += c;
                             }
                             let msg: Vec<String> = t.by_kind.iter().map(|(k, c)| format!("{k}={c}")).collect();
                             bar.set_message(format!("findings={} {}", store.len(), msg.join(" ")));
@@ -292,13 +292,36 @@ fn run_program(index: u64, seed: u64, policy: &generators::Policy, policy_name: 
     })
 }
 
-/// Verdict counts keyed `encoder|KIND`.
-pub fn count(verdicts: &[Verdict]) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
+/// Verdict counts per encoder and kind.
+pub fn count(verdicts: &[Verdict]) -> BTreeMap<String, BTreeMap<VerdictKind, u64>> {
+    let mut m: BTreeMap<String, BTreeMap<VerdictKind, u64>> = BTreeMap::new();
     for v in verdicts {
-        *m.entry(format!("{}|{}", v.encoder, v.kind)).or_default() += 1;
+        *m.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
     }
     m
+}
+
+/// Reads a program record's counts in either form: nested (encoder → kind → n) or the flat
+/// `encoder|KIND` → n that campaigns before the typed keys wrote, so that they still resume.
+fn counts_either_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, BTreeMap<VerdictKind, u64>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Nested(BTreeMap<String, BTreeMap<VerdictKind, u64>>),
+        Flat(BTreeMap<String, u64>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Nested(m) => m,
+        Either::Flat(flat) => {
+            let mut m: BTreeMap<String, BTreeMap<VerdictKind, u64>> = BTreeMap::new();
+            for (key, n) in flat {
+                let (enc, kind) = key.rsplit_once('|').ok_or_else(|| serde::de::Error::custom(format!("count key {key:?} is not encoder|KIND")))?;
+                let kind = kind.parse::<VerdictKind>().map_err(serde::de::Error::custom)?;
+                *m.entry(enc.to_string()).or_default().entry(kind).or_default() += n;
+            }
+            m
+        }
+    })
 }
 
 /// Reads `progress.jsonl`; a torn last line (a kill mid-write) is ignored, the program redone.
@@ -309,4 +332,23 @@ pub fn read_progress(path: &Path) -> Result<Vec<ProgramRecord>> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_records_read_both_count_forms() {
+        let old = r#"{"index":0,"seed":1,"counts":{"btfenc|MISSED":2,"pahole-1.24/kernel-6.1|AMBIGUOUS":1,"pahole-1.24/kernel-6.1|MISSED":3},"candidates":5,"build_errors":[],"tool_seconds":1.0,"wall_seconds":2.0,"new_findings":[]}"#;
+        let r: ProgramRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(r.counts["btfenc"][&VerdictKind::Missed], 2);
+        assert_eq!(r.counts["pahole-1.24/kernel-6.1"][&VerdictKind::Ambiguous], 1);
+        assert_eq!(r.counts["pahole-1.24/kernel-6.1"][&VerdictKind::Missed], 3);
+        // What a campaign writes now reads back the same.
+        let again: ProgramRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(again.counts, r.counts);
+        let bad = old.replace("btfenc|MISSED", "btfenc|NOT_A_KIND");
+        assert!(serde_json::from_str::<ProgramRecord>(&bad).is_err());
+    }
 }

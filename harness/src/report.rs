@@ -87,9 +87,10 @@ pub fn build(out_dir: &Path) -> Result<Report> {
     let records: Vec<ProgramRecord> = read_progress(&out_dir.join("progress.jsonl"))?;
     let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for r in &records {
-        for (key, c) in &r.counts {
-            let (enc, kind) = key.rsplit_once('|').unwrap_or((key, "?"));
-            *counts.entry(enc.to_string()).or_default().entry(kind.to_string()).or_default() += c;
+        for (enc, kinds) in &r.counts {
+            for (kind, c) in kinds {
+                *counts.entry(enc.clone()).or_default().entry(kind.to_string()).or_default() += c;
+            }
         }
     }
     let mut findings = Vec::new();
