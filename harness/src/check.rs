@@ -27,16 +27,7 @@ pub fn check(files: &[PathBuf], matrix: &Matrix, kernel_load: bool, out: &Path) 
         std::fs::copy(f, &dest).with_context(|| format!("reading {}", f.display()))?;
         sources.push(dest);
     }
-    // Headers next to the sources come along (generated programs include prog.h).
-    for dir in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-            let p = entry?.path();
-            if p.extension().is_some_and(|e| e == "h") {
-                std::fs::copy(&p, case_dir.join(p.file_name().unwrap_or_default()))?;
-            }
-        }
-    }
+    copy_headers(files, &case_dir)?;
     let case = CaseInput { dir: case_dir, sources, seed: None, policy: None };
     let store = FindingStore::open(&out.join("findings"))?;
     let outcome = judge_case(&case, matrix, &oracle::standard(kernel_load), &store, &out.join("work"))?;
@@ -48,6 +39,20 @@ pub fn check(files: &[PathBuf], matrix: &Matrix, kernel_load: bool, out: &Path) 
         eprintln!("btfsmith: warning: build failed: {e}");
     }
     Ok(outcome.verdicts)
+}
+
+/// Copies the headers next to `files` into `to` (generated programs include prog.h).
+fn copy_headers(files: &[PathBuf], to: &Path) -> Result<()> {
+    for dir in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let p = entry?.path();
+            if p.extension().is_some_and(|e| e == "h") {
+                std::fs::copy(&p, to.join(p.file_name().unwrap_or_default()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of replaying one finding.
@@ -247,15 +252,7 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
                 Ok(kb) => crate::vm::kbuild::ModuleSource::from_generated_kbuild(CHECK_MODULE, &kb).extra,
                 Err(_) => Vec::new(),
             };
-            for d in files.iter().filter_map(|f| f.parent()).collect::<std::collections::BTreeSet<_>>() {
-                let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
-                for entry in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
-                    let p = entry?.path();
-                    if p.extension().is_some_and(|e| e == "h") {
-                        std::fs::copy(&p, dir.join(p.file_name().unwrap_or_default()))?;
-                    }
-                }
-            }
+            copy_headers(files, &dir)?;
             if !own_init {
                 std::fs::write(dir.join("bs_main.c"), trigger_source(calls_user))?;
                 objects.push("bs_main.o".into());

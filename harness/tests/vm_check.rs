@@ -17,29 +17,9 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-const A_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
-#include <linux/kernel.h>
-
-static noinline int dup_fn(int a, int b) { return a * b + 3; }
-long bs_run_b(long x);
-static volatile long bs_zero;
-volatile long bs_sink;
-
-void btfsmith_trigger(void)
-{
-	long x = bs_zero;
-
-	bs_sink = dup_fn((int)x + 5, (int)x + 6) + bs_run_b(x);
-}
-"#;
-
-const B_C: &str = r#"// SPDX-License-Identifier: GPL-2.0
-#include <linux/kernel.h>
-
-static noinline long dup_fn(long a, long b, long c) { return a * b + c; }
-long bs_run_b(long x);
-noinline long bs_run_b(long x) { return dup_fn(x + 7, x + 8, x + 9); }
-"#;
+// The corpus case's own sources (`corpus/runtime-same-name-statics`): one copy of them.
+const A_C: &str = include_str!("../../corpus/runtime-same-name-statics/a.c");
+const B_C: &str = include_str!("../../corpus/runtime-same-name-statics/b.c");
 
 fn btfsmith(args: &[&str], dir: &Path) -> (i32, String) {
     let cmd = harness::process::command(common::btfsmith(), args, Some(dir));

@@ -196,7 +196,46 @@ enum Reader {
         either: bool,
     },
     Ptr,
+    /// A struct or union of at most 16 bytes whose members are all naturally aligned integers,
+    /// enums or pointers (no bitfield): the SysV ABI passes it in one or two general registers
+    /// (class INTEGER), and the trampoline saves those as one or two argument slots, so each
+    /// member's bytes sit at its offset in the slots. Anything else (floats: SSE registers; an
+    /// unaligned member: class MEMORY) is not compared.
+    Aggregate {
+        /// Byte size.
+        size: u32,
+        /// (member name, byte offset, byte size, signed, pointer).
+        members: Vec<(String, u32, u32, bool, bool)>,
+    },
     Opaque,
+}
+
+/// The reader of a struct or union argument, when its bytes can be compared (see
+/// [`Reader::Aggregate`]).
+fn aggregate_reader(btf: &Btf, c: &btf::types::Composite, union: bool) -> Option<Reader> {
+    if c.size == 0 || c.size > 16 {
+        return None;
+    }
+    let mut members = Vec::new();
+    // A union's ground truth holds its first member only.
+    for m in c.members.iter().take(if union { 1 } else { usize::MAX }) {
+        if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
+            return None;
+        }
+        let (size, signed, pointer) = match strip(btf, m.ty)? {
+            TypeData::Int(i) if u32::from(i.bits) == i.size * 8 && i.bit_offset == 0 && i.size <= 8 => (i.size, i.encoding.is_signed(), false),
+            TypeData::Enum(e) => (e.size, e.signed, false),
+            TypeData::Enum64(e) => (e.size, e.signed, false),
+            TypeData::Ptr(_) => (8, false, true),
+            _ => return None,
+        };
+        let offset = m.bit_offset / 8;
+        if size == 0 || offset % size != 0 || offset + size > c.size {
+            return None;
+        }
+        members.push((btf.str(m.name).to_string(), offset, size, signed, pointer));
+    }
+    (!members.is_empty()).then_some(Reader::Aggregate { size: c.size, members })
 }
 
 /// Slot index, reader and name of each parameter of FUNC `func`.
@@ -238,9 +277,8 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
                 1,
             ),
             Some(TypeData::Ptr(_)) => (Reader::Ptr, 1),
-            Some(TypeData::Struct(c)) | Some(TypeData::Union(c)) => {
-                (Reader::Opaque, (c.size as usize).div_ceil(8).max(1))
-            }
+            Some(TypeData::Struct(c)) => (aggregate_reader(btf, c, false).unwrap_or(Reader::Opaque), (c.size as usize).div_ceil(8).max(1)),
+            Some(TypeData::Union(c)) => (aggregate_reader(btf, c, true).unwrap_or(Reader::Opaque), (c.size as usize).div_ceil(8).max(1)),
             _ => (Reader::Opaque, 1),
         };
         out.push((slot, reader, btf.str(prm.name).to_string()));
@@ -263,6 +301,35 @@ fn read_int(raw: u64, size: u32, signed: bool) -> i128 {
     } else {
         i128::from(v)
     }
+}
+
+/// Compares a struct or union argument read from its slots (`(first, second)`; the second is 0
+/// for one slot) with the recorded member values: `Some(equal)` over the members both know, or
+/// `None` when none is comparable.
+fn compare_aggregate(members: &[(String, u32, u32, bool, bool)], slots: Option<(u64, u64)>, want: &Value) -> Option<bool> {
+    let Value::Fields(fields) = want else { return None };
+    let mut bytes = [0u8; 16];
+    let Some((a, b)) = slots else { return Some(false) };
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    let mut any = false;
+    for (name, offset, size, signed, pointer) in members {
+        let Some((_, v)) = fields.iter().find(|(n, _)| n == name) else { continue };
+        let mut word = [0u8; 8];
+        word[..*size as usize].copy_from_slice(&bytes[*offset as usize..(*offset + *size) as usize]);
+        let raw = u64::from_le_bytes(word);
+        let same = match (v, pointer) {
+            (Value::Int(i), false) => read_int(raw, *size, *signed) == *i || read_int(raw, *size, !*signed) == *i,
+            (Value::Null, _) => raw == 0,
+            (Value::Ptr(_) | Value::FnAddr(_), true) => raw != 0,
+            _ => continue,
+        };
+        if !same {
+            return Some(false);
+        }
+        any = true;
+    }
+    any.then_some(true)
 }
 
 /// Compares one parameter: `Some(equal)` or `None` when not comparable.
@@ -316,7 +383,14 @@ fn score(
         } else {
             None
         };
-        match compare(r, raw, want) {
+        let verdict = match r {
+            Reader::Aggregate { size, members } => {
+                let second = if *size > 8 && ((*slot + 1) as i64) < e.nargs { e.arg(*slot + 1) } else if *size > 8 { None } else { Some(0) };
+                compare_aggregate(members, raw.zip(second), want)
+            }
+            _ => compare(r, raw, want),
+        };
+        match verdict {
             Some(true) => eq += 1,
             Some(false) => ne += 1,
             None => {}
@@ -623,5 +697,20 @@ mod tests {
         );
         assert_eq!(compare(&Reader::Opaque, Some(1), &Value::Int(1)), None);
         assert_eq!(compare(&int, None, &Value::Int(1)), Some(false));
+    }
+
+    #[test]
+    fn comparing_small_structs() {
+        // struct { int a; short b; long c; }: a at 0, b at 4, c in the second slot.
+        let members = vec![("a".to_string(), 0, 4, true, false), ("b".to_string(), 4, 2, true, false), ("c".to_string(), 8, 8, true, false)];
+        let want = Value::Fields(vec![("a".into(), Value::Int(-5)), ("b".into(), Value::Int(7)), ("c".into(), Value::Int(1 << 40))]);
+        let first = u64::from(-5i32 as u32) | (7u64 << 32) | (0xdead_u64 << 48);
+        assert_eq!(compare_aggregate(&members, Some((first, 1 << 40)), &want), Some(true), "padding bytes are ignored");
+        assert_eq!(compare_aggregate(&members, Some((first, 1 << 41)), &want), Some(false));
+        assert_eq!(compare_aggregate(&members, None, &want), Some(false), "no slot read: wrong");
+        // Nothing known to compare: not comparable.
+        let other = Value::Fields(vec![("z".into(), Value::Int(1))]);
+        assert_eq!(compare_aggregate(&members, Some((first, 0)), &other), None);
+        assert_eq!(compare_aggregate(&members, Some((first, 0)), &Value::Int(3)), None);
     }
 }
