@@ -20,6 +20,18 @@ pub enum Family {
     Clang,
 }
 
+impl std::str::FromStr for Family {
+    type Err = String;
+    /// `gcc` or `clang`, as toolchain manifests and configurations name them.
+    fn from_str(s: &str) -> Result<Family, String> {
+        match s {
+            "gcc" => Ok(Family::Gcc),
+            "clang" => Ok(Family::Clang),
+            other => Err(format!("{other:?} is not a C compiler family (gcc, clang)")),
+        }
+    }
+}
+
 /// A C compiler: a family and the executable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Compiler {

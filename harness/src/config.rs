@@ -66,8 +66,8 @@ pub struct CompilerSetup {
     pub name: String,
     /// Toolchain id (`gcc-12`).
     pub tool: String,
-    /// Family (`gcc`, `clang`).
-    pub family: String,
+    /// Family.
+    pub family: generators::toolchain::Family,
     /// Executable.
     pub path: PathBuf,
     /// `-O2`.
@@ -155,7 +155,7 @@ impl Matrix {
 fn gcc_btf_setups(e: &EncoderConfig, tc: &Toolchains, compilers: &[CompilerSetup]) -> Result<Vec<EncoderSetup>> {
     let system = tc.require_family("gcc")?;
     let mut gccs: Vec<&Tool> = Vec::new();
-    for c in compilers.iter().filter(|c| c.family == "gcc") {
+    for c in compilers.iter().filter(|c| c.family == generators::toolchain::Family::Gcc) {
         if let Some(t) = tc.tools.iter().find(|t| t.name == c.tool) {
             if !gccs.iter().any(|g| g.name == t.name) {
                 gccs.push(t);
@@ -194,7 +194,8 @@ pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -
             for opt in &config.opt_levels {
                 let name = format!("{} {opt}", t.name);
                 if filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())) {
-                    out.push(CompilerSetup { name, tool: t.name.clone(), family: t.family.clone(), path: t.path.clone(), opt: opt.clone() });
+                    let family = t.family.parse().map_err(|e| anyhow::anyhow!("compiler {}: {e}", t.name))?;
+                    out.push(CompilerSetup { name, tool: t.name.clone(), family, path: t.path.clone(), opt: opt.clone() });
                 }
             }
         }

@@ -200,7 +200,7 @@ pub fn encode_build(encoder: &EncoderSetup, build: &Build, output: &Path) -> Opt
     if encoder.config.tool != GCC_BTF {
         return Some(encode(encoder, &build.binary, output));
     }
-    if build.compiler.family != "gcc" || build.compiler.path != encoder.path {
+    if build.compiler.family != generators::toolchain::Family::Gcc || build.compiler.path != encoder.path {
         return None;
     }
     Some(encode_gcc_btf(encoder, build, output))

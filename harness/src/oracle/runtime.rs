@@ -115,7 +115,7 @@ impl Case {
         let mut any = false;
         for f in self.facts.instances(name) {
             any = true;
-            let sec = self.section_name((f.entry >> 48) as usize).unwrap_or("");
+            let sec = self.section_name(crate::dwarf::untagged_address(f.entry).0).unwrap_or("");
             if !is_init_exit(sec) {
                 return false;
             }
@@ -143,7 +143,7 @@ fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
     }
     let (base, name) = best?;
     let index = case.sections.iter().find(|(n, _)| n == name)?.1;
-    Some((crate::vm::kbuild::tagged(index, ip - base), name.to_string()))
+    Some((crate::dwarf::tagged_address(index, ip - base), name.to_string()))
 }
 
 fn kallsym(job: &JobReport, ip: u64) -> String {

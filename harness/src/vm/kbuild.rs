@@ -274,14 +274,9 @@ pub fn ftrace_sites(file: &object::File<'_>) -> Vec<u64> {
             }
             _ => continue,
         };
-        out.push(tagged(section, value.wrapping_add(rel.addend() as u64)));
+        out.push(crate::dwarf::tagged_address(section, value.wrapping_add(rel.addend() as u64)));
     }
     out
-}
-
-/// The section-tagged address [`crate::dwarf`] uses for relocatable files.
-pub fn tagged(section: usize, offset: u64) -> u64 {
-    crate::dwarf::tagged_address(section, offset)
 }
 
 /// Section name → index in `ko`.
