@@ -131,7 +131,7 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
                     // The judged encoding; a differential verdict needs every configuration (the
                     // consensus is made of all of them), the judged one last.
                     let mut involved: Vec<&pipeline::Encoding> = Vec::new();
-                    if v.oracle == "differential" {
+                    if o.compares_configurations() {
                         involved.extend(encodings.iter().filter(|e| e.btf.is_ok() && e.encoder.config.name != v.encoder));
                     }
                     if let Some(e) = encodings.iter().find(|e| e.encoder.config.name == v.encoder) {

@@ -90,7 +90,7 @@ fn side(v: &Verdict) -> &str {
 pub fn run(spec: &GateSpec, tc: &Toolchains, out: &Path) -> Result<GateResult> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let matrix = Matrix { compilers: crate::config::resolve_compilers(&Config::builtin(), tc, &[])?, encoders: vec![spec.baseline.clone(), spec.candidate.clone()] };
-    let oracles: Vec<Box<dyn Oracle>> = oracle::standard(spec.kernel_load).into_iter().filter(|o| o.name() != "differential").collect();
+    let oracles: Vec<Box<dyn Oracle>> = oracle::standard(spec.kernel_load).into_iter().filter(|o| !o.compares_configurations()).collect();
     let store = FindingStore::open(&out.join("findings"))?;
     let mut result = GateResult::default();
     let mut inputs: Vec<(String, CaseInput, Option<Matrix>)> = Vec::new();

@@ -266,6 +266,10 @@ impl Oracle for Differential {
         "differential"
     }
 
+    fn compares_configurations(&self) -> bool {
+        true
+    }
+
     fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
         let canons: Vec<(&str, Canon, bool)> = case
             .encodings

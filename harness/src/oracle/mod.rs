@@ -244,6 +244,12 @@ pub trait Oracle: Send + Sync {
     fn name(&self) -> &'static str;
     /// Judges one build and its encodings.
     fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict>;
+    /// True when a verdict rests on every configuration's encoding, not only the judged one's
+    /// (the differential's consensus): a finding then keeps them all. A gate of two
+    /// configurations has no consensus and leaves such oracles out.
+    fn compares_configurations(&self) -> bool {
+        false
+    }
 }
 
 /// The oracles every campaign runs, in report order.
