@@ -59,7 +59,7 @@ pub fn kernel_load(path: &Path, base: Option<&Path>) -> Result<bool> {
     let raw = whole
         .to_bytes()
         .with_context(|| format!("writing {} as one blob", path.display()))?;
-    match crate::oracle::load::load(&raw) {
+    match crate::kernel_btf::load(&raw) {
         Ok(()) => {
             println!(
                 "accepted: {} types ({} own), {} bytes",

@@ -23,6 +23,7 @@ pub mod dwarf_types;
 pub mod finding;
 pub mod gate;
 pub mod gen_cmd;
+pub mod kernel_btf;
 pub mod process;
 pub mod report;
 pub mod toolchains;

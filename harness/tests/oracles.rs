@@ -193,11 +193,11 @@ fn the_kernel_accepts_valid_btf_and_rejects_a_bad_name() {
         b.add_type(Type { name: n, data: TypeData::Func(Func { proto, linkage: FuncLinkage::STATIC }) });
         b.to_bytes().unwrap()
     };
-    harness::oracle::load::load(&build("good_name")).unwrap_or_else(|e| panic!("valid BTF rejected (is this root with BPF?): {e}"));
+    harness::kernel_btf::load(&build("good_name")).unwrap_or_else(|e| panic!("valid BTF rejected (is this root with BPF?): {e}"));
     // libbpf's parser takes any name; the kernel's verifier does not.
-    let err = harness::oracle::load::load(&build("bad name")).unwrap_err();
+    let err = harness::kernel_btf::load(&build("bad name")).unwrap_err();
     match &err {
-        harness::oracle::load::LoadError::Kernel { log, .. } => assert!(log.contains("Invalid name"), "{err}"),
+        harness::kernel_btf::LoadError::Kernel { log, .. } => assert!(log.contains("Invalid name"), "{err}"),
         other => panic!("expected the kernel to reject it: {other}"),
     }
 }

@@ -80,7 +80,7 @@ impl EncoderBehaviour {
                         // What a consumer of that file gets: the host kernel's answer to the bytes
                         // as they are (the load oracle re-serialises the parsed BTF, which would
                         // hide a tail).
-                        let kernel = match super::load::load(&bytes) {
+                        let kernel = match crate::kernel_btf::load(&bytes) {
                             Ok(()) => "the host kernel still accepts the file".to_string(),
                             Err(err) => format!("the host kernel refuses the file: {}", err.to_string().lines().last().unwrap_or("")),
                         };
