@@ -5,7 +5,7 @@
 //! resolves a FUNC's name, see [`Kallsyms`]), finds that body's DWARF (the out-of-line instance
 //! whose entry is that address; never an inline-only DIE of the same name), and judges the FUNC
 //! with the DWARF-truth oracle's rules ([`FunctionInstance::convention_change`],
-//! [`Signature::difference`], [`crate::dwarf::shapes_agree`], [`truth::true_signatures`]):
+//! [`Signature::difference`], [`crate::dwarf::shapes_agree`], [`crate::rules::true_signatures`]):
 //!
 //! - `OK`: the FUNC's prototype is the reached body's, and its arguments arrive as it says;
 //! - `WRONG_PROTO`: the FUNC's prototype is not the reached body's;
@@ -25,12 +25,11 @@
 //!   so nothing can be said;
 //! - `MISSED` (not a FUNC): a traceable function — exact symbol, ftrace site, DWARF body — that
 //!   has no FUNC. `safely_describable` says whether the truth oracle's stricter rule
-//!   ([`truth::safely_encodable`]'s: one prototype, arguments proven in place) holds too.
+//!   ([`crate::rules::safely_encodable`]'s: one prototype, arguments proven in place) holds too.
 //!
 //! The DWARF is read by the harness's own reader ([`crate::dwarf`]), never by the encoder's.
 
 use crate::dwarf::{Facts, FunctionInstance, Signature};
-use crate::oracle::truth;
 use anyhow::{bail, Context, Result};
 use btf::{Btf, TypeData, TypeId};
 use object::{Object, ObjectSection, ObjectSymbol};
@@ -725,7 +724,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
         j.reached = inp.instance_at(sym.addr).map(|f| Body::of(f, inp.syms));
         return j;
     }
-    if let Some(why) = truth::trampoline_refusal(btf, id) {
+    if let Some(why) = crate::rules::trampoline_refusal(btf, id) {
         j.verdict = AuditVerdict::Unattachable;
         j.mechanism = "trampoline:refused".into();
         j.detail = why;
@@ -748,7 +747,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
     let mut found: Vec<(AuditVerdict, String, String)> = Vec::new();
     if name.contains('.') {
         // A FUNC named like a clone: it must describe the clone's real parameters.
-        let candidates = truth::true_signatures(target);
+        let candidates = crate::rules::true_signatures(target);
         let matches = |s: &Signature| {
             *s == claimed
                 || (s.variadic
@@ -867,7 +866,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
                 ev.mechanism.into(),
                 ev.detail,
             ));
-        } else if let Some((mechanism, detail)) = truth::trampoline_misread(btf, id, target) {
+        } else if let Some((mechanism, detail)) = crate::rules::trampoline_misread(btf, id, target) {
             found.push((AuditVerdict::UnsafeOptimized, mechanism.into(), detail));
         } else if target.return_dropped() {
             found.push((
@@ -954,7 +953,7 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
     }
     // Bodies that exist only as clones (`f.isra.0`, `f.constprop.0`): only a FUNC under the
     // clone's own name can describe one (the kernel resolves the FUNC's name exactly), with the
-    // real prototype the DWARF proves ([`truth::clone_signature`], the campaign's rule).
+    // real prototype the DWARF proves ([`crate::rules::clone_signature`], the campaign's rule).
     for f in inp.facts.functions.iter().filter(|f| f.is_clone()) {
         if inp.instances(&f.name).any(|g| g.has_exact_symbol()) {
             continue;
@@ -968,7 +967,7 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
         if sym.addr != f.entry || inp.unattachable(sym).is_some() {
             continue;
         }
-        let Some(sig) = truth::clone_signature(f) else { continue };
+        let Some(sig) = crate::rules::clone_signature(f) else { continue };
         let mut j = verdict(
             clone,
             None,
@@ -992,7 +991,7 @@ pub fn missed(inp: &Inputs<'_>, encoded: &BTreeSet<String>) -> Vec<Judgement> {
 }
 
 /// The truth oracle's rule for "could have been described safely"
-/// ([`truth::safely_encodable`]: every body carrying the exact symbol has one prototype and one
+/// ([`crate::rules::safely_encodable`]: every body carrying the exact symbol has one prototype and one
 /// set of types, the reached one receives its arguments as the prototype says, not variadic),
 /// over the indexes: `safely_encodable` scans every function per name, quadratic on a kernel's
 /// 50,000.

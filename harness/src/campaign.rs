@@ -121,7 +121,7 @@ pub fn judge_case(case: &CaseInput, matrix: &Matrix, oracles: &[Box<dyn Oracle>]
             .filter_map(|e| pipeline::encode_build(e, &build, &dir.join(format!("{}.btf", crate::finding::slug(&e.config.name)))))
             .collect();
         out.tool_time += encodings.iter().map(|e| e.proc.elapsed).sum::<Duration>();
-        out.candidates += ((oracle::truth::safely_encodable(&build.facts).len() + oracle::truth::clone_only_describable(&build.facts).len()) * encodings.len()) as u64;
+        out.candidates += ((crate::rules::safely_encodable(&build.facts).len() + crate::rules::clone_only_describable(&build.facts).len()) * encodings.len()) as u64;
         let run = CaseRun::new(&build, &encodings);
         // The machine code, disassembled once per build and only when a finding needs it.
         let mut disassembly: Option<Option<crate::confirm::Disassembly>> = None;

@@ -26,6 +26,7 @@ pub mod gen_cmd;
 pub mod kernel_btf;
 pub mod process;
 pub mod report;
+pub mod rules;
 pub mod toolchains;
 pub mod upstream;
 pub mod vm;

@@ -46,7 +46,7 @@ pub fn judge_observation(case: &Case, compiler: &str, o: &Observation) -> Vec<Ve
         kind,
         encoder: o.encoder.config.name.clone(),
         compiler: compiler.to_string(),
-        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| super::truth::phenomenon(&case.facts, f)),
+        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| crate::rules::phenomenon(&case.facts, f)),
         function,
         evidence: evidence.into(),
         detail,
@@ -600,7 +600,7 @@ pub fn missed(case: &Case, btf: &Btf) -> Vec<(String, String)> {
         .map(|t| btf.str(t.name))
         .collect();
     let safe: std::collections::BTreeSet<String> =
-        crate::oracle::truth::safely_encodable(&case.facts)
+        crate::rules::safely_encodable(&case.facts)
             .into_iter()
             .collect();
     let names: std::collections::BTreeSet<&str> = case
