@@ -322,22 +322,9 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
         out.join("vm").canonicalize()
     })?);
     let execution = runner.run(&[case], &encoders)?;
+    let report = crate::vm::judge(&execution);
     let store = FindingStore::open(&out.join("findings"))?;
-    let mut verdicts = Vec::new();
-    for m in &execution.modules {
-        let build = m.build();
-        let run = oracle::CaseRun { build: &build, encodings: &[], runtime: Some(m) };
-        for o in oracle::runtime() {
-            for v in o.check(&run) {
-                if v.kind.is_finding() {
-                    if let Some(obs) = m.observations.iter().find(|o| o.encoder.config.name == v.encoder) {
-                        let files = crate::finding::ModuleFiles { dir: &src_dir, record: record.clone(), seed: None, policy: None, build: &build, observation: obs, kernel: &env.kernel };
-                        store.record_module(&v, &files)?;
-                    }
-                }
-                verdicts.push(v);
-            }
-        }
-    }
-    Ok(verdicts)
+    let origin = crate::vm::ModuleOrigin { dir: src_dir, record, seed: None, policy: None };
+    crate::vm::record_findings(&execution, &report, &store, &env.kernel, |_| Ok(origin.clone()))?;
+    Ok(report.verdicts.into_iter().map(|v| v.verdict).collect())
 }

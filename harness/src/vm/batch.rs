@@ -9,9 +9,8 @@
 
 use super::guest::GuestEnv;
 use super::kbuild::{self, ModuleSource};
-use super::{Case, CaseVerdict, Expected, Report, Runner};
-use crate::finding::{FindingStore, ModuleFiles, ModuleRecord};
-use crate::oracle::{self, CaseRun};
+use super::{Case, Expected, ModuleOrigin, Runner};
+use crate::finding::{FindingStore, ModuleRecord};
 use crate::config::{Config, Matrix};
 use crate::toolchains::Toolchains;
 use anyhow::{Context, Result};
@@ -140,34 +139,17 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
         runner.env.smp = 1;
     }
     let execution = runner.run(&cases, &matrix.encoders)?;
+    let report = super::judge(&execution);
     let store = FindingStore::open(findings)?;
-    let mut report = Report { verdicts: Vec::new(), timings: execution.timings.clone(), crash_logs: execution.crash_logs.clone() };
-    let mut new_findings = 0;
-    for m in &execution.modules {
-        let build = m.build();
-        let run = CaseRun { build: &build, encodings: &[], runtime: Some(m) };
-        let (i, (seed, _)) = mods.iter().zip(&truths).enumerate().find(|(_, (ms, _))| ms.name == m.case.module).map(|(i, (_, t))| (i, t)).context("a judged module that was never built")?;
-        for o in oracle::runtime() {
-            for v in o.check(&run) {
-                if v.kind.is_finding() {
-                    if let Some(obs) = m.observations.iter().find(|o| o.encoder.config.name == v.encoder) {
-                        let record = ModuleRecord {
-                            name: mods[i].name.clone(),
-                            objects: mods[i].objects.clone(),
-                            extra: mods[i].extra.clone(),
-                            prebuilt: None,
-                            kernel: runner.env.kernel.version.clone(),
-                            expected: m.case.expected.clone(),
-                        };
-                        let dir = build_root.join(&mods[i].name);
-                        let files = ModuleFiles { dir: &dir, record, seed: Some(*seed), policy: Some(&args.policy), build: &build, observation: obs, kernel: &runner.env.kernel };
-                        new_findings += usize::from(store.record_module(&v, &files)?.is_some());
-                    }
-                }
-                report.verdicts.push(CaseVerdict { case: m.case.label.clone(), verdict: v });
-            }
-        }
-    }
+    let new_findings = super::record_findings(&execution, &report, &store, &runner.env.kernel, |m| {
+        let (ms, (seed, _)) = mods.iter().zip(&truths).find(|(ms, _)| ms.name == m.case.module).context("a judged module that was never built")?;
+        Ok(ModuleOrigin {
+            dir: build_root.join(&ms.name),
+            record: ModuleRecord { name: ms.name.clone(), objects: ms.objects.clone(), extra: ms.extra.clone(), prebuilt: None, kernel: runner.env.kernel.version.clone(), expected: m.case.expected.clone() },
+            seed: Some(*seed),
+            policy: Some(args.policy.clone()),
+        })
+    })?;
     let mut counts = RuntimeCounts { modules: cases.len() as u64, ..Default::default() };
     for v in &report.verdicts {
         *counts.counts.entry(v.encoder.clone()).or_default().entry(v.kind.to_string()).or_default() += 1;

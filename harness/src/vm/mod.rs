@@ -530,6 +530,45 @@ pub fn judge(execution: &Execution) -> Report {
     report
 }
 
+/// Where a module's files come from, for its runtime findings.
+#[derive(Debug, Clone)]
+pub struct ModuleOrigin {
+    /// The module's source directory (or the directory of a prebuilt `.ko`).
+    pub dir: PathBuf,
+    /// What a finding's record says about the module.
+    pub record: crate::finding::ModuleRecord,
+    /// Seed, for generated modules.
+    pub seed: Option<u64>,
+    /// Policy, for generated modules.
+    pub policy: Option<String>,
+}
+
+/// Records every finding verdict of `report` (judged from `execution`) in `store`, each with its
+/// module's files as `origin` describes them. Returns the number of new findings.
+pub fn record_findings(
+    execution: &Execution,
+    report: &Report,
+    store: &crate::finding::FindingStore,
+    kernel: &crate::toolchains::Kernel,
+    origin: impl Fn(&ModuleRun) -> Result<ModuleOrigin>,
+) -> Result<usize> {
+    let mut new = 0;
+    for m in &execution.modules {
+        let mut findings = report.verdicts.iter().filter(|v| v.case == m.case.label && v.kind.is_finding()).peekable();
+        if findings.peek().is_none() {
+            continue;
+        }
+        let build = m.build();
+        let o = origin(m)?;
+        for v in findings {
+            let Some(observation) = m.observations.iter().find(|x| x.encoder.config.name == v.encoder) else { continue };
+            let files = crate::finding::ModuleFiles { dir: &o.dir, record: o.record.clone(), seed: o.seed, policy: o.policy.as_deref(), build: &build, observation, kernel };
+            new += usize::from(store.record_module(v, &files)?.is_some());
+        }
+    }
+    Ok(new)
+}
+
 /// A configuration name as a directory name.
 pub fn slug(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
