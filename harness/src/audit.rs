@@ -5,7 +5,7 @@
 //! resolves a FUNC's name, see [`Kallsyms`]), finds that body's DWARF (the out-of-line instance
 //! whose entry is that address; never an inline-only DIE of the same name), and judges the FUNC
 //! with the DWARF-truth oracle's rules ([`FunctionInstance::convention_change`],
-//! [`Signature::difference`], [`crate::dwarf::shapes_agree`], [`crate::rules::true_signatures`]):
+//! [`Signature::difference`], [`facts::dwarf::shapes_agree`], [`crate::rules::true_signatures`]):
 //!
 //! - `OK`: the FUNC's prototype is the reached body's, and its arguments arrive as it says;
 //! - `WRONG_PROTO`: the FUNC's prototype is not the reached body's;
@@ -27,9 +27,9 @@
 //!   has no FUNC. `safely_describable` says whether the truth oracle's stricter rule
 //!   ([`crate::rules::safely_encodable`]'s: one prototype, arguments proven in place) holds too.
 //!
-//! The DWARF is read by the harness's own reader ([`crate::dwarf`]), never by the encoder's.
+//! The DWARF is read by the judge side's own reader ([`facts::dwarf`]), never by the encoder's.
 
-use crate::dwarf::{Facts, FunctionInstance, Signature};
+use facts::dwarf::{Facts, FunctionInstance, Signature};
 use anyhow::{bail, Context, Result};
 use btf::{Btf, TypeData, TypeId};
 use object::{Object, ObjectSection, ObjectSymbol};
@@ -147,7 +147,7 @@ pub struct Kallsyms {
     addresses: Vec<u64>,
     text: Vec<(u64, u64)>,
     init_text: Vec<(u64, u64)>,
-    /// A module's sections by index (addresses are section-tagged, as [`crate::dwarf`] tags
+    /// A module's sections by index (addresses are [`facts::SectionAddress`]es packed as [`facts::dwarf`] packs
     /// them in relocatable files); `None` for a vmlinux.
     module: Option<Vec<String>>,
 }
@@ -200,8 +200,8 @@ impl Kallsyms {
         })
     }
 
-    /// A module's symbols, `symbols` in its symbol-table order with section-tagged addresses
-    /// ([`crate::dwarf`]'s tagging), `sections` all of its sections.
+    /// A module's symbols, `symbols` in its symbol-table order with packed
+    /// [`facts::SectionAddress`]es, `sections` all of its sections.
     ///
     /// The kernel resolves a name in a module's BTF with `find_kallsyms_symbol_value()`: the
     /// first defined symbol of that name in the module's kallsyms, which after the module's
@@ -218,14 +218,14 @@ impl Kallsyms {
         addresses.extend(
             sections
                 .iter()
-                .map(|s| crate::dwarf::tagged_address(s.index, s.size)),
+                .map(|s| facts::SectionAddress::new(s.index, s.size).pack()),
         );
         addresses.sort_unstable();
         addresses.dedup();
         let range = |s: &ModuleSection| {
             (
-                crate::dwarf::tagged_address(s.index, 0),
-                crate::dwarf::tagged_address(s.index, s.size),
+                facts::SectionAddress::new(s.index, 0).pack(),
+                facts::SectionAddress::new(s.index, s.size).pack(),
             )
         };
         let text = sections.iter().filter(|s| s.exec).map(range).collect();
@@ -295,7 +295,7 @@ impl Kallsyms {
         match &self.module {
             None => format!("{addr:#x}"),
             Some(names) => {
-                let (index, offset) = crate::dwarf::untagged_address(addr);
+                let facts::SectionAddress { section: index, offset } = facts::SectionAddress::unpack(addr);
                 match names.get(index).filter(|n| !n.is_empty()) {
                     Some(n) => format!("{n}+{offset:#x}"),
                     None => format!("section {index}+{offset:#x}"),
@@ -795,7 +795,7 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
             found.push((AuditVerdict::Ambiguous, "collision:inconsistent".into(), format!("{} bodies carry the symbol {name}, with different prototypes: {}; the kernel reaches the one at {} ({})", attachable.len(), list.join("; "), inp.syms.at(target.entry), target.cu)));
         } else if attachable
             .iter()
-            .any(|f| !crate::dwarf::shapes_agree(&f.shape, &target.shape))
+            .any(|f| !facts::dwarf::shapes_agree(&f.shape, &target.shape))
         {
             let list: Vec<String> = attachable
                 .iter()
@@ -1003,7 +1003,7 @@ fn safely_describable(inp: &Inputs<'_>, name: &str, target: &FunctionInstance) -
     let sigs: BTreeSet<&Signature> = bodies.iter().map(|f| &f.sig).collect();
     let one_type = bodies
         .iter()
-        .all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
+        .all(|f| facts::dwarf::shapes_agree(&f.shape, &target.shape));
     sigs.len() == 1 && one_type && target.convention_verified() && !target.variadic
 }
 
@@ -1078,7 +1078,7 @@ pub fn judge_image(
             .filter(|(n, _, _)| unexplained.contains(n))
             .map(|&(_, u, d)| (u, d))
             .collect();
-        facts.codeless = crate::dwarf::read_codeless(dwarf_data, pool, &refs)
+        facts.codeless = facts::dwarf::read_codeless(dwarf_data, pool, &refs)
             .context("reading code-less DIEs")?;
     }
     let inp = Inputs::new(facts, syms, mcount);
@@ -1158,7 +1158,7 @@ fn audit_vmlinux(args: &AuditArgs, vmlinux: &Path, pool: &rayon::ThreadPool, job
         .with_context(|| format!("the ftrace sites of {}", vmlinux.display()))?;
     let t_inputs = t0.elapsed();
 
-    let mut facts = crate::dwarf::read_with(&map, Some(pool), true)
+    let mut facts = facts::dwarf::read_with(&map, Some(pool), true)
         .with_context(|| format!("reading the DWARF of {}", vmlinux.display()))?;
     let t_dwarf = t0.elapsed();
     let image = judge_image(btf, &map, &mut facts, &syms, &mcount, pool)?;

@@ -396,7 +396,7 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Facts { file } => {
-            let facts = crate::dwarf::read_file(&file)?;
+            let facts = facts::dwarf::read_file(&file)?;
             println!("{}", serde_json::to_string_pretty(&facts)?);
             Ok(ExitCode::SUCCESS)
         }

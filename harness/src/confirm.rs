@@ -31,8 +31,8 @@
 //! function's first instruction up to its first branch, call or return; 32/64-bit register
 //! writes count as writes, 8/16-bit writes as neither.
 
-use crate::abi::reg_name;
-use crate::dwarf::{EntryLocation, Facts, FunctionInstance};
+use facts::abi::reg_name;
+use facts::dwarf::{EntryLocation, Facts, FunctionInstance};
 use crate::process;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -358,14 +358,14 @@ pub fn confirm(dis: &Disassembly, facts: &Facts, function: &str, mechanism: &str
                 return unconfirmable("a parameter type the ABI model does not classify");
             };
             let sizes: Vec<u64> = layouts.iter().map(|l| l.size).collect();
-            let found = crate::abi::misreads(&layouts, &sizes).into_iter().find_map(|m| match (&m.abi, &m.trampoline) {
-                (crate::abi::Placement::Registers(a), t) if a.len() == 1 && crate::abi::INT_REGS.contains(&a[0]) => Some((m.index, a[0], t.clone())),
+            let found = facts::abi::misreads(&layouts, &sizes).into_iter().find_map(|m| match (&m.abi, &m.trampoline) {
+                (facts::abi::Placement::Registers(a), t) if a.len() == 1 && facts::abi::INT_REGS.contains(&a[0]) => Some((m.index, a[0], t.clone())),
                 _ => None,
             });
             let Some((i, r, t)) = found else {
                 return unconfirmable("every misread parameter is on the stack or in an SSE register, which this reader does not follow");
             };
-            if let crate::abi::Placement::Registers(t) = &t {
+            if let facts::abi::Placement::Registers(t) = &t {
                 if let Some(c) = refutes(t[0]) {
                     return c;
                 }
@@ -377,7 +377,7 @@ pub fn confirm(dis: &Disassembly, facts: &Facts, function: &str, mechanism: &str
                         "{sym} reads %{} before writing it (`{insn}`): parameter {i} ({}) arrives there, while the trampoline reads it from {}",
                         reg_name(r),
                         f.params[i].name,
-                        crate::abi::describe(&t)
+                        facts::abi::describe(&t)
                     ),
                 },
                 _ => unconfirmable(format!("{sym}'s entry path does not read %{} before a branch, call or write", reg_name(r))),

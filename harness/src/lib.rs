@@ -4,7 +4,6 @@
 //! 0 = clean, 1 = a difference or finding, 2 = an error.
 #![deny(missing_docs, missing_debug_implementations)]
 
-pub mod abi;
 pub mod audit;
 pub mod bisect;
 pub mod btf_cmd;
@@ -18,8 +17,6 @@ pub mod merge;
 pub mod minimize;
 pub mod oracle;
 pub mod pipeline;
-pub mod dwarf;
-pub mod dwarf_types;
 pub mod finding;
 pub mod gate;
 pub mod gen_cmd;

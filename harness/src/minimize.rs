@@ -116,14 +116,14 @@ fn judge(rec: &FindingRecord, dir: &Path, sources: Vec<PathBuf>, store: &Finding
             Err(e) => return Err(e),
         };
         let ko = work.join("case/build").join(format!("{}.ko", crate::check::CHECK_MODULE));
-        let functions = crate::dwarf::read_file(&ko).map(|f| f.functions.iter().filter(|f| !f.name.starts_with("bs_")).count()).unwrap_or(0);
+        let functions = facts::dwarf::read_file(&ko).map(|f| f.functions.iter().filter(|f| !f.name.starts_with("bs_")).count()).unwrap_or(0);
         return Ok((verdicts, functions));
     }
     let matrix = Matrix { compilers: vec![rec.compiler.clone()], encoders: rec.encoders.clone() };
     let kernel_load = rec.verdict.oracle == "kernel-load";
     let case = CaseInput { dir: dir.to_path_buf(), sources, seed: rec.seed, policy: rec.policy.clone() };
     let outcome = judge_case(&case, &matrix, &oracle::standard(kernel_load), store, work)?;
-    let functions = crate::dwarf::read_file(&work.join(crate::finding::slug(&rec.compiler.name)).join("prog")).map(|f| f.functions.iter().filter(|f| f.name != "main" && !f.name.starts_with("bs_run_")).count()).unwrap_or(0);
+    let functions = facts::dwarf::read_file(&work.join(crate::finding::slug(&rec.compiler.name)).join("prog")).map(|f| f.functions.iter().filter(|f| f.name != "main" && !f.name.starts_with("bs_run_")).count()).unwrap_or(0);
     Ok((outcome.verdicts, functions))
 }
 

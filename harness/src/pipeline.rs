@@ -6,8 +6,8 @@
 //! gets a stub one compiled without debug info, so it adds no DWARF.
 
 use crate::config::{CompilerSetup, EncoderSetup};
-use crate::dwarf::{self, Facts};
-use crate::dwarf_types::{self, TypeFacts};
+use facts::dwarf::{self, Facts};
+use facts::types::TypeFacts;
 use crate::process::{self, ProcRes};
 use btf::Btf;
 use std::path::{Path, PathBuf};
@@ -80,8 +80,8 @@ pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Resul
     let mut args: Vec<String> = objects.iter().map(|o| o.display().to_string()).collect();
     args.extend(["-o".into(), binary.display().to_string()]);
     procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
-    let facts = dwarf::read_file(&binary).map_err(BuildError::Dwarf)?;
-    let types = dwarf_types::read_file(&binary).map_err(|e| format!("{e:#}"));
+    let facts = dwarf::read_file(&binary).map_err(|e| BuildError::Dwarf(e.into()))?;
+    let types = facts::types::read_file(&binary).map_err(|e| format!("{e:#}"));
     Ok(Build { compiler: compiler.clone(), binary, sources: sources.to_vec(), facts, types, procs })
 }
 

@@ -4,8 +4,8 @@
 //! oracle, the audit and the campaign's MISSED denominator all apply these rules; keeping them
 //! here keeps the oracles from reaching into each other.
 
-use crate::abi::{self, TrampolineArg};
-use crate::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance, Signature};
+use facts::abi::{self, TrampolineArg};
+use facts::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance, Signature};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;
 
@@ -49,7 +49,7 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
 /// or no location, and no call-site record). Each comes with the first parameter, if any, that
 /// sits in another register than its position in that signature calls for.
 pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)> {
-    let certain = |p: &crate::dwarf::ParamFact| {
+    let certain = |p: &facts::dwarf::ParamFact| {
         p.passed == Some(true)
             || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)
     };
@@ -63,7 +63,7 @@ pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)>
     }
     let mut out = Vec::new();
     for mask in 0u32..(1 << unknown.len()) {
-        let kept: Vec<&crate::dwarf::ParamFact> = f
+        let kept: Vec<&facts::dwarf::ParamFact> = f
             .params
             .iter()
             .enumerate()
@@ -84,7 +84,7 @@ pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)>
             .find_map(|(p, abi)| match (p.location, abi) {
                 // Not evidence: a whole-body location in a callee-saved register (see
                 // FunctionInstance::convention_change).
-                (EntryLocation::Register(r), Some(a)) if r != *a && !(p.whole_body && crate::dwarf::CALLEE_SAVED.contains(&r)) => Some(format!(
+                (EntryLocation::Register(r), Some(a)) if r != *a && !(p.whole_body && facts::dwarf::CALLEE_SAVED.contains(&r)) => Some(format!(
                     "parameter {} arrives in DWARF register {r}, its position says {a}",
                     p.name
                 )),
@@ -282,14 +282,14 @@ pub fn clone_signature(f: &FunctionInstance) -> Option<Signature> {
     let candidates = true_signatures(f);
     let [(sig, None)] = &candidates[..] else { return None };
     // Every kept parameter verified where its new position puts it.
-    let kept: Vec<&crate::dwarf::ParamFact> = f.params.iter().filter(|p| sig.params.len() == f.params.len() || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
+    let kept: Vec<&facts::dwarf::ParamFact> = f.params.iter().filter(|p| sig.params.len() == f.params.len() || !matches!(p.location, EntryLocation::None | EntryLocation::Constant)).collect();
     if kept.len() != sig.params.len() {
         return None;
     }
     let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
     let regs = abi_registers(&classes, false);
     let verified = kept.iter().zip(&regs).all(|(p, abi)| match (p.abi_class, abi, p.location) {
-        (crate::dwarf::AbiClass::Other, _, _) => false,
+        (facts::dwarf::AbiClass::Other, _, _) => false,
         (_, Some(r), EntryLocation::Register(l)) => *r == l,
         (_, None, EntryLocation::Stack) => true,
         _ => false,
@@ -299,7 +299,7 @@ pub fn clone_signature(f: &FunctionInstance) -> Option<Signature> {
 
 /// Names a FUNC could describe safely: one attachable body (or several with one signature, every
 /// one of them proven), arguments proven to arrive as the prototype says
-/// ([`crate::dwarf::FunctionInstance::convention_verified`]), and not variadic.
+/// ([`facts::dwarf::FunctionInstance::convention_verified`]), and not variadic.
 pub fn safely_encodable(facts: &Facts) -> Vec<String> {
     let names: BTreeSet<&str> = facts.functions.iter().map(|f| f.name.as_str()).collect();
     names
@@ -314,7 +314,7 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
             };
             let bodies: Vec<&FunctionInstance> = facts.instances(n).filter(|f| f.has_exact_symbol()).collect();
             let sigs: BTreeSet<&Signature> = bodies.iter().map(|f| &f.sig).collect();
-            let one_type = bodies.iter().all(|f| crate::dwarf::shapes_agree(&f.shape, &target.shape));
+            let one_type = bodies.iter().all(|f| facts::dwarf::shapes_agree(&f.shape, &target.shape));
             // Every body that carries the name must be proven, not just the one vmlinux's kallsyms
             // picks: a module's symbol lookup may pick another, and a body clang rewrote
             // (DW_CC_nocall, a constant parameter) would then be read wrong through the same FUNC.

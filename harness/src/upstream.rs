@@ -104,7 +104,7 @@ pub fn report(dir: &Path) -> Result<String> {
             }
             writeln!(s)?;
         }
-        let facts = crate::dwarf::read_file(&build_dir.join("prog")).ok();
+        let facts = facts::dwarf::read_file(&build_dir.join("prog")).ok();
         let base = f.split('.').next().unwrap_or(f);
         if let Some(facts) = &facts {
             let instances: Vec<_> = facts.functions.iter().filter(|i| i.name == base || i.symbols.iter().any(|s| s == f)).collect();
@@ -114,7 +114,7 @@ pub fn report(dir: &Path) -> Result<String> {
             for i in instances {
                 writeln!(s, "  {} in {} at symbol(s) {}{}", i.prototype, i.cu, i.symbols.join(","), if i.nocall { ", DW_AT_calling_convention DW_CC_nocall" } else { "" })?;
                 // The full System V placement where every parameter type is classified.
-                let placed: Option<Vec<crate::abi::Placement>> = i.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>().map(|l| crate::abi::sysv_placement(&l));
+                let placed: Option<Vec<facts::abi::Placement>> = i.params.iter().map(|p| p.layout.clone()).collect::<Option<Vec<_>>>().map(|l| facts::abi::sysv_placement(&l));
                 for (n, p) in i.params.iter().enumerate() {
                     writeln!(
                         s,
@@ -124,7 +124,7 @@ pub fn report(dir: &Path) -> Result<String> {
                         p.location_expr,
                         p.location,
                         match (&placed, p.abi_register) {
-                            (Some(pl), _) => crate::abi::describe(&pl[n]),
+                            (Some(pl), _) => facts::abi::describe(&pl[n]),
                             (None, Some(r)) => format!("DWARF register {r}"),
                             (None, None) => "nothing checked (an aggregate, or after one)".to_string(),
                         }

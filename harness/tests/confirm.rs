@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use harness::confirm::{confirm, Disassembly, Status};
-use harness::dwarf::EntryLocation;
+use facts::dwarf::EntryLocation;
 
 const SRC: &str = r#"
 volatile long sink;
@@ -23,7 +23,7 @@ fn register_verdicts_are_confirmed_and_a_false_claim_is_refuted() {
     let bin = dir.path().join("n");
     run_ok(tool("clang-19"), &["-g", "-O2", c.to_str().unwrap(), "-o", bin.to_str().unwrap()], None);
     let dis = Disassembly::of(&bin).expect("objdump");
-    let mut facts = harness::dwarf::read_file(&bin).unwrap();
+    let mut facts = facts::dwarf::read_file(&bin).unwrap();
 
     // clang drops droplast's last argument: api1 never sets rdx for the call.
     let r = confirm(&dis, &facts, "droplast", "nocall:param-dropped");
@@ -56,7 +56,7 @@ fn same_name_bodies_are_placed_by_binutils() {
     let bin = dir.path().join("ab");
     run_ok(family("gcc"), &["-g", "-O2", a.to_str().unwrap(), b.to_str().unwrap(), "-o", bin.to_str().unwrap()], None);
     let dis = Disassembly::of(&bin).expect("objdump");
-    let facts = harness::dwarf::read_file(&bin).unwrap();
+    let facts = facts::dwarf::read_file(&bin).unwrap();
     let r = confirm(&dis, &facts, "dup_fn", "collision:inconsistent");
     assert_eq!(r.status, Status::Confirmed, "{r:?}");
     assert!(r.how.contains("a.c") && r.how.contains("b.c"), "{r:?}");
@@ -82,7 +82,7 @@ fn a_first_instruction_from_a_header_does_not_misplace_a_static() {
     let line = run_ok("addr2line", &["-i", "-e", bin.to_str().unwrap(), &format!("0x{first}")], None).stdout_text();
     assert!(line.trim_end().lines().last().unwrap().contains("h.h:"), "premise: addr2line names the header: {line}");
     let dis = Disassembly::of(&bin).expect("objdump");
-    let facts = harness::dwarf::read_file(&bin).unwrap();
+    let facts = facts::dwarf::read_file(&bin).unwrap();
     let r = confirm(&dis, &facts, "dup_fn", "collision:inconsistent");
     assert_eq!(r.status, Status::Confirmed, "{r:?}");
     assert!(r.how.contains("a.c") && r.how.contains("b.c"), "{r:?}");

@@ -5,7 +5,7 @@
 //! - its FUNCs are resolved in its own symbols, in symbol-table order (see
 //!   [`Kallsyms::for_module`]), not by lowest address over the whole kernel;
 //! - it is a relocatable ELF file: every address is a section offset (tagged with the section
-//!   index, as [`crate::dwarf`] does), and its ftrace sites are the targets of the relocations
+//!   index, as [`facts::dwarf`] does), and its ftrace sites are the targets of the relocations
 //!   of its `__mcount_loc` section;
 //! - distributions ship it stripped (and compressed: `.ko.xz`), its DWARF in a debug package
 //!   under the same relative path. Symbols, ftrace sites and BTF are then read from the shipped
@@ -146,7 +146,7 @@ fn module_symbols(file: &object::File<'_>) -> Vec<KSym> {
         }
         out.push(KSym {
             name: name.to_string(),
-            addr: crate::dwarf::tagged_address(index.0, s.address()),
+            addr: facts::SectionAddress::new(index.0, s.address()).pack(),
             kind: format!("{:?}", s.kind()).to_lowercase(),
             section: section.name().ok().map(str::to_string),
         });
@@ -275,13 +275,13 @@ fn audit_one(
         (Some(dd), debug.to_path_buf(), Some(map))
     };
     let dwarf_bytes: &[u8] = dwarf_data.as_deref().unwrap_or(&data);
-    let mut facts = crate::dwarf::read_with(dwarf_bytes, None, true)
+    let mut facts = facts::dwarf::read_with(dwarf_bytes, None, true)
         .with_context(|| format!("reading the DWARF of {}", dwarf_from.display()))?;
     if let Some(map) = renumber {
         let renumber = |a: u64| {
-            let (s, off) = crate::dwarf::untagged_address(a);
+            let facts::SectionAddress { section: s, offset: off } = facts::SectionAddress::unpack(a);
             map.get(&s)
-                .map(|&t| crate::dwarf::tagged_address(t, off))
+                .map(|&t| facts::SectionAddress::new(t, off).pack())
         };
         // A body in a section the shipped module does not have cannot be reached: drop it.
         facts.functions.retain_mut(|f| match renumber(f.entry) {

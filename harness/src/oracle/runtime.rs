@@ -115,7 +115,7 @@ impl Case {
         let mut any = false;
         for f in self.facts.instances(name) {
             any = true;
-            let sec = self.section_name(crate::dwarf::untagged_address(f.entry).0).unwrap_or("");
+            let sec = self.section_name(facts::SectionAddress::unpack(f.entry).section).unwrap_or("");
             if !is_init_exit(sec) {
                 return false;
             }
@@ -130,7 +130,7 @@ impl Case {
     }
 }
 
-/// Where a guest address lands in the `.ko`: (section-tagged address, section name).
+/// Where a guest address lands in the `.ko`: (packed [`facts::SectionAddress`], section name).
 fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
     let mut best: Option<(u64, &str)> = None;
     for (name, addr) in &job.sections {
@@ -143,7 +143,7 @@ fn locate(case: &Case, job: &JobReport, ip: u64) -> Option<(u64, String)> {
     }
     let (base, name) = best?;
     let index = case.sections.iter().find(|(n, _)| n == name)?.1;
-    Some((crate::dwarf::tagged_address(index, ip - base), name.to_string()))
+    Some((facts::SectionAddress::new(index, ip - base).pack(), name.to_string()))
 }
 
 fn kallsym(job: &JobReport, ip: u64) -> String {
@@ -476,8 +476,8 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&
             ),
         );
     }
-    let claimed = crate::dwarf::Signature::of_btf_func(btf, id);
-    let intended: Vec<&crate::dwarf::FunctionInstance> = case
+    let claimed = facts::dwarf::Signature::of_btf_func(btf, id);
+    let intended: Vec<&facts::dwarf::FunctionInstance> = case
         .facts
         .instances(&r.name)
         .filter(|f| Some(&f.sig) == claimed.as_ref())
@@ -495,7 +495,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&
         );
     };
     let Some(hit) = case.facts.instance_at(at) else {
-        return ("runtime:not-a-function-entry", VerdictKind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), crate::dwarf::untagged_address(at).1));
+        return ("runtime:not-a-function-entry", VerdictKind::WrongFunction, format!("FUNC [{}] {shown}: entered {} at {section}+{:#x}, which is no function's entry in the DWARF", r.id, kallsym(job, ip), facts::SectionAddress::unpack(at).offset));
     };
     if !intended.is_empty() && !intended.iter().any(|f| f.entry == hit.entry) {
         let list: Vec<String> = intended

@@ -1,7 +1,7 @@
 //! DWARF truth: every FUNC an encoder emitted, checked against what the compiler produced.
 //!
 //! For a FUNC named `N`, the kernel attaches to the first symbol named exactly `N` (see
-//! [`crate::dwarf::Facts::attach_target`]) and a tracer reads its arguments as the FUNC's
+//! [`facts::dwarf::Facts::attach_target`]) and a tracer reads its arguments as the FUNC's
 //! prototype says. So:
 //! - AMBIGUOUS: several functions carry the symbol `N` with different signatures;
 //! - WRONG_PROTO: the FUNC's signature is not the attached function's;
@@ -15,7 +15,7 @@
 //! Signatures are compared without parameter names: names do not change how arguments travel.
 
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
-use crate::dwarf::{Facts, FunctionInstance, Signature};
+use facts::dwarf::{Facts, FunctionInstance, Signature};
 use crate::rules::{clone_only_describable, phenomenon, safely_encodable, trampoline_misread, true_signatures, HARNESS_FUNCTIONS};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;
@@ -197,7 +197,7 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
                 list.join("\n")
             ),
         ));
-    } else if attachable.iter().any(|f| !crate::dwarf::shapes_agree(&claimed_shape(btf, id, &claimed, f), &claimed_shape(btf, id, &claimed, attachable[0]))) {
+    } else if attachable.iter().any(|f| !facts::dwarf::shapes_agree(&claimed_shape(btf, id, &claimed, f), &claimed_shape(btf, id, &claimed, attachable[0]))) {
         // The prototypes read the same, but a struct or typedef of the same name is a different
         // type in each unit: one FUNC (one BTF type per name) cannot describe both.
         let list: Vec<String> = attachable.iter().map(|f| format!("  {} ({}): {}", f.prototype, f.cu, f.shape.join(", "))).collect();

@@ -1,5 +1,5 @@
 //! Type fidelity: every named struct, union, enum and typedef an encoder wrote, checked against
-//! the DWARF type it came from ([`crate::dwarf_types`]). A tracer reads a member where the BTF
+//! the DWARF type it came from ([`facts::types`]). A tracer reads a member where the BTF
 //! says it is; a wrong offset, width or size reads the wrong bytes, so a difference is WRONG_TYPE.
 //!
 //! What is checked, per BTF type matched by kind and name to the DWARF definitions of that name
@@ -28,7 +28,7 @@
 use super::differential::flatten_arrays;
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
 use crate::config::EncoderConfig;
-use crate::dwarf_types::{DMember, DType, NamedKind, Qual, TypeFacts, TypeRef};
+use facts::types::{DMember, DType, NamedKind, Qual, TypeFacts, TypeRef};
 use btf::types::{Composite, Member};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! on a copy of the `.ko`, which the encoder rewrites in place.
 
 use crate::config::EncoderSetup;
-use crate::dwarf::Facts;
+use facts::dwarf::Facts;
 use crate::process::{self, ProcRes};
 use crate::toolchains::Kernel;
 use anyhow::{bail, Context, Result};
@@ -252,7 +252,7 @@ pub fn encode(enc: &EncoderSetup, ko: &Path, dir: &Path, kernel: &Kernel, base: 
 }
 
 /// Text addresses the kernel can trace: `__mcount_loc` entries (the `call __fentry__` of each
-/// function), as section-tagged addresses like [`crate::dwarf`]'s.
+/// function), as packed [`facts::SectionAddress`]es like [`facts::dwarf`]'s.
 pub fn traceable_sites(ko: &Path) -> Result<Vec<u64>> {
     let data = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
     let file = object::File::parse(&*data).context("parsing ELF")?;
@@ -274,7 +274,7 @@ pub fn ftrace_sites(file: &object::File<'_>) -> Vec<u64> {
             }
             _ => continue,
         };
-        out.push(crate::dwarf::tagged_address(section, value.wrapping_add(rel.addend() as u64)));
+        out.push(facts::SectionAddress::new(section, value.wrapping_add(rel.addend() as u64)).pack());
     }
     out
 }
@@ -289,5 +289,5 @@ pub fn section_indices(ko: &Path) -> Result<Vec<(String, usize)>> {
 
 /// The DWARF facts of a built module.
 pub fn facts(ko: &Path) -> Result<Facts> {
-    crate::dwarf::read_file(ko)
+    Ok(facts::dwarf::read_file(ko)?)
 }

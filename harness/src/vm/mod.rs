@@ -29,7 +29,7 @@ pub mod initramfs;
 pub mod kbuild;
 
 use crate::config::{CompilerSetup, EncoderSetup};
-use crate::dwarf::Facts;
+use facts::dwarf::Facts;
 use anyhow::{Context, Result};
 use btf::Btf;
 use guest::{GuestEnv, GuestJob, JobReport};
@@ -140,7 +140,7 @@ pub struct Case {
     pub facts: Facts,
     /// Section name → index in `ko`.
     pub sections: Vec<(String, usize)>,
-    /// `__mcount_loc` sites (section-tagged).
+    /// `__mcount_loc` sites (packed [`facts::SectionAddress`]es).
     pub traceable: Vec<u64>,
     /// The trigger's calls.
     pub expected: Expected,

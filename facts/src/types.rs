@@ -1,5 +1,5 @@
 //! The types of an ELF file's DWARF, as layouts: what a BTF encoder should have written for each
-//! named struct, union, enum and typedef. Read with the harness's own code (never the encoder's),
+//! named struct, union, enum and typedef. Read with the judge side's own code (never the encoder's),
 //! through the same section loading as [`crate::dwarf`] (relocations applied in `.o` files).
 //!
 //! Every unit is read; a name may be defined in several units with different layouts, so
@@ -8,7 +8,7 @@
 //! [`DType::Unknown`], and the oracle never judges what it cannot see.
 
 use crate::dwarf::{Reader, Sections};
-use anyhow::{Context, Result};
+use crate::error::{Error, Result};
 use gimli::{AttributeValue, Reader as _};
 use std::collections::HashMap;
 use std::path::Path;
@@ -167,19 +167,19 @@ impl TypeFacts {
 
 /// Reads the types of an ELF file with DWARF.
 pub fn read_file(path: &Path) -> Result<TypeFacts> {
-    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    read(&data).with_context(|| format!("reading DWARF types of {}", path.display()))
+    let data = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    read(&data).map_err(|e| Error::File { what: "DWARF types", path: path.to_path_buf(), source: Box::new(e) })
 }
 
 /// Reads the types of ELF bytes with DWARF.
 pub fn read(data: &[u8]) -> Result<TypeFacts> {
-    let file = object::File::parse(data).context("parsing ELF")?;
+    let file = object::File::parse(data).map_err(Error::Elf)?;
     let sections = Sections::load(&file)?;
     let dwarf = sections.dwarf()?;
     let mut facts = TypeFacts::default();
     let mut units = dwarf.units();
-    while let Some(header) = units.next().context("reading a unit header")? {
-        let unit = dwarf.unit(header).context("reading a unit")?;
+    while let Some(header) = units.next()? {
+        let unit = dwarf.unit(header)?;
         let unit = unit.unit_ref(&dwarf);
         let mut reader = UnitTypes {
             unit,

@@ -1,4 +1,4 @@
-//! DWARF truth: what the compiler really produced, read with the harness's own code (never the
+//! DWARF truth: what the compiler really produced, read with the judge side's own code (never the
 //! encoder's), so that the judge and the judged share no bugs.
 //!
 //! For every out-of-line function instance: its source name, CU, linkage, the ELF symbol at its
@@ -7,7 +7,8 @@
 //! [`btf::Btf`] built from the DWARF types, with the same renderer the BTF side uses, so a
 //! rendering quirk can never make the two sides disagree.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
+use crate::SectionAddress;
 use btf::types::*;
 use btf::{Btf, TypeData, TypeId};
 use gimli::{AttributeValue, Reader as _, RunTimeEndian};
@@ -179,7 +180,7 @@ pub struct FunctionInstance {
     pub cu: String,
     /// `DW_AT_external`: a global function.
     pub external: bool,
-    /// Entry address (section-tagged in relocatable files, see [`Facts::symbols`]).
+    /// Entry address (a [`SectionAddress::pack`]ed one in relocatable files, see [`address`]).
     pub entry: u64,
     /// Offset of its concrete `DW_TAG_subprogram` DIE in `.debug_info` (what
     /// `llvm-dwarfdump --debug-info=OFFSET` shows).
@@ -395,7 +396,7 @@ pub fn shapes_agree(a: &[String], b: &[String]) -> bool {
 pub struct SymbolFact {
     /// Its name.
     pub name: String,
-    /// Address (section-tagged in relocatable files).
+    /// Address (a [`SectionAddress::pack`]ed one in relocatable files, see [`address`]).
     pub address: u64,
     /// Global binding (else local / weak).
     pub global: bool,
@@ -453,10 +454,6 @@ impl Facts {
     }
 }
 
-/// In relocatable files every section starts at 0; tagging addresses with the section index
-/// keeps functions in different sections apart.
-const SECTION_SHIFT: u32 = 48;
-
 /// DWARF sections refer to each other by offset; only references to code and data are addresses.
 /// (By name: `object` classifies some ELF debug sections as `Other`.)
 fn is_debug(section: &object::Section<'_, '_>) -> bool {
@@ -465,27 +462,18 @@ fn is_debug(section: &object::Section<'_, '_>) -> bool {
         .is_ok_and(|n| n.starts_with(".debug_") || n.starts_with(".zdebug_"))
 }
 
-fn tagged(section: usize, offset: u64) -> u64 {
-    ((section as u64) << SECTION_SHIFT) | (offset & ((1 << SECTION_SHIFT) - 1))
-}
-
-/// The address of `offset` in section `section` of a relocatable file, tagged as every address
-/// of such a file is here (see [`Facts::symbols`]).
-pub fn tagged_address(section: usize, offset: u64) -> u64 {
-    tagged(section, offset)
-}
-
-/// A tagged address's (section index, offset).
-pub fn untagged_address(addr: u64) -> (usize, u64) {
-    (
-        (addr >> SECTION_SHIFT) as usize,
-        addr & ((1 << SECTION_SHIFT) - 1),
-    )
+/// The address of `value` in `section` as the readers store it: [`SectionAddress::pack`]ed in a
+/// relocatable file (every section starts at 0 there), plain in a linked one.
+pub fn address(relocatable: bool, section: Option<object::SectionIndex>, value: u64) -> u64 {
+    match (relocatable, section) {
+        (true, Some(s)) => SectionAddress::new(s.0, value).pack(),
+        _ => value,
+    }
 }
 
 /// Relocations of one debug section: offset → value to use.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Relocs(Arc<HashMap<usize, u64>>);
+pub struct Relocs(Arc<HashMap<usize, u64>>);
 
 impl gimli::read::Relocate<usize> for Relocs {
     fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
@@ -496,17 +484,19 @@ impl gimli::read::Relocate<usize> for Relocs {
     }
 }
 
-pub(crate) type Reader<'a> = gimli::RelocateReader<gimli::EndianSlice<'a, RunTimeEndian>, Relocs>;
+/// The gimli reader every facts reader uses: the section's bytes with its relocations applied.
+pub type Reader<'a> = gimli::RelocateReader<gimli::EndianSlice<'a, RunTimeEndian>, Relocs>;
 
 /// Reads the facts of an ELF file with DWARF.
 pub fn read_file(path: &Path) -> Result<Facts> {
-    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    read(&data).with_context(|| format!("reading DWARF of {}", path.display()))
+    let data = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    read(&data).map_err(|e| Error::File { what: "DWARF", path: path.to_path_buf(), source: Box::new(e) })
 }
 
 /// The DWARF sections of one ELF file, with the relocation maps of a relocatable one: every
 /// DWARF reader of the harness loads them here, so that `.o` files read right everywhere.
-pub(crate) struct Sections<'d> {
+#[derive(Debug)]
+pub struct Sections<'d> {
     map: HashMap<&'static str, (Cow<'d, [u8]>, Relocs)>,
     endian: RunTimeEndian,
 }
@@ -514,18 +504,14 @@ pub(crate) struct Sections<'d> {
 impl<'d> Sections<'d> {
     /// Loads (and decompresses) the debug sections of `file`, with their relocations when it is
     /// relocatable. Fails when there is no `.debug_info`.
-    pub(crate) fn load(file: &object::File<'d>) -> Result<Self> {
+    pub fn load(file: &object::File<'d>) -> Result<Self> {
         let relocatable = file.kind() == object::ObjectKind::Relocatable;
         let endian = if file.is_little_endian() {
             RunTimeEndian::Little
         } else {
             RunTimeEndian::Big
         };
-        let address_of =
-            |section: Option<object::SectionIndex>, value: u64| match (relocatable, section) {
-                (true, Some(s)) => tagged(s.0, value),
-                _ => value,
-            };
+        let address_of = |section, value| address(relocatable, section, value);
         let mut sections: HashMap<&'static str, (Cow<[u8]>, Relocs)> = HashMap::new();
         const DEBUG_SECTIONS: &[gimli::SectionId] = &[
             gimli::SectionId::DebugAbbrev,
@@ -547,13 +533,13 @@ impl<'d> Sections<'d> {
             };
             let bytes = section
                 .uncompressed_data()
-                .with_context(|| format!("decompressing {}", id.name()))?;
+                .map_err(|source| Error::Decompress { section: id.name(), source })?;
             let mut relocs = HashMap::new();
             if relocatable {
                 for (offset, rel) in section.relocations() {
                     let target = match rel.target() {
                         object::RelocationTarget::Symbol(i) => {
-                            let sym = file.symbol_by_index(i).context("relocation symbol")?;
+                            let sym = file.symbol_by_index(i).map_err(Error::RelocationSymbol)?;
                             let debug_target = sym
                                 .section_index()
                                 .and_then(|s| file.section_by_index(s).ok())
@@ -568,7 +554,7 @@ impl<'d> Sections<'d> {
                         object::RelocationTarget::Section(s) => {
                             let debug_target =
                                 file.section_by_index(s).is_ok_and(|s| is_debug(&s));
-                            let base = if debug_target { 0 } else { tagged(s.0, 0) };
+                            let base = if debug_target { 0 } else { SectionAddress::new(s.0, 0).pack() };
                             base.wrapping_add(rel.addend() as u64)
                         }
                         _ => continue,
@@ -579,7 +565,7 @@ impl<'d> Sections<'d> {
             sections.insert(id.name(), (bytes, Relocs(Arc::new(relocs))));
         }
         if !sections.contains_key(".debug_info") {
-            bail!("no .debug_info: compile with -g");
+            return Err(Error::NoDebugInfo);
         }
         Ok(Sections {
             map: sections,
@@ -588,7 +574,7 @@ impl<'d> Sections<'d> {
     }
 
     /// The DWARF over these sections.
-    pub(crate) fn dwarf(&self) -> Result<gimli::Dwarf<Reader<'_>>> {
+    pub fn dwarf(&self) -> Result<gimli::Dwarf<Reader<'_>>> {
         Ok(gimli::Dwarf::load(|id| -> gimli::Result<Reader<'_>> {
             let (bytes, relocs): (&[u8], Relocs) = match self.map.get(id.name()) {
                 Some((bytes, relocs)) => (bytes, relocs.clone()),
@@ -611,13 +597,9 @@ pub fn read(data: &[u8]) -> Result<Facts> {
 /// (a whole kernel: 2,573 units). The result is the same as [`read`]'s.
 /// With `codeless`, also collects [`Facts::codeless`].
 pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) -> Result<Facts> {
-    let file = object::File::parse(data).context("parsing ELF")?;
+    let file = object::File::parse(data).map_err(Error::Elf)?;
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
-    let address_of =
-        |section: Option<object::SectionIndex>, value: u64| match (relocatable, section) {
-            (true, Some(s)) => tagged(s.0, value),
-            _ => value,
-        };
+    let address_of = |section, value| address(relocatable, section, value);
     let sections = Sections::load(&file)?;
     let dwarf = sections.dwarf()?;
 
@@ -646,8 +628,8 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
     match pool {
         None => {
             let mut units = dwarf.units();
-            while let Some(header) = units.next().context("reading a unit header")? {
-                let unit = dwarf.unit(header).context("reading a unit")?;
+            while let Some(header) = units.next()? {
+                let unit = dwarf.unit(header)?;
                 let unit = unit.unit_ref(&dwarf);
                 let mut walker = UnitWalker::new(unit);
                 walker.codeless = codeless;
@@ -660,7 +642,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
             // the order in which workers finish.
             let mut headers = Vec::new();
             let mut units = dwarf.units();
-            while let Some(header) = units.next().context("reading a unit header")? {
+            while let Some(header) = units.next()? {
                 headers.push(header);
             }
             use rayon::prelude::*;
@@ -669,17 +651,15 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
                 headers
                     .into_par_iter()
                     .map(|header| {
-                        let at = header.offset().as_debug_info_offset().map_or(0, |o| o.0);
-                        let unit = dwarf
-                            .unit(header)
-                            .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
+                        let at = header.offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
+                        let unit = dwarf.unit(header).map_err(|e| Error::from(e).in_unit(at))?;
                         let unit = unit.unit_ref(&dwarf);
                         let (mut out, mut none) = (Vec::new(), Vec::new());
                         let mut walker = UnitWalker::new(unit);
                         walker.codeless = codeless;
                         walker
                             .collect(&mut out, &mut none, &by_address)
-                            .with_context(|| format!("reading the unit at .debug_info+{at:#x}"))?;
+                            .map_err(|e| e.in_unit(at))?;
                         Ok((out, none))
                     })
                     .collect()
@@ -707,7 +687,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
 /// units holding them are read.
 pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)]) -> Result<Vec<FunctionInstance>> {
     use rayon::prelude::*;
-    let file = object::File::parse(data).context("parsing ELF")?;
+    let file = object::File::parse(data).map_err(Error::Elf)?;
     let sections = Sections::load(&file)?;
     let dwarf = sections.dwarf()?;
     let mut by_unit: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
@@ -722,8 +702,8 @@ pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)])
                 let header = dwarf
                     .debug_info
                     .header_from_offset(gimli::DebugInfoOffset(unit_at as usize))
-                    .with_context(|| format!("the unit at .debug_info+{unit_at:#x}"))?;
-                let unit = dwarf.unit(header).with_context(|| format!("reading the unit at .debug_info+{unit_at:#x}"))?;
+                    .map_err(|e| Error::from(e).in_unit(unit_at))?;
+                let unit = dwarf.unit(header).map_err(|e| Error::from(e).in_unit(unit_at))?;
                 let unit = unit.unit_ref(&dwarf);
                 let mut walker = UnitWalker::new(unit);
                 walker.build_codeless = true;
@@ -731,7 +711,7 @@ pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)])
                 for die in dies {
                     let offset = gimli::DebugInfoOffset(die as usize)
                         .to_unit_offset(&unit.header)
-                        .with_context(|| format!("DIE {die:#x} is not in the unit at {unit_at:#x}"))?;
+                        .ok_or(Error::DieNotInUnit { die, unit: unit_at })?;
                     if let Some(f) = walker.instance(offset, &no_symbols)? {
                         out.push(f);
                     }
@@ -1306,10 +1286,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             return Ok(id);
         }
         if depth > MAX_TYPE_DEPTH {
-            bail!(
-                "DWARF type chain deeper than {MAX_TYPE_DEPTH} at {:?}",
-                offset
-            );
+            return Err(Error::TypeChainTooDeep { depth: MAX_TYPE_DEPTH, offset: offset.0 as u64, cu: self.cu.clone() });
         }
         let unit = self.unit;
         let entry = unit.entry(offset)?;
@@ -1452,11 +1429,9 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 self.types.insert(offset, TypeId::VOID);
                 return Ok(TypeId::VOID);
             }
-            other => bail!(
-                "unsupported DWARF type tag {other} at {:?} in {}",
-                offset,
-                self.cu
-            ),
+            other => {
+                return Err(Error::UnsupportedTypeTag { tag: other, offset: offset.0 as u64, cu: self.cu.clone() })
+            }
         };
         let n = self.scratch.add_str(&name);
         let id = self.scratch.add_type(Type { name: n, data });
