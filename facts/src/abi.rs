@@ -27,6 +27,67 @@ pub const SSE_REGS: [u16; 8] = [17, 18, 19, 20, 21, 22, 23, 24];
 /// `MAX_BPF_FUNC_ARGS`.
 pub const MAX_TRAMPOLINE_ARGS: usize = 12;
 
+/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12, r13, r14, r15.
+pub const CALLEE_SAVED: &[u16] = &[3, 6, 12, 13, 14, 15];
+
+/// x86-64 SysV parameter class, as far as the oracles check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AbiClass {
+    /// Integers, enums, pointers: rdi, rsi, rdx, rcx, r8, r9.
+    Integer,
+    /// float, double: xmm0..xmm7.
+    Sse,
+    /// Passed in memory (the stack): an aggregate over 16 bytes. Only the generators'
+    /// classifier tells it apart; the function reader keeps every aggregate [`AbiClass::Other`].
+    Memory,
+    /// Aggregates, long double, anything not checked.
+    Other,
+}
+
+impl AbiClass {
+    /// The DWARF register numbers of this class's argument registers, in order.
+    pub fn registers(self) -> &'static [u16] {
+        match self {
+            AbiClass::Integer => &INT_REGS,
+            AbiClass::Sse => &SSE_REGS,
+            AbiClass::Memory | AbiClass::Other => &[],
+        }
+    }
+}
+
+/// The ABI register of each parameter, given their classes in order, where this model is sure.
+///
+/// After the first parameter it does not classify (a struct by value, `__int128`, long double),
+/// later positions are unknown: a small struct takes one or two registers, a large one none. A
+/// function returning a struct or union may take a hidden pointer in rdi, so `returns_aggregate`
+/// leaves every position unknown. Unknown positions are never checked: better a missed hazard
+/// (the runtime oracle sees it) than a false alarm.
+pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Option<u16>> {
+    let (mut int, mut sse) = (0, 0);
+    let mut sure = !returns_aggregate;
+    classes
+        .iter()
+        .map(|c| {
+            if !sure {
+                return None;
+            }
+            let n = match c {
+                AbiClass::Integer => &mut int,
+                AbiClass::Sse => &mut sse,
+                // The ABI puts it on the stack; it takes no register, later positions stay known.
+                AbiClass::Memory => return None,
+                AbiClass::Other => {
+                    sure = false;
+                    return None;
+                }
+            };
+            let r = c.registers().get(*n).copied();
+            *n += 1;
+            r
+        })
+        .collect()
+}
+
 /// The register name of a DWARF register number, for evidence text.
 pub fn reg_name(r: u16) -> String {
     const NAMES: [&str; 17] = [
@@ -343,6 +404,19 @@ mod tests {
         assert_eq!(p[6], Placement::Registers(vec![9]));
         // The trampoline does the same ("disorder of the args").
         assert!(misreads(&args, &[8, 8, 8, 8, 8, 16, 8]).is_empty());
+    }
+
+    #[test]
+    fn abi_registers_are_known_up_to_the_first_unclassified_parameter() {
+        use AbiClass::*;
+        assert_eq!(abi_registers(&[Integer, Sse, Integer], false), [Some(5), Some(17), Some(4)]);
+        // A struct in memory takes no register: the next integer still gets rdi.
+        assert_eq!(abi_registers(&[Memory, Integer], false), [None, Some(5)]);
+        // An unclassified aggregate may take zero, one or two: nothing after it is known.
+        assert_eq!(abi_registers(&[Integer, Other, Integer], false), [Some(5), None, None]);
+        assert_eq!(abi_registers(&[Integer], true), [None]);
+        // A seventh integer has no register (the stack).
+        assert_eq!(abi_registers(&[Integer; 7], false)[6], None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! rendering quirk can never make the two sides disagree.
 
 use crate::error::{Error, Result};
+use crate::abi::{abi_registers, AbiClass, CALLEE_SAVED};
 use crate::SectionAddress;
 use btf::types::*;
 use btf::{Btf, TypeData, TypeId};
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Where a parameter is when the function is entered, as its location description says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EntryLocation {
     /// In DWARF register N (x86-64 numbering: 5 = rdi, 4 = rsi, 1 = rdx, 2 = rcx, 8 = r8,
     /// 9 = r9, 17.. = xmm0..).
@@ -33,6 +34,10 @@ pub enum EntryLocation {
     /// A composite location (`DW_OP_piece`s) in which some piece has no location at entry: part
     /// of a by-value aggregate does not arrive (clang scalarised it and passes only some fields).
     Partial,
+    /// `DW_OP_GNU_parameter_ref`: the value is the caller's argument, which is no longer passed
+    /// (gcc's description of a parameter removed from a clone). Only the generators' classifier
+    /// tells it apart; the function reader here counts it as [`EntryLocation::Other`].
+    NotPassed,
     /// A location expression this reader does not classify.
     Other,
 }
@@ -335,7 +340,7 @@ impl FunctionInstance {
             .params
             .iter()
             .all(|p| match (p.abi_class, p.abi_register, p.location) {
-                (AbiClass::Other, _, _) => false,
+                (AbiClass::Other | AbiClass::Memory, _, _) => false,
                 (_, Some(r), EntryLocation::Register(l)) => r == l,
                 (_, None, EntryLocation::Stack) => true,
                 _ => false,
@@ -984,7 +989,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             .iter()
             .map(|(_, _, ty, _)| self.abi_class(*ty))
             .collect();
-        let returns_aggregate = ret != TypeId::VOID && self.abi_class(ret) == AbiClass::Other;
+        let returns_aggregate = ret != TypeId::VOID && matches!(self.abi_class(ret), AbiClass::Other | AbiClass::Memory);
         let registers = abi_registers(&classes, returns_aggregate);
         for (i, (off, pname, ty, layout)) in params.iter().enumerate() {
             let n = self.scratch.add_str(pname);
@@ -1438,62 +1443,6 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         self.types.insert(offset, id);
         Ok(id)
     }
-}
-
-/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12, r13, r14, r15.
-pub const CALLEE_SAVED: &[u16] = &[3, 6, 12, 13, 14, 15];
-
-/// x86-64 SysV parameter class, as far as the oracles check it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum AbiClass {
-    /// Integers, enums, pointers: rdi, rsi, rdx, rcx, r8, r9.
-    Integer,
-    /// float, double: xmm0..xmm7.
-    Sse,
-    /// Aggregates, long double, anything not checked.
-    Other,
-}
-
-impl AbiClass {
-    /// The DWARF register numbers of this class's argument registers, in order.
-    pub fn registers(self) -> &'static [u16] {
-        match self {
-            AbiClass::Integer => &crate::abi::INT_REGS,
-            AbiClass::Sse => &crate::abi::SSE_REGS,
-            AbiClass::Other => &[],
-        }
-    }
-}
-
-/// The ABI register of each parameter, given their classes in order, where this model is sure.
-///
-/// After the first parameter it does not classify (a struct by value, `__int128`, long double),
-/// later positions are unknown: a small struct takes one or two registers, a large one none. A
-/// function returning a struct or union may take a hidden pointer in rdi, so `returns_aggregate`
-/// leaves every position unknown. Unknown positions are never checked: better a missed hazard
-/// (the runtime oracle sees it) than a false alarm.
-pub fn abi_registers(classes: &[AbiClass], returns_aggregate: bool) -> Vec<Option<u16>> {
-    let (mut int, mut sse) = (0, 0);
-    let mut sure = !returns_aggregate;
-    classes
-        .iter()
-        .map(|c| {
-            if !sure {
-                return None;
-            }
-            let n = match c {
-                AbiClass::Integer => &mut int,
-                AbiClass::Sse => &mut sse,
-                AbiClass::Other => {
-                    sure = false;
-                    return None;
-                }
-            };
-            let r = c.registers().get(*n).copied();
-            *n += 1;
-            r
-        })
-        .collect()
 }
 
 /// `N` when the expression is exactly `DW_OP_fbreg N`.

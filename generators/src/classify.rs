@@ -1,39 +1,24 @@
 //! The phenomena classifier: what the compiler really did to each function, read from the
 //! symbols and DWARF of compiled relocatable objects.
 //!
-//! Relocations are applied while reading (`.rela.debug_*` hold the real values in `ET_REL`
-//! files). Addresses are tagged with the section they point into, so functions in `.text`,
-//! `.text.unlikely` and `.text.startup` never alias and every DWARF range can be matched to the
-//! symbol that starts it (`foo.isra.0`, `foo.cold`).
+//! The sections are loaded by [`facts::dwarf::Sections`], the judge side's loader: relocations
+//! are applied (`.rela.debug_*` hold the real values in `ET_REL` files) and a relocatable file's
+//! addresses are [`facts::SectionAddress`]es, so functions in `.text`, `.text.unlikely` and
+//! `.text.startup` never alias and every DWARF range can be matched to the symbol that starts it
+//! (`foo.isra.0`, `foo.cold`). What is read from them here is the classifier's own: it measures
+//! how often a phenomenon happens, with coarser rules than the oracles' ([`facts::dwarf`]).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
-use gimli::{AttributeValue, EndianSlice, LittleEndian, RelocateReader, UnitOffset};
-use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
+use facts::abi::{AbiClass, CALLEE_SAVED, INT_REGS, SSE_REGS};
+use facts::dwarf::{EntryLocation, Reader, Sections};
+use gimli::{AttributeValue, UnitOffset};
+use object::{Object, ObjectSymbol};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GenError;
 use crate::policy::Phenomenon;
-
-/// Where a parameter lives at function entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "reg")]
-pub enum EntryLoc {
-    /// A DWARF register number.
-    Reg(u16),
-    /// A stack slot (frame-base or memory relative).
-    Stack,
-    /// Something else (a computed value, an implicit value, a piece).
-    Other,
-    /// `DW_OP_GNU_parameter_ref`: the value is the caller's argument, which is no longer
-    /// passed (gcc's description of a parameter removed from a clone).
-    NotPassed,
-    /// No location covers the function's entry.
-    Unknown,
-}
 
 /// One observed parameter of an out-of-line instance (in source order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,10 +31,13 @@ pub struct ParamObs {
     pub has_location: bool,
     /// Whether it has `DW_AT_const_value` instead.
     pub has_const_value: bool,
-    /// Location at entry.
-    pub entry: EntryLoc,
-    /// Where the ABI says it arrives, if certain.
-    pub expected: EntryLoc,
+    /// Location at entry, by the first operation of the expression that covers the entry
+    /// ([`EntryLocation::Register`], [`EntryLocation::Stack`], [`EntryLocation::NotPassed`],
+    /// [`EntryLocation::Other`]; [`EntryLocation::None`] when nothing covers it).
+    pub entry: EntryLocation,
+    /// Where the ABI says it arrives ([`EntryLocation::Register`] or [`EntryLocation::Stack`]),
+    /// when certain.
+    pub expected: Option<EntryLocation>,
     /// The layout behind the type: members of a struct or union reached through pointers and
     /// typedefs (`struct ctx(16){a0:int@0,a1:long@8}`), or a function pointer's prototype
     /// (`fn(int, long)->long`); empty for other types. Tells apart two types of one name.
@@ -112,7 +100,7 @@ impl Instance {
     pub fn optimized_out(&self) -> impl Iterator<Item = &ParamObs> {
         self.params
             .iter()
-            .filter(|p| !p.has_location || p.entry == EntryLoc::NotPassed)
+            .filter(|p| !p.has_location || p.entry == EntryLocation::NotPassed)
     }
 
     /// Calling convention changed: `DW_CC_nocall` or a parameter in an unexpected register.
@@ -277,34 +265,6 @@ impl Classification {
     }
 }
 
-/// Relocations of one section: offset → (tag of target section, value).
-#[derive(Debug, Clone, Default)]
-struct Relocs(Rc<HashMap<usize, (u64, u64)>>);
-
-/// Section tags live above bit 40; section offsets stay below.
-const TAG_SHIFT: u32 = 40;
-
-fn tag(section_index: usize) -> u64 {
-    (section_index as u64 + 1) << TAG_SHIFT
-}
-
-impl gimli::Relocate<usize> for Relocs {
-    fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
-        Ok(match self.0.get(&offset) {
-            Some((t, v)) => t | v,
-            None => value,
-        })
-    }
-    fn relocate_offset(&self, offset: usize, value: usize) -> gimli::Result<usize> {
-        Ok(match self.0.get(&offset) {
-            Some((_, v)) => *v as usize,
-            None => value,
-        })
-    }
-}
-
-type Reader<'a> = RelocateReader<EndianSlice<'a, LittleEndian>, Relocs>;
-
 /// Classifies every function instance in the given relocatable objects (or executables).
 pub fn classify_objects(paths: &[PathBuf]) -> Result<Classification, GenError> {
     let mut out = Classification::default();
@@ -366,7 +326,9 @@ fn classify_one(
         source,
     };
 
-    // Symbols by tagged address.
+    let relocatable = file.kind() == object::ObjectKind::Relocatable;
+
+    // Symbols by address (section-relative in a relocatable file, as the DWARF's are).
     let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
     let mut weak_addrs: BTreeSet<u64> = BTreeSet::new();
     for s in file.symbols() {
@@ -376,49 +338,28 @@ fn classify_one(
         let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else {
             continue;
         };
+        let address = facts::dwarf::address(relocatable, Some(idx), s.address());
         if s.is_weak() {
-            weak_addrs.insert(tag(idx.0) | s.address());
+            weak_addrs.insert(address);
         }
-        syms.entry(tag(idx.0) | s.address())
-            .or_default()
-            .push(name.to_string());
+        syms.entry(address).or_default().push(name.to_string());
     }
 
-    // Section data and relocations.
-    let mut sections: HashMap<gimli::SectionId, (Cow<[u8]>, Relocs)> = HashMap::new();
-    for id in ALL_SECTIONS {
-        let Some(sec) = file.section_by_name(id.name()) else {
-            continue;
-        };
-        let bytes = sec.uncompressed_data().map_err(obj_err)?;
-        let mut map = HashMap::new();
-        for (offset, r) in sec.relocations() {
-            let (t, base) = match r.target() {
-                RelocationTarget::Symbol(si) => match file.symbol_by_index(si) {
-                    Ok(sym) => (sym.section_index().map_or(0, |i| tag(i.0)), sym.address()),
-                    Err(_) => (0, 0),
-                },
-                RelocationTarget::Section(si) => (tag(si.0), 0),
-                _ => (0, 0),
-            };
-            let implicit = if r.has_implicit_addend() {
-                0
-            } else {
-                r.addend()
-            };
-            map.insert(offset as usize, (t, base.wrapping_add(implicit as u64)));
+    let sections = match Sections::load(&file) {
+        Ok(sections) => sections,
+        // Nothing to classify in an object without debug info.
+        Err(facts::Error::NoDebugInfo) => return Ok(()),
+        Err(source) => {
+            return Err(GenError::Facts {
+                path: path.to_path_buf(),
+                source,
+            })
         }
-        sections.insert(id, (bytes, Relocs(Rc::new(map))));
-    }
-    let load = |id: gimli::SectionId| -> Result<Reader<'_>, gimli::Error> {
-        Ok(match sections.get(&id) {
-            Some((bytes, relocs)) => {
-                RelocateReader::new(EndianSlice::new(bytes, LittleEndian), relocs.clone())
-            }
-            None => RelocateReader::new(EndianSlice::new(&[], LittleEndian), Relocs::default()),
-        })
     };
-    let dwarf = gimli::Dwarf::load(load).map_err(dwarf_err)?;
+    let dwarf = sections.dwarf().map_err(|source| GenError::Facts {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let object_name = path
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
@@ -505,21 +446,6 @@ fn classify_one(
     Ok(())
 }
 
-const ALL_SECTIONS: [gimli::SectionId; 12] = [
-    gimli::SectionId::DebugAbbrev,
-    gimli::SectionId::DebugAddr,
-    gimli::SectionId::DebugInfo,
-    gimli::SectionId::DebugLine,
-    gimli::SectionId::DebugLineStr,
-    gimli::SectionId::DebugLoc,
-    gimli::SectionId::DebugLocLists,
-    gimli::SectionId::DebugRanges,
-    gimli::SectionId::DebugRngLists,
-    gimli::SectionId::DebugStr,
-    gimli::SectionId::DebugStrOffsets,
-    gimli::SectionId::DebugTypes,
-];
-
 fn attr_str(
     dwarf: &gimli::Dwarf<Reader<'_>>,
     unit: &gimli::Unit<Reader<'_>>,
@@ -581,13 +507,13 @@ fn type_info(
     depth: usize,
 ) -> (String, AbiClass) {
     let Some(off) = off else {
-        return ("void".into(), AbiClass::Unknown);
+        return ("void".into(), AbiClass::Other);
     };
     if depth > 8 {
-        return ("?".into(), AbiClass::Unknown);
+        return ("?".into(), AbiClass::Other);
     }
     let Ok(e) = unit.entry(off) else {
-        return ("?".into(), AbiClass::Unknown);
+        return ("?".into(), AbiClass::Other);
     };
     let name = e
         .attr_value(gimli::DW_AT_name)
@@ -610,12 +536,12 @@ fn type_info(
             );
             (
                 name.unwrap_or_default(),
-                if float { AbiClass::Sse } else { AbiClass::Int },
+                if float { AbiClass::Sse } else { AbiClass::Integer },
             )
         }
         gimli::DW_TAG_pointer_type => {
             let (t, _) = type_info(dwarf, unit, inner, depth + 1);
-            (format!("{t} *"), AbiClass::Int)
+            (format!("{t} *"), AbiClass::Integer)
         }
         gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_atomic_type => {
             let (t, c) = type_info(dwarf, unit, inner, depth + 1);
@@ -631,7 +557,7 @@ fn type_info(
             (name.unwrap_or_default(), c)
         }
         gimli::DW_TAG_enumeration_type => {
-            (format!("enum {}", name.unwrap_or_default()), AbiClass::Int)
+            (format!("enum {}", name.unwrap_or_default()), AbiClass::Integer)
         }
         gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
             let kw = if e.tag() == gimli::DW_TAG_structure_type {
@@ -644,31 +570,18 @@ fn type_info(
                 if size > 16 {
                     AbiClass::Memory
                 } else {
-                    AbiClass::Unknown
+                    AbiClass::Other
                 },
             )
         }
-        gimli::DW_TAG_subroutine_type => ("fn".into(), AbiClass::Int),
-        _ => (name.unwrap_or_else(|| "?".into()), AbiClass::Unknown),
+        gimli::DW_TAG_subroutine_type => ("fn".into(), AbiClass::Integer),
+        _ => (name.unwrap_or_else(|| "?".into()), AbiClass::Other),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AbiClass {
-    Int,
-    Sse,
-    Memory,
-    Unknown,
-}
-
-/// x86-64 SysV integer argument registers as DWARF numbers: rdi rsi rdx rcx r8 r9.
-const INT_REGS: [u16; 6] = [5, 4, 1, 2, 8, 9];
-/// xmm0..xmm7 as DWARF numbers.
-const SSE_REGS: [u16; 8] = [17, 18, 19, 20, 21, 22, 23, 24];
-
-fn first_op(bytes: &[u8]) -> EntryLoc {
+fn first_op(bytes: &[u8]) -> EntryLocation {
     match bytes.first() {
-        Some(op @ 0x50..=0x6f) => EntryLoc::Reg(u16::from(op - 0x50)),
+        Some(op @ 0x50..=0x6f) => EntryLocation::Register(u16::from(op - 0x50)),
         Some(0x90) => {
             // DW_OP_regx ULEB128.
             let mut v: u64 = 0;
@@ -678,12 +591,12 @@ fn first_op(bytes: &[u8]) -> EntryLoc {
                     break;
                 }
             }
-            EntryLoc::Reg(v as u16)
+            EntryLocation::Register(v as u16)
         }
-        Some(0x91) | Some(0x70..=0x8f) => EntryLoc::Stack,
-        Some(0xfa) => EntryLoc::NotPassed,
-        Some(_) => EntryLoc::Other,
-        None => EntryLoc::Unknown,
+        Some(0x91) | Some(0x70..=0x8f) => EntryLocation::Stack,
+        Some(0xfa) => EntryLocation::NotPassed,
+        Some(_) => EntryLocation::Other,
+        None => EntryLocation::None,
     }
 }
 
@@ -692,29 +605,26 @@ fn entry_loc(
     unit: &gimli::Unit<Reader<'_>>,
     v: AttributeValue<Reader<'_>>,
     low_pc: Option<u64>,
-) -> EntryLoc {
+) -> EntryLocation {
     if let AttributeValue::Exprloc(e) = &v {
         return match gimli::Reader::to_slice(&e.0) {
             Ok(b) => first_op(&b),
-            Err(_) => EntryLoc::Unknown,
+            Err(_) => EntryLocation::None,
         };
     }
     let (Ok(Some(mut iter)), Some(lp)) = (dwarf.attr_locations(unit, v), low_pc) else {
-        return EntryLoc::Unknown;
+        return EntryLocation::None;
     };
     while let Ok(Some(entry)) = iter.next() {
         if entry.range.begin <= lp && lp < entry.range.end {
             return match gimli::Reader::to_slice(&entry.data.0) {
                 Ok(b) => first_op(&b),
-                Err(_) => EntryLoc::Unknown,
+                Err(_) => EntryLocation::None,
             };
         }
     }
-    EntryLoc::Unknown
+    EntryLocation::None
 }
-
-/// DWARF numbers of the x86-64 callee-saved registers: rbx, rbp, r12..r15.
-const CALLEE_SAVED: [u16; 6] = [3, 6, 12, 13, 14, 15];
 
 /// For a location list: (some entry is a callee-saved register and some entry uses
 /// `DW_OP_entry_value`, the entries leave part of `spans` uncovered). A single expression
@@ -738,7 +648,7 @@ fn loclist_shape(
             continue;
         }
         if let Ok(b) = gimli::Reader::to_slice(&e.data.0) {
-            if matches!(first_op(&b), EntryLoc::Reg(r) if CALLEE_SAVED.contains(&r)) {
+            if matches!(first_op(&b), EntryLocation::Register(r) if CALLEE_SAVED.contains(&r)) {
                 callee_saved = true;
             }
         }
@@ -1027,29 +937,25 @@ fn instance(
             || type_name.starts_with("union "))
             && !type_name.ends_with('*');
         let stack_aggregate = by_value_aggregate && int_before >= 6;
-        if class == AbiClass::Int {
+        if class == AbiClass::Integer {
             int_before += 1;
         }
         let expected = if !certain {
-            EntryLoc::Unknown
+            None
         } else {
             match class {
-                AbiClass::Int => {
+                AbiClass::Integer => {
                     ni += 1;
-                    INT_REGS
-                        .get(ni - 1)
-                        .map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                    Some(INT_REGS.get(ni - 1).map_or(EntryLocation::Stack, |r| EntryLocation::Register(*r)))
                 }
                 AbiClass::Sse => {
                     ns += 1;
-                    SSE_REGS
-                        .get(ns - 1)
-                        .map_or(EntryLoc::Stack, |r| EntryLoc::Reg(*r))
+                    Some(SSE_REGS.get(ns - 1).map_or(EntryLocation::Stack, |r| EntryLocation::Register(*r)))
                 }
-                AbiClass::Memory => EntryLoc::Stack,
-                AbiClass::Unknown => {
+                AbiClass::Memory => Some(EntryLocation::Stack),
+                AbiClass::Other => {
                     certain = false;
-                    EntryLoc::Unknown
+                    None
                 }
             }
         };
@@ -1065,10 +971,10 @@ fn instance(
                             entry_loc(dwarf, unit, v.clone(), low_pc),
                             loclist_shape(dwarf, unit, v, spans),
                         ),
-                        None => (false, cv, EntryLoc::Unknown, (false, false)),
+                        None => (false, cv, EntryLocation::None, (false, false)),
                     }
                 }
-                None => (false, false, EntryLoc::Unknown, (false, false)),
+                None => (false, false, EntryLocation::None, (false, false)),
             };
         params.push(ParamObs {
             name,
@@ -1085,7 +991,7 @@ fn instance(
     }
     let abi_mismatch = params
         .iter()
-        .any(|p| matches!((p.entry, p.expected), (EntryLoc::Reg(a), EntryLoc::Reg(b)) if a != b));
+        .any(|p| matches!((p.entry, p.expected), (EntryLocation::Register(a), Some(EntryLocation::Register(b))) if a != b));
     Ok(Instance {
         name: name.to_string(),
         cu: cu.to_string(),

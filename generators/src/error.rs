@@ -91,6 +91,15 @@ pub enum GenError {
         #[source]
         source: gimli::Error,
     },
+    /// The debug sections of an object could not be loaded.
+    #[error("debug sections of {path}: {source}")]
+    Facts {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: facts::Error,
+    },
     /// The program cannot be written in this flavour.
     #[error("cannot write as a kernel module: {what}")]
     NotForModule {

@@ -4,8 +4,8 @@
 //! oracle, the audit and the campaign's MISSED denominator all apply these rules; keeping them
 //! here keeps the oracles from reaching into each other.
 
-use facts::abi::{self, TrampolineArg};
-use facts::dwarf::{abi_registers, EntryLocation, Facts, FunctionInstance, Signature};
+use facts::abi::{self, abi_registers, AbiClass, TrampolineArg};
+use facts::dwarf::{EntryLocation, Facts, FunctionInstance, Signature};
 use btf::{Btf, TypeData, TypeId};
 use std::collections::BTreeSet;
 
@@ -84,7 +84,7 @@ pub fn true_signatures(f: &FunctionInstance) -> Vec<(Signature, Option<String>)>
             .find_map(|(p, abi)| match (p.location, abi) {
                 // Not evidence: a whole-body location in a callee-saved register (see
                 // FunctionInstance::convention_change).
-                (EntryLocation::Register(r), Some(a)) if r != *a && !(p.whole_body && facts::dwarf::CALLEE_SAVED.contains(&r)) => Some(format!(
+                (EntryLocation::Register(r), Some(a)) if r != *a && !(p.whole_body && facts::abi::CALLEE_SAVED.contains(&r)) => Some(format!(
                     "parameter {} arrives in DWARF register {r}, its position says {a}",
                     p.name
                 )),
@@ -289,7 +289,7 @@ pub fn clone_signature(f: &FunctionInstance) -> Option<Signature> {
     let classes: Vec<_> = kept.iter().map(|p| p.abi_class).collect();
     let regs = abi_registers(&classes, false);
     let verified = kept.iter().zip(&regs).all(|(p, abi)| match (p.abi_class, abi, p.location) {
-        (facts::dwarf::AbiClass::Other, _, _) => false,
+        (AbiClass::Other | AbiClass::Memory, _, _) => false,
         (_, Some(r), EntryLocation::Register(l)) => *r == l,
         (_, None, EntryLocation::Stack) => true,
         _ => false,
