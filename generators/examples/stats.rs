@@ -5,7 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: stats COUNT CC OPT [POLICY...]".into());
     }
     let count: usize = args[1].parse()?;
-    let cc = generators::toolchain::Compiler::find(&args[2])?;
+    let cc = generators::compile::Compiler::find(&args[2])?;
     let policies = if args.len() > 4 {
         args[4..]
             .iter()

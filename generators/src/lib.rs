@@ -10,7 +10,10 @@
 //!   `ground_truth.json` ([`truth::GroundTruth`]);
 //! - [`classify`]: what the compiler really did (collisions, clones, optimized-out
 //!   parameters, changed calling conventions, inlining), read from the DWARF and symbols of the
-//!   objects, and [`classify::outcomes`] joining that with the ground truth;
+//!   objects through the judge side's loader (the `facts` crate), and [`classify::outcomes`]
+//!   joining that with the ground truth;
+//! - [`compile`]: the compilers, their command lines, flags and time limit, for the statistics
+//!   here and for the harness's builds;
 //! - [`stats::gen_stats`]: how often each policy's target phenomenon really occurs;
 //! - [`strategy`] (feature `proptest`) and `impl arbitrary::Arbitrary for Program` (feature
 //!   `arbitrary`); both read a choice stream through the same generator.
@@ -80,6 +83,7 @@
 
 pub mod choice;
 pub mod classify;
+pub mod compile;
 pub mod emit;
 pub mod error;
 pub mod generate;
@@ -88,7 +92,6 @@ pub mod policy;
 pub mod stats;
 #[cfg(feature = "proptest")]
 pub mod strategy;
-pub mod toolchain;
 pub mod truth;
 pub mod write;
 

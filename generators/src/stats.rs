@@ -39,7 +39,7 @@ use crate::error::GenError;
 use crate::generate::generate;
 use crate::model::Program;
 use crate::policy::{Phenomenon, Policy};
-use crate::toolchain::{compile_unit, Compiler};
+use crate::compile::{compile_unit, Compiler};
 use crate::write::write_program;
 
 /// One line of the statistics table.

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::emit::{Emitter, Flavour};
 use crate::error::GenError;
 use crate::model::{Program, Scalar, Ty};
-use crate::toolchain::BASE_FLAGS;
+use crate::compile::BASE_FLAGS;
 use crate::truth::GroundTruth;
 
 fn write(path: &Path, text: &str) -> Result<(), GenError> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use generators::classify::{classify_objects, Classification, Instance};
-use generators::toolchain::BASE_FLAGS;
+use generators::compile::BASE_FLAGS;
 use generators::Phenomenon;
 
 mod common;

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use generators::toolchain::BASE_FLAGS;
+use generators::compile::BASE_FLAGS;
 use generators::{generate, write_program, Flavour, Policy};
 
 mod common;

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use generators::policy::Range;
-use generators::toolchain::BASE_FLAGS;
+use generators::compile::BASE_FLAGS;
 use generators::{generate, write_program, Flavour, Policy};
 
 mod common;

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use generators::strategy::programs;
-use generators::toolchain::BASE_FLAGS;
+use generators::compile::BASE_FLAGS;
 use generators::{write_program, Flavour, Policy, Program};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use generators::toolchain::BASE_FLAGS;
+use generators::compile::BASE_FLAGS;
 use generators::{generate, write_program, Flavour, Hazard, Policy};
 
 mod common;

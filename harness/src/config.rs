@@ -67,7 +67,7 @@ pub struct CompilerSetup {
     /// Toolchain id (`gcc-12`).
     pub tool: String,
     /// Family.
-    pub family: generators::toolchain::Family,
+    pub family: generators::compile::Family,
     /// Executable.
     pub path: PathBuf,
     /// `-O2`.
@@ -155,7 +155,7 @@ impl Matrix {
 fn gcc_btf_setups(e: &EncoderConfig, tc: &Toolchains, compilers: &[CompilerSetup]) -> Result<Vec<EncoderSetup>> {
     let system = tc.require_family("gcc")?;
     let mut gccs: Vec<&Tool> = Vec::new();
-    for c in compilers.iter().filter(|c| c.family == generators::toolchain::Family::Gcc) {
+    for c in compilers.iter().filter(|c| c.family == generators::compile::Family::Gcc) {
         if let Some(t) = tc.tools.iter().find(|t| t.name == c.tool) {
             if !gccs.iter().any(|g| g.name == t.name) {
                 gccs.push(t);

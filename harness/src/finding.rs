@@ -384,7 +384,7 @@ pub fn set_executable(p: &Path) -> Result<()> {
 /// A shell script that rebuilds and re-encodes the case from its own directory.
 pub fn build_script(compiler: &CompilerSetup, encoders: &[EncoderSetup], sources: &[String]) -> String {
     let cc = quote(&compiler.path.to_string_lossy());
-    let flags: Vec<String> = pipeline::compile_flags(&compiler.opt).iter().map(|f| quote(f)).collect();
+    let flags: Vec<String> = generators::compile::case_flags(&compiler.opt).iter().map(|f| quote(f)).collect();
     let mut s = String::from("#!/bin/sh\n# Rebuilds this finding's binary and re-runs its encoder(s); outputs go to out/.\nset -eu\ncd \"$(dirname \"$0\")\"\nmkdir -p out\n");
     let mut objects = Vec::new();
     for src in sources {

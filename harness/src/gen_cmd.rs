@@ -98,7 +98,7 @@ pub fn gen(args: GenArgs) -> Result<ExitCode> {
 /// `btfsmith gen-stats`: the share of programs whose target phenomenon really occurred.
 /// Exits 1 when some program failed to build or classify.
 pub fn gen_stats(args: GenStatsArgs) -> Result<ExitCode> {
-    let cc = generators::toolchain::Compiler::find(&args.compiler).map_err(|e| anyhow::anyhow!("--compiler: {e}"))?;
+    let cc = generators::compile::Compiler::find(&args.compiler).map_err(|e| anyhow::anyhow!("--compiler: {e}"))?;
     let policies = if args.policy.is_empty() {
         generators::Policy::all()
     } else {

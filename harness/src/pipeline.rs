@@ -4,17 +4,18 @@
 //! The binary is a linked executable, like vmlinux: addresses are final, every static function
 //! keeps its own symbol, and kallsyms' "first match" is the lowest address. A case without `main`
 //! gets a stub one compiled without debug info, so it adds no DWARF.
+//!
+//! The command lines, flags and time limit come from [`generators::compile`]; this stage runs
+//! them and keeps every run ([`ProcRes`]) for the finding.
 
 use crate::config::{CompilerSetup, EncoderSetup};
 use facts::dwarf::{self, Facts};
 use facts::types::TypeFacts;
 use crate::process::{self, ProcRes};
 use btf::Btf;
+use generators::compile;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Timeout of one compiler or linker run.
-pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A compiled case.
 #[derive(Debug)]
@@ -48,12 +49,6 @@ pub enum BuildError {
     Dwarf(anyhow::Error),
 }
 
-/// The flags every compile gets: debug info for the encoders, and warnings so that generated
-/// programs stay clean.
-pub fn compile_flags(opt: &str) -> Vec<String> {
-    vec!["-g".into(), opt.into(), "-Wall".into()]
-}
-
 /// Compiles `sources` with `compiler` into `dir` and links them.
 pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Result<Build, BuildError> {
     std::fs::create_dir_all(dir)?;
@@ -62,24 +57,22 @@ pub fn build(sources: &[PathBuf], compiler: &CompilerSetup, dir: &Path) -> Resul
     for src in sources {
         let stem = src.file_stem().map_or("tu".into(), |s| s.to_string_lossy().into_owned());
         let obj = dir.join(format!("{stem}.o"));
-        let mut args = compile_flags(&compiler.opt);
-        args.extend(["-c".into(), src.display().to_string(), "-o".into(), obj.display().to_string()]);
-        let res = process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?;
+        let args = compile::object_args(compile::case_flags(&compiler.opt), src, &obj);
+        let res = process::run(process::command(&compiler.path, &args, None), compile::COMPILE_TIMEOUT)?.check()?;
         procs.push(res);
         objects.push(obj);
     }
     if !objects.iter().any(|o| defines_main(o)) {
         let stub = dir.join("btfsmith_main.c");
-        std::fs::write(&stub, "int main(void) { return 0; }\n")?;
+        std::fs::write(&stub, compile::STUB_MAIN)?;
         let obj = dir.join("btfsmith_main.o");
-        let args = ["-O2".to_string(), "-c".into(), stub.display().to_string(), "-o".into(), obj.display().to_string()];
-        procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
+        let args = compile::object_args(compile::STUB_MAIN_FLAGS.map(String::from).to_vec(), &stub, &obj);
+        procs.push(process::run(process::command(&compiler.path, &args, None), compile::COMPILE_TIMEOUT)?.check()?);
         objects.push(obj);
     }
     let binary = dir.join("prog");
-    let mut args: Vec<String> = objects.iter().map(|o| o.display().to_string()).collect();
-    args.extend(["-o".into(), binary.display().to_string()]);
-    procs.push(process::run(process::command(&compiler.path, &args, None), COMPILE_TIMEOUT)?.check()?);
+    let args = compile::link_args(&objects, &binary);
+    procs.push(process::run(process::command(&compiler.path, &args, None), compile::COMPILE_TIMEOUT)?.check()?);
     let facts = dwarf::read_file(&binary).map_err(|e| BuildError::Dwarf(e.into()))?;
     let types = facts::types::read_file(&binary).map_err(|e| format!("{e:#}"));
     Ok(Build { compiler: compiler.clone(), binary, sources: sources.to_vec(), facts, types, procs })
@@ -200,7 +193,7 @@ pub fn encode_build(encoder: &EncoderSetup, build: &Build, output: &Path) -> Opt
     if encoder.config.tool != GCC_BTF {
         return Some(encode(encoder, &build.binary, output));
     }
-    if build.compiler.family != generators::toolchain::Family::Gcc || build.compiler.path != encoder.path {
+    if build.compiler.family != compile::Family::Gcc || build.compiler.path != encoder.path {
         return None;
     }
     Some(encode_gcc_btf(encoder, build, output))
@@ -220,9 +213,8 @@ fn encode_gcc_btf(encoder: &EncoderSetup, build: &Build, output: &Path) -> Encod
     for src in &build.sources {
         let stem = src.file_stem().map_or("tu".into(), |s| s.to_string_lossy().into_owned());
         let obj = dir.join(format!("{stem}.o"));
-        let mut args = vec![build.compiler.opt.clone()];
-        args.extend(encoder.config.args.iter().cloned());
-        args.extend(["-c".into(), src.display().to_string(), "-o".into(), obj.display().to_string()]);
+        let flags = std::iter::once(build.compiler.opt.clone()).chain(encoder.config.args.iter().cloned()).collect();
+        let args = compile::object_args(flags, src, &obj);
         let cmd = process::command(&build.compiler.path, &args, None);
         let proc = match process::run(cmd, Duration::from_secs(encoder.config.timeout_secs)) {
             Ok(p) => p,

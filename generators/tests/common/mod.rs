@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use generators::toolchain::{run, Compiler, ProcOutput};
+use generators::compile::{run, Compiler, ProcOutput};
 
 /// The compiler `name`; a missing compiler fails the test and names `ci/setup`.
 pub fn require_compiler(name: &str) -> Compiler {

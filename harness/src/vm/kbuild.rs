@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Timeout of one kbuild run.
+/// Timeout of one kbuild run: a whole `make` over every module of a batch, hence longer than
+/// [`generators::compile::COMPILE_TIMEOUT`] for one unit. Modules are not compiled through
+/// `generators::compile`: kbuild derives the compiler and its flags from the kernel's
+/// configuration, so only `make` is run here.
 pub const KBUILD_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A module to build: its sources sit in `<root>/<name>/`.

@@ -1,4 +1,14 @@
-//! Compilers and running tools under a time limit.
+//! Compiling C for a userspace object: the one place that knows the compilers (a [`Family`] and
+//! an executable), their command lines, flags and time limit, and runs tools under that limit.
+//!
+//! Two users, one set of command lines:
+//! - the generators' statistics and tests compile with [`compile_unit`] and [`BASE_FLAGS`];
+//! - the harness's build stage (`harness/src/pipeline.rs`) and each finding's `build.sh` take
+//!   [`case_flags`], [`object_args`], [`link_args`] and [`COMPILE_TIMEOUT`] from here and run
+//!   them through the harness's own recorder (its `ProcRes` keeps every run for the finding).
+//!
+//! Kernel modules are not compiled here: kbuild (`harness/src/vm/kbuild.rs`) derives the
+//! compiler's command line from the kernel's configuration; the harness only runs `make`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -86,8 +96,38 @@ impl Compiler {
     }
 }
 
-/// The flags every generated unit is compiled with (besides `-O`): debug info and warnings.
+/// The flags the generators compile every generated unit with (besides `-O`): debug info,
+/// warnings and the C dialect. Their statistics and tests use them, and the `build.sh` a
+/// written program carries.
 pub const BASE_FLAGS: [&str; 4] = ["-g", "-Wall", "-Wextra", "-std=gnu11"];
+
+/// The flags a campaign build compiles each unit with: debug info for the encoders, the `-O`
+/// level of the compiler setup, and warnings. Fewer than [`BASE_FLAGS`]: user sources
+/// (`btfsmith check`) and corpus cases are built the same way, in any dialect.
+pub fn case_flags(opt: &str) -> Vec<String> {
+    vec!["-g".into(), opt.into(), "-Wall".into()]
+}
+
+/// `FLAGS -c SRC -o OBJ`: the arguments that compile one unit to an object.
+pub fn object_args(flags: Vec<String>, src: &Path, obj: &Path) -> Vec<String> {
+    let mut args = flags;
+    args.extend(["-c".into(), src.display().to_string(), "-o".into(), obj.display().to_string()]);
+    args
+}
+
+/// `OBJECTS... -o OUT`: the arguments that link objects into an executable.
+pub fn link_args(objects: &[PathBuf], out: &Path) -> Vec<String> {
+    let mut args: Vec<String> = objects.iter().map(|o| o.display().to_string()).collect();
+    args.extend(["-o".into(), out.display().to_string()]);
+    args
+}
+
+/// The `main` a case without one is linked with, compiled with [`STUB_MAIN_FLAGS`] (no `-g`, so
+/// it adds no DWARF).
+pub const STUB_MAIN: &str = "int main(void) { return 0; }\n";
+
+/// The flags [`STUB_MAIN`] is compiled with.
+pub const STUB_MAIN_FLAGS: [&str; 1] = ["-O2"];
 
 /// What a finished tool run produced.
 #[derive(Debug, Clone)]
@@ -191,4 +231,28 @@ pub fn compile_unit(
         .args(extra)
         .args(["-c", src, "-o", obj]);
     run_ok(&mut cmd, COMPILE_TIMEOUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_unit_compiles_with_debug_info_its_level_and_warnings() {
+        let args = object_args(case_flags("-O2"), Path::new("src/a.c"), Path::new("out/a.o"));
+        assert_eq!(args, ["-g", "-O2", "-Wall", "-c", "src/a.c", "-o", "out/a.o"]);
+    }
+
+    #[test]
+    fn linking_lists_the_objects_in_order() {
+        let objects = [PathBuf::from("b.o"), PathBuf::from("a.o")];
+        assert_eq!(link_args(&objects, Path::new("prog")), ["b.o", "a.o", "-o", "prog"]);
+    }
+
+    #[test]
+    fn families_parse_from_their_names_only() {
+        assert_eq!("gcc".parse::<Family>(), Ok(Family::Gcc));
+        assert_eq!("clang".parse::<Family>(), Ok(Family::Clang));
+        assert!("gcc-12".parse::<Family>().unwrap_err().contains("not a C compiler family"));
+    }
 }
