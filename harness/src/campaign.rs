@@ -12,6 +12,7 @@
 
 use crate::config::Matrix;
 use crate::finding::{CaseFiles, FindingStore};
+use crate::names::EncoderName;
 use crate::oracle::{self, CaseRun, Oracle, Verdict, VerdictKind};
 use crate::pipeline;
 use anyhow::{bail, Context, Result};
@@ -56,10 +57,8 @@ pub struct ProgramRecord {
     pub index: u64,
     /// Its seed.
     pub seed: u64,
-    /// Verdict counts: encoder → kind → count. (Older campaigns wrote `encoder|KIND` → count;
-    /// both read.)
-    #[serde(deserialize_with = "counts_either_form")]
-    pub counts: BTreeMap<String, BTreeMap<VerdictKind, u64>>,
+    /// Verdict counts: encoder configuration → kind → count.
+    pub counts: BTreeMap<EncoderName, BTreeMap<VerdictKind, u64>>,
     /// Candidate functions for MISSED, per encoder (the denominator of the rate).
     pub candidates: u64,
     /// Builds that failed (compiler errors; not findings).
@@ -293,35 +292,12 @@ fn run_program(index: u64, seed: u64, policy: &generators::Policy, policy_name: 
 }
 
 /// Verdict counts per encoder and kind.
-pub fn count(verdicts: &[Verdict]) -> BTreeMap<String, BTreeMap<VerdictKind, u64>> {
-    let mut m: BTreeMap<String, BTreeMap<VerdictKind, u64>> = BTreeMap::new();
+pub fn count(verdicts: &[Verdict]) -> BTreeMap<EncoderName, BTreeMap<VerdictKind, u64>> {
+    let mut m: BTreeMap<EncoderName, BTreeMap<VerdictKind, u64>> = BTreeMap::new();
     for v in verdicts {
         *m.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
     }
     m
-}
-
-/// Reads a program record's counts in either form: nested (encoder → kind → n) or the flat
-/// `encoder|KIND` → n that campaigns before the typed keys wrote, so that they still resume.
-fn counts_either_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, BTreeMap<VerdictKind, u64>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Nested(BTreeMap<String, BTreeMap<VerdictKind, u64>>),
-        Flat(BTreeMap<String, u64>),
-    }
-    Ok(match Either::deserialize(d)? {
-        Either::Nested(m) => m,
-        Either::Flat(flat) => {
-            let mut m: BTreeMap<String, BTreeMap<VerdictKind, u64>> = BTreeMap::new();
-            for (key, n) in flat {
-                let (enc, kind) = key.rsplit_once('|').ok_or_else(|| serde::de::Error::custom(format!("count key {key:?} is not encoder|KIND")))?;
-                let kind = kind.parse::<VerdictKind>().map_err(serde::de::Error::custom)?;
-                *m.entry(enc.to_string()).or_default().entry(kind).or_default() += n;
-            }
-            m
-        }
-    })
 }
 
 /// Reads `progress.jsonl`; a torn last line (a kill mid-write) is ignored, the program redone.
@@ -339,16 +315,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn program_records_read_both_count_forms() {
-        let old = r#"{"index":0,"seed":1,"counts":{"btfenc|MISSED":2,"pahole-1.24/kernel-6.1|AMBIGUOUS":1,"pahole-1.24/kernel-6.1|MISSED":3},"candidates":5,"build_errors":[],"tool_seconds":1.0,"wall_seconds":2.0,"new_findings":[]}"#;
-        let r: ProgramRecord = serde_json::from_str(old).unwrap();
+    fn program_records_read_back_with_typed_keys() {
+        let text = r#"{"index":0,"seed":1,"counts":{"btfenc":{"MISSED":2},"pahole-1.24/kernel-6.1":{"AMBIGUOUS":1,"MISSED":3}},"candidates":5,"build_errors":[],"tool_seconds":1.0,"wall_seconds":2.0,"new_findings":[]}"#;
+        let r: ProgramRecord = serde_json::from_str(text).unwrap();
         assert_eq!(r.counts["btfenc"][&VerdictKind::Missed], 2);
         assert_eq!(r.counts["pahole-1.24/kernel-6.1"][&VerdictKind::Ambiguous], 1);
         assert_eq!(r.counts["pahole-1.24/kernel-6.1"][&VerdictKind::Missed], 3);
-        // What a campaign writes now reads back the same.
         let again: ProgramRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(again.counts, r.counts);
-        let bad = old.replace("btfenc|MISSED", "btfenc|NOT_A_KIND");
-        assert!(serde_json::from_str::<ProgramRecord>(&bad).is_err());
+        // A kind that does not exist, or a configuration name with `|`, is refused (the program
+        // is then redone on resume: `read_progress` skips unreadable lines).
+        assert!(serde_json::from_str::<ProgramRecord>(&text.replace("\"MISSED\":2", "\"NOT_A_KIND\":2")).is_err());
+        assert!(serde_json::from_str::<ProgramRecord>(&text.replace("\"btfenc\"", "\"btfenc|MISSED\"")).is_err());
+        // The flat `encoder|KIND` form of campaigns before the typed keys is no longer read.
+        let flat = r#"{"index":0,"seed":1,"counts":{"btfenc|MISSED":2},"candidates":5,"build_errors":[],"tool_seconds":1.0,"wall_seconds":2.0,"new_findings":[]}"#;
+        assert!(serde_json::from_str::<ProgramRecord>(flat).is_err());
     }
 }

@@ -335,7 +335,7 @@ pub fn run() -> Result<ExitCode> {
             for v in verdicts.iter().filter(|v| v.kind == crate::oracle::VerdictKind::Missed) {
                 println!("MISSED [{}] {} ({}) {}", v.evidence, v.encoder, v.compiler, v.function.as_deref().unwrap_or(""));
             }
-            let mut other: std::collections::BTreeMap<(String, crate::oracle::VerdictKind), usize> = Default::default();
+            let mut other: std::collections::BTreeMap<(crate::names::EncoderName, crate::oracle::VerdictKind), usize> = Default::default();
             for v in verdicts.iter().filter(|v| !v.kind.is_finding() && v.kind != crate::oracle::VerdictKind::Missed) {
                 *other.entry((v.encoder.clone(), v.kind)).or_default() += 1;
             }

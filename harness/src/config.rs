@@ -3,6 +3,7 @@
 //! Raw TOML ([`Config`]) is resolved against the installed toolchains into a [`Matrix`] whose
 //! every entry has an executable path, so a missing tool is an error before any work starts.
 
+use crate::names::{CompilerName, EncoderName};
 use crate::toolchains::{Tool, Toolchains};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EncoderConfig {
     /// Unique label (`pahole-1.30/kernel`).
-    pub name: String,
+    pub name: EncoderName,
     /// Toolchain id (`pahole-1.30`), `btfenc`, `gcc-btf` (gcc's own `-gbtf`, on gcc builds), or
     /// an absolute path (a local encoder build).
     pub tool: String,
@@ -63,7 +64,7 @@ impl Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CompilerSetup {
     /// Label, `gcc-12 -O2`.
-    pub name: String,
+    pub name: CompilerName,
     /// Toolchain id (`gcc-12`).
     pub tool: String,
     /// Family.
@@ -165,17 +166,16 @@ fn gcc_btf_setups(e: &EncoderConfig, tc: &Toolchains, compilers: &[CompilerSetup
     if gccs.is_empty() {
         gccs.push(system);
     }
-    Ok(gccs
-        .into_iter()
+    gccs.into_iter()
         .map(|t| {
             let mut config = e.clone();
             if t.name != system.name {
-                config.name = format!("{}/{}", e.name, t.name);
+                config.name = format!("{}/{}", e.name, t.name).parse()?;
                 config.note = format!("{} (gcc {})", e.note, t.version);
             }
-            EncoderSetup { config, path: t.path.clone(), version: t.version.clone() }
+            Ok(EncoderSetup { config, path: t.path.clone(), version: t.version.clone() })
         })
-        .collect())
+        .collect()
 }
 
 /// The compiler setups of `config` (each listed compiler, or every release of a family, × each
@@ -195,7 +195,7 @@ pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -
                 let name = format!("{} {opt}", t.name);
                 if filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())) {
                     let family = t.family.parse().map_err(|e| anyhow::anyhow!("compiler {}: {e}", t.name))?;
-                    out.push(CompilerSetup { name, tool: t.name.clone(), family, path: t.path.clone(), opt: opt.clone() });
+                    out.push(CompilerSetup { name: name.parse()?, tool: t.name.clone(), family, path: t.path.clone(), opt: opt.clone() });
                 }
             }
         }

@@ -363,7 +363,7 @@ pub fn run_case(
         .chain(case.mechanisms.iter().map(|m| m.0.clone()))
         .collect();
     let mut cfg = config.clone();
-    cfg.encoders.retain(|e| encoders.contains(&e.name));
+    cfg.encoders.retain(|e| encoders.contains(e.name.as_str()));
     for name in &encoders {
         if !cfg.encoders.iter().any(|e| &e.name == name) {
             bail!(

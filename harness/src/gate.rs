@@ -13,6 +13,7 @@
 use crate::campaign::{judge_case, CaseInput};
 use crate::config::{Config, EncoderConfig, EncoderSetup, Matrix};
 use crate::finding::FindingStore;
+use crate::names::{CompilerName, PhenomenonName};
 use crate::oracle::{self, Oracle, Verdict, VerdictKind};
 use crate::toolchains::Toolchains;
 use anyhow::{bail, Context, Result};
@@ -46,7 +47,7 @@ pub fn resolve_encoder(spec: &str, label: &str, tc: &Toolchains) -> Result<Encod
         c.encoders = vec![e.clone()];
         let m = Matrix::resolve(&c, tc, &[], &[])?;
         let mut setup = m.encoders.into_iter().next().context("resolved encoder")?;
-        setup.config.name = format!("{label}:{spec}");
+        setup.config.name = format!("{label}:{spec}").parse()?;
         return Ok(setup);
     }
     let mut words = spec.split_whitespace();
@@ -61,7 +62,7 @@ pub fn resolve_encoder(spec: &str, label: &str, tc: &Toolchains) -> Result<Encod
     }
     let path = path.canonicalize().unwrap_or(path);
     Ok(EncoderSetup {
-        config: EncoderConfig { name: format!("{label}:{spec}"), tool: path.display().to_string(), args: words.map(str::to_string).collect(), note: String::new(), timeout_secs: 120 },
+        config: EncoderConfig { name: format!("{label}:{spec}").parse()?, tool: path.display().to_string(), args: words.map(str::to_string).collect(), note: String::new(), timeout_secs: 120 },
         path,
         version: "local".into(),
     })
@@ -151,12 +152,12 @@ pub fn run(spec: &GateSpec, tc: &Toolchains, out: &Path) -> Result<GateResult> {
     if unsafe_count > 0 {
         result.failures.push(format!("{unsafe_count} unsafe verdicts for the candidate"));
     }
-    let sigs = |who: &'static str| -> BTreeSet<(VerdictKind, String)> { of(&result, who).filter(|(_, v)| v.kind.is_finding()).map(|(_, v)| (v.kind, v.phenomenon.clone())).collect() };
+    let sigs = |who: &'static str| -> BTreeSet<(VerdictKind, PhenomenonName)> { of(&result, who).filter(|(_, v)| v.kind.is_finding()).map(|(_, v)| (v.kind, v.phenomenon.clone())).collect() };
     let new: Vec<_> = sigs("candidate").difference(&sigs("baseline")).cloned().collect();
     if !new.is_empty() {
         result.failures.push(format!("finding signatures the baseline does not have: {new:?}"));
     }
-    let missed = |who: &'static str| -> BTreeSet<(String, String, String)> {
+    let missed = |who: &'static str| -> BTreeSet<(String, CompilerName, String)> {
         of(&result, who).filter(|(_, v)| v.kind == VerdictKind::Missed).map(|(l, v)| (l.clone(), v.compiler.clone(), v.function.clone().unwrap_or_default())).collect()
     };
     let newly: Vec<_> = missed("candidate").difference(&missed("baseline")).cloned().collect();

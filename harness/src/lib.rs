@@ -15,6 +15,7 @@ pub mod config;
 pub mod corpus;
 pub mod merge;
 pub mod minimize;
+pub mod names;
 pub mod oracle;
 pub mod pipeline;
 pub mod finding;

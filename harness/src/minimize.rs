@@ -368,7 +368,7 @@ pub fn minimize(dir: &Path, out: &Path, budget: Duration, use_cvise: bool, quiet
             std::fs::copy(&path, entry.join(path.file_name().unwrap_or_default()))?;
         }
     }
-    let encoder = rec.encoders.last().map(|e| e.config.name.clone()).unwrap_or_default();
+    let encoder = rec.encoders.last().map(|e| e.config.name.to_string()).unwrap_or_default();
     // The model level regenerates the program, which renames functions: the entry names the
     // function as the minimized finding does.
     let function = read_record(&finding_dir)?.verdict.function;

@@ -4,6 +4,7 @@
 
 use crate::campaign::{read_progress, CampaignSpec, ProgramRecord};
 use crate::finding::{read_record, FindingRecord};
+use crate::names::{CompilerName, EncoderName};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +18,7 @@ pub struct Report {
     /// Builds that failed to compile.
     pub build_errors: u64,
     /// encoder → verdict kind → count.
-    pub counts: BTreeMap<String, BTreeMap<String, u64>>,
+    pub counts: BTreeMap<EncoderName, BTreeMap<String, u64>>,
     /// MISSED rate denominators: safely encodable functions × encoders, summed.
     pub missed_candidates: u64,
     /// Summed subprocess seconds.
@@ -41,9 +42,9 @@ pub struct FindingSummary {
     /// Verdict kind.
     pub kind: String,
     /// Encoder configuration.
-    pub encoder: String,
+    pub encoder: EncoderName,
     /// Compiler setup.
-    pub compiler: String,
+    pub compiler: CompilerName,
     /// Function, if any.
     pub function: Option<String>,
     /// First line of the detail.
@@ -64,7 +65,7 @@ pub struct ExampleSummary {
     /// Directory.
     pub dir: String,
     /// Compiler setup.
-    pub compiler: String,
+    pub compiler: CompilerName,
     /// Function, if any.
     pub function: Option<String>,
     /// Generator seed, for generated programs.
@@ -85,7 +86,7 @@ impl Report {
 /// Builds the report of `out_dir`.
 pub fn build(out_dir: &Path) -> Result<Report> {
     let records: Vec<ProgramRecord> = read_progress(&out_dir.join("progress.jsonl"))?;
-    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut counts: BTreeMap<EncoderName, BTreeMap<String, u64>> = BTreeMap::new();
     for r in &records {
         for (enc, kinds) in &r.counts {
             for (kind, c) in kinds {
@@ -120,7 +121,7 @@ pub fn build(out_dir: &Path) -> Result<Report> {
                 compiler: verdict.compiler,
                 function: verdict.function,
                 summary: verdict.detail.lines().next().unwrap_or("").to_string(),
-                mechanism: if verdict.evidence.is_empty() { verdict.phenomenon } else { verdict.evidence },
+                mechanism: if verdict.evidence.is_empty() { verdict.phenomenon.to_string() } else { verdict.evidence },
                 examples,
                 confirmation: std::fs::read_to_string(d.join("confirmation.json")).ok().and_then(|t| serde_json::from_str(&t).ok()),
             });
@@ -156,7 +157,7 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
         s.push_str("---|");
     }
     s.push('\n');
-    let mut encoders: Vec<&String> = report.counts.keys().collect();
+    let mut encoders: Vec<&EncoderName> = report.counts.keys().collect();
     if let Some(spec) = spec {
         encoders = spec.matrix.encoders.iter().map(|e| &e.config.name).filter(|n| report.counts.contains_key(*n)).collect();
         for e in &spec.matrix.encoders {
@@ -184,7 +185,7 @@ pub fn markdown(report: &Report, spec: Option<&CampaignSpec>) -> String {
             s.push_str(&format!(" {k} |"));
         }
         s.push_str(&format!("\n|---|{}\n", "---|".repeat(kinds.len())));
-        let mut encoders: Vec<&String> = rt.counts.keys().collect();
+        let mut encoders: Vec<&EncoderName> = rt.counts.keys().collect();
         if let Some(spec) = spec {
             encoders.sort_by_key(|e| spec.matrix.encoders.iter().position(|x| &&x.config.name == e).unwrap_or(usize::MAX));
         }

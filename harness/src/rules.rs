@@ -4,6 +4,7 @@
 //! oracle, the audit and the campaign's MISSED denominator all apply these rules; keeping them
 //! here keeps the oracles from reaching into each other.
 
+use crate::names::PhenomenonName;
 use facts::abi::{self, abi_registers, AbiClass, TrampolineArg};
 use facts::dwarf::{EntryLocation, Facts, FunctionInstance, Signature};
 use btf::{Btf, TypeData, TypeId};
@@ -13,7 +14,7 @@ use std::collections::BTreeSet;
 pub const HARNESS_FUNCTIONS: &[&str] = &["main"];
 
 /// What happened to the functions named `name`, for finding signatures.
-pub fn phenomenon(facts: &Facts, name: &str) -> String {
+pub fn phenomenon(facts: &Facts, name: &str) -> PhenomenonName {
     let instances: Vec<&FunctionInstance> = facts.instances(name).collect();
     let signatures: BTreeSet<&Signature> = instances.iter().map(|f| &f.sig).collect();
     if instances.len() > 1 {
@@ -28,7 +29,7 @@ pub fn phenomenon(facts: &Facts, name: &str) -> String {
     };
     let suffixes = f.clone_suffixes();
     if !suffixes.is_empty() {
-        return format!("clone:{}", suffixes.join("+"));
+        return format!("clone:{}", suffixes.join("+")).into();
     }
     for p in &f.params {
         match (p.location, p.abi_register) {

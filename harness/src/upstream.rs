@@ -65,7 +65,7 @@ pub fn report(dir: &Path) -> Result<String> {
     let mut s = String::new();
     let judged = rec.encoders.last().context("the finding records no encoder")?;
     let function = rec.verdict.function.as_deref().unwrap_or("(the whole BTF)");
-    let mechanism = if rec.verdict.evidence.is_empty() { &rec.verdict.phenomenon } else { &rec.verdict.evidence };
+    let mechanism = if rec.verdict.evidence.is_empty() { rec.verdict.phenomenon.as_str() } else { &rec.verdict.evidence };
     writeln!(s, "Subject: {} {}: {} for {function} ({mechanism})", tool_name(judged), judged.version, rec.verdict.kind)?;
     writeln!(s)?;
     writeln!(s, "{}", meaning(rec.verdict.kind))?;

@@ -77,7 +77,7 @@ fn seed_hazard_at_runtime() {
     let mut encoders = Vec::new();
     for i in 1..=4 {
         let mut e = pick("pahole-1.24/kernel-6.1");
-        e.config.name = format!("pahole-1.24/kernel-6.1#{i}");
+        e.config.name = format!("pahole-1.24/kernel-6.1#{i}").parse().unwrap();
         encoders.push(e);
     }
     encoders.push(pick("pahole-1.30/kernel"));

@@ -8,6 +8,7 @@
 //! the DWARF-truth oracle judges each of those FUNCs on its own. What must never differ without
 //! a reason is a prototype for the same name, or the layout of a type.
 
+use crate::names::EncoderName;
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
 use btf::canon::Canon;
 use std::collections::{BTreeMap, BTreeSet};
@@ -271,14 +272,14 @@ impl Oracle for Differential {
     }
 
     fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
-        let canons: Vec<(&str, Canon, bool)> = case
+        let canons: Vec<(&EncoderName, Canon, bool)> = case
             .encodings
             .iter()
             .filter_map(|e| {
                 let partial_dedup = e.encoder.config.tool == crate::pipeline::GCC_BTF
                     || e.encoder.config.tool == "pahole-1.24";
                 Some((
-                    e.encoder.config.name.as_str(),
+                    &e.encoder.config.name,
                     Canon::of(e.btf.as_ref().ok()?),
                     partial_dedup,
                 ))
@@ -311,7 +312,7 @@ impl Oracle for Differential {
         let ref_name = "consensus";
         let mut out = Vec::new();
         for (name, canon, partial_dedup) in &canons {
-            let true_signature = case.encodings.iter().any(|e| e.encoder.config.name == *name && e.encoder.config.args.iter().any(|a| a.contains("true_signature")));
+            let true_signature = case.encodings.iter().any(|e| e.encoder.config.name == **name && e.encoder.config.args.iter().any(|a| a.contains("true_signature")));
             let (unexplained, _) = classify_with(&consensus, canon, *partial_dedup, &flat_majority, true_signature);
             if unexplained.is_empty() {
                 continue;
@@ -328,10 +329,10 @@ impl Oracle for Differential {
             out.push(Verdict {
                 oracle: self.name().into(),
                 kind: VerdictKind::UnexplainedDiff,
-                encoder: name.to_string(),
+                encoder: (*name).clone(),
                 compiler: case.build.compiler.name.clone(),
                 function: None,
-                phenomenon: mechanism.clone(),
+                phenomenon: mechanism.clone().into(),
                 evidence: mechanism,
                 detail: format!(
                     "unexplained differences:\n{}\n\n{diff}",

@@ -42,7 +42,7 @@ impl Oracle for KernelLoad {
                     encoder: e.encoder.config.name.clone(),
                     compiler: case.build.compiler.name.clone(),
                     function: None,
-                    phenomenon: mechanism.clone(),
+                    phenomenon: mechanism.clone().into(),
                     evidence: mechanism,
                     detail: format!("{what}{err}"),
                 })

@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod truth;
 pub mod types;
 
+use crate::names::{CompilerName, EncoderName, PhenomenonName};
 use crate::pipeline::{Build, Encoding};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -189,14 +190,14 @@ pub struct Verdict {
     /// What it said.
     pub kind: VerdictKind,
     /// The encoder configuration judged.
-    pub encoder: String,
+    pub encoder: EncoderName,
     /// The compiler setup of the build (`gcc-12 -O2`).
-    pub compiler: String,
+    pub compiler: CompilerName,
     /// The function concerned, if any.
     pub function: Option<String>,
     /// The compiler phenomenon behind it (`collision:inconsistent`, `clone:constprop`, ...):
     /// what the program contained, for statistics.
-    pub phenomenon: String,
+    pub phenomenon: PhenomenonName,
     /// The mechanism the evidence shows (`nocall:param-dropped`, `proto:other-instance`,
     /// `piece:scalarised-struct`, ...): how the encoder went wrong. Part of a finding's identity,
     /// so that two bugs behind one phenomenon are two findings. Empty in findings written
@@ -211,7 +212,7 @@ impl Verdict {
     /// The deduplication key of a finding: verdict, configuration, mechanism.
     pub fn signature(&self) -> String {
         let mechanism = if self.evidence.is_empty() {
-            &self.phenomenon
+            self.phenomenon.as_str()
         } else {
             &self.evidence
         };

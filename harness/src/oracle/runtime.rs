@@ -40,13 +40,13 @@ impl Oracle for Runtime {
 }
 
 /// Every verdict about one configuration's BTF of one module.
-pub fn judge_observation(case: &Case, compiler: &str, o: &Observation) -> Vec<Verdict> {
+pub fn judge_observation(case: &Case, compiler: &crate::names::CompilerName, o: &Observation) -> Vec<Verdict> {
     let v = |kind: VerdictKind, function: Option<String>, evidence: &str, detail: String| Verdict {
         oracle: "runtime".into(),
         kind,
         encoder: o.encoder.config.name.clone(),
-        compiler: compiler.to_string(),
-        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| crate::rules::phenomenon(&case.facts, f)),
+        compiler: compiler.clone(),
+        phenomenon: function.as_deref().map_or_else(|| "module".into(), |f| crate::rules::phenomenon(&case.facts, f)),
         function,
         evidence: evidence.into(),
         detail,

@@ -187,7 +187,7 @@ impl Oracle for TypeFidelity {
                     encoder: enc.encoder.config.name.clone(),
                     compiler: case.build.compiler.name.clone(),
                     function: None,
-                    phenomenon: format!("type:{kind}"),
+                    phenomenon: format!("type:{kind}").into(),
                     evidence: first.mechanism.to_string(),
                     detail,
                 });

@@ -57,7 +57,7 @@ pub struct RuntimeCounts {
     /// Modules judged.
     pub modules: u64,
     /// encoder → verdict kind → count.
-    pub counts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    pub counts: std::collections::BTreeMap<crate::names::EncoderName, std::collections::BTreeMap<String, u64>>,
 }
 
 /// Reads `dir/runtime.json`, if a runtime run left one.
@@ -83,7 +83,7 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
     let mut matrix = Matrix::resolve(&config, &tc, &args.encoders, &[])?;
     // gcc's own BTF comes out of the compiler, per object: nothing a module can carry as split
     // BTF over vmlinux.
-    let skipped: Vec<String> = matrix.encoders.iter().filter(|e| !embeds_in_modules(&e.config.tool)).map(|e| e.config.name.clone()).collect();
+    let skipped: Vec<String> = matrix.encoders.iter().filter(|e| !embeds_in_modules(&e.config.tool)).map(|e| e.config.name.to_string()).collect();
     matrix.encoders.retain(|e| embeds_in_modules(&e.config.tool));
     if matrix.encoders.is_empty() {
         anyhow::bail!("no encoder configuration that can encode a module's split BTF (skipped: {})", skipped.join(", "));
@@ -157,7 +157,7 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
     std::fs::write(args.out.join("runtime.json"), serde_json::to_string_pretty(&counts)?)?;
 
     // Report.
-    let order: Vec<String> = matrix.encoders.iter().map(|e| e.config.name.clone()).collect();
+    let order: Vec<String> = matrix.encoders.iter().map(|e| e.config.name.to_string()).collect();
     let mut jsonl = std::io::BufWriter::new(std::fs::File::create(args.out.join("verdicts.jsonl"))?);
     for v in &report.verdicts {
         serde_json::to_writer(&mut jsonl, v)?;

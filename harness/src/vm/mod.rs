@@ -229,7 +229,7 @@ impl ModuleRun {
 /// The compiler setup of a kbuild module build: the kernel headers' Makefile picks `gcc` and
 /// `-O2`.
 pub fn kbuild_compiler() -> CompilerSetup {
-    CompilerSetup { name: "kbuild gcc -O2".into(), tool: "gcc".into(), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
+    CompilerSetup { name: "kbuild gcc -O2".parse().expect("a label without `|`"), tool: "gcc".into(), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
 }
 
 /// What the execution stage produced: the evidence for every module, and how long it took.
@@ -273,8 +273,8 @@ pub struct Report {
 
 impl Report {
     /// Verdict counts per configuration.
-    pub fn counts(&self) -> BTreeMap<String, BTreeMap<VerdictKind, usize>> {
-        let mut out: BTreeMap<String, BTreeMap<VerdictKind, usize>> = BTreeMap::new();
+    pub fn counts(&self) -> BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> {
+        let mut out: BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> = BTreeMap::new();
         for v in &self.verdicts {
             *out.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
         }
@@ -293,7 +293,7 @@ impl Report {
         s.push_str(&"---|".repeat(kinds.len()));
         s.push('\n');
         for cfg in order {
-            let m = counts.get(cfg).cloned().unwrap_or_default();
+            let m = counts.get(cfg.as_str()).cloned().unwrap_or_default();
             s.push_str(&format!("| {cfg} |"));
             for k in &kinds {
                 s.push_str(&format!(" {} |", m.get(k).copied().unwrap_or(0)));

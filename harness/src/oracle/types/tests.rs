@@ -583,7 +583,7 @@ fn a_64_bit_enum_in_an_enum_only_under_no_enum64() {
 #[test]
 fn allowances_follow_the_configuration() {
     let cfg = |tool: &str, args: &[&str]| EncoderConfig {
-        name: "x".into(),
+        name: "x".parse().unwrap(),
         tool: tool.into(),
         args: args.iter().map(|s| s.to_string()).collect(),
         note: String::new(),

@@ -1,0 +1,221 @@
+//! Typed names: the encoder configuration and compiler setup a verdict is about, as keys of
+//! counts, tables and findings. Serialized as the plain string (TOML, JSON and finding
+//! directories read as before); parsed with [`FromStr`], which refuses an empty name and a `|`,
+//! which would make a finding's signature (`KIND|configuration|mechanism`) ambiguous. (Commas
+//! and spaces are allowed: `btfsmith gate` names a candidate by its command line.)
+
+use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a string is not a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {value:?} {why}")]
+pub struct BadName {
+    /// Which kind of name.
+    pub what: &'static str,
+    /// The string.
+    pub value: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = BadName;
+            fn from_str(s: &str) -> Result<Self, BadName> {
+                let bad = |why| BadName { what: $what, value: s.to_string(), why };
+                if s.is_empty() {
+                    return Err(bad("is empty"));
+                }
+                if s.chars().any(|c| c == '|' || c.is_control()) {
+                    return Err(bad("contains `|` or a control character"));
+                }
+                Ok($name(s.to_string()))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = BadName;
+            fn try_from(s: String) -> Result<Self, BadName> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        /// Honours width and alignment (`{:<26}`), as a `String` does: reports pad names.
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<std::path::Path> for $name {
+            fn as_ref(&self) -> &std::path::Path {
+                std::path::Path::new(&self.0)
+            }
+        }
+
+        /// Maps keyed by the name are looked up by `&str` too.
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// An encoder configuration's name (`pahole-1.30/kernel`, `btfenc+true_signature`,
+    /// `gcc-btf/gcc-14`): unique in a campaign, the key of its counts and report rows.
+    EncoderName,
+    "encoder configuration name"
+);
+
+name_type!(
+    /// A compiler setup's label (`gcc-12 -O2`): toolchain and optimisation level.
+    CompilerName,
+    "compiler setup name"
+);
+
+/// The compiler phenomenon behind a verdict (`collision:inconsistent`, `clone:constprop`,
+/// `type:size`, `module`): what the program contained. Built from what the DWARF and the
+/// symbols say, so any text is accepted (a symbol name may hold any byte but NUL).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhenomenonName(String);
+
+impl PhenomenonName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True for a verdict written before phenomena were recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for PhenomenonName {
+    fn from(s: String) -> Self {
+        PhenomenonName(s)
+    }
+}
+
+impl From<&str> for PhenomenonName {
+    fn from(s: &str) -> Self {
+        PhenomenonName(s.to_string())
+    }
+}
+
+impl fmt::Display for PhenomenonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl PartialEq<str> for PhenomenonName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for PhenomenonName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoder_name_reads_and_writes_as_its_text() {
+        let n: EncoderName = "pahole-1.30/kernel".parse().unwrap();
+        assert_eq!(n.to_string(), "pahole-1.30/kernel");
+        assert_eq!(format!("{n:<20}|"), "pahole-1.30/kernel  |");
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"pahole-1.30/kernel\"");
+        assert_eq!(serde_json::from_str::<EncoderName>("\"pahole-1.30/kernel\"").unwrap(), n);
+        let mut counts = std::collections::BTreeMap::new();
+        counts.insert(n.clone(), 3);
+        assert_eq!(counts.get("pahole-1.30/kernel"), Some(&3));
+    }
+
+    #[test]
+    fn a_name_that_would_split_a_signature_is_refused() {
+        let err = "btfenc|MISSED".parse::<EncoderName>().unwrap_err();
+        assert_eq!(err.to_string(), "encoder configuration name \"btfenc|MISSED\" contains `|` or a control character");
+        assert_eq!("".parse::<EncoderName>().unwrap_err().why, "is empty");
+        // `btfsmith gate` names a candidate by its command line.
+        let gate = "candidate:pahole --btf_features=consistent_func,decl_tag";
+        assert_eq!(gate.parse::<EncoderName>().unwrap().as_str(), gate);
+        assert!(serde_json::from_str::<EncoderName>("\"a|b\"").is_err());
+        // A compiler label has a space between toolchain and level.
+        assert_eq!("gcc-12 -O2".parse::<CompilerName>().unwrap().as_str(), "gcc-12 -O2");
+        assert!("gcc|12".parse::<CompilerName>().is_err());
+    }
+}
