@@ -35,6 +35,7 @@
 use crate::campaign::{judge_case, CaseInput};
 use crate::config::{Config, Matrix};
 use crate::finding::FindingStore;
+use crate::names::EncoderName;
 use crate::oracle::{self, Verdict, VerdictKind};
 use crate::toolchains::Toolchains;
 use anyhow::{bail, Context, Result};
@@ -68,7 +69,7 @@ pub enum Expectation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expect {
     /// Encoder configuration.
-    pub encoder: String,
+    pub encoder: EncoderName,
     /// Function, or `*`.
     pub function: String,
     /// What must hold.
@@ -88,7 +89,7 @@ pub struct Case {
     pub expects: Vec<Expect>,
     /// `mechanism: ENCODER FUNCTION M1|M2`: there is a finding verdict about FUNCTION, and every
     /// one names one of these mechanisms (its evidence kind).
-    pub mechanisms: Vec<(String, String, BTreeSet<String>)>,
+    pub mechanisms: Vec<(EncoderName, String, BTreeSet<String>)>,
     /// Upstream report, if any.
     pub known_bug: Option<String>,
     /// Fixing commit, if any.
@@ -173,7 +174,7 @@ impl Case {
                         _ => bail!("{}: operator must be `=` or `has`", at()),
                     };
                     case.expects.push(Expect {
-                        encoder: encoder.to_string(),
+                        encoder: encoder.parse().with_context(at)?,
                         function: function.to_string(),
                         expectation,
                     });
@@ -184,7 +185,7 @@ impl Case {
                         bail!("{}: expected `mechanism: ENCODER FUNCTION M1|M2`", at());
                     };
                     case.mechanisms.push((
-                        encoder.to_string(),
+                        encoder.parse().with_context(at)?,
                         function.to_string(),
                         mechanisms.split('|').map(str::to_string).collect(),
                     ));
@@ -317,12 +318,12 @@ pub fn check_expect(verdicts: &[Verdict], e: &Expect) -> Option<String> {
 /// mechanisms.
 pub fn check_mechanism(
     verdicts: &[Verdict],
-    encoder: &str,
+    encoder: &EncoderName,
     function: &str,
     want: &BTreeSet<String>,
 ) -> Option<String> {
     let e = Expect {
-        encoder: encoder.into(),
+        encoder: encoder.clone(),
         function: function.into(),
         expectation: Expectation::Safe,
     };
@@ -356,7 +357,7 @@ pub fn run_case(
     kernel_load: bool,
 ) -> Result<CaseResult> {
     let case = Case::load(dir)?;
-    let encoders: BTreeSet<String> = case
+    let encoders: BTreeSet<EncoderName> = case
         .expects
         .iter()
         .map(|e| e.encoder.clone())
@@ -434,7 +435,8 @@ pub fn bless(case: &Case, verdicts: &[Verdict]) -> Result<()> {
                 return None;
             }
             let e = Expect {
-                encoder: encoder.into(),
+                // A name `Case::load` would refuse: leave the line as it is.
+                encoder: encoder.parse().ok()?,
                 function: function.into(),
                 expectation: Expectation::Safe,
             };

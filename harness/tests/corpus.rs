@@ -36,4 +36,7 @@ fn unknown_directives_are_errors() {
     std::fs::write(dir.path().join("CASE"), "what: x\nexpect: btfenc f = NOT_A_VERDICT\n").unwrap();
     let err = harness::corpus::Case::load(dir.path()).unwrap_err();
     assert!(format!("{err:#}").contains("unknown verdict"), "{err:#}");
+    std::fs::write(dir.path().join("CASE"), "what: x\nexpect: btfenc|MISSED f = none\n").unwrap();
+    let err = harness::corpus::Case::load(dir.path()).unwrap_err();
+    assert!(format!("{err:#}").contains("CASE:2: encoder configuration name \"btfenc|MISSED\" contains `|`"), "{err:#}");
 }
