@@ -733,6 +733,19 @@ pub fn read_codeless(data: &[u8], pool: &rayon::ThreadPool, refs: &[(u64, u64)])
     Ok(out)
 }
 
+/// What one parameter's location description says at the function's entry.
+struct LocationAtEntry {
+    location: EntryLocation,
+    /// The expression as DWARF operations, or why there is none ([`ParamFact::location_expr`]).
+    expr: String,
+    /// The bytes its `DW_OP_piece`s describe, if it has any.
+    piece_bytes: Option<u64>,
+    /// `N` when the expression is exactly `DW_OP_fbreg N`.
+    fbreg: Option<i64>,
+    /// One expression for the whole body, not a location list ([`ParamFact::whole_body`]).
+    whole_body: bool,
+}
+
 /// Reads one unit: builds scratch BTF for the types it needs and collects function instances.
 struct UnitWalker<'u, 'a> {
     unit: gimli::UnitRef<'u, Reader<'a>>,
@@ -958,7 +971,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 _ => {}
             }
         }
-        let mut locations: HashMap<gimli::UnitOffset, (EntryLocation, String, Option<u64>, Option<i64>, bool)> = HashMap::new();
+        let mut locations: HashMap<gimli::UnitOffset, LocationAtEntry> = HashMap::new();
         let mut tree = unit.entries_tree(Some(offset))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -1000,17 +1013,17 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 // A composite whose pieces cover less than the type (clang passes `struct t a` as
                 // a.f1 alone: `DW_OP_reg5, DW_OP_piece 8` for 16 bytes) is only partly present.
                 location: match locations.get(off) {
-                    Some((_, _, Some(total), _, _)) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
-                    Some(l) => l.0,
+                    Some(LocationAtEntry { piece_bytes: Some(total), .. }) if self.byte_size(*ty).is_some_and(|size| *total < size) => EntryLocation::Partial,
+                    Some(l) => l.location,
                     None => EntryLocation::None,
                 },
-                location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.1.clone()),
-                whole_body: locations.get(off).is_some_and(|l| l.4),
+                location_expr: locations.get(off).map_or_else(|| "no DW_TAG_formal_parameter in the concrete instance".to_string(), |l| l.expr.clone()),
+                whole_body: locations.get(off).is_some_and(|l| l.whole_body),
                 passed: self.call_evidence.get(&(origin_off, *off)).copied(),
                 abi_register: registers[i],
                 abi_class: classes[i],
                 layout: layout.clone(),
-                cfa_offset: if frame_base_is_cfa { locations.get(off).and_then(|l| l.3) } else { None },
+                cfa_offset: if frame_base_is_cfa { locations.get(off).and_then(|l| l.fbreg) } else { None },
             });
         }
         if variadic {
@@ -1057,26 +1070,40 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
-    ) -> Result<(EntryLocation, String, Option<u64>, Option<i64>, bool)> {
+    ) -> Result<LocationAtEntry> {
+        let nowhere = |expr: &str, whole_body| LocationAtEntry {
+            location: EntryLocation::None,
+            expr: expr.into(),
+            piece_bytes: None,
+            fbreg: None,
+            whole_body,
+        };
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok((EntryLocation::Constant, "DW_AT_const_value".into(), None, None, true));
+            return Ok(LocationAtEntry { location: EntryLocation::Constant, ..nowhere("DW_AT_const_value", true) });
         }
         let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok((EntryLocation::None, "no DW_AT_location".into(), None, None, true));
+            return Ok(nowhere("no DW_AT_location", true));
         };
         let enc = self.unit.encoding();
+        let at_entry = |expr: gimli::Expression<Reader<'a>>, whole_body| LocationAtEntry {
+            location: classify(expr.clone(), enc),
+            expr: describe(expr.clone(), enc),
+            piece_bytes: pieces_total(expr.clone(), enc),
+            fbreg: single_fbreg(expr, enc),
+            whole_body,
+        };
         if let AttributeValue::Exprloc(expr) = value {
-            return Ok((classify(expr.clone(), enc), describe(expr.clone(), enc), pieces_total(expr.clone(), enc), single_fbreg(expr, enc), true));
+            return Ok(at_entry(expr, true));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok((EntryLocation::None, "no location list".into(), None, None, false));
+            return Ok(nowhere("no location list", false));
         };
         while let Some(loc) = locs.next()? {
             if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok((classify(loc.data.clone(), enc), describe(loc.data.clone(), enc), pieces_total(loc.data.clone(), enc), single_fbreg(loc.data, enc), false));
+                return Ok(at_entry(loc.data, false));
             }
         }
-        Ok((EntryLocation::None, "no location list entry covers the entry address".into(), None, None, false))
+        Ok(nowhere("no location list entry covers the entry address", false))
     }
 
     /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
