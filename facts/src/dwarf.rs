@@ -1575,6 +1575,23 @@ mod tests {
     }
 
     #[test]
+    fn bad_input_is_a_typed_error() {
+        use crate::Error;
+        assert!(matches!(super::read(b"not an ELF file"), Err(Error::Elf(_))));
+        let missing = std::path::Path::new("/nonexistent/btfsmith-facts-test.o");
+        let err = super::read_file(missing).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert_eq!(err.to_string(), "reading /nonexistent/btfsmith-facts-test.o");
+        // An object with code but no DWARF.
+        let mut obj = object::write::Object::new(object::BinaryFormat::Elf, object::Architecture::X86_64, object::Endianness::Little);
+        let text = obj.section_id(object::write::StandardSection::Text);
+        obj.append_section_data(text, &[0xc3], 1);
+        let bytes = obj.write().unwrap();
+        assert!(matches!(super::read(&bytes), Err(Error::NoDebugInfo)));
+        assert_eq!(Error::NoDebugInfo.to_string(), "no .debug_info: compile with -g");
+    }
+
+    #[test]
     fn a_declared_aggregate_agrees_with_any_size_of_the_same_name() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(super::shapes_agree(&v(&["*struct ctx/?", "int"]), &v(&["*struct ctx/16", "int"])));
