@@ -55,7 +55,7 @@ pub fn judge_observation(case: &Case, compiler: &str, o: &Observation) -> Vec<Ve
         kind,
         encoder: o.encoder.config.name.clone(),
         compiler: compiler.to_string(),
-        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| crate::rules::phenomenon(&case.facts, f)),
+        phenomenon: function.as_deref().map_or_else(|| "module".to_string(), |f| crate::rules::phenomenon(&case.facts, source_name(case, f))),
         function,
         evidence: evidence.into(),
         detail,
@@ -104,6 +104,16 @@ pub fn judge_observation(case: &Case, compiler: &str, o: &Observation) -> Vec<Ve
         out.push(v(VerdictKind::Missed, Some(name), "runtime:no-func", detail));
     }
     out
+}
+
+/// The source function a FUNC called `func` stands for: a FUNC named after a clone
+/// (`f.isra.0`, true_signature) stands for `f`, whose instances the DWARF names.
+fn source_name<'a>(case: &Case, func: &'a str) -> &'a str {
+    if case.facts.instances(func).next().is_some() {
+        func
+    } else {
+        func.split('.').next().unwrap_or(func)
+    }
 }
 
 /// Section kinds whose functions are gone (init) or never run (exit) when the trigger fires.

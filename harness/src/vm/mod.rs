@@ -3,11 +3,12 @@
 //! For each module ([`Case`]) and encoder configuration, [`kbuild::encode`] embeds split BTF
 //! into a copy of the `.ko` (as kbuild's `cmd_btf_ko` does), and one qemu boot of the Debian 6.12
 //! kernel (TCG) runs them all: the guest agent (`guest/`, static Rust + libbpf-rs) loads each
-//! module, attaches a generic fentry probe by BTF id to each FUNC, fires the module's trigger
-//! (`/sys/kernel/debug/btfsmith/trigger`) and reports every hit ([`guest`]). That is the
+//! module, attaches a generic fentry probe (fexit where the return value is judged) by BTF id to
+//! each FUNC, fires the module's trigger (`/sys/kernel/debug/btfsmith/trigger`) and reports
+//! every hit ([`guest`]). That is the
 //! execution stage: [`Runner::run`] returns the evidence ([`ModuleRun`] per module), and the
 //! runtime oracle ([`crate::oracle::runtime::Runtime`]) judges it like any other oracle: one
-//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, UNATTACHABLE, ...), plus
+//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, WRONG_RETURN, UNATTACHABLE, ...), plus
 //! LOAD_REJECTED per module and MISSED per function without a FUNC. [`Runner::run_judged`] does
 //! both.
 //!
