@@ -204,3 +204,47 @@ fn vm_finds_a_dropped_return_value_and_btfenc_reads_the_others_right() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("CONFIRMED") && text.contains("WRONG_RETURN"), "{text}");
 }
+
+/// The failing side of the by-value struct comparison, end to end: seed 1 of the
+/// `struct-by-value` policy calls `sbv11(struct s10 p0)` (two `unsigned long` members, 16 bytes,
+/// two argument slots) once. Judged against its own ground truth, btfenc reads it right (nothing
+/// is a finding); against a ground truth whose member `m1` is off by one, the same reading is
+/// WRONG_ARGS for `sbv11` only, and the detail shows both sides.
+#[test]
+fn a_struct_argument_that_differs_from_the_ground_truth_is_wrong_args() {
+    use harness::oracle::VerdictKind;
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["gen", "--policy", "struct-by-value", "--flavour", "module", "--seed", "1", "--out", "g"], d);
+    assert_eq!(code, 0, "{text}");
+    let g = d.join("g");
+    let sources = ["tu0.c", "tu1.c", "tu2.c", "main.c"];
+    assert!(std::fs::read_to_string(g.join("prog.h")).unwrap().contains("struct s10 {\n\tunsigned long long m0;\n\tunsigned long m1;\n};"), "the generator changed: pick another struct");
+    let check = |out: &str| btfsmith(&[&["check", "--runtime", "--encoders", "btfenc", "--out", out][..], &sources[..]].concat(), &g);
+
+    let (code, text) = check("right");
+    assert_eq!(code, 0, "btfenc reads every recorded argument right:\n{text}");
+
+    let truth_path = g.join("ground_truth.json");
+    let mut truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let mut changed = 0;
+    for call in truth["calls"].as_array_mut().unwrap().iter_mut().filter(|c| c["name"] == "sbv11") {
+        for member in call["args"][0]["value"].as_array_mut().unwrap() {
+            if member[0] == "m1" {
+                let v = member[1]["value"].as_i64().unwrap();
+                member[1]["value"] = serde_json::json!(v + 1);
+                changed += 1;
+            }
+        }
+    }
+    assert_eq!(changed, 1, "{truth}");
+    std::fs::write(&truth_path, serde_json::to_string_pretty(&truth).unwrap()).unwrap();
+    let (code, text) = check("wrong");
+    assert_eq!(code, 1, "{text}");
+    let found = findings(&g.join("wrong/findings"));
+    let sigs: Vec<String> = found.iter().map(|f| format!("{} {:?}", f.signature, f.verdict.function)).collect();
+    assert!(!found.is_empty() && found.iter().all(|f| f.verdict.kind == VerdictKind::WrongArgs && f.verdict.function.as_deref() == Some("sbv11")), "{sigs:?}\n{text}");
+    let detail = &found[0].verdict.detail;
+    assert!(detail.contains("unsigned int sbv11(struct s10 p0)") && detail.contains(".m1 = 10}") && detail.contains("0x9)"), "{detail}");
+}

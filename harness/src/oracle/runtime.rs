@@ -542,19 +542,21 @@ fn show_event(e: &Event) -> String {
     )
 }
 
+fn show_value(x: &Value) -> String {
+    match x {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f}"),
+        Value::Null => "NULL".into(),
+        Value::FnAddr(n) => format!("&{n}"),
+        Value::Ptr(_) => "&(...)".into(),
+        // A by-value struct's members are what the tracer's reading is compared with.
+        Value::Fields(fields) => format!("{{{}}}", fields.iter().map(|(n, v)| format!(".{n} = {}", show_value(v))).collect::<Vec<_>>().join(", ")),
+        Value::Elems(_) => "[...]".into(),
+    }
+}
+
 fn show_values(v: &[Value]) -> String {
-    let parts: Vec<String> = v
-        .iter()
-        .map(|x| match x {
-            Value::Int(i) => i.to_string(),
-            Value::Float(f) => format!("{f}"),
-            Value::Null => "NULL".into(),
-            Value::FnAddr(n) => format!("&{n}"),
-            Value::Ptr(_) => "&(...)".into(),
-            Value::Fields(_) => "{...}".into(),
-            Value::Elems(_) => "[...]".into(),
-        })
-        .collect();
+    let parts: Vec<String> = v.iter().map(show_value).collect();
     format!("({})", parts.join(", "))
 }
 
@@ -668,6 +670,7 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&
                 ("runtime:return-misread", VerdictKind::WrongReturn, detail)
             }
         }
+        ReturnCheck::Right(n) if args.1 == VerdictKind::WrongArgs => (args.0, args.1, format!("{}\nthe return value read right ({n} hit(s))", args.2)),
         ReturnCheck::Right(n) => (args.0, args.1, format!("{}; return value read right ({n} hit(s))", args.2)),
         ReturnCheck::NotJudged(_) => args,
     }
