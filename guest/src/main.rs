@@ -417,7 +417,9 @@ fn announce_trigger(out: &mut dyn Write, job: &Job, attached: &[&str], results: 
         .map(|(id, r)| json!({ "id": id, "name": r["name"] }))
         .collect();
     emit(out, "BTFSMITH-TRIGGER", &json!({ "job": job.id, "funcs": funcs }));
-    let mut line = format!("btfsmith-agent: job {} ({}): firing the trigger with probes on {} FUNC(s):", job.id, job.module, attached.len());
+    let any_exit = results.values().any(|r| r["status"] == "attached" && r["exit"] == true);
+    let probes = if any_exit { "fentry or fexit" } else { "fentry" };
+    let mut line = format!("btfsmith-agent: job {} ({}): firing the trigger with {probes} on {} FUNC(s):", job.id, job.module, attached.len());
     for (i, name) in attached.iter().enumerate() {
         // /dev/kmsg takes records of up to ~1 KiB.
         if line.len() + name.len() > 900 {

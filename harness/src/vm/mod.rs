@@ -496,13 +496,14 @@ impl Runner {
                     let suspects: Vec<(u32, String)> = crashed.as_ref().map(|j| j.triggered.clone()).unwrap_or_default();
                     let names = suspects.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
                     let tail = boot.console_tail(40);
+                    let job = chunk.iter().find(|j| &j.id == b);
+                    let probes = if job.is_some_and(|j| suspects.iter().any(|(id, _)| j.exit.contains(id))) { "fentry or fexit" } else { "fentry" };
                     let when = match suspects.len() {
                         0 => "not while the trigger ran (loading the module or attaching probes)".to_string(),
-                        1 => format!("while the trigger ran with fentry attached to {names} only"),
-                        k => format!("while the trigger ran with fentry attached to {k} FUNCs: {names}"),
+                        1 => format!("while the trigger ran with {probes} attached to {names} only"),
+                        k => format!("while the trigger ran with {probes} attached to {k} FUNCs: {names}"),
                     };
                     let detail = format!("the guest {why} {when}; console log: {}\n{tail}", boot.console.display());
-                    let job = chunk.iter().find(|j| &j.id == b);
                     match (job, crashed) {
                         (Some(job), Some(partial)) if suspects.len() > 1 && !job.isolate => {
                             let mut again = job.clone();
