@@ -672,6 +672,8 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&
         }
         ReturnCheck::Right(n) if args.1 == VerdictKind::WrongArgs => (args.0, args.1, format!("{}\nthe return value read right ({n} hit(s))", args.2)),
         ReturnCheck::Right(n) => (args.0, args.1, format!("{}; return value read right ({n} hit(s))", args.2)),
+        // Probed at fexit for its return value: say why it was not judged after all.
+        ReturnCheck::NotJudged(why) if r.exit => (args.0, args.1, format!("{}; return value not judged: {why}", args.2)),
         ReturnCheck::NotJudged(_) => args,
     }
 }
