@@ -58,6 +58,43 @@ impl<'p> Emitter<'p> {
         Emitter { prog, flavour }
     }
 
+    /// Whether function `id`'s body logs what it returns (module flavour): its return type is an
+    /// integer of at most 8 bytes, an enum or a pointer (what an fexit program can read, and
+    /// what converts to 64 bits losslessly), and it has no tail call (wrapping one would turn
+    /// it into an ordinary call and change the code under test).
+    ///
+    /// Why the callee logs and not the caller: a compiler drops a return value exactly when no
+    /// caller uses it (gcc's IPA-SRA `f.isra.0`, clang's `DW_CC_nocall`), so a caller-side record
+    /// would either not exist or keep the value alive; evaluating the bodies in the generator
+    /// would be a second implementation of their C semantics. The log costs one store before
+    /// each `return`; the value is still unused by every caller.
+    pub fn records_return(&self, id: usize) -> bool {
+        let Some(f) = self.prog.functions.get(id) else {
+            return false;
+        };
+        if self.flavour != Flavour::Module || Self::has_stmt(&f.body, &|s| matches!(s, Stmt::TailCall(..))) {
+            return false;
+        }
+        match self.prog.resolve(&f.ret) {
+            Ty::Scalar(s) => !s.is_float() && self.prog.size_of(&f.ret) <= 8,
+            Ty::Ptr { .. } => true,
+            Ty::Def(d) => matches!(self.prog.def(*d), TypeDef::Enum { .. }),
+            _ => false,
+        }
+    }
+
+    /// `return VALUE;` of function `f`, logged when [`Emitter::records_return`] says so.
+    fn return_stmt(&self, f: &Function, value: &str) -> String {
+        // `f` is one of the program's functions (the emitter only emits those); its id is its
+        // index.
+        let id = self.prog.functions.iter().position(|g| std::ptr::eq(g, f));
+        if let Some(id) = id.filter(|&id| self.records_return(id)) {
+            format!("return BS_RET({id}, {value});")
+        } else {
+            format!("return {value};")
+        }
+    }
+
     /// All source files: `prog.h`, `tuN.c`..., `main.c`.
     pub fn sources(&self) -> Vec<CFile> {
         let mut files = vec![CFile {
@@ -216,6 +253,9 @@ impl<'p> Emitter<'p> {
         );
         o.push_str("#ifndef BTFSMITH_PROG_H\n#define BTFSMITH_PROG_H\n\n");
         o.push_str(HELPERS);
+        if self.flavour == Flavour::Module {
+            o.push_str(RETURN_LOG);
+        }
         o.push_str(
             "#ifdef BS_USE_FLOAT\nstatic inline bs_u64 bs_f2u(double d)\n{\n\tif (d > -1.0e15 && d < 1.0e15)\n\t\treturn (bs_u64)(long long)d;\n\treturn 0;\n}\n\nstatic inline double bs_opqf(double x)\n{\n\tvolatile double v = x;\n\treturn v;\n}\n#endif\n\n",
         );
@@ -813,7 +853,7 @@ impl<'p> Emitter<'p> {
             match self.prog.resolve(&f.ret) {
                 Ty::Void => o.push_str("\tbs_sink ^= acc;\n"),
                 _ => {
-                    let _ = writeln!(o, "\treturn {};", self.convert_u64(&f.ret, "acc", 0));
+                    let _ = writeln!(o, "\t{}", self.return_stmt(f, &self.convert_u64(&f.ret, "acc", 0)));
                 }
             }
         }
@@ -958,7 +998,7 @@ impl<'p> Emitter<'p> {
                         let _ = writeln!(o, "{tab}\treturn;");
                     }
                     _ => {
-                        let _ = writeln!(o, "{tab}\treturn {};", self.convert_u64(&f.ret, &v, 0));
+                        let _ = writeln!(o, "{tab}\t{}", self.return_stmt(f, &self.convert_u64(&f.ret, &v, 0)));
                     }
                 }
             }
@@ -1127,9 +1167,13 @@ impl<'p> Emitter<'p> {
             }
         }
         o.push_str("\treturn bs_mix(acc, bs_sink);\n}\n\n");
-        o.push_str("static ssize_t bs_trigger_write(struct file *file, const char __user *buf, size_t len, loff_t *off)\n{\n\tpr_info(\"btfsmith: checksum %016llx\\n\", bs_run_all());\n\treturn len;\n}\n\n");
+        // The returns log is shown as a debugfs blob written by the trigger itself: a seq_file
+        // show function would be one more traceable function of the harness's own in every
+        // module (one more FUNC to attach and judge).
+        o.push_str("bs_u64 bs_ret_log[BS_RET_CAP][2];\nunsigned int bs_ret_n;\nstatic char bs_ret_text[BS_RET_CAP * 40 + 32];\nstatic struct debugfs_blob_wrapper bs_ret_blob = { .data = bs_ret_text };\n\n");
+        o.push_str("static ssize_t bs_trigger_write(struct file *file, const char __user *buf, size_t len, loff_t *off)\n{\n\tunsigned int i, n;\n\tsize_t at;\n\n\tbs_ret_n = 0;\n\tpr_info(\"btfsmith: checksum %016llx\\n\", bs_run_all());\n\tn = min_t(unsigned int, bs_ret_n, BS_RET_CAP);\n\tat = scnprintf(bs_ret_text, sizeof(bs_ret_text), \"calls %u\\n\", bs_ret_n);\n\tfor (i = 0; i < n; i++)\n\t\tat += scnprintf(bs_ret_text + at, sizeof(bs_ret_text) - at, \"%llu %llx\\n\", bs_ret_log[i][0], bs_ret_log[i][1]);\n\tbs_ret_blob.size = at;\n\treturn len;\n}\n\n");
         o.push_str("static const struct file_operations bs_fops = {\n\t.owner = THIS_MODULE,\n\t.write = bs_trigger_write,\n};\n\nstatic struct dentry *bs_dir;\n\n");
-        o.push_str("static int __init bs_init(void)\n{\n\tbs_dir = debugfs_create_dir(\"btfsmith\", NULL);\n\tdebugfs_create_file(\"trigger\", 0200, bs_dir, NULL, &bs_fops);\n\tif (run_on_load)\n\t\tpr_info(\"btfsmith: checksum %016llx\\n\", bs_run_all());\n\treturn 0;\n}\n\n");
+        o.push_str("static int __init bs_init(void)\n{\n\tbs_dir = debugfs_create_dir(\"btfsmith\", NULL);\n\tdebugfs_create_file(\"trigger\", 0200, bs_dir, NULL, &bs_fops);\n\tdebugfs_create_blob(\"returns\", 0400, bs_dir, &bs_ret_blob);\n\tif (run_on_load)\n\t\tpr_info(\"btfsmith: checksum %016llx\\n\", bs_run_all());\n\treturn 0;\n}\n\n");
         o.push_str("static void __exit bs_exit(void)\n{\n\tdebugfs_remove_recursive(bs_dir);\n}\n\nmodule_init(bs_init);\nmodule_exit(bs_exit);\nMODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"btfsmith generated program\");\n");
         o
     }
@@ -1152,6 +1196,27 @@ impl<'p> Emitter<'p> {
         o
     }
 }
+
+/// The module flavour's return log (see [`Emitter::records_return`]): `BS_RET(id, v)` stores
+/// (id, v converted to 64 bits) and yields `v`; `main.c` owns the log, resets it before each
+/// trigger and shows it in debugfs as `returns`.
+const RETURN_LOG: &str = "#define BS_RET_CAP 1024
+extern bs_u64 bs_ret_log[BS_RET_CAP][2];
+extern unsigned int bs_ret_n;
+
+static inline void bs_ret_record(unsigned int id, bs_u64 v)
+{
+\tunsigned int n = bs_ret_n++;
+
+\tif (n < BS_RET_CAP) {
+\t\tbs_ret_log[n][0] = id;
+\t\tbs_ret_log[n][1] = v;
+\t}
+}
+
+#define BS_RET(id, v) ({ __typeof__(v) bs_rv = (v); bs_ret_record((id), (bs_u64)bs_rv); bs_rv; })
+
+";
 
 /// Helpers every unit shares: the safe arithmetic and the opaque-value barrier.
 const HELPERS: &str = "typedef unsigned long long bs_u64;

@@ -65,6 +65,10 @@ pub struct TruthFunction {
     /// program (its DWARF remains), and every call to the name runs the strong body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_by: Option<usize>,
+    /// The body logs every value it returns, with this function's `id` (module flavour, see
+    /// [`Emitter::records_return`]): the ground truth of an fexit program's return value.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub records_return: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -155,6 +159,7 @@ impl GroundTruth {
                 hazard: f.hazard,
                 always_inline: f.inline == crate::model::InlineHint::Always,
                 overridden_by: strong_of(prog, i),
+                records_return: em.records_return(i),
             })
             .collect();
         let calls = prog

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * btfsmith's generic fentry probe. The guest agent loads it once (to get the final
- * instructions with the ring buffer's fd in place), then re-loads those instructions once per
- * FUNC of a module's BTF with attach_btf_id/attach_btf_obj_fd set, and attaches it with the
- * FUNC's BTF id as the BPF cookie. Every hit records what a tracer would see: the address the
- * trampoline was entered from, the number of argument slots and the first 12 slots.
+ * btfsmith's generic probes, one for fentry and one for fexit. The guest agent loads them once
+ * (to get the final instructions with the ring buffer's fd in place), then re-loads one of them
+ * once per FUNC of a module's BTF with attach_btf_id/attach_btf_obj_fd set, and attaches it with
+ * the FUNC's BTF id as the BPF cookie. Every hit records what a tracer would see: the address the
+ * trampoline was entered from, the number of argument slots and the first 12 slots; at fexit
+ * also the return value (the argument slots are the values saved at entry). One fexit program
+ * replaces fentry where the return value is judged: one trampoline per FUNC either way.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -17,6 +19,9 @@ struct event {
 	__u64 ip;
 	__s64 nargs;
 	__u64 args[MAX_ARGS];
+	__u64 ret;
+	/* 1 when recorded at fexit (ret is valid). */
+	__u64 exit;
 };
 
 struct {
@@ -24,8 +29,7 @@ struct {
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
 
-SEC("fentry")
-int probe(unsigned long long *ctx)
+static __always_inline struct event *record(unsigned long long *ctx)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 v;
@@ -42,6 +46,32 @@ int probe(unsigned long long *ctx)
 		bpf_get_func_arg(ctx, i, &v);
 		e->args[i] = v;
 	}
+	e->ret = 0;
+	e->exit = 0;
+	return e;
+}
+
+SEC("fentry")
+int probe(unsigned long long *ctx)
+{
+	struct event *e = record(ctx);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("fexit")
+int probe_exit(unsigned long long *ctx)
+{
+	struct event *e = record(ctx);
+	__u64 v = 0;
+
+	if (!e)
+		return 0;
+	bpf_get_func_ret(ctx, &v);
+	e->ret = v;
+	e->exit = 1;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

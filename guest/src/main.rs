@@ -19,9 +19,11 @@
 //! Job file (one record per line, fields separated by single spaces):
 //! ```text
 //! module <job-id> <path of the .ko> <module name> [isolate]
-//! func <btf id> <name>
+//! func <btf id> <name> [exit]
 //! vfunc <btf id> <name>
 //! ```
+//! `exit` attaches the fexit probe instead of the fentry one: it records the arguments too, and
+//! the return value (the host asks for it where it knows what the function returned).
 //! A `vfunc` is a FUNC of the vmlinux BTF (attached with `attach_btf_obj_fd` 0), fired by the
 //! same trigger: the host compares what its probe reads with what the module's trigger logs it
 //! passed (`btfsmith audit`'s proof in the running kernel). Its result says `"vmlinux": true`.
@@ -29,7 +31,9 @@
 //! FUNC's probe the guest died with).
 //!
 //! Output (to the file given as the second argument, normally /dev/ttyS1), one line each:
-//! `BTFSMITH-JOB {json}`, `BTFSMITH-TRIGGER {json}` (the FUNCs whose probes are attached, sent
+//! `BTFSMITH-JOB {json}`, `BTFSMITH-TRIGGER {json}`, `BTFSMITH-ROUND {json}` (after each
+//! trigger: timings, and the text of the module's debugfs `returns` file when it has one — a
+//! generated module's log of what each of its functions returned during that trigger) (the FUNCs whose probes are attached, sent
 //! before the trigger fires, so that a crash can be blamed on them), `BTFSMITH-RESULT {json}`,
 //! and `BTFSMITH-DONE` at the end. The trigger line also goes to the kernel log (`/dev/kmsg`), so
 //! the console shows it just before an oops.
@@ -56,6 +60,8 @@ struct Job {
     module: String,
     /// (BTF id, name, in the vmlinux BTF rather than the module's).
     funcs: Vec<(u32, String, bool)>,
+    /// BTF ids probed at fexit.
+    exit: HashSet<u32>,
     /// One FUNC per round.
     isolate: bool,
 }
@@ -68,12 +74,15 @@ fn parse_jobs(text: &str) -> Vec<Job> {
             Some("module") => {
                 let (Some(id), Some(ko), Some(module)) = (w.next(), w.next(), w.next()) else { continue };
                 let isolate = w.next() == Some("isolate");
-                jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new(), isolate });
+                jobs.push(Job { id: id.into(), ko: ko.into(), module: module.into(), funcs: Vec::new(), exit: HashSet::new(), isolate });
             }
             Some(kind @ ("func" | "vfunc")) => {
                 let (Some(id), Some(name)) = (w.next().and_then(|s| s.parse().ok()), w.next()) else { continue };
                 if let Some(j) = jobs.last_mut() {
                     j.funcs.push((id, name.to_string(), kind == "vfunc"));
+                    if w.next() == Some("exit") {
+                        j.exit.insert(id);
+                    }
                 }
             }
             _ => {}
@@ -89,6 +98,9 @@ struct Event {
     ip: u64,
     nargs: i64,
     args: [u64; MAX_ARGS],
+    ret: u64,
+    /// 1 when recorded at fexit.
+    exit: u64,
 }
 
 fn errno_text(code: i32) -> String {
@@ -215,17 +227,28 @@ impl Kmsg {
 }
 
 struct Probe {
-    insns: Vec<sys::bpf_insn>,
+    entry: Vec<sys::bpf_insn>,
+    exit: Vec<sys::bpf_insn>,
+}
+
+fn attach_type(exit: bool) -> sys::bpf_attach_type {
+    if exit {
+        sys::BPF_TRACE_FEXIT
+    } else {
+        sys::BPF_TRACE_FENTRY
+    }
 }
 
 impl Probe {
-    /// Loads one instance attached to `btf_id` of `btf_fd`; returns the prog fd or the error.
-    fn load(&self, btf_fd: i32, btf_id: u32) -> Result<i32, String> {
+    /// Loads one instance (fentry, or fexit when `exit`) attached to `btf_id` of `btf_fd`;
+    /// returns the prog fd or the error.
+    fn load(&self, btf_fd: i32, btf_id: u32, exit: bool) -> Result<i32, String> {
+        let insns = if exit { &self.exit } else { &self.entry };
         let mut log = vec![0u8; 1 << 20];
         // SAFETY: bpf_prog_load_opts is plain old data; zero is a valid value.
         let mut opts: sys::bpf_prog_load_opts = unsafe { std::mem::zeroed() };
         opts.sz = std::mem::size_of::<sys::bpf_prog_load_opts>() as _;
-        opts.expected_attach_type = sys::BPF_TRACE_FENTRY;
+        opts.expected_attach_type = attach_type(exit);
         opts.attach_btf_id = btf_id;
         opts.attach_btf_obj_fd = btf_fd as u32;
         opts.log_buf = log.as_mut_ptr().cast();
@@ -233,7 +256,7 @@ impl Probe {
         opts.log_level = 0;
         // SAFETY: insns, opts and log outlive the call.
         let fd = unsafe {
-            sys::bpf_prog_load(sys::BPF_PROG_TYPE_TRACING, c"btfsmith".as_ptr(), c"GPL".as_ptr(), self.insns.as_ptr(), self.insns.len() as _, &mut opts)
+            sys::bpf_prog_load(sys::BPF_PROG_TYPE_TRACING, c"btfsmith".as_ptr(), c"GPL".as_ptr(), insns.as_ptr(), insns.len() as _, &mut opts)
         };
         if fd < 0 {
             let n = log.iter().position(|&b| b == 0).unwrap_or(0);
@@ -245,13 +268,13 @@ impl Probe {
         Ok(fd)
     }
 
-    fn attach(prog_fd: i32, cookie: u64) -> Result<i32, String> {
+    fn attach(prog_fd: i32, cookie: u64, exit: bool) -> Result<i32, String> {
         // SAFETY: plain old data; zero is valid.
         let mut opts: sys::bpf_link_create_opts = unsafe { std::mem::zeroed() };
         opts.sz = std::mem::size_of::<sys::bpf_link_create_opts>() as _;
         opts.__bindgen_anon_1.tracing.cookie = cookie;
         // SAFETY: opts outlives the call.
-        let fd = unsafe { sys::bpf_link_create(prog_fd, 0, sys::BPF_TRACE_FENTRY, &opts) };
+        let fd = unsafe { sys::bpf_link_create(prog_fd, 0, attach_type(exit), &opts) };
         if fd < 0 {
             return Err(errno_text(fd));
         }
@@ -294,19 +317,20 @@ fn main() {
     let want_kallsyms = std::env::var_os("BTFSMITH_KALLSYMS").is_some();
     let unload_modules = std::env::var_os("BTFSMITH_RMMOD").is_some();
 
-    // Load the probe once, attached to any kernel function, to get its final instructions
-    // (ring buffer fd filled in); every FUNC then gets its own copy of those.
+    // Load the probes once, attached to any kernel function, to get their final instructions
+    // (ring buffer fd filled in); every FUNC then gets its own copy of one of those.
     let mut builder = libbpf_rs::ObjectBuilder::default();
-    let setup = (|| -> Result<(libbpf_rs::Object, Vec<sys::bpf_insn>), String> {
+    let setup = (|| -> Result<(libbpf_rs::Object, Probe), String> {
         let mut open = builder.open_memory(PROBE).map_err(|e| format!("opening the probe: {e}"))?;
         for mut p in open.progs_mut() {
             p.set_attach_target(0, Some("vfs_read".into())).map_err(|e| format!("attach target: {e}"))?;
         }
         let obj = open.load().map_err(|e| format!("loading the probe: {e}"))?;
-        let insns = obj.progs().next().ok_or("no program in the probe")?.insns().to_vec();
-        Ok((obj, insns))
+        let insns = |name: &str| obj.progs().find(|p| p.name() == name).map(|p| p.insns().to_vec()).ok_or(format!("no program {name} in the probe"));
+        let probe = Probe { entry: insns("probe")?, exit: insns("probe_exit")? };
+        Ok((obj, probe))
     })();
-    let (obj, insns) = match setup {
+    let (obj, probe) = match setup {
         Ok(x) => x,
         Err(e) => {
             emit(&mut out, "BTFSMITH-FATAL", &json!({ "error": e }));
@@ -314,7 +338,6 @@ fn main() {
             return;
         }
     };
-    let probe = Probe { insns };
     let events_map = obj.maps().find(|m| m.name() == "events").expect("the probe has an events map");
     let collected: std::rc::Rc<std::cell::RefCell<Vec<Event>>> = Default::default();
     let sink = collected.clone();
@@ -394,7 +417,9 @@ fn announce_trigger(out: &mut dyn Write, job: &Job, attached: &[&str], results: 
         .map(|(id, r)| json!({ "id": id, "name": r["name"] }))
         .collect();
     emit(out, "BTFSMITH-TRIGGER", &json!({ "job": job.id, "funcs": funcs }));
-    let mut line = format!("btfsmith-agent: job {} ({}): firing the trigger with fentry on {} FUNC(s):", job.id, job.module, attached.len());
+    let any_exit = results.values().any(|r| r["status"] == "attached" && r["exit"] == true);
+    let probes = if any_exit { "fentry or fexit" } else { "fentry" };
+    let mut line = format!("btfsmith-agent: job {} ({}): firing the trigger with {probes} on {} FUNC(s):", job.id, job.module, attached.len());
     for (i, name) in attached.iter().enumerate() {
         // /dev/kmsg takes records of up to ~1 KiB.
         if line.len() + name.len() > 900 {
@@ -424,6 +449,7 @@ fn run_funcs(
         let own = format!("/sys/kernel/debug/{}/trigger", job.module);
         if std::path::Path::new(&own).exists() { own } else { TRIGGER.to_string() }
     };
+    let returns = std::path::Path::new(&trigger).with_file_name("returns");
     let mut kept = Vec::new();
     // How many more rounds each name appears in: its probe must go before the next one comes.
     let mut later: BTreeMap<&str, usize> = BTreeMap::new();
@@ -445,12 +471,16 @@ fn run_funcs(
             if *vmlinux {
                 r["vmlinux"] = json!(true);
             }
-            match probe.load(if *vmlinux { 0 } else { btf_fd }, *id) {
+            let exit = job.exit.contains(id);
+            if exit {
+                r["exit"] = json!(true);
+            }
+            match probe.load(if *vmlinux { 0 } else { btf_fd }, *id, exit) {
                 Err(e) => {
                     r["status"] = json!("load_failed");
                     r["error"] = json!(e);
                 }
-                Ok(pfd) => match Probe::attach(pfd, u64::from(*id)) {
+                Ok(pfd) => match Probe::attach(pfd, u64::from(*id), exit) {
                     Err(e) => {
                         r["status"] = json!("attach_failed");
                         r["error"] = json!(e);
@@ -471,6 +501,7 @@ fn run_funcs(
         let t_attached = Instant::now();
         let _ = rb.consume();
         collected.borrow_mut().clear();
+        let fds_empty = fds.is_empty();
         let trig = if fds.is_empty() {
             Ok(())
         } else {
@@ -506,7 +537,16 @@ fn run_funcs(
             }
         });
         let _ = rb.consume();
-        emit(out, "BTFSMITH-ROUND", &json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 }));
+        let mut line = json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 });
+        // What the module's functions returned during this trigger (generated modules log it):
+        // the ground truth of this round's fexit readings. Read after every trigger, since a
+        // later trigger overwrites it.
+        if trig.is_ok() && !fds_empty {
+            if let Ok(text) = std::fs::read_to_string(&returns) {
+                line["returns"] = json!(text);
+            }
+        }
+        emit(out, "BTFSMITH-ROUND", &line);
         let mut per_func: BTreeMap<u64, Vec<Event>> = BTreeMap::new();
         for e in collected.borrow_mut().drain(..) {
             per_func.entry(e.cookie).or_default().push(e);
@@ -523,7 +563,11 @@ fn run_funcs(
                     .take(MAX_EVENTS)
                     .map(|e| {
                         let n = (e.nargs.max(0) as usize).min(MAX_ARGS);
-                        json!({ "ip": format!("{:x}", e.ip), "nargs": e.nargs, "args": e.args[..n].iter().map(|a| format!("{a:x}")).collect::<Vec<_>>() })
+                        let mut v = json!({ "ip": format!("{:x}", e.ip), "nargs": e.nargs, "args": e.args[..n].iter().map(|a| format!("{a:x}")).collect::<Vec<_>>() });
+                        if e.exit != 0 {
+                            v["ret"] = json!(format!("{:x}", e.ret));
+                        }
+                        v
                     })
                     .collect::<Vec<_>>());
             }

@@ -277,6 +277,7 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
                         },
                     }],
                     internal: Default::default(),
+                    logged_returns: Vec::new(),
                 } },
             };
             let ko = build_module_sources(&dir, &record, &case_root.join("build"), &env.kernel)?;

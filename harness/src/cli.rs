@@ -173,8 +173,9 @@ enum Command {
     Gen(crate::gen_cmd::GenArgs),
     /// Measure how often each policy's target phenomenon really occurs in compiled programs.
     GenStats(crate::gen_cmd::GenStatsArgs),
-    /// The runtime oracle: generated kernel modules, every encoder configuration, fentry on every
-    /// FUNC inside the Debian 6.12 kernel under qemu; prints verdict counts per configuration.
+    /// The runtime oracle: generated kernel modules, every encoder configuration, fentry (fexit
+    /// where the return value is judged) on every FUNC inside the Debian 6.12 kernel under qemu;
+    /// prints verdict counts per configuration.
     Vm(crate::vm::batch::VmArgs),
 }
 

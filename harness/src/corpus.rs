@@ -24,9 +24,10 @@
 //!
 //! `runtime: module` — the sources are kernel code: built as one module (btfsmith adds the
 //! trigger, which calls `btfsmith_trigger()` when a source defines it), every configuration's
-//! split BTF embedded, every FUNC attached with fentry in the guest kernel, and the expectations
-//! are about the runtime oracle's verdicts (WRONG_FUNCTION, WRONG_ARGS, SAFE, ...); SAFE,
-//! UNCHECKED and UNSUPPORTED, like MISSED, count only when listed.
+//! split BTF embedded, every FUNC attached with fentry (fexit where the return value is judged)
+//! in the guest kernel, and the expectations are about the runtime oracle's verdicts
+//! (WRONG_FUNCTION, WRONG_ARGS, WRONG_RETURN, SAFE, ...); SAFE, UNCHECKED and UNSUPPORTED, like
+//! MISSED, count only when listed.
 //!
 //! FUNCTION `*` means every function (and verdicts about no function). ENCODER is a
 //! configuration name from the campaign configuration. `BTFSMITH_BLESS=1` rewrites the `=` lines

@@ -321,7 +321,7 @@ fn write_module_dir(tmp: &Path, final_dir: &Path, signature: &str, verdict: &Ver
     std::fs::write(
         tmp.join("boot.sh"),
         format!(
-            "#!/bin/sh\n# Rebuilds the module, embeds its BTF, boots the {} kernel under qemu, attaches fentry to every FUNC\n# and fires the trigger: the runtime oracle, judged again.\nexec {} replay \"$(cd \"$(dirname \"$0\")\" && pwd)\"\n",
+            "#!/bin/sh\n# Rebuilds the module, embeds its BTF, boots the {} kernel under qemu, attaches fentry or fexit to every FUNC\n# and fires the trigger: the runtime oracle, judged again.\nexec {} replay \"$(cd \"$(dirname \"$0\")\" && pwd)\"\n",
             m.record.kernel,
             crate::process::self_command()
         ),

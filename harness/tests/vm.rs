@@ -66,6 +66,7 @@ fn seed_hazard_at_runtime() {
     let expected = Expected {
         calls: vec![call("dup_fn", "a.c", &[5, 6]), call("bs_run_b", "b.c", &[0]), call("dup_fn", "b.c", &[7, 8, 9])],
         internal: [("dup_fn".to_string(), "b.c".to_string())].into_iter().collect(),
+        ..Default::default()
     };
     let case = Case::load("dupmod_00", &ko, expected).unwrap();
     assert_eq!(case.facts.instances("dup_fn").count(), 2, "gcc kept both dup_fn out of line");
@@ -178,7 +179,7 @@ fn guest_crash_is_contained() {
     ];
     let kos: Vec<_> = kbuild::build_modules(&root, &mods, &env.kernel, 2).into_iter().map(|r| r.unwrap_or_else(|e| panic!("kbuild: {e}"))).collect();
     let crash = Case::load("crash_00", &kos[0], Expected::default()).unwrap();
-    let dup = Case::load("dupmod_00", &kos[1], Expected { calls: vec![call("bs_run_b", "b.c", &[0])], internal: Default::default() }).unwrap();
+    let dup = Case::load("dupmod_00", &kos[1], Expected { calls: vec![call("bs_run_b", "b.c", &[0])], ..Default::default() }).unwrap();
     let tc = harness::toolchains::Toolchains::load().unwrap();
     let encoders: Vec<_> = Matrix::resolve(&Config::builtin(), &tc, &[], &[]).unwrap().encoders.into_iter().filter(|e| e.config.name == "btfenc").collect();
     let runner = Runner::new(env, tmp.path().join("vm"));

@@ -152,3 +152,99 @@ fn run_runtime_writes_one_report_with_every_verdict() {
     let junit = std::fs::read_to_string(d.join("out/junit.xml")).unwrap();
     assert!(junit.lines().any(|l| l.contains("pahole-1.30/no-consistent_func") && l.contains("WRONG_FUNCTION=")), "{junit}");
 }
+
+/// fexit and the return value: in seeds 1..3 of the `clang-signature` policy, functions whose
+/// result no caller uses (`deadret*`) are called through gcc -O2 IPA-SRA clones (`deadret6.isra.0`)
+/// that return nothing. btfenc with true_signature names a FUNC after such a clone with the
+/// source return type (`unsigned char`): the value an fexit program reads is not the one the
+/// function computed (it logs it before returning): WRONG_RETURN, `runtime:return-dropped`,
+/// which `btfsmith replay` confirms. btfenc's default configuration describes no such clone; its
+/// FUNCs whose functions log their returns read them right at fexit: nothing of btfenc is a
+/// finding.
+#[test]
+fn vm_finds_a_dropped_return_value_and_btfenc_reads_the_others_right() {
+    use harness::oracle::{Verdict, VerdictKind};
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["vm", "--policy", "clang-signature", "--count", "3", "--seed", "1", "--encoders", "btfenc", "--out", "vm"], d);
+    assert_eq!(code, 1, "{text}");
+    let verdicts: Vec<(String, Verdict)> = std::fs::read_to_string(d.join("vm/verdicts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["case"].as_str().unwrap().to_string(), serde_json::from_value(v).unwrap())
+        })
+        .collect();
+    let wrong: Vec<&(String, Verdict)> = verdicts.iter().filter(|(_, v)| v.kind == VerdictKind::WrongReturn).collect();
+    let seed1 = wrong.iter().find(|(case, v)| case == "seed-1" && v.function.as_deref() == Some("deadret6.isra.0")).unwrap_or_else(|| panic!("{wrong:#?}\n{text}"));
+    assert_eq!(seed1.1.encoder, "btfenc+true_signature");
+    assert!(seed1.1.detail.contains("unsigned char deadret6.isra.0(") && seed1.1.detail.contains("IPA-SRA clone"), "{}", seed1.1.detail);
+    for (_, v) in &wrong {
+        assert_eq!((v.encoder.as_str(), v.evidence.as_str()), ("btfenc+true_signature", "runtime:return-dropped"), "{v:#?}");
+        assert!(v.function.as_deref().is_some_and(|f| f.ends_with(".isra.0")), "{v:#?}");
+    }
+    let found = findings(&d.join("vm/findings"));
+    let sigs: Vec<&str> = found.iter().map(|f| f.signature.as_str()).collect();
+    assert!(found.iter().any(|f| f.verdict.kind == VerdictKind::WrongReturn), "{sigs:?}");
+    assert!(!found.iter().any(|f| f.verdict.encoder == "btfenc"), "{sigs:?}");
+
+    // The return values were compared, not skipped: btfenc FUNCs of functions that log their
+    // returns are SAFE with the return value read right (none of them claims void).
+    let read_right: Vec<&Verdict> = verdicts.iter().map(|(_, v)| v).filter(|v| v.encoder == "btfenc" && v.detail.contains("return value read right")).collect();
+    assert!(!read_right.is_empty(), "{:#?}", verdicts.iter().filter(|(_, v)| v.encoder == "btfenc").collect::<Vec<_>>());
+    assert!(read_right.iter().all(|v| v.kind == VerdictKind::Safe && !v.detail.contains("] void ")), "{read_right:#?}");
+    let md = std::fs::read_to_string(d.join("vm/report.md")).unwrap();
+    assert!(md.contains("WRONG_RETURN"), "{md}");
+
+    // The finding replays: rebuild, re-encode, boot, the same verdict.
+    let fdir = std::fs::read_dir(d.join("vm/findings")).unwrap().map(|e| e.unwrap().path()).find(|p| harness::finding::read_record(p).is_ok_and(|r| r.verdict.kind == VerdictKind::WrongReturn)).unwrap();
+    let (code, text) = btfsmith(&["replay", fdir.to_str().unwrap()], d);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("CONFIRMED") && text.contains("WRONG_RETURN"), "{text}");
+}
+
+/// The failing side of the by-value struct comparison, end to end: seed 1 of the
+/// `struct-by-value` policy calls `sbv11(struct s10 p0)` (two `unsigned long` members, 16 bytes,
+/// two argument slots) once. Judged against its own ground truth, btfenc reads it right (nothing
+/// is a finding); against a ground truth whose member `m1` is off by one, the same reading is
+/// WRONG_ARGS for `sbv11` only, and the detail shows both sides.
+#[test]
+fn a_struct_argument_that_differs_from_the_ground_truth_is_wrong_args() {
+    use harness::oracle::VerdictKind;
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["gen", "--policy", "struct-by-value", "--flavour", "module", "--seed", "1", "--out", "g"], d);
+    assert_eq!(code, 0, "{text}");
+    let g = d.join("g");
+    let sources = ["tu0.c", "tu1.c", "tu2.c", "main.c"];
+    assert!(std::fs::read_to_string(g.join("prog.h")).unwrap().contains("struct s10 {\n\tunsigned long long m0;\n\tunsigned long m1;\n};"), "the generator changed: pick another struct");
+    let check = |out: &str| btfsmith(&[&["check", "--runtime", "--encoders", "btfenc", "--out", out][..], &sources[..]].concat(), &g);
+
+    let (code, text) = check("right");
+    assert_eq!(code, 0, "btfenc reads every recorded argument right:\n{text}");
+
+    let truth_path = g.join("ground_truth.json");
+    let mut truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+    let mut changed = 0;
+    for call in truth["calls"].as_array_mut().unwrap().iter_mut().filter(|c| c["name"] == "sbv11") {
+        for member in call["args"][0]["value"].as_array_mut().unwrap() {
+            if member[0] == "m1" {
+                let v = member[1]["value"].as_i64().unwrap();
+                member[1]["value"] = serde_json::json!(v + 1);
+                changed += 1;
+            }
+        }
+    }
+    assert_eq!(changed, 1, "{truth}");
+    std::fs::write(&truth_path, serde_json::to_string_pretty(&truth).unwrap()).unwrap();
+    let (code, text) = check("wrong");
+    assert_eq!(code, 1, "{text}");
+    let found = findings(&g.join("wrong/findings"));
+    let sigs: Vec<String> = found.iter().map(|f| format!("{} {:?}", f.signature, f.verdict.function)).collect();
+    assert!(!found.is_empty() && found.iter().all(|f| f.verdict.kind == VerdictKind::WrongArgs && f.verdict.function.as_deref() == Some("sbv11")), "{sigs:?}\n{text}");
+    let detail = &found[0].verdict.detail;
+    assert!(detail.contains("unsigned int sbv11(struct s10 p0)") && detail.contains(".m1 = 10}") && detail.contains("0x9)"), "{detail}");
+}

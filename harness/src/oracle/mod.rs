@@ -10,8 +10,9 @@
 //!   file, determinism (run twice, with and without threads).
 //! - [`differential::Differential`]: canonical diffs between configurations, classified against
 //!   the table of expected differences.
-//! - [`runtime::Runtime`]: what fentry really read inside the kernel (a module's FUNCs attached
-//!   in a qemu guest, [`crate::vm`]): wrong function, wrong arguments, refused attach, crash.
+//! - [`runtime::Runtime`]: what fentry/fexit really read inside the kernel (a module's FUNCs
+//!   attached in a qemu guest, [`crate::vm`]): wrong function, wrong arguments, wrong return
+//!   value, refused attach, crash.
 
 pub mod behaviour;
 pub mod differential;
@@ -67,6 +68,10 @@ pub enum VerdictKind {
     /// Runtime: the right function, but the tracer read other argument values than the caller
     /// passed.
     WrongArgs,
+    /// Runtime: the FUNC claims a return value, and the value an fexit program read is not
+    /// the one the function returned (the runtime side of RETURN_DROPPED, and a misread return
+    /// type). A FUNC claiming `void` is never this.
+    WrongReturn,
     /// Runtime: the kernel refused to attach fentry to the FUNC (no function by that name and
     /// prototype it can find): the FUNC describes nothing a tracer can use.
     Unattachable,
@@ -84,7 +89,7 @@ pub enum VerdictKind {
 
 impl VerdictKind {
     /// Every kind, in report order.
-    pub const ALL: [VerdictKind; 21] = [
+    pub const ALL: [VerdictKind; 22] = [
         VerdictKind::EncoderCrash,
         VerdictKind::EncoderTimeout,
         VerdictKind::EncoderFailed,
@@ -101,6 +106,7 @@ impl VerdictKind {
         VerdictKind::Missed,
         VerdictKind::WrongFunction,
         VerdictKind::WrongArgs,
+        VerdictKind::WrongReturn,
         VerdictKind::Unattachable,
         VerdictKind::GuestCrash,
         VerdictKind::Unsupported,
@@ -133,6 +139,7 @@ impl VerdictKind {
             self,
             VerdictKind::WrongFunction
                 | VerdictKind::WrongArgs
+                | VerdictKind::WrongReturn
                 | VerdictKind::Unattachable
                 | VerdictKind::GuestCrash
                 | VerdictKind::Unsupported
@@ -159,6 +166,7 @@ impl VerdictKind {
             VerdictKind::Missed => "MISSED",
             VerdictKind::WrongFunction => "WRONG_FUNCTION",
             VerdictKind::WrongArgs => "WRONG_ARGS",
+            VerdictKind::WrongReturn => "WRONG_RETURN",
             VerdictKind::Unattachable => "UNATTACHABLE",
             VerdictKind::GuestCrash => "GUEST_CRASH",
             VerdictKind::Unsupported => "UNSUPPORTED",

@@ -13,7 +13,16 @@
 //!   is WRONG_FUNCTION (the seed's hazard: kallsyms' first same-name symbol wins).
 //! - Arguments are read as the FUNC's prototype says (slot layout, size, signedness) and compared
 //!   with the ground truth's values for that instance's calls. Pointers are compared for
-//!   null-ness only; floats and aggregates are not compared.
+//!   null-ness only; structs and unions of at most 16 bytes member by member (see
+//!   [`Reader::Aggregate`]). Floats never get here: the 6.12 trampoline refuses a float argument
+//!   or return value (UNSUPPORTED).
+//! - The return value: where the host asked for fexit (a FUNC claiming a value, for a generated
+//!   function that logs what it returns), the value read as the FUNC's return type says is
+//!   compared with the log of the same trigger. A FUNC claiming `void` is never judged on it.
+//!   Another value is WRONG_RETURN: `runtime:return-dropped` when the function that ran is a
+//!   clone whose calling convention the compiler changed (gcc's `.isra`, clang's
+//!   `DW_CC_nocall`; both may remove the return value when no caller uses it),
+//!   `runtime:return-misread` otherwise.
 
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
 use crate::vm::guest::{Event, FuncResult, JobReport};
@@ -46,7 +55,7 @@ pub fn judge_observation(case: &Case, compiler: &crate::names::CompilerName, o: 
         kind,
         encoder: o.encoder.config.name.clone(),
         compiler: compiler.clone(),
-        phenomenon: function.as_deref().map_or_else(|| "module".into(), |f| crate::rules::phenomenon(&case.facts, f)),
+        phenomenon: function.as_deref().map_or_else(|| "module".into(), |f| crate::rules::phenomenon(&case.facts, source_name(case, f))),
         function,
         evidence: evidence.into(),
         detail,
@@ -95,6 +104,16 @@ pub fn judge_observation(case: &Case, compiler: &crate::names::CompilerName, o: 
         out.push(v(VerdictKind::Missed, Some(name), "runtime:no-func", detail));
     }
     out
+}
+
+/// The source function a FUNC called `func` stands for: a FUNC named after a clone
+/// (`f.isra.0`, true_signature) stands for `f`, whose instances the DWARF names.
+fn source_name<'a>(case: &Case, func: &'a str) -> &'a str {
+    if case.facts.instances(func).next().is_some() {
+        func
+    } else {
+        func.split('.').next().unwrap_or(func)
+    }
 }
 
 /// Section kinds whose functions are gone (init) or never run (exit) when the trigger fires.
@@ -185,6 +204,119 @@ pub fn wide_int_params(btf: &Btf, func: TypeId) -> Vec<String> {
         .filter(|prm| matches!(strip(btf, prm.ty), Some(TypeData::Int(i)) if i.size > 8))
         .map(|prm| btf.str(prm.name).to_string())
         .collect()
+}
+
+/// Whether FUNC `func` claims to return a value (its prototype's return type is not `void`).
+pub fn claims_return_value(btf: &Btf, func: TypeId) -> bool {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return false;
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return false;
+    };
+    p.ret != TypeId(0)
+}
+
+/// How the tracer reads FUNC `func`'s return value (from %rax), when it is an integer, enum or
+/// pointer; `None` for `void` and anything else.
+fn return_reader(btf: &Btf, func: TypeId) -> Option<Reader> {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return None;
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return None;
+    };
+    if p.ret == TypeId(0) {
+        return None;
+    }
+    match strip(btf, p.ret)? {
+        TypeData::Int(i) if i.size <= 8 => Some(Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: i.size == 1 }),
+        TypeData::Enum(e) => Some(Reader::Int { size: e.size, signed: e.signed, either: true }),
+        TypeData::Enum64(e) => Some(Reader::Int { size: e.size, signed: e.signed, either: true }),
+        TypeData::Ptr(_) => Some(Reader::Ptr),
+        _ => None,
+    }
+}
+
+/// Whether `raw` (%rax at fexit), read by `reader`, is the value the function logged (`logged`:
+/// the source value converted to 64 bits, sign-extended from a signed type). The log does not
+/// say the source type's signedness, so either reading of it counts: a FUNC with the source's
+/// return type always matches, and a lenient match only ever hides a finding.
+fn return_matches(reader: &Reader, raw: u64, logged: u64) -> bool {
+    let wants = [i128::from(logged as i64), i128::from(logged)];
+    match reader {
+        Reader::Int { size, signed, either } => {
+            wants.contains(&read_int(raw, *size, *signed)) || (*either && wants.contains(&read_int(raw, *size, !*signed)))
+        }
+        Reader::Ptr => raw == logged,
+        _ => false,
+    }
+}
+
+/// What the return values of one FUNC's hits say.
+#[derive(Debug, PartialEq, Eq)]
+enum ReturnCheck {
+    /// Not judged (why).
+    NotJudged(String),
+    /// Every hit read the value its invocation logged (the number of hits).
+    Right(usize),
+    /// A hit read a value no invocation of the function logged: (value read, the logged values).
+    Wrong(u64, Vec<u64>),
+}
+
+/// Compares the return values read at fexit (`reads`, one per hit, in order) with the values
+/// the function logged during the same trigger (`logged`). Judged only when every hit has a
+/// value and there are exactly as many hits as logged returns (an inlined call site, a clone
+/// or a lost event would break the pairing); the comparison is then as multisets, so that the
+/// order of the two lists does not matter.
+fn compare_returns(reader: &Reader, reads: &[Option<u64>], logged: &[u64]) -> ReturnCheck {
+    if reads.is_empty() {
+        return ReturnCheck::NotJudged("no hit".into());
+    }
+    if reads.len() != logged.len() {
+        return ReturnCheck::NotJudged(format!("{} hit(s) but {} logged return(s)", reads.len(), logged.len()));
+    }
+    let Some(reads) = reads.iter().copied().collect::<Option<Vec<u64>>>() else {
+        return ReturnCheck::NotJudged("a hit without a return value".into());
+    };
+    let mut unused: Vec<u64> = logged.to_vec();
+    for raw in &reads {
+        match unused.iter().position(|&w| return_matches(reader, *raw, w)) {
+            Some(i) => {
+                unused.swap_remove(i);
+            }
+            None => return ReturnCheck::Wrong(*raw, logged.to_vec()),
+        }
+    }
+    ReturnCheck::Right(reads.len())
+}
+
+/// Judges the return values FUNC `r` read, when the host asked for fexit and the function that
+/// ran (`hit`) logged its returns during the same trigger.
+fn check_return(case: &Case, btf: &Btf, r: &FuncResult, hit: &facts::dwarf::FunctionInstance) -> ReturnCheck {
+    let Some(reader) = return_reader(btf, TypeId(r.id)) else {
+        return ReturnCheck::NotJudged("the FUNC claims no integer or pointer return value".into());
+    };
+    if !r.exit {
+        return ReturnCheck::NotJudged("probed at fentry".into());
+    }
+    let Some(id) = case.expected.return_log_id(&hit.name, basename(&hit.cu)) else {
+        return ReturnCheck::NotJudged(format!("{} does not log its returns", hit.name));
+    };
+    let log = match r.returns.as_deref().map(crate::vm::guest::ReturnLog::parse) {
+        None => return ReturnCheck::NotJudged("the module showed no returns log".into()),
+        Some(Err(e)) => return ReturnCheck::NotJudged(e),
+        Some(Ok(log)) => log,
+    };
+    if !log.complete {
+        return ReturnCheck::NotJudged("the returns log overflowed".into());
+    }
+    if r.events.len() != r.hits {
+        return ReturnCheck::NotJudged(format!("{} hits, {} kept", r.hits, r.events.len()));
+    }
+    let logged: Vec<u64> = log.records.iter().filter(|(f, _)| *f == id).map(|(_, v)| *v).collect();
+    let reads: Vec<Option<u64>> = r.events.iter().map(Event::ret).collect();
+    compare_returns(&reader, &reads, &logged)
 }
 
 /// How the tracer reads one parameter.
@@ -410,19 +542,21 @@ fn show_event(e: &Event) -> String {
     )
 }
 
+fn show_value(x: &Value) -> String {
+    match x {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f}"),
+        Value::Null => "NULL".into(),
+        Value::FnAddr(n) => format!("&{n}"),
+        Value::Ptr(_) => "&(...)".into(),
+        // A by-value struct's members are what the tracer's reading is compared with.
+        Value::Fields(fields) => format!("{{{}}}", fields.iter().map(|(n, v)| format!(".{n} = {}", show_value(v))).collect::<Vec<_>>().join(", ")),
+        Value::Elems(_) => "[...]".into(),
+    }
+}
+
 fn show_values(v: &[Value]) -> String {
-    let parts: Vec<String> = v
-        .iter()
-        .map(|x| match x {
-            Value::Int(i) => i.to_string(),
-            Value::Float(f) => format!("{f}"),
-            Value::Null => "NULL".into(),
-            Value::FnAddr(n) => format!("&{n}"),
-            Value::Ptr(_) => "&(...)".into(),
-            Value::Fields(_) => "{...}".into(),
-            Value::Elems(_) => "[...]".into(),
-        })
-        .collect();
+    let parts: Vec<String> = v.iter().map(show_value).collect();
     format!("({})", parts.join(", "))
 }
 
@@ -514,6 +648,39 @@ pub fn judge_func(case: &Case, job: &JobReport, btf: &Btf, r: &FuncResult) -> (&
             ),
         );
     }
+    let args = judge_args(case, btf, r, hit, &shown);
+    match check_return(case, btf, r, hit) {
+        // Arguments misread: the prototype is off, whatever the return value says.
+        ReturnCheck::Wrong(..) if args.1 == VerdictKind::WrongArgs => args,
+        ReturnCheck::Wrong(read, logged) => {
+            let changed = hit.nocall || hit.clone_suffixes().iter().any(|s| s == "isra");
+            let symbol = hit.symbols.first().cloned().unwrap_or_else(|| hit.name.clone());
+            let shown_logged: Vec<String> = logged.iter().map(|v| format!("{:#x}", v)).collect();
+            let detail = format!(
+                "FUNC [{}] {shown} in {}\nthe function returned (its log, same trigger) {}\nthe tracer read %rax = {read:#x} at fexit ({} hits)",
+                r.id,
+                hit.cu,
+                shown_logged.join(", "),
+                r.hits
+            );
+            if changed {
+                let how = if hit.nocall { "DW_CC_nocall: clang changed how it is called" } else { "a gcc IPA-SRA clone" };
+                ("runtime:return-dropped", VerdictKind::WrongReturn, format!("{detail}\nthe function that ran, {symbol}, is {how}; no caller uses its result, so its return value can be removed while DWARF keeps the source return type {}", hit.ret))
+            } else {
+                ("runtime:return-misread", VerdictKind::WrongReturn, detail)
+            }
+        }
+        ReturnCheck::Right(n) if args.1 == VerdictKind::WrongArgs => (args.0, args.1, format!("{}\nthe return value read right ({n} hit(s))", args.2)),
+        ReturnCheck::Right(n) => (args.0, args.1, format!("{}; return value read right ({n} hit(s))", args.2)),
+        // Probed at fexit for its return value: say why it was not judged after all.
+        ReturnCheck::NotJudged(why) if r.exit => (args.0, args.1, format!("{}; return value not judged: {why}", args.2)),
+        ReturnCheck::NotJudged(_) => args,
+    }
+}
+
+/// Judges the arguments FUNC `r` read in the right function `hit`: (mechanism, kind, detail).
+fn judge_args(case: &Case, btf: &Btf, r: &FuncResult, hit: &facts::dwarf::FunctionInstance, shown: &str) -> (&'static str, VerdictKind, String) {
+    let id = TypeId(r.id);
     // Arguments: the recorded calls of the instance that ran.
     let tu = basename(&hit.cu);
     let calls: Vec<&crate::vm::ExpectedCall> = case
@@ -712,5 +879,33 @@ mod tests {
         let other = Value::Fields(vec![("z".into(), Value::Int(1))]);
         assert_eq!(compare_aggregate(&members, Some((first, 0)), &other), None);
         assert_eq!(compare_aggregate(&members, Some((first, 0)), &Value::Int(3)), None);
+    }
+
+    #[test]
+    fn comparing_return_values() {
+        let int = Reader::Int { size: 4, signed: true, either: false };
+        let uint = Reader::Int { size: 4, signed: false, either: false };
+        let long = Reader::Int { size: 8, signed: true, either: false };
+        // An int function returned -5: logged sign-extended; %rax's upper half is not the
+        // value's (here: zero, as after `mov %edi,%eax`).
+        let minus5 = (-5i64) as u64;
+        assert!(return_matches(&int, 0x0000_0000_ffff_fffb, minus5));
+        assert!(!return_matches(&long, 0x0000_0000_ffff_fffb, minus5), "a FUNC claiming long reads the garbage half too");
+        assert!(return_matches(&long, minus5, minus5));
+        // An unsigned int 4294967291 is logged zero-extended: the same low bytes read as int are
+        // -5, which is neither reading of the log.
+        assert!(return_matches(&uint, 0xffff_fffb, 0xffff_fffb));
+        assert!(!return_matches(&int, 0xffff_fffb, 0xffff_fffb));
+        assert!(return_matches(&Reader::Ptr, 0, 0));
+        assert!(!return_matches(&Reader::Ptr, 0xffff_8880_0000_1000, 0));
+
+        // Pairing: as many hits as logged returns, compared as multisets.
+        assert_eq!(compare_returns(&int, &[Some(7), Some(3)], &[3, 7]), ReturnCheck::Right(2));
+        assert_eq!(compare_returns(&int, &[Some(7), Some(0xdead)], &[3, 7]), ReturnCheck::Wrong(0xdead, vec![3, 7]));
+        // One logged value cannot stand for two hits.
+        assert_eq!(compare_returns(&int, &[Some(7), Some(7)], &[3, 7]), ReturnCheck::Wrong(7, vec![3, 7]));
+        assert!(matches!(compare_returns(&int, &[Some(7)], &[3, 7]), ReturnCheck::NotJudged(_)), "a call site the probe did not see");
+        assert!(matches!(compare_returns(&int, &[Some(7), None], &[3, 7]), ReturnCheck::NotJudged(_)), "an fentry hit");
+        assert!(matches!(compare_returns(&int, &[], &[]), ReturnCheck::NotJudged(_)));
     }
 }

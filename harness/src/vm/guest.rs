@@ -101,6 +101,8 @@ pub struct GuestJob {
     pub module: String,
     /// FUNCs to attach: (BTF id, name).
     pub funcs: Vec<(u32, String)>,
+    /// BTF ids of the FUNCs to probe at fexit rather than fentry (arguments and return value).
+    pub exit: std::collections::BTreeSet<u32>,
     /// FUNCs of the vmlinux BTF to attach too, fired by the module's trigger (see
     /// [`super::Case::vmlinux_funcs`]).
     pub vmlinux_funcs: Vec<(u32, String)>,
@@ -138,7 +140,7 @@ pub fn write_initramfs(env: &GuestEnv, jobs: &[GuestJob], path: &Path) -> Result
         c.file(&name, 0o644, &std::fs::read(&j.ko).with_context(|| format!("reading {}", j.ko.display()))?);
         text.push_str(&format!("module {} /{name} {}{}\n", j.id, j.module, if j.isolate { " isolate" } else { "" }));
         for (id, f) in &j.funcs {
-            text.push_str(&format!("func {id} {f}\n"));
+            text.push_str(&format!("func {id} {f}{}\n", if j.exit.contains(id) { " exit" } else { "" }));
         }
         for (id, f) in &j.vmlinux_funcs {
             text.push_str(&format!("vfunc {id} {f}\n"));
@@ -161,6 +163,9 @@ pub struct Event {
     pub nargs: i64,
     /// Argument slots, hex.
     pub args: Vec<String>,
+    /// `bpf_get_func_ret`, hex: only from an fexit probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret: Option<String>,
 }
 
 impl Event {
@@ -171,6 +176,10 @@ impl Event {
     /// Slot `i` as a number.
     pub fn arg(&self, i: usize) -> Option<u64> {
         self.args.get(i).and_then(|a| u64::from_str_radix(a, 16).ok())
+    }
+    /// The return value (fexit only) as a number.
+    pub fn ret(&self) -> Option<u64> {
+        self.ret.as_deref().and_then(|r| u64::from_str_radix(r, 16).ok())
     }
 }
 
@@ -200,6 +209,44 @@ pub struct FuncResult {
     /// A FUNC of the vmlinux BTF (a `vfunc` job line), not of the module's.
     #[serde(default)]
     pub vmlinux: bool,
+    /// Probed at fexit: every event has the return value.
+    #[serde(default)]
+    pub exit: bool,
+    /// The module's `returns` file after the trigger of this FUNC's round (the agent's
+    /// `BTFSMITH-ROUND` line), when the module has one: see [`ReturnLog`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
+}
+
+/// A generated module's log of what its functions returned during one trigger (its debugfs
+/// `returns` file): `calls N`, then one `<function id> <value, hex>` line per return in the order
+/// they happened, the value converted to 64 bits as C converts it (sign-extended from a signed
+/// type). At most the module's capacity is kept: `complete` is false when `N` says more
+/// returns happened than were logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReturnLog {
+    /// (generated function id, value) in order.
+    pub records: Vec<(usize, u64)>,
+    /// Every return of the trigger is in `records`.
+    pub complete: bool,
+}
+
+impl ReturnLog {
+    /// Parses the file's text; a malformed line is an error (never a guess).
+    pub fn parse(text: &str) -> std::result::Result<ReturnLog, String> {
+        let mut lines = text.lines();
+        let calls: usize = lines
+            .next()
+            .and_then(|l| l.strip_prefix("calls "))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| format!("returns log: no `calls N` header: {:?}", text.lines().next().unwrap_or("")))?;
+        let mut records = Vec::new();
+        for l in lines.filter(|l| !l.trim().is_empty()) {
+            let rec = l.split_once(' ').and_then(|(id, v)| Some((id.parse().ok()?, u64::from_str_radix(v.trim(), 16).ok()?)));
+            records.push(rec.ok_or_else(|| format!("returns log: malformed line {l:?}"))?);
+        }
+        Ok(ReturnLog { complete: records.len() == calls, records })
+    }
 }
 
 /// What the agent reported for one module load.
@@ -238,6 +285,9 @@ pub struct JobReport {
     /// Guest milliseconds for the job.
     #[serde(skip_deserializing)]
     pub ms: u64,
+    /// The `returns` text of the latest round (copied into that round's results).
+    #[serde(skip)]
+    pub round_returns: Option<String>,
 }
 
 /// The outcome of one boot.
@@ -290,18 +340,21 @@ pub fn parse_output(text: &str) -> (Vec<JobReport>, bool, Option<String>, Option
                 }
             }
             "BTFSMITH-RESULT" => {
-                if let Ok(r) = serde_json::from_str::<FuncResult>(rest) {
+                if let Ok(mut r) = serde_json::from_str::<FuncResult>(rest) {
                     if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == r.job) {
+                        r.returns.clone_from(&j.round_returns);
                         j.results.push(r);
                     }
                 }
             }
-            // Sent after the round's probes are detached: the trigger returned.
+            // Sent after the round's probes are detached (the trigger returned), before the
+            // round's results.
             "BTFSMITH-ROUND" => {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(rest) {
                     let id = v["job"].as_str().unwrap_or_default();
                     if let Some(j) = jobs.iter_mut().rev().find(|j| j.job == id) {
                         j.triggered.clear();
+                        j.round_returns = v["returns"].as_str().map(str::to_string);
                     }
                 }
             }
@@ -412,5 +465,32 @@ mod tests {
         assert!(jobs[0].triggered.is_empty());
         let (jobs, ..) = parse_output(&[head, first, round, second].join("\n"));
         assert_eq!(jobs[0].triggered, vec![(11, "c".to_string())]);
+    }
+
+    #[test]
+    fn reading_return_logs() {
+        let log = ReturnLog::parse("calls 3\n0 92872dfb9674749b\n0 ffffffffffffffff\n12 0\n").unwrap();
+        assert_eq!(log, ReturnLog { records: vec![(0, 0x9287_2dfb_9674_749b), (0, u64::MAX), (12, 0)], complete: true });
+        // More returns happened than the module could keep.
+        assert!(!ReturnLog::parse("calls 1025\n0 1\n").unwrap().complete);
+        let err = ReturnLog::parse("0 1\n").unwrap_err();
+        assert!(err.contains("no `calls N` header"), "{err}");
+        let err = ReturnLog::parse("calls 1\nzero 1\n").unwrap_err();
+        assert!(err.contains("malformed line \"zero 1\""), "{err}");
+        // The ROUND line's log goes with the results of that round only.
+        let text = [
+            r#"BTFSMITH-JOB {"job":"0.0","module":"m","btf":true}"#,
+            r#"BTFSMITH-ROUND {"job":"0.0","funcs":1,"returns":"calls 1\n0 5\n"}"#,
+            r#"BTFSMITH-RESULT {"job":"0.0","id":7,"name":"f","status":"attached","exit":true,"events":[{"ip":"10","nargs":0,"args":[],"ret":"5"}],"hits":1}"#,
+            r#"BTFSMITH-ROUND {"job":"0.0","funcs":1}"#,
+            r#"BTFSMITH-RESULT {"job":"0.0","id":8,"name":"g","status":"attached"}"#,
+        ]
+        .join("\n");
+        let (jobs, ..) = parse_output(&text);
+        let r = &jobs[0].results;
+        assert_eq!(r[0].returns.as_deref(), Some("calls 1\n0 5\n"));
+        assert!(r[0].exit);
+        assert_eq!(r[0].events[0].ret(), Some(5));
+        assert_eq!(r[1].returns, None);
     }
 }

@@ -3,11 +3,12 @@
 //! For each module ([`Case`]) and encoder configuration, [`kbuild::encode`] embeds split BTF
 //! into a copy of the `.ko` (as kbuild's `cmd_btf_ko` does), and one qemu boot of the Debian 6.12
 //! kernel (TCG) runs them all: the guest agent (`guest/`, static Rust + libbpf-rs) loads each
-//! module, attaches a generic fentry probe by BTF id to each FUNC, fires the module's trigger
-//! (`/sys/kernel/debug/btfsmith/trigger`) and reports every hit ([`guest`]). That is the
+//! module, attaches a generic fentry probe (fexit where the return value is judged) by BTF id to
+//! each FUNC, fires the module's trigger (`/sys/kernel/debug/btfsmith/trigger`) and reports
+//! every hit ([`guest`]). That is the
 //! execution stage: [`Runner::run`] returns the evidence ([`ModuleRun`] per module), and the
 //! runtime oracle ([`crate::oracle::runtime::Runtime`]) judges it like any other oracle: one
-//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, UNATTACHABLE, ...), plus
+//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, WRONG_RETURN, UNATTACHABLE, ...), plus
 //! LOAD_REJECTED per module and MISSED per function without a FUNC. [`Runner::run_judged`] does
 //! both.
 //!
@@ -78,6 +79,24 @@ pub struct Expected {
     pub calls: Vec<ExpectedCall>,
     /// (name, file) of functions also called from other functions, with other values.
     pub internal: BTreeSet<(String, String)>,
+    /// Functions that log every value they return (a generated module's `returns` file):
+    /// (name, file, the id their log lines carry).
+    #[serde(default)]
+    pub logged_returns: Vec<(String, String, usize)>,
+}
+
+impl Expected {
+    /// The id under which the function `name` of file `tu` logs its returns, if it does.
+    pub fn return_log_id(&self, name: &str, tu: &str) -> Option<usize> {
+        self.logged_returns.iter().find(|(n, t, _)| n == name && t == tu).map(|&(_, _, id)| id)
+    }
+
+    /// Whether a FUNC called `func` may stand for a function that logs its returns: the FUNC
+    /// of a clone (`f.isra.0`) stands for `f`'s body.
+    pub fn may_log_returns(&self, func: &str) -> bool {
+        let base = func.split('.').next().unwrap_or(func);
+        self.logged_returns.iter().any(|(n, _, _)| n == base)
+    }
 }
 
 /// `v` converted to a parameter of C type `c_type` (`size` bytes), as the callee receives it:
@@ -123,7 +142,8 @@ impl Expected {
             .collect();
         let nonnull = || Value::Ptr(Box::new(Value::Int(0)));
         calls.push(ExpectedCall { name: "bs_trigger_write".into(), tu: "main.c".into(), params: Vec::new(), args: vec![nonnull(), nonnull(), Value::Int(1), nonnull()] });
-        Expected { calls, internal: t.functions.iter().filter(|f| f.called_internally).map(|f| (f.name.clone(), f.tu.clone())).collect() }
+        let logged_returns = t.functions.iter().filter(|f| f.records_return).map(|f| (f.name.clone(), f.tu.clone(), f.id)).collect();
+        Expected { calls, internal: t.functions.iter().filter(|f| f.called_internally).map(|f| (f.name.clone(), f.tu.clone())).collect(), logged_returns }
     }
 }
 
@@ -387,7 +407,16 @@ impl Runner {
                     let wanted = |n: &String| cases[c].attach_only.as_ref().is_none_or(|only| only.contains(n));
                     let funcs: Vec<(u32, String)> = enc.funcs.iter().filter(|(_, n)| !cases[c].init_exit_only(n) && wanted(n)).cloned().collect();
                     report.timings.funcs += funcs.len();
-                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, vmlinux_funcs: cases[c].vmlinux_funcs.clone(), isolate: false });
+                    // fexit (arguments and return value, still one trampoline) where the return
+                    // value can be judged: a FUNC claiming a value, for a function that logs what
+                    // it returns. Not with a 16-byte integer parameter: the 6.12 trampoline's
+                    // misreckoned stack is only understood for fentry (`tests/vm_int128.rs`).
+                    let exit = funcs
+                        .iter()
+                        .filter(|(id, n)| cases[c].expected.may_log_returns(n) && crate::oracle::runtime::claims_return_value(&enc.btf, btf::TypeId(*id)) && crate::oracle::runtime::wide_int_params(&enc.btf, btf::TypeId(*id)).is_empty())
+                        .map(|(id, _)| *id)
+                        .collect();
+                    jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, exit, vmlinux_funcs: cases[c].vmlinux_funcs.clone(), isolate: false });
                     by_hash.insert((c, enc.btf_hash), id.clone());
                     job_of.entry(id).or_default().push((c, e));
                 }
@@ -467,13 +496,14 @@ impl Runner {
                     let suspects: Vec<(u32, String)> = crashed.as_ref().map(|j| j.triggered.clone()).unwrap_or_default();
                     let names = suspects.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
                     let tail = boot.console_tail(40);
+                    let job = chunk.iter().find(|j| &j.id == b);
+                    let probes = if job.is_some_and(|j| suspects.iter().any(|(id, _)| j.exit.contains(id))) { "fentry or fexit" } else { "fentry" };
                     let when = match suspects.len() {
                         0 => "not while the trigger ran (loading the module or attaching probes)".to_string(),
-                        1 => format!("while the trigger ran with fentry attached to {names} only"),
-                        k => format!("while the trigger ran with fentry attached to {k} FUNCs: {names}"),
+                        1 => format!("while the trigger ran with {probes} attached to {names} only"),
+                        k => format!("while the trigger ran with {probes} attached to {k} FUNCs: {names}"),
                     };
                     let detail = format!("the guest {why} {when}; console log: {}\n{tail}", boot.console.display());
-                    let job = chunk.iter().find(|j| &j.id == b);
                     match (job, crashed) {
                         (Some(job), Some(partial)) if suspects.len() > 1 && !job.isolate => {
                             let mut again = job.clone();
