@@ -110,33 +110,35 @@ pub enum DedupError {
     },
 }
 
-/// Interned names: id 0 is `""`; equal strings get equal ids.
+/// Interned names: id 0 is `""`; equal strings get equal ids. The strings are owned: the units
+/// whose names they are interned from are dropped as soon as their types are in the graph, and a
+/// kernel has only some 65 k distinct names (each kept twice, about 3 MB).
 #[derive(Debug, Default)]
-pub(crate) struct Strings<'a> {
-    list: Vec<&'a str>,
-    index: HashMap<&'a str, u32>,
+pub(crate) struct Strings {
+    list: Vec<Box<str>>,
+    index: HashMap<Box<str>, u32>,
 }
 
-impl<'a> Strings<'a> {
+impl Strings {
     pub(crate) fn new() -> Self {
         let mut s = Strings::default();
-        s.list.push("");
-        s.index.insert("", 0);
+        s.list.push("".into());
+        s.index.insert("".into(), 0);
         s
     }
 
-    pub(crate) fn intern(&mut self, s: &'a str) -> u32 {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {
             return i;
         }
         let i = self.list.len() as u32;
-        self.list.push(s);
-        self.index.insert(s, i);
+        self.list.push(s.into());
+        self.index.insert(s.into(), i);
         i
     }
 
-    pub(crate) fn get(&self, id: u32) -> &'a str {
-        self.list.get(id as usize).copied().unwrap_or("")
+    pub(crate) fn get(&self, id: u32) -> &str {
+        self.list.get(id as usize).map_or("", |s| s)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -195,6 +197,11 @@ impl Store {
     /// Number of ids, `void` included.
     pub(crate) fn len(&self) -> u32 {
         self.hdr.len() as u32
+    }
+
+    /// Bytes the records take (for `BTFENC_TIMING`).
+    pub(crate) fn allocated(&self) -> usize {
+        self.hdr.len() * std::mem::size_of::<Hdr>() + self.words.len() * 4
     }
 
     #[inline]
@@ -487,6 +494,20 @@ impl Store {
             }
             DATASEC => out.extend((0..n).map(|i| o + 3 * i)),
             _ => {}
+        }
+    }
+
+    /// Rewrites the type references of the types from `first` on: `f(r)` is the new reference
+    /// for `r`, `None` to keep it (references the graph could only resolve once every unit was in).
+    pub(crate) fn remap_refs(&mut self, first: u32, mut f: impl FnMut(u32) -> Option<u32>) {
+        let mut slots = Vec::new();
+        for id in first..self.len() {
+            self.ref_slots(id, &mut slots);
+            for &s in &slots {
+                if let Some(v) = f(self.slot(s)) {
+                    self.set_slot(s, v);
+                }
+            }
         }
     }
 

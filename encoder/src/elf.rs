@@ -120,7 +120,7 @@ impl<'d> DwarfSections<'d> {
     }
 }
 
-const DWARF_SECTIONS: &[&str] = &[
+pub(crate) const DWARF_SECTIONS: &[&str] = &[
     ".debug_abbrev",
     ".debug_addr",
     ".debug_aranges",

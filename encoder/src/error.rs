@@ -70,6 +70,15 @@ pub enum EncodeError {
         /// Uncompressed size in the compression header.
         claimed: u64,
     },
+    /// A walker thread panicked on a unit (a bug of btfenc, reported instead of hanging the
+    /// walk or losing which unit it was).
+    #[error("internal error walking the unit at .debug_info offset {offset:#x}: {message}")]
+    WalkPanicked {
+        /// Section offset of the unit.
+        offset: u64,
+        /// The panic's message.
+        message: String,
+    },
     /// Deduplication failed where libbpf's `btf__dedup` fails too (e.g. a pointer loop).
     #[error("cannot deduplicate BTF: {0}")]
     Dedup(#[from] crate::dedup::DedupError),

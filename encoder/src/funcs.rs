@@ -425,7 +425,7 @@ fn undescribed_symbol<'s>(sym: &'s str, groups: &Groups<'_, '_>) -> Option<(&'s 
 
 /// Prototypes as canonical types: compared by structure, rendered as C for reasons.
 struct Prototypes<'g> {
-    g: &'g Graph<'g>,
+    g: &'g Graph,
     canon: &'g [u32],
     /// The canonical types as one blob, built when a reason first renders a prototype (a few
     /// percent of the graph).

@@ -10,30 +10,93 @@ use btf::Btf;
 
 /// Every type of the base (if any) and of all CUs, as one id space: 0 is void, then the base's
 /// ids unchanged, then each CU's local ids in CU order.
-pub(crate) struct Graph<'a> {
+pub(crate) struct Graph {
     pub(crate) st: Store,
     /// Per node: written only when an emitted FUNC or VAR refers to it.
     pub(crate) weak: Vec<bool>,
-    pub(crate) strings: Strings<'a>,
+    pub(crate) strings: Strings,
     /// The first node that is not the base's (1 without a base).
     pub(crate) nb: u32,
     /// Node offsets of the CUs: local id l of CU k is node `cu_base[k] + l`.
     cu_base: Vec<u32>,
     /// Per CU: placeholder local ids (references into other units) → the node they stand for.
     foreign: Vec<HashMap<u32, u32>>,
+    /// Once [`Graph::into_canonical`]: each original node's canonical node in the compact graph.
+    class: Option<Vec<u32>>,
 }
 
-impl Graph<'_> {
+impl Graph {
     /// The node of local type `t` of CU `cu`.
     pub(crate) fn node(&self, cu: usize, t: TypeId) -> u32 {
-        if t.0 == 0 {
+        let n = if t.0 == 0 {
             0
         } else {
             self.foreign[cu]
                 .get(&t.0)
                 .copied()
                 .unwrap_or(t.0 + self.cu_base[cu])
+        };
+        match &self.class {
+            Some(class) => class.get(n as usize).copied().unwrap_or(0),
+            None => n,
         }
+    }
+
+    /// The graph of the canonical nodes only, once deduplicated (`canon`: each node's canonical
+    /// node): base nodes keep their ids, the other canonical nodes are numbered in node order,
+    /// so whatever is written in node order comes out the same. A node is weak when no
+    /// non-weak node merged into it. [`Graph::node`] then gives canonical nodes. The later
+    /// stages need nothing else, and a kernel's 4.6 M nodes (220 MB of records) become some
+    /// 110 k; returns the new graph's own canonical map (each node its own).
+    pub(crate) fn into_canonical(self, canon: Vec<u32>) -> (Graph, Vec<u32>) {
+        let n = self.st.len() as usize;
+        // Which nodes are kept (canonical, or the base's), as bits with the number of kept
+        // nodes before each word: a node's new id is its rank among them. The canonical map
+        // then becomes the class map in place (no second 4-byte-per-node array).
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        for (i, &c) in canon.iter().enumerate() {
+            if c as usize == i || (i as u32) < self.nb {
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        let mut before = Vec::with_capacity(bits.len());
+        let mut next = 0u32;
+        for w in &bits {
+            before.push(next);
+            next += w.count_ones();
+        }
+        let kept = |i: usize| bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+        let rank = |i: usize| before[i / 64] + (bits[i / 64] & ((1u64 << (i % 64)) - 1)).count_ones();
+        let mut class = canon;
+        for (i, c) in class.iter_mut().enumerate() {
+            let to = *c as usize;
+            *c = if kept(to) { rank(to) } else if kept(i) { rank(i) } else { 0 };
+        }
+        let mut written = vec![false; next as usize];
+        for i in self.nb as usize..n {
+            if !self.weak[i] {
+                written[class[i] as usize] = true;
+            }
+        }
+        let mut st = Store::new();
+        st.reserve(next as usize, next as usize * 6);
+        for i in 1..n {
+            if kept(i) {
+                let t = self.st.get(i as u32, StrRef, |r| TypeId(class[r as usize]));
+                st.push(&t, |s| s.0, |r| r.0);
+            }
+        }
+        let weak = written.iter().map(|w| !w).collect();
+        let g = Graph {
+            st,
+            weak,
+            strings: self.strings,
+            nb: self.nb,
+            cu_base: self.cu_base,
+            foreign: self.foreign,
+            class: Some(class),
+        };
+        (g, (0..next).collect())
     }
 
     /// The canonical types of the graph (base ones included) as one standalone BTF blob, and
@@ -64,181 +127,235 @@ impl Graph<'_> {
     }
 }
 
-/// Builds the graph of the base's types and all CUs' types. References into other units resolve
-/// to the type DIE's node (void, with a warning, when the DIE is not a type).
-pub(crate) fn build<'a>(
-    cus: &'a [CuOut],
-    base: Option<&'a Btf>,
-    report: &mut Report,
+/// A reference to the array index type made before the index type is known (no unit with an
+/// `int` pushed yet): patched in [`Builder::finish`].
+const INDEX_PENDING: u32 = u32::MAX;
+
+/// Builds the graph one unit at a time, in unit order, while the walk goes on: each unit's types
+/// go into the flat store as soon as its walk is done, and its type list and names are freed (a
+/// kernel's units hold about 1 GB of them together; the store holds the same types in a quarter
+/// of that). What can only be resolved once every unit is in — references into other units,
+/// array index references made before the first unit with an `int` — is patched by
+/// [`Builder::finish`]; node ids are the same as if all units had been pushed at once.
+pub(crate) struct Builder {
+    st: Store,
+    weak: Vec<bool>,
+    strings: Strings,
+    nb: u32,
+    cu_base: Vec<u32>,
+    /// The array index type: the first unit's `int`, once a unit that has one is pushed.
+    index_node: Option<u32>,
+    /// Some reference holds [`INDEX_PENDING`].
+    index_pending: bool,
+    /// Placeholder nodes (references into other units) → the `.debug_info` offset they name.
+    placeholders: HashMap<u32, u64>,
+    /// The node of each DIE a placeholder names, once [`Builder::unit_type_dies`] found it.
+    die_node: HashMap<u64, u32>,
+    /// Per unit: (`.debug_info` offset, placeholder local ids and the offsets they name).
+    foreign: Vec<(u64, Vec<(TypeId, u64)>)>,
+    ids: Vec<u32>,
     timing: bool,
-) -> Graph<'a> {
-    let t_graph = std::time::Instant::now();
-    let mut st = Store::new();
-    let mut weak = vec![false];
-    let mut strings = Strings::new();
-    let total: usize = cus.iter().map(|c| c.types.len()).sum();
-    let words: usize = cus
-        .iter()
-        .flat_map(|c| c.types.iter())
-        .map(|t| 3 + 3 * entries(&t.data))
-        .sum();
-    st.reserve(
-        total + 2 + base.map_or(0, |b| b.type_count() as usize),
-        words,
-    );
-    weak.reserve(total + 2);
-    // Base types keep their ids: they are the canonical types the CUs' types merge into.
-    let nb = base.map_or(1, |b| b.type_count());
-    if let Some(b) = base {
-        for id in 1..nb {
-            let t = b.type_by_id(TypeId(id)).unwrap_or(&VOID);
-            st.push(t, |s| strings.intern(b.str(s)), |r| r.0);
-            weak.push(false);
-        }
-    }
-    // The array index type: the first CU's `int`, else one `__ARRAY_SIZE_TYPE__` (as pahole).
-    let index_node = {
-        let mut off = nb - 1;
-        let mut found = None;
-        for cu in cus {
-            if let Some(t) = cu.int_type {
-                found = Some(off + t.0);
-                break;
-            }
-            off += cu.types.len() as u32;
-        }
-        match found {
-            Some(n) => n,
-            None => {
-                nb + total as u32 // appended after all CU types, below
+    cpu_strings: u64,
+    cpu_push: u64,
+    started: std::time::Instant,
+}
+
+impl Builder {
+    /// A graph holding the base's types (if any), which keep their ids: they are the canonical
+    /// types the units' types merge into.
+    pub(crate) fn new(base: Option<&Btf>, timing: bool) -> Builder {
+        let mut st = Store::new();
+        let mut weak = vec![false];
+        let mut strings = Strings::new();
+        let nb = base.map_or(1, |b| b.type_count());
+        if let Some(b) = base {
+            st.reserve(nb as usize, nb as usize * 4);
+            weak.reserve(nb as usize);
+            for id in 1..nb {
+                let t = b.type_by_id(TypeId(id)).unwrap_or(&VOID);
+                st.push(t, |s| strings.intern(b.str(s)), |r| r.0);
+                weak.push(false);
             }
         }
-    };
-    let needs_index_node = cus.iter().all(|c| c.int_type.is_none());
-    // Node offsets of the CUs (local id l of CU k is node cu_base[k] + l), and every type DIE's
-    // node, for references across units.
-    let mut cu_base = Vec::with_capacity(cus.len());
-    {
-        let mut off = nb - 1;
-        for cu in cus {
-            cu_base.push(off);
-            off += cu.types.len() as u32;
+        Builder {
+            st,
+            weak,
+            strings,
+            nb,
+            cu_base: Vec::new(),
+            index_node: None,
+            index_pending: false,
+            placeholders: HashMap::default(),
+            die_node: HashMap::default(),
+            foreign: Vec::new(),
+            ids: Vec::new(),
+            timing,
+            cpu_strings: 0,
+            cpu_push: 0,
+            started: std::time::Instant::now(),
         }
     }
-    // Only the DIEs other units refer to need a lookup: index those, then find them among all
-    // type DIEs (a map of every type DIE would be millions of entries for a vmlinux).
-    let mut die_node: HashMap<u64, u32> = HashMap::default();
-    for cu in cus {
-        for &(_, off) in &cu.foreign {
-            die_node.insert(off, u32::MAX);
+
+    /// Adds the next unit's types (units must come in unit order) and frees its type list,
+    /// names and type DIE list; its functions and variables stay for the later stages.
+    pub(crate) fn push(&mut self, cu: &mut CuOut) {
+        let c0 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };
+        let off = self.st.len() - 1;
+        self.cu_base.push(off);
+        if self.index_node.is_none() {
+            self.index_node = cu.int_type.map(|t| off + t.0);
         }
-    }
-    if !die_node.is_empty() {
-        for (k, cu) in cus.iter().enumerate() {
-            for &(off, id) in &cu.type_dies {
-                if let Some(n) = die_node.get_mut(&off) {
-                    *n = if id.0 == 0 { 0 } else { cu_base[k] + id.0 };
-                }
-            }
+        let strings = &mut self.strings;
+        self.ids.clear();
+        self.ids.extend(cu.strings.iter().map(|s| strings.intern(s)));
+        let c1 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };
+        // References to a placeholder name the placeholder's own node until `finish` knows
+        // the DIE's node.
+        for &(id, die) in &cu.foreign {
+            self.placeholders.insert(id.0 + off, die);
         }
-        die_node.retain(|_, n| *n != u32::MAX);
-    }
-    // Placeholder local ids → the node they stand for.
-    let foreign: Vec<HashMap<u32, u32>> = cus
-        .iter()
-        .map(|cu| {
-            cu.foreign
-                .iter()
-                .map(|&(id, off)| (id.0, die_node.get(&off).copied().unwrap_or(0)))
-                .collect()
-        })
-        .collect();
-    for cu in cus {
-        for &(_, off) in &cu.foreign {
-            if !die_node.contains_key(&off) {
-                report.warnings.push(format!(
-                    "reference from unit {:#x} to DIE {off:#x}, which is not a type: encoded as void",
-                    cu.offset
-                ));
-            }
-        }
-    }
-    let mut ids: Vec<u32> = Vec::new();
-    let (mut cpu_strings, mut cpu_push) = (0u64, 0u64);
-    for (k, cu) in cus.iter().enumerate() {
-        let c0 = if timing {
-            crate::dedup::thread_cpu_ns()
-        } else {
-            0
-        };
-        let off = cu_base[k];
-        debug_assert_eq!(off, st.len() - 1);
-        ids.clear();
-        ids.extend(cu.strings.iter().map(|s| strings.intern(s)));
-        let c1 = if timing {
-            crate::dedup::thread_cpu_ns()
-        } else {
-            0
-        };
-        for (t, &w) in cu.types.iter().zip(&cu.weak) {
-            st.push(
+        let (ids, index_node) = (&self.ids, self.index_node);
+        let mut index_pending = false;
+        self.st.reserve(
+            cu.types.len(),
+            cu.types.iter().map(|t| 3 + 3 * entries(&t.data)).sum(),
+        );
+        for t in &cu.types {
+            self.st.push(
                 t,
                 |s| ids.get(s.0 as usize).copied().unwrap_or(0),
                 |r| match r {
                     TypeId::VOID => 0,
-                    crate::dwarf::ARRAY_INDEX => index_node,
-                    _ => foreign[k].get(&r.0).copied().unwrap_or(r.0 + off),
+                    crate::dwarf::ARRAY_INDEX => index_node.unwrap_or_else(|| {
+                        index_pending = true;
+                        INDEX_PENDING
+                    }),
+                    _ => r.0 + off,
                 },
             );
-            weak.push(w);
         }
-        if timing {
+        self.index_pending |= index_pending;
+        self.weak.extend_from_slice(&cu.weak);
+        self.foreign.push((cu.offset, std::mem::take(&mut cu.foreign)));
+        // What the later stages do not need.
+        cu.types = Vec::new();
+        cu.strings = Vec::new();
+        cu.weak = Vec::new();
+        cu.type_dies = Vec::new();
+        if self.timing {
             let c2 = crate::dedup::thread_cpu_ns();
-            cpu_strings += c1 - c0;
-            cpu_push += c2 - c1;
+            self.cpu_strings += c1 - c0;
+            self.cpu_push += c2 - c1;
         }
     }
-    if timing {
-        eprintln!(
-            "btfenc: graph: cpu {:.1} ms interning names, {:.1} ms flattening types",
-            cpu_strings as f64 / 1e6,
-            cpu_push as f64 / 1e6
-        );
+
+    /// The `.debug_info` offsets of the DIEs that references into other units name (none in
+    /// most inputs: only LTO or `dwz` output refers across units). The type DIE lists of the
+    /// units holding them are not kept (8 bytes per type DIE of a kernel): the walk derives
+    /// them again for those units and hands them to [`Builder::unit_type_dies`].
+    pub(crate) fn foreign_dies(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.placeholders.values().copied().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
-    if needs_index_node {
-        debug_assert_eq!(st.len(), index_node);
-        let name = strings.intern("__ARRAY_SIZE_TYPE__");
-        st.push(
-            &Type {
-                name: StrRef::EMPTY,
-                data: TypeData::Int(Int {
-                    size: 4,
-                    encoding: IntEncoding::NONE,
-                    bit_offset: 0,
-                    bits: 32,
-                }),
-            },
-            |_| name,
-            |r| r.0,
-        );
-        // Written only when an array uses it.
-        weak.push(true);
+
+    /// The type DIEs (offset, local id) of pushed unit `k`, to resolve what refers into it.
+    pub(crate) fn unit_type_dies(&mut self, k: usize, dies: &[(u64, TypeId)]) {
+        let Some(&base) = self.cu_base.get(k) else { return };
+        let wanted: crate::fx::HashSet<u64> = self.placeholders.values().copied().collect();
+        for &(off, id) in dies {
+            if wanted.contains(&off) {
+                self.die_node.insert(off, if id.0 == 0 { 0 } else { base + id.0 });
+            }
+        }
     }
-    if timing {
-        eprintln!(
-            "btfenc: graph of {} types, {} strings built in {:?}",
-            st.len(),
-            strings.len(),
-            t_graph.elapsed()
-        );
-    }
-    Graph {
-        st,
-        weak,
-        strings,
-        nb,
-        cu_base,
-        foreign,
+
+    /// The graph, once every unit is pushed and [`Builder::unit_type_dies`] was given the units
+    /// [`Builder::foreign_dies`] lie in: references into other units resolve to the type DIE's
+    /// node (void, with a warning, when the DIE is not a type), the array index type is the
+    /// first unit's `int`, else one `__ARRAY_SIZE_TYPE__` after all units' types (as pahole).
+    pub(crate) fn finish(mut self, report: &mut Report) -> Graph {
+        if self.timing {
+            eprintln!(
+                "btfenc: graph: records {} MB, weak flags {} MB",
+                self.st.allocated() >> 20,
+                self.weak.capacity() >> 20
+            );
+        }
+        let die_node = std::mem::take(&mut self.die_node);
+        let mut foreign = Vec::with_capacity(self.foreign.len());
+        for (cu_offset, list) in &self.foreign {
+            for &(_, die) in list {
+                if !die_node.contains_key(&die) {
+                    report.warnings.push(format!(
+                        "reference from unit {cu_offset:#x} to DIE {die:#x}, which is not a type: encoded as void"
+                    ));
+                }
+            }
+            foreign.push(
+                list.iter()
+                    .map(|&(id, die)| (id.0, die_node.get(&die).copied().unwrap_or(0)))
+                    .collect::<HashMap<u32, u32>>(),
+            );
+        }
+        let index_node = match self.index_node {
+            Some(n) => n,
+            None => {
+                let n = self.st.len();
+                let name = self.strings.intern("__ARRAY_SIZE_TYPE__");
+                self.st.push(
+                    &Type {
+                        name: StrRef::EMPTY,
+                        data: TypeData::Int(Int {
+                            size: 4,
+                            encoding: IntEncoding::NONE,
+                            bit_offset: 0,
+                            bits: 32,
+                        }),
+                    },
+                    |_| name,
+                    |r| r.0,
+                );
+                // Written only when an array uses it.
+                self.weak.push(true);
+                n
+            }
+        };
+        if self.index_pending || !self.placeholders.is_empty() {
+            let placeholders = &self.placeholders;
+            self.st.remap_refs(self.nb, |r| {
+                if r == INDEX_PENDING {
+                    Some(index_node)
+                } else {
+                    placeholders
+                        .get(&r)
+                        .map(|die| die_node.get(die).copied().unwrap_or(0))
+                }
+            });
+        }
+        if self.timing {
+            eprintln!(
+                "btfenc: graph: cpu {:.1} ms interning names, {:.1} ms flattening types",
+                self.cpu_strings as f64 / 1e6,
+                self.cpu_push as f64 / 1e6
+            );
+            eprintln!(
+                "btfenc: graph of {} types, {} strings built in {:?} (while the walk ran)",
+                self.st.len(),
+                self.strings.len(),
+                self.started.elapsed()
+            );
+        }
+        Graph {
+            st: self.st,
+            weak: self.weak,
+            strings: self.strings,
+            nb: self.nb,
+            cu_base: self.cu_base,
+            foreign,
+            class: None,
+        }
     }
 }
 

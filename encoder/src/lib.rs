@@ -96,7 +96,6 @@ pub use report::{DropKind, Dropped, Instance, Report};
 
 use btf::Btf;
 use object::Object;
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// How to encode.
@@ -179,6 +178,28 @@ impl std::ops::Deref for Input {
 }
 
 impl Input {
+    /// Drops the mapped pages that lie wholly inside `bytes`, a part of this input, from this
+    /// process's memory (a no-op for a read input or bytes from elsewhere, e.g. a decompressed
+    /// section). The bytes stay readable: they fault in again from the file.
+    pub fn release_range(&self, bytes: &[u8]) {
+        #[cfg(unix)]
+        if let Input::Mapped(m) = self {
+            const PAGE: usize = 4096;
+            let (start, base) = (bytes.as_ptr() as usize, m.as_ptr() as usize);
+            if start < base || start + bytes.len() > base + m.len() {
+                return;
+            }
+            let first = (start - base).div_ceil(PAGE) * PAGE;
+            let end = (start - base + bytes.len()) / PAGE * PAGE;
+            if end > first {
+                // SAFETY: as in `release_pages`: a private read-only mapping loses nothing.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, end - first)
+                };
+            }
+        }
+    }
+
     /// Drops the mapped pages from this process's memory (a no-op for a read input). The bytes
     /// stay readable: they fault in again from the file.
     pub fn release_pages(&self) {
@@ -210,23 +231,31 @@ pub fn read_input(path: &std::path::Path) -> std::io::Result<Input> {
 
 /// Encodes the DWARF of one ELF file.
 pub fn encode(data: &[u8], opts: &Options) -> Result<Encoded> {
-    encode_then(data, opts, || {})
+    encode_then(data, opts, &|_| {})
 }
 
-/// [`encode`] for an [`Input`]: once the walk is done the input's mapped pages are given back
-/// (the merge only uses what the walk copied out, and a kernel's DWARF is ~300 MB of them), so
-/// they do not add to the merge's peak memory. They are read again from the page cache if the
-/// caller reads the input later (`-J`).
+/// [`encode`] for an [`Input`]: the input's mapped pages are given back as soon as they are
+/// walked (each unit's `.debug_info` bytes once its types are in the graph, the rest after the
+/// walk; the merge only uses what the walk copied out, and a kernel's DWARF is ~300 MB of
+/// them), so they do not add to the peak memory. They are read again from the page cache if
+/// anything reads them later (a reference across units, `-J`).
 pub fn encode_input(input: &Input, opts: &Options) -> Result<Encoded> {
-    encode_then(input, opts, || input.release_pages())
+    encode_then(input, opts, &|bytes| input.release_range(bytes))
 }
 
-fn encode_then(data: &[u8], opts: &Options, after_walk: impl FnOnce()) -> Result<Encoded> {
+fn encode_then(data: &[u8], opts: &Options, release: &dyn Fn(&[u8])) -> Result<Encoded> {
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
-    let (info, cus, mut report) = walk_all(data, opts, timing.then_some(t0))?;
-    after_walk();
-    let mut btf = merge::merge(&cus, &info, opts.base.clone(), &opts.features, &mut report)
+    // The type graph is built while the walk goes on: each unit's types enter it as soon as the
+    // unit is walked, and only its functions and variables are kept for the later stages.
+    let mut sink = GraphSink {
+        graph: graph::Builder::new(opts.base.as_deref(), timing),
+        cus: Vec::new(),
+    };
+    let (info, mut report) = walk_all(data, opts, timing.then_some(t0), release, &mut sink)?;
+    release(data);
+    let (g, cus) = (sink.graph.finish(&mut report), sink.cus);
+    let mut btf = merge::merge(&cus, g, &info, opts.base.clone(), &opts.features, &mut report)
         .map_err(EncodeError::Write)?;
     if opts.features.decl_tag && opts.features.accepted.iter().any(|f| f == "decl_tag_kfuncs") {
         // The mapped pages were released after the walk; the symbol table faults back in.
@@ -266,7 +295,6 @@ pub fn walk_digest(data: &[u8], opts: &Options) -> Result<(usize, u64)> {
     use std::hash::{Hash, Hasher};
     use std::io::Write;
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
-    let (info, cus, report) = walk_all(data, opts, timing.then(std::time::Instant::now))?;
     // DefaultHasher::new() has fixed keys: the digest is stable across runs of one build.
     struct H(std::hash::DefaultHasher);
     impl Write for H {
@@ -279,30 +307,80 @@ pub fn walk_digest(data: &[u8], opts: &Options) -> Result<(usize, u64)> {
         }
     }
     let mut h = H(std::hash::DefaultHasher::new());
-    for cu in &cus {
+    let mut kept = 0usize;
+    let mut sink = Each(|cu: dwarf::CuOut| {
         let _ = write!(h, "{cu:?}");
-    }
+        kept += 1;
+    });
+    let (info, report) = walk_all(data, opts, timing.then(std::time::Instant::now), &|_| {}, &mut sink)?;
     let _ = write!(h, "{:?} {:?}", report.warnings, report.cus_excluded);
     let _ = write!(h, "{:?} {:?} {:?}", info.funcs, info.objects, info.sections);
-    cus.len().hash(&mut h.0);
-    Ok((cus.len(), h.0.finish()))
+    kept.hash(&mut h.0);
+    Ok((kept, h.0.finish()))
 }
 
 /// The walk phase alone (benchmarks): the number of CUs kept.
 #[doc(hidden)]
 pub fn walk_only(data: &[u8], opts: &Options) -> Result<usize> {
     let timing = std::env::var_os("BTFENC_TIMING").is_some();
-    Ok(walk_all(data, opts, timing.then(std::time::Instant::now))?
-        .1
-        .len())
+    let mut kept = 0;
+    let mut sink = Each(|_| kept += 1);
+    walk_all(data, opts, timing.then(std::time::Instant::now), &|_| {}, &mut sink)?;
+    Ok(kept)
 }
 
-/// ELF load and the per-CU walk: everything before the merge.
+/// What the walk hands the units it keeps to.
+trait UnitSink {
+    /// The next unit kept, in unit order.
+    fn unit(&mut self, cu: dwarf::CuOut);
+    /// Once every unit is in: the `.debug_info` offsets of DIEs whose units' type DIE lists are
+    /// wanted (the walk derives them again: they are not kept, for memory).
+    fn foreign_dies(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    /// The type DIEs of the `k`-th unit kept.
+    fn unit_type_dies(&mut self, _k: usize, _dies: &[(u64, btf::TypeId)]) {}
+}
+
+/// A sink that only looks at each unit.
+struct Each<F>(F);
+
+impl<F: FnMut(dwarf::CuOut)> UnitSink for Each<F> {
+    fn unit(&mut self, cu: dwarf::CuOut) {
+        (self.0)(cu)
+    }
+}
+
+/// The encoder's sink: each unit's types go into the type graph, its functions and variables
+/// are kept for the later stages.
+struct GraphSink {
+    graph: graph::Builder,
+    cus: Vec<dwarf::CuOut>,
+}
+
+impl UnitSink for GraphSink {
+    fn unit(&mut self, mut cu: dwarf::CuOut) {
+        self.graph.push(&mut cu);
+        self.cus.push(cu);
+    }
+    fn foreign_dies(&self) -> Vec<u64> {
+        self.graph.foreign_dies()
+    }
+    fn unit_type_dies(&mut self, k: usize, dies: &[(u64, btf::TypeId)]) {
+        self.graph.unit_type_dies(k, dies)
+    }
+}
+
+/// ELF load and the per-CU walk: everything before the merge. Each unit kept is handed to
+/// `sink` in unit order (the output depends on that order, never on thread order) as soon as it
+/// and the units before it are walked, then its `.debug_info` bytes to `release`.
 fn walk_all(
     data: &[u8],
     opts: &Options,
     t0: Option<std::time::Instant>,
-) -> Result<(elf::ElfInfo, Vec<dwarf::CuOut>, Report)> {
+    release: &dyn Fn(&[u8]),
+    sink: &mut dyn UnitSink,
+) -> Result<(elf::ElfInfo, Report)> {
     let file = object::File::parse(data).map_err(EncodeError::Elf)?;
     let (info, sections) = elf::load(&file)?;
     if !sections.has(".debug_info") {
@@ -368,51 +446,138 @@ fn walk_all(
         }
         r
     };
+    let mut report = Report::default();
+    // Per unit: its index among the units kept.
+    let mut kept: Vec<Option<usize>> = Vec::with_capacity(headers.len());
+    let mut n_kept = 0;
+    let unit_end = |h: &gimli::UnitHeader<_>| {
+        h.offset().as_debug_info_offset().map_or(0, |o| o.0) + h.length_including_self()
+    };
+    // `.debug_info` bytes before this offset were given back.
+    let mut released = 0;
+    // Takes unit i's result: its warnings, then the unit itself to the sink, then the bytes of
+    // `.debug_info` up to its end (the units before it are taken already) back to the system,
+    // and every 64 units the other DWARF sections' (what units still walking read of them
+    // faults in again).
+    let mut take = |i: usize, r: Result<dwarf::CuOut>| -> Result<()> {
+        let cu = r?;
+        if cu.excluded {
+            report.cus_excluded += 1;
+            kept.push(None);
+        } else {
+            report.warnings.extend(cu.warnings.iter().cloned());
+            kept.push(Some(n_kept));
+            n_kept += 1;
+            sink.unit(cu);
+        }
+        let end = unit_end(&headers[i]);
+        if let Some(bytes) = str_sections[0].get(released..end) {
+            release(bytes);
+            released = end;
+        }
+        if i % 64 == 63 {
+            for name in elf::DWARF_SECTIONS.iter().filter(|&&n| n != ".debug_info") {
+                release(sections.bytes(name));
+            }
+        }
+        Ok(())
+    };
     // `Some(n)`, as pahole does (dwarf_loader.c starts nr_jobs worker threads, at least one, and
     // the main thread joins them): the walk runs on n worker threads, one for -j1, while the
-    // calling thread waits; tools count pahole's threads (its tests/reproducible_build.sh
-    // does). `None` (library callers): on the calling thread, as when no pool can be built.
-    let results: Vec<Result<dwarf::CuOut>> = match opts.jobs.and_then(|n| {
+    // calling thread takes the units in order; tools count pahole's threads (its
+    // tests/reproducible_build.sh does). `None` (library callers): on the calling thread, as
+    // when no pool can be built.
+    match opts.jobs.and_then(|n| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
             .ok()
+            .map(|p| (n.max(1), p))
     }) {
-        None => headers.iter().map(walk).collect(),
-        Some(pool) => {
-            // Largest units first, one task each, so that no thread is left with a big unit at
-            // the end (a vmlinux's units range from a few hundred bytes to megabytes); results
-            // are put back in unit order, which is what the output depends on.
-            let mut order: Vec<usize> = (0..headers.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(headers[i].length_including_self()));
-            let done: Vec<(usize, Result<dwarf::CuOut>)> = pool.install(|| {
-                order
-                    .par_iter()
-                    .with_max_len(1)
-                    .map(|&i| (i, walk(&headers[i])))
-                    .collect()
-            });
-            let mut slots: Vec<Option<Result<dwarf::CuOut>>> = std::iter::repeat_with(|| None)
-                .take(headers.len())
-                .collect();
-            for (i, r) in done {
-                slots[i] = Some(r);
+        None => {
+            for (i, h) in headers.iter().enumerate() {
+                take(i, walk(h))?;
             }
-            slots.into_iter().flatten().collect()
         }
-    };
-    let mut cus = Vec::with_capacity(results.len());
-    let mut report = Report::default();
-    for r in results {
-        let cu = r?;
-        if cu.excluded {
-            report.cus_excluded += 1;
-            continue;
+        Some((n, pool)) => {
+            // Units are started in unit order, at most `ahead` beyond the oldest one not yet
+            // taken, so that finished units wait for their turn in bounded memory (their
+            // results are what the streaming saves). A failed unit stops the walk: the units
+            // not started yet are skipped, and the first error in unit order is returned.
+            let ahead = 4 * n;
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<dwarf::CuOut>)>();
+            let (walk, stop, headers) = (&walk, &stop, &headers);
+            let result = pool.in_place_scope(|scope| -> Result<()> {
+                let spawn = |i: usize| {
+                    let tx = tx.clone();
+                    scope.spawn(move |_| {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| walk(&headers[i])))
+                            .unwrap_or_else(|p| {
+                                let message = p
+                                    .downcast_ref::<&str>()
+                                    .map(|s| s.to_string())
+                                    .or_else(|| p.downcast_ref::<String>().cloned())
+                                    .unwrap_or_default();
+                                let offset = headers[i].offset().as_debug_info_offset().map_or(0, |o| o.0 as u64);
+                                Err(EncodeError::WalkPanicked { offset, message })
+                            });
+                        let _ = tx.send((i, r));
+                    });
+                };
+                let mut done: std::collections::BTreeMap<usize, Result<dwarf::CuOut>> = Default::default();
+                let mut started = 0;
+                while started < headers.len().min(ahead) {
+                    spawn(started);
+                    started += 1;
+                }
+                for i in 0..headers.len() {
+                    let r = loop {
+                        if let Some(r) = done.remove(&i) {
+                            break r;
+                        }
+                        // Every started unit sends exactly one result (a panic is caught above).
+                        match rx.recv() {
+                            Ok((j, r)) => {
+                                done.insert(j, r);
+                            }
+                            Err(_) => unreachable!("the walk holds a sender"),
+                        }
+                    };
+                    if started < headers.len() {
+                        spawn(started);
+                        started += 1;
+                    }
+                    if let Err(e) = take(i, r) {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            });
+            result?;
         }
-        report.warnings.extend(cu.warnings.iter().cloned());
-        cus.push(cu);
     }
-    report.cus = cus.len();
+    // References into other units (LTO, dwz): the type DIEs of the units they point into.
+    let wanted = sink.foreign_dies();
+    let mut units: Vec<usize> = wanted
+        .iter()
+        .filter_map(|&die| {
+            let i = headers.partition_point(|h| unit_end(h) as u64 <= die);
+            (i < headers.len()).then_some(i)
+        })
+        .collect();
+    units.dedup();
+    for i in units {
+        if let Some(k) = kept.get(i).copied().flatten() {
+            let cu = walk(&headers[i])?;
+            sink.unit_type_dies(k, &cu.type_dies);
+        }
+    }
+    report.cus = n_kept;
     if info.skipped_relocs > 0 {
         report.warnings.push(format!(
             "{} non-absolute relocations in DWARF sections not applied",
@@ -425,7 +590,7 @@ fn walk_all(
         eprintln!(
             "btfenc: {} CUs walked at {:?}{}\nbtfenc:   walk time summed over threads: DIE tree {} ms, \
              types {} ms, functions+variables {} ms, type DIE list {} ms",
-            cus.len(),
+            n_kept,
             t0.elapsed(),
             rss_note(),
             ms(0),
@@ -434,7 +599,7 @@ fn walk_all(
             ms(3)
         );
     }
-    Ok((info, cus, report))
+    Ok((info, report))
 }
 
 /// Resident memory now, for `BTFENC_TIMING` (Linux; empty elsewhere): anonymous (our heap) and

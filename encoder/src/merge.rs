@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub(crate) fn merge(
     cus: &[CuOut],
+    mut g: graph::Graph,
     elf: &ElfInfo,
     base: Option<Arc<Btf>>,
     feats: &Features,
@@ -21,11 +22,17 @@ pub(crate) fn merge(
     if timing {
         eprintln!("btfenc: memory before merge: {}", graph::mem_status());
     }
-    let mut g = graph::build(cus, base.as_deref(), report, timing);
     report.types_before_dedup = (g.st.len() - g.nb) as usize;
     let canon = graph::dedup(&mut g, report, timing);
+    let (g, canon) = g.into_canonical(canon);
+    if timing {
+        eprintln!("btfenc: canonical graph of {} types; memory: {}", g.st.len(), graph::mem_status());
+    }
     let t_emit = std::time::Instant::now();
     let funcs = funcs::select(cus, elf, &g, &canon, feats, report);
+    if timing {
+        eprintln!("btfenc: functions selected at {:?}; memory: {}", t_emit.elapsed(), graph::mem_status());
+    }
     let vars = vars::select(cus, elf, &g, feats);
     let out = emit::emit(&g, &canon, &funcs, &vars, base.clone(), elf, report);
     if timing {
