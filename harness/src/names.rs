@@ -24,9 +24,16 @@ pub struct BadName {
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        // Debug as the quoted text: gate and test messages list (kind, name) pairs.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
 
         impl $name {
             /// The name as text.
@@ -143,9 +150,16 @@ name_type!(
 /// The compiler phenomenon behind a verdict (`collision:inconsistent`, `clone:constprop`,
 /// `type:size`, `module`): what the program contained. Built from what the DWARF and the
 /// symbols say, so any text is accepted (a symbol name may hold any byte but NUL).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PhenomenonName(String);
+
+// Debug as the quoted text, like the other names.
+impl std::fmt::Debug for PhenomenonName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
 
 impl PhenomenonName {
     /// The name as text.
