@@ -143,6 +143,8 @@ pub(crate) struct Builder {
     strings: Strings,
     nb: u32,
     cu_base: Vec<u32>,
+    /// `.debug_str` offset → interned name (see [`CuOut::str_offsets`]).
+    by_str_offset: HashMap<u32, u32>,
     /// The array index type: the first unit's `int`, once a unit that has one is pushed.
     index_node: Option<u32>,
     /// Some reference holds [`INDEX_PENDING`].
@@ -183,6 +185,7 @@ impl Builder {
             strings,
             nb,
             cu_base: Vec::new(),
+            by_str_offset: HashMap::default(),
             index_node: None,
             index_pending: false,
             placeholders: HashMap::default(),
@@ -205,9 +208,14 @@ impl Builder {
         if self.index_node.is_none() {
             self.index_node = cu.int_type.map(|t| off + t.0);
         }
-        let strings = &mut self.strings;
+        let (strings, by_offset) = (&mut self.strings, &mut self.by_str_offset);
         self.ids.clear();
-        self.ids.extend(cu.strings.iter().map(|s| strings.intern(s)));
+        self.ids.extend(cu.strings.iter().enumerate().map(|(i, s)| {
+            match cu.str_offsets.get(i).copied().unwrap_or(crate::dwarf::NO_STR_OFFSET) {
+                crate::dwarf::NO_STR_OFFSET => strings.intern(s),
+                o => *by_offset.entry(o).or_insert_with(|| strings.intern(s)),
+            }
+        }));
         let c1 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };
         // References to a placeholder name the placeholder's own node until `finish` knows
         // the DIE's node.
@@ -240,6 +248,7 @@ impl Builder {
         // What the later stages do not need.
         cu.types = Vec::new();
         cu.strings = Vec::new();
+        cu.str_offsets = Vec::new();
         cu.weak = Vec::new();
         cu.type_dies = Vec::new();
         if self.timing {

@@ -2,6 +2,7 @@
 //! read) and the reading of DIEs from it: attributes, names and their interning, references,
 //! children, annotations.
 
+use super::NO_STR_OFFSET;
 use super::{Walker, DW_TAG_LLVM_ANNOTATION};
 use crate::elf::Reader;
 use crate::error::{EncodeError, Result};
@@ -287,6 +288,7 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
         let i = self.out.strings.len() as u32;
         self.out.strings.push(s.to_string());
+        self.out.str_offsets.push(NO_STR_OFFSET);
         self.str_index.insert(Cow::Owned(s.to_string()), i);
         StrRef(i)
     }
@@ -303,6 +305,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             std::collections::hash_map::Entry::Vacant(v) => {
                 let i = self.out.strings.len() as u32;
                 self.out.strings.push(v.key().to_string());
+                self.out.str_offsets.push(NO_STR_OFFSET);
                 v.insert(i);
                 StrRef(i)
             }
@@ -320,6 +323,11 @@ impl<'a, 'u> Walker<'a, 'u> {
             let s = self.name(e)?;
             let r = self.intern_in(s);
             self.str_at.insert(o.0, r.0);
+            if let (Some(at), Ok(o)) = (self.out.str_offsets.get_mut(r.0 as usize), u32::try_from(o.0)) {
+                if *at == NO_STR_OFFSET {
+                    *at = o;
+                }
+            }
             return Ok(r);
         }
         let s = self.name(e)?;

@@ -40,6 +40,9 @@ use index::{Node, Slot, UnitDies};
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
 pub(crate) const DW_TAG_LLVM_ANNOTATION: DwTag = DwTag(0x6000);
 
+/// [`CuOut::str_offsets`] of a name that was not read from `.debug_str`.
+pub(crate) const NO_STR_OFFSET: u32 = u32::MAX;
+
 /// Placeholder index type of arrays (see `Walker::array_index_type`).
 pub(crate) const ARRAY_INDEX: TypeId = TypeId(u32::MAX);
 
@@ -55,6 +58,10 @@ pub(crate) struct CuOut {
     pub name: String,
     /// Names; index 0 is `""`.
     pub strings: Vec<String>,
+    /// Per name: its `.debug_str` offset when it was read from there, else [`NO_STR_OFFSET`].
+    /// The linker merges identical strings, so the graph interns most names by this number
+    /// instead of hashing and comparing their bytes once per unit.
+    pub str_offsets: Vec<u32>,
     /// Types; local id `i + 1` is `types[i]`. Names index [`CuOut::strings`].
     pub types: Vec<Type>,
     /// Per type: emitted only when an emitted FUNC refers to it (function prototypes).
@@ -199,6 +206,7 @@ pub(crate) fn walk_unit<'a>(
         out: CuOut {
             offset: uoff,
             strings: vec![String::new()],
+            str_offsets: vec![NO_STR_OFFSET],
             ..CuOut::default()
         },
     };
@@ -224,6 +232,7 @@ pub(crate) fn walk_unit<'a>(
     // The CU outputs of a whole kernel are held together until the merge: no slack.
     let o = &mut w.out;
     o.strings.shrink_to_fit();
+    o.str_offsets.shrink_to_fit();
     o.types.shrink_to_fit();
     o.weak.shrink_to_fit();
     o.funcs.shrink_to_fit();
