@@ -340,6 +340,10 @@ trait UnitSink {
     }
     /// The type DIEs of the `k`-th unit kept.
     fn unit_type_dies(&mut self, _k: usize, _dies: &[(u64, btf::TypeId)]) {}
+    /// Whether [`UnitSink::unit`] wants each unit's type DIE list.
+    fn wants_type_dies(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that only looks at each unit.
@@ -368,6 +372,9 @@ impl UnitSink for GraphSink {
     }
     fn unit_type_dies(&mut self, k: usize, dies: &[(u64, btf::TypeId)]) {
         self.graph.unit_type_dies(k, dies)
+    }
+    fn wants_type_dies(&self) -> bool {
+        false
     }
 }
 
@@ -423,9 +430,10 @@ fn walk_all(
         sections.bytes(".debug_str"),
         sections.bytes(".debug_line_str"),
     ];
+    let type_dies = sink.wants_type_dies();
     // Buffers reused from unit to unit, one set per thread at a time.
     let scratches: std::sync::Mutex<Vec<dwarf::Scratch>> = std::sync::Mutex::new(Vec::new());
-    let walk = |h: &gimli::UnitHeader<_>| {
+    let walk = |h: &gimli::UnitHeader<_>, type_dies: bool| {
         let mut scratch = scratches
             .lock()
             .ok()
@@ -440,6 +448,7 @@ fn walk_all(
             &opts.lang_exclude,
             x86_64,
             flatten,
+            type_dies,
         );
         if let Ok(mut v) = scratches.lock() {
             v.push(scratch);
@@ -496,7 +505,7 @@ fn walk_all(
     }) {
         None => {
             for (i, h) in headers.iter().enumerate() {
-                take(i, walk(h))?;
+                take(i, walk(h, type_dies))?;
             }
         }
         Some((n, pool)) => {
@@ -515,7 +524,7 @@ fn walk_all(
                         if stop.load(std::sync::atomic::Ordering::Relaxed) {
                             return;
                         }
-                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| walk(&headers[i])))
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| walk(&headers[i], type_dies)))
                             .unwrap_or_else(|p| {
                                 let message = p
                                     .downcast_ref::<&str>()
@@ -573,7 +582,7 @@ fn walk_all(
     units.dedup();
     for i in units {
         if let Some(k) = kept.get(i).copied().flatten() {
-            let cu = walk(&headers[i])?;
+            let cu = walk(&headers[i], true)?;
             sink.unit_type_dies(k, &cu.type_dies);
         }
     }

@@ -80,7 +80,8 @@ pub(crate) struct CuOut {
     pub warnings: Vec<String>,
     /// Placeholder types for references into other units: (local id, `.debug_info` offset).
     pub foreign: Vec<(TypeId, u64)>,
-    /// Every type DIE of this unit: (`.debug_info` offset, local id).
+    /// Every type DIE of this unit: (`.debug_info` offset, local id), when asked for (only
+    /// references from other units need them).
     pub type_dies: Vec<(u64, TypeId)>,
     /// Out-of-line functions whose abstract origin is in another unit (not encoded).
     pub foreign_origin: usize,
@@ -176,6 +177,7 @@ pub(crate) fn walk_unit<'a>(
     lang_exclude: &[gimli::DwLang],
     x86_64: bool,
     flatten_arrays: bool,
+    type_dies: bool,
 ) -> Result<CuOut> {
     let uoff = header
         .offset()
@@ -210,7 +212,7 @@ pub(crate) fn walk_unit<'a>(
             ..CuOut::default()
         },
     };
-    let r = w.run(lang_exclude);
+    let r = w.run(lang_exclude, type_dies);
     // Hand the buffers back, emptied (`by_off` is all zeros again).
     for n in &w.nodes {
         if let Some(slot) = w.by_off.get_mut(n.off.0) {
@@ -244,7 +246,7 @@ pub(crate) fn walk_unit<'a>(
 
 impl<'a, 'u> Walker<'a, 'u> {
     /// Pass 1 (the index), then pass 2: types, functions, variables, the exported type DIEs.
-    fn run(&mut self, lang_exclude: &[gimli::DwLang]) -> Result<()> {
+    fn run(&mut self, lang_exclude: &[gimli::DwLang], type_dies: bool) -> Result<()> {
         let mut clock = std::time::Instant::now();
         let mut lap = |phase: usize| {
             let now = std::time::Instant::now();
@@ -261,12 +263,10 @@ impl<'a, 'u> Walker<'a, 'u> {
         };
         lap(0);
         // Pass 2.
-        let type_dies = self
-            .slots
-            .iter()
-            .filter(|s| !matches!(s, Slot::None))
-            .count();
-        self.out.type_dies.reserve_exact(type_dies);
+        if type_dies {
+            let n = self.slots.iter().filter(|s| !matches!(s, Slot::None)).count();
+            self.out.type_dies.reserve_exact(n);
+        }
         for (off, id) in types {
             let ty = self.build_type(off)?;
             self.set(id, ty);
@@ -279,7 +279,9 @@ impl<'a, 'u> Walker<'a, 'u> {
             self.variable(off)?;
         }
         lap(2);
-        self.export_type_dies();
+        if type_dies {
+            self.export_type_dies();
+        }
         lap(3);
         Ok(())
     }
