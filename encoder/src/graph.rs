@@ -247,7 +247,7 @@ impl Builder {
         self.foreign.push((cu.offset, std::mem::take(&mut cu.foreign)));
         // What the later stages do not need.
         cu.types = Vec::new();
-        cu.strings = Vec::new();
+        cu.strings = Default::default();
         cu.str_offsets = Vec::new();
         cu.weak = Vec::new();
         cu.type_dies = Vec::new();

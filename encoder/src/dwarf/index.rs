@@ -287,7 +287,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             return StrRef(i);
         }
         let i = self.out.strings.len() as u32;
-        self.out.strings.push(s.to_string());
+        self.out.strings.push(s);
         self.out.str_offsets.push(NO_STR_OFFSET);
         self.str_index.insert(Cow::Owned(s.to_string()), i);
         StrRef(i)
@@ -304,7 +304,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             std::collections::hash_map::Entry::Occupied(o) => StrRef(*o.get()),
             std::collections::hash_map::Entry::Vacant(v) => {
                 let i = self.out.strings.len() as u32;
-                self.out.strings.push(v.key().to_string());
+                self.out.strings.push(v.key());
                 self.out.str_offsets.push(NO_STR_OFFSET);
                 v.insert(i);
                 StrRef(i)

@@ -57,7 +57,7 @@ pub(crate) struct CuOut {
     /// `DW_AT_name` of the unit.
     pub name: String,
     /// Names; index 0 is `""`.
-    pub strings: Vec<String>,
+    pub strings: Names,
     /// Per name: its `.debug_str` offset when it was read from there, else [`NO_STR_OFFSET`].
     /// The linker merges identical strings, so the graph interns most names by this number
     /// instead of hashing and comparing their bytes once per unit.
@@ -85,6 +85,45 @@ pub(crate) struct CuOut {
     pub type_dies: Vec<(u64, TypeId)>,
     /// Out-of-line functions whose abstract origin is in another unit (not encoded).
     pub foreign_origin: usize,
+}
+
+/// A unit's names in one buffer: one allocation per unit instead of one per name (a kernel's
+/// units hold millions of names, and the walk's allocations are freed on another thread).
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    text: String,
+    /// Where each name ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Names {
+    /// Names holding only `""` (index 0).
+    fn new() -> Names {
+        Names {
+            text: String::new(),
+            ends: vec![0],
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    /// Name `i` (`""` out of range).
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1).copied().unwrap_or(0) };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start as usize..end as usize).unwrap_or("")
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// An out-of-line instance of a function.
@@ -207,7 +246,7 @@ pub(crate) fn walk_unit<'a>(
         str_at: std::mem::take(&mut scratch.str_at),
         out: CuOut {
             offset: uoff,
-            strings: vec![String::new()],
+            strings: Names::new(),
             str_offsets: vec![NO_STR_OFFSET],
             ..CuOut::default()
         },
@@ -233,7 +272,8 @@ pub(crate) fn walk_unit<'a>(
     r?;
     // The CU outputs of a whole kernel are held together until the merge: no slack.
     let o = &mut w.out;
-    o.strings.shrink_to_fit();
+    o.strings.text.shrink_to_fit();
+    o.strings.ends.shrink_to_fit();
     o.str_offsets.shrink_to_fit();
     o.types.shrink_to_fit();
     o.weak.shrink_to_fit();
