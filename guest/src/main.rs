@@ -8,7 +8,7 @@
 //!    loads the generic fentry probe once per FUNC with `attach_btf_id` = the FUNC's id and
 //!    `attach_btf_obj_fd` = the module's BTF, attaches it with the FUNC id as cookie, fires the
 //!    module's trigger, and collects every hit from the
-//!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the first 12 argument slots;
+//!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the argument slots (up to 12);
 //! 4. leaves the module loaded and its probes attached (each job's module has its own name):
 //!    detaching waits for an RCU-tasks grace period per probe, ~0.1 s under TCG. A probe is
 //!    detached only before a later round attaches to the same name; `BTFSMITH_RMMOD=1` in the
@@ -401,6 +401,10 @@ fn main() {
         // SAFETY: tcdrain/sync/reboot take no pointers.
         unsafe {
             libc::tcdrain(out_fd);
+            // On the console, next to the kernel's timestamps: how long power-off takes after this.
+            if let Ok(mut k) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+                let _ = k.write_all(format!("<3>btfsmith-agent: output sent at {} ms, powering off\n", started.elapsed().as_millis()).as_bytes());
+            }
             libc::sync();
             libc::reboot(libc::LINUX_REBOOT_CMD_POWER_OFF);
         }
@@ -466,6 +470,7 @@ fn run_funcs(
         let t_round = Instant::now();
         let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
         let mut fds = Vec::new();
+        let (mut load_time, mut link_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         for (id, name, vmlinux) in &round {
             let mut r = json!({ "job": job.id, "id": id, "name": name });
             if *vmlinux {
@@ -475,7 +480,11 @@ fn run_funcs(
             if exit {
                 r["exit"] = json!(true);
             }
-            match probe.load(if *vmlinux { 0 } else { btf_fd }, *id, exit) {
+            let t_load = Instant::now();
+            let loaded = probe.load(if *vmlinux { 0 } else { btf_fd }, *id, exit);
+            load_time += t_load.elapsed();
+            let t_link = Instant::now();
+            match loaded {
                 Err(e) => {
                     r["status"] = json!("load_failed");
                     r["error"] = json!(e);
@@ -496,6 +505,7 @@ fn run_funcs(
                     }
                 },
             }
+            link_time += t_link.elapsed();
             results.insert(*id, r);
         }
         let t_attached = Instant::now();
@@ -537,7 +547,7 @@ fn run_funcs(
             }
         });
         let _ = rb.consume();
-        let mut line = json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 });
+        let mut line = json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "load_ms": load_time.as_millis() as u64, "link_ms": link_time.as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 });
         // What the module's functions returned during this trigger (generated modules log it):
         // the ground truth of this round's fexit readings. Read after every trigger, since a
         // later trigger overwrites it.
