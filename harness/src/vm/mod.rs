@@ -25,6 +25,7 @@
 //! ```
 
 pub mod batch;
+pub mod bootimage;
 pub mod guest;
 pub mod initramfs;
 pub mod kbuild;
