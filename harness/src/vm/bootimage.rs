@@ -50,6 +50,10 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 /// 0x202, `payload_offset`/`payload_length` at 0x248/0x24c, relative to the protected-mode code
 /// after the setup sectors).
 pub fn payload(bz: &[u8]) -> Result<&[u8], BootImageError> {
+    // The header ends with payload_length at 0x24c..0x250.
+    if bz.len() < 0x250 {
+        return Err(BootImageError::NotBzImage(format!("{} bytes: shorter than a boot header", bz.len())));
+    }
     if bz.get(0x202..0x206) != Some(b"HdrS") {
         return Err(BootImageError::NotBzImage("no HdrS signature at 0x202".into()));
     }
@@ -62,7 +66,7 @@ pub fn payload(bz: &[u8]) -> Result<&[u8], BootImageError> {
         n => usize::from(n),
     };
     let (Some(offset), Some(length)) = (u32_at(bz, 0x248), u32_at(bz, 0x24c)) else {
-        return Err(BootImageError::NotBzImage("header too short".into()));
+        return Err(BootImageError::NotBzImage("no payload fields".into()));
     };
     let start = (setup_sects + 1) * 512 + offset as usize;
     bz.get(start..start + length as usize).ok_or_else(|| BootImageError::NotBzImage(format!("payload {start:#x}+{length:#x} past the end ({:#x})", bz.len())))
@@ -160,6 +164,11 @@ mod tests {
     #[test]
     fn bad_images_are_errors() {
         let err = payload(b"short").unwrap_err();
+        assert!(err.to_string().contains("5 bytes: shorter than a boot header"), "{err}");
+        // A header cut right after its signature.
+        let err = payload(&bz_image(3, 0x20f, b"x")[..0x207]).unwrap_err();
+        assert!(err.to_string().contains("shorter than a boot header"), "{err}");
+        let err = payload(&[0u8; 0x400]).unwrap_err();
         assert!(err.to_string().contains("no HdrS signature"), "{err}");
         let err = payload(&bz_image(3, 0x207, b"x")).unwrap_err();
         assert!(err.to_string().contains("boot protocol 0x207"), "{err}");
