@@ -8,7 +8,7 @@
 //!    loads the generic fentry probe once per FUNC with `attach_btf_id` = the FUNC's id and
 //!    `attach_btf_obj_fd` = the module's BTF, attaches it with the FUNC id as cookie, fires the
 //!    module's trigger, and collects every hit from the
-//!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the first 12 argument slots;
+//!    ring buffer: `bpf_get_func_ip`, `bpf_get_func_arg_cnt`, the argument slots (up to 12);
 //! 4. leaves the module loaded and its probes attached (each job's module has its own name):
 //!    detaching waits for an RCU-tasks grace period per probe, ~0.1 s under TCG. A probe is
 //!    detached only before a later round attaches to the same name; `BTFSMITH_RMMOD=1` in the
@@ -135,9 +135,13 @@ fn rmmod(name: &str) -> Result<(), String> {
     Err("delete_module: still busy".into())
 }
 
-/// The fd of the kernel BTF object called `name`.
-fn module_btf_fd(name: &str) -> Option<i32> {
-    let mut id: u32 = 0;
+/// The fd of the kernel BTF object called `name`, and its id. The search starts after
+/// `after`: BTF ids only grow, so the BTF of a module loaded after the one whose id is `after`
+/// comes later, and the search does not walk every module loaded before it again (with ~50
+/// modules in a boot that walk was ~0.1 s of syscalls). The caller retries from 0 when that
+/// finds nothing.
+fn module_btf_fd(name: &str, after: u32) -> Option<(i32, u32)> {
+    let mut id: u32 = after;
     loop {
         let mut next = 0u32;
         // SAFETY: plain syscall wrappers with valid out-pointers.
@@ -159,7 +163,7 @@ fn module_btf_fd(name: &str) -> Option<i32> {
         let r = unsafe { sys::bpf_btf_get_info_by_fd(fd, &mut info, &mut len) };
         let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         if r == 0 && info.kernel_btf != 0 && &buf[..n] == name.as_bytes() {
-            return Some(fd);
+            return Some((fd, id));
         }
         // SAFETY: closing an fd we own.
         unsafe { libc::close(fd) };
@@ -229,6 +233,9 @@ impl Kmsg {
 struct Probe {
     entry: Vec<sys::bpf_insn>,
     exit: Vec<sys::bpf_insn>,
+    /// The verifier's log of a refused load: one buffer for every load (a fresh megabyte per
+    /// FUNC was an mmap and munmap each).
+    log: std::cell::RefCell<Vec<u8>>,
 }
 
 fn attach_type(exit: bool) -> sys::bpf_attach_type {
@@ -244,7 +251,9 @@ impl Probe {
     /// returns the prog fd or the error.
     fn load(&self, btf_fd: i32, btf_id: u32, exit: bool) -> Result<i32, String> {
         let insns = if exit { &self.exit } else { &self.entry };
-        let mut log = vec![0u8; 1 << 20];
+        let mut log = self.log.borrow_mut();
+        // A load that fails without writing a log must not show the previous failure's.
+        log[0] = 0;
         // SAFETY: bpf_prog_load_opts is plain old data; zero is a valid value.
         let mut opts: sys::bpf_prog_load_opts = unsafe { std::mem::zeroed() };
         opts.sz = std::mem::size_of::<sys::bpf_prog_load_opts>() as _;
@@ -327,7 +336,7 @@ fn main() {
         }
         let obj = open.load().map_err(|e| format!("loading the probe: {e}"))?;
         let insns = |name: &str| obj.progs().find(|p| p.name() == name).map(|p| p.insns().to_vec()).ok_or(format!("no program {name} in the probe"));
-        let probe = Probe { entry: insns("probe")?, exit: insns("probe_exit")? };
+        let probe = Probe { entry: insns("probe")?, exit: insns("probe_exit")?, log: std::cell::RefCell::new(vec![0u8; 1 << 20]) };
         Ok((obj, probe))
     })();
     let (obj, probe) = match setup {
@@ -356,6 +365,8 @@ fn main() {
 
     // Attached probes (prog fd, link fd) that stay until power-off.
     let mut kept: Vec<(i32, i32)> = Vec::new();
+    // The highest module BTF id found so far (where the next search starts).
+    let mut last_btf_id = 0u32;
     for job in &jobs {
         let t0 = Instant::now();
         let mut kmsg = Kmsg::open();
@@ -368,7 +379,11 @@ fn main() {
             continue;
         }
         let t_insmod = t0.elapsed().as_millis() as u64;
-        let btf_fd = module_btf_fd(&job.module);
+        let found = module_btf_fd(&job.module, last_btf_id).or_else(|| module_btf_fd(&job.module, 0));
+        if let Some((_, id)) = found {
+            last_btf_id = last_btf_id.max(id);
+        }
+        let btf_fd = found.map(|(fd, _)| fd);
         let t_btf = t0.elapsed().as_millis() as u64;
         head["btf"] = json!(btf_fd.is_some());
         head["sections"] = json!(sections(&job.module));
@@ -401,6 +416,10 @@ fn main() {
         // SAFETY: tcdrain/sync/reboot take no pointers.
         unsafe {
             libc::tcdrain(out_fd);
+            // On the console, next to the kernel's timestamps: how long power-off takes after this.
+            if let Ok(mut k) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+                let _ = k.write_all(format!("<3>btfsmith-agent: output sent at {} ms, powering off\n", started.elapsed().as_millis()).as_bytes());
+            }
             libc::sync();
             libc::reboot(libc::LINUX_REBOOT_CMD_POWER_OFF);
         }
@@ -466,6 +485,7 @@ fn run_funcs(
         let t_round = Instant::now();
         let mut results: BTreeMap<u32, serde_json::Value> = BTreeMap::new();
         let mut fds = Vec::new();
+        let (mut load_time, mut link_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         for (id, name, vmlinux) in &round {
             let mut r = json!({ "job": job.id, "id": id, "name": name });
             if *vmlinux {
@@ -475,7 +495,11 @@ fn run_funcs(
             if exit {
                 r["exit"] = json!(true);
             }
-            match probe.load(if *vmlinux { 0 } else { btf_fd }, *id, exit) {
+            let t_load = Instant::now();
+            let loaded = probe.load(if *vmlinux { 0 } else { btf_fd }, *id, exit);
+            load_time += t_load.elapsed();
+            let t_link = Instant::now();
+            match loaded {
                 Err(e) => {
                     r["status"] = json!("load_failed");
                     r["error"] = json!(e);
@@ -496,6 +520,7 @@ fn run_funcs(
                     }
                 },
             }
+            link_time += t_link.elapsed();
             results.insert(*id, r);
         }
         let t_attached = Instant::now();
@@ -537,7 +562,7 @@ fn run_funcs(
             }
         });
         let _ = rb.consume();
-        let mut line = json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 });
+        let mut line = json!({ "job": job.id, "funcs": round.len(), "attach_ms": (t_attached - t_round).as_millis() as u64, "load_ms": load_time.as_millis() as u64, "link_ms": link_time.as_millis() as u64, "trigger_ms": (t_triggered - t_attached).as_millis() as u64, "detach_ms": t_triggered.elapsed().as_millis() as u64 });
         // What the module's functions returned during this trigger (generated modules log it):
         // the ground truth of this round's fexit readings. Read after every trigger, since a
         // later trigger overwrites it.
