@@ -489,3 +489,18 @@ impl Prototypes<'_> {
         btf::render::Renderer::new(r).prototype(TypeId(id), name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::clone_keeps_return;
+
+    #[test]
+    fn only_return_keeping_suffixes_keep_the_return() {
+        for kept in [".constprop.0", ".constprop.12", ".lto_priv.0", ".localalias", ".llvm.123", ""] {
+            assert!(clone_keeps_return(kept), "{kept}");
+        }
+        for gone in [".isra.0", ".constprop.0.isra.0", ".isra.0.constprop.1", ".part.0", ".cold", ".specialized.1"] {
+            assert!(!clone_keeps_return(gone), "{gone}");
+        }
+    }
+}
