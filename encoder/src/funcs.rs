@@ -38,6 +38,8 @@ struct Inst<'c> {
     cand: &'c FuncCand,
     proto: u32,
     true_proto: Option<Result<u32, String>>,
+    /// `true_proto` returning `void`.
+    true_proto_void: Option<u32>,
 }
 
 /// Symbol name → the instances at that symbol, in CU order.
@@ -130,6 +132,7 @@ fn instances<'c>(cus: &'c [CuOut], g: &Graph, report: &mut Report) -> Vec<Inst<'
                     .true_proto
                     .as_ref()
                     .map(|r| r.clone().map(|t| g.node(ci, t))),
+                true_proto_void: f.true_proto_void.map(|t| g.node(ci, t)),
             });
         }
         report.inline_only += cu.inline_only;
@@ -203,7 +206,8 @@ fn func_for_symbol(
     let protos_of: Vec<u32> = if nocall {
         nocall_prototypes(list)?
     } else if is_clone {
-        clone_prototypes(list)?
+        let suffix = sym.strip_prefix(stem).unwrap_or(sym);
+        clone_prototypes(list, clone_keeps_return(suffix))?
     } else {
         parameters_where_the_abi_puts_them(list, cus)?;
         list.iter().map(|i| i.proto).collect()
@@ -285,14 +289,43 @@ fn nocall_prototypes(list: &[&Inst<'_>]) -> Result<Vec<u32>, Refusal> {
         })
 }
 
+/// Clone suffixes of compiler passes that never remove a return value: gcc's IPA-CP
+/// (`.constprop.N`: its own clones keep the return; one it makes of a clone whose return was
+/// removed keeps that clone's suffix too), LTO's renaming of statics (`.lto_priv.N`), gcc's
+/// local aliases (`.localalias`) and clang's ThinLTO promotion (`.llvm.N`; clang says
+/// `DW_CC_nocall` when it drops a return value).
+const RETURN_KEEPING_SUFFIXES: &[&str] = &["constprop", "lto_priv", "localalias", "llvm"];
+
+/// Whether a clone with symbol suffix `suffix` (`.constprop.0.isra.0`) certainly returns the
+/// value its source returns. gcc's IPA-SRA (`.isra`) removes a return value no caller uses, and
+/// the clone's DWARF does not say so (gcc 12, 14, 15: a `DW_AT_abstract_origin` DIE without
+/// `DW_AT_type` or `DW_AT_calling_convention`, the same whether the value was removed or kept),
+/// so the register may hold anything at return. A suffix part not known to keep the return
+/// (`isra`, or one this list does not know) makes the clone's FUNC return `void`.
+fn clone_keeps_return(suffix: &str) -> bool {
+    suffix
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .all(|part| {
+            part.bytes().all(|b| b.is_ascii_digit()) || RETURN_KEEPING_SUFFIXES.contains(&part)
+        })
+}
+
 /// `clone_true_signature` on a clone: every instance's signature as its parameters' locations
-/// show it ([`crate::abi::true_signature`]).
-fn clone_prototypes(list: &[&Inst<'_>]) -> Result<Vec<u32>, Refusal> {
+/// show it ([`crate::abi::true_signature`]), with the source return type when `keeps_return`,
+/// else `void`.
+fn clone_prototypes(list: &[&Inst<'_>], keeps_return: bool) -> Result<Vec<u32>, Refusal> {
     list.iter()
         .map(|i| {
-            i.true_proto
+            let proto = i
+                .true_proto
                 .clone()
-                .unwrap_or_else(|| Err("no true signature".into()))
+                .unwrap_or_else(|| Err("no true signature".into()))?;
+            if keeps_return {
+                return Ok(proto);
+            }
+            i.true_proto_void
+                .ok_or_else(|| "no true signature returning void".to_string())
         })
         .collect::<Result<Vec<u32>, String>>()
         .map_err(|why| {
@@ -454,5 +487,20 @@ impl Prototypes<'_> {
             .get_or_insert_with(|| g.canonical_btf(canon));
         let id = ids[canon[proto as usize] as usize];
         btf::render::Renderer::new(r).prototype(TypeId(id), name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clone_keeps_return;
+
+    #[test]
+    fn only_return_keeping_suffixes_keep_the_return() {
+        for kept in [".constprop.0", ".constprop.12", ".lto_priv.0", ".localalias", ".llvm.123", ""] {
+            assert!(clone_keeps_return(kept), "{kept}");
+        }
+        for gone in [".isra.0", ".constprop.0.isra.0", ".isra.0.constprop.1", ".part.0", ".cold", ".specialized.1"] {
+            assert!(!clone_keeps_return(gone), "{gone}");
+        }
     }
 }

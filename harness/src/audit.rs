@@ -748,12 +748,12 @@ pub fn judge(btf: &Btf, id: TypeId, name: &str, inp: &Inputs<'_>) -> Judgement {
     if name.contains('.') {
         // A FUNC named like a clone: it must describe the clone's real parameters.
         let candidates = crate::rules::true_signatures(target);
+        // A `void` return claims no return value, which is never wrong (DWARF does not say
+        // whether gcc's IPA-SRA removed it); leaving out a variadic body's `...` is right too.
         let matches = |s: &Signature| {
-            *s == claimed
-                || (s.variadic
-                    && !claimed.variadic
-                    && s.ret == claimed.ret
-                    && s.params == claimed.params)
+            s.params == claimed.params
+                && (s.ret == claimed.ret || claimed.ret == "void")
+                && (s.variadic == claimed.variadic || (s.variadic && !claimed.variadic))
         };
         match candidates.iter().find(|(s, _)| matches(s)) {
             _ if candidates.is_empty() => {}

@@ -87,12 +87,16 @@ impl<'a, 'u> Walker<'a, 'u> {
             None => ArgClass::Void,
         };
         let abi = abi::check(self.x86_64, &ret_class, &param_info, external && !nocall);
-        let true_proto = if self.feats.clone_true_signature && nocall {
-            Some(self.nocall_proto(&ret_class, &param_info, &params)?)
+        let (true_proto, true_proto_void) = if self.feats.clone_true_signature && nocall {
+            let p = self.nocall_proto(&ret_class, &param_info, &params)?;
+            (Some(p.clone()), p.ok())
         } else if self.feats.clone_true_signature {
-            Some(self.clone_proto(ret, &ret_class, &param_info, &params))
+            match self.clone_proto(ret, &ret_class, &param_info, &params) {
+                Ok((kept, void)) => (Some(Ok(kept)), Some(void)),
+                Err(e) => (Some(Err(e)), None),
+            }
         } else {
-            None
+            (None, None)
         };
         let proto = self.push(
             Type {
@@ -112,6 +116,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             nocall,
             abi,
             true_proto,
+            true_proto_void,
             decl_tags,
         });
         Ok(())
@@ -293,29 +298,39 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     /// The signature a clone's parameter locations show (see [`abi::true_signature`]), pushed
-    /// as a FUNC_PROTO with the source return type; Err says why it cannot be derived.
+    /// as a FUNC_PROTO with the source return type and as one returning `void`; Err says why it
+    /// cannot be derived. Which one a clone gets depends on its symbol's suffix, which the walk
+    /// does not see (funcs.rs): gcc's IPA-SRA removes a return value no caller uses and the
+    /// clone's DWARF is the same either way.
     fn clone_proto(
         &mut self,
         ret: TypeId,
         ret_class: &ArgClass,
         info: &[abi::ParamInfo],
         params: &[Param],
-    ) -> std::result::Result<TypeId, String> {
+    ) -> std::result::Result<(TypeId, TypeId), String> {
         let order = abi::true_signature(self.x86_64, ret_class, info)?;
-        let ps = order
+        let ps: Vec<Param> = order
             .iter()
             .map(|&i| Param {
                 name: params[i].name,
                 ty: info[i].ty,
             })
             .collect();
-        Ok(self.push(
-            Type {
-                name: StrRef::EMPTY,
-                data: TypeData::FuncProto(FuncProto { ret, params: ps }),
-            },
-            true,
-        ))
+        let mut proto = |ret: TypeId, params: Vec<Param>| {
+            self.push(
+                Type {
+                    name: StrRef::EMPTY,
+                    data: TypeData::FuncProto(FuncProto { ret, params }),
+                },
+                true,
+            )
+        };
+        if ret == TypeId::VOID {
+            let p = proto(ret, ps);
+            return Ok((p, p));
+        }
+        Ok((proto(ret, ps.clone()), proto(TypeId::VOID, ps)))
     }
 
     /// The real prototype of a `DW_CC_nocall` function (see [`abi::nocall_signature`]), pushed

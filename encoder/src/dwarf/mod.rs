@@ -147,6 +147,9 @@ pub(crate) struct FuncCand {
     pub abi: std::result::Result<(), (crate::report::DropKind, String)>,
     /// The signature its parameter locations show (for clones), or why none could be derived.
     pub true_proto: Option<std::result::Result<TypeId, String>>,
+    /// `true_proto` returning `void`: what a clone whose symbol does not show that the return
+    /// value was kept gets (funcs.rs `clone_keeps_return`).
+    pub true_proto_void: Option<TypeId>,
     /// `btf_decl_tag`s: (tag, component index; -1 for the function).
     pub decl_tags: Vec<(String, i32)>,
 }

@@ -144,6 +144,35 @@ int caller(int x) { return drop_b(x, x); }
     );
 }
 
+#[test]
+fn isra_clone_claims_no_return_value() {
+    // gcc's IPA-SRA removes a return value no caller uses (drop_ret.isra.0 leaves %rax as its
+    // body left it) and the clone's DWARF keeps the source return type: with true_signature
+    // an `.isra` clone's FUNC returns `void`; an IPA-CP clone (`.constprop`) keeps its return.
+    let dir = tempfile::tempdir().unwrap();
+    let src = include_str!("data/isra_return.c");
+    let o = compile(&gcc(), dir.path(), "isra_return", src, &[]);
+    let fs = funcs(&canon(&btfenc_detached(
+        &o,
+        &["--btf_features=default,true_signature"],
+    )));
+    let want = [
+        "FUNC drop_ret.isra.0 static: void drop_ret.isra.0(long unsigned int p0, long unsigned int p1)",
+        "FUNC cprop.constprop.0 static: long int cprop.constprop.0(long int a)",
+    ];
+    for w in want {
+        assert!(fs.contains(&w.to_string()), "missing `{w}`: {fs:#?}");
+    }
+    // keep_ret's clone does return its value, but nothing shows it: never a return claimed.
+    assert!(
+        !fs.iter().any(|l| l.starts_with("FUNC keep_ret.isra") && !l.contains(": void ")),
+        "{fs:#?}"
+    );
+    // Without true_signature no clone gets a FUNC.
+    let fs = funcs(&canon(&btfenc_detached(&o, &[])));
+    assert!(!fs.iter().any(|l| l.contains(".isra.")), "{fs:#?}");
+}
+
 /// The parameter list of `name` in a `pfunct --format_path=btf` listing.
 fn pfunct_params(listing: &str, name: &str) -> Option<String> {
     let line = listing.lines().find(|l| l.contains(&format!(" {name}(")))?;

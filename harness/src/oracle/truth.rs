@@ -131,8 +131,13 @@ fn judge_func(btf: &Btf, id: TypeId, name: &str, facts: &Facts) -> Vec<Judged> {
             return out; // too many unknowns to judge
         }
         // A FUNC may leave out a variadic body's `...`: a tracer then reads only the fixed
-        // parameters, and reads them right.
-        let matches = |sig: &Signature| *sig == claimed || (sig.variadic && !claimed.variadic && sig.ret == claimed.ret && sig.params == claimed.params);
+        // parameters, and reads them right. A `void` return claims no return value, which is
+        // never wrong (DWARF does not say whether gcc's IPA-SRA removed it).
+        let matches = |sig: &Signature| {
+            sig.params == claimed.params
+                && (sig.ret == claimed.ret || claimed.ret == "void")
+                && (sig.variadic == claimed.variadic || (sig.variadic && !claimed.variadic))
+        };
         match candidates.iter().find(|(sig, _)| matches(sig)) {
             None => {
                 let shown_candidates: Vec<String> = candidates
