@@ -239,3 +239,56 @@ fn a_struct_argument_that_differs_from_the_ground_truth_is_wrong_args() {
     let detail = &found[0].verdict.detail;
     assert!(detail.contains("unsigned int sbv11(struct s10 p0)") && detail.contains(".m1 = 10}") && detail.contains("0x9)"), "{detail}");
 }
+
+/// The failing side of the return-value comparison, end to end: seed 3 of the `clang-signature`
+/// policy calls two functions that log what they return twice each, `promo8` (`unsigned int`,
+/// log id 0) and `addr9` (`int`, log id 1). The module is built with a `BS_RET` that logs one
+/// more than `promo8` returns (what it returns is untouched), so the guest's fexit reads
+/// `promo8`'s real %rax and the judge compares it with a log that disagrees: WRONG_RETURN,
+/// `runtime:return-misread`, for `promo8` only. `addr9`, logged as generated in the same run,
+/// reads right (SAFE).
+#[test]
+fn a_return_value_that_differs_from_the_logged_one_is_wrong_return() {
+    use harness::oracle::VerdictKind;
+    harness::vm::guest::GuestEnv::discover().unwrap_or_else(|e| panic!("{e:#} (install it with `ci/setup`)"));
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (code, text) = btfsmith(&["gen", "--policy", "clang-signature", "--flavour", "module", "--seed", "3", "--out", "g"], d);
+    assert_eq!(code, 0, "{text}");
+    let g = d.join("g");
+    let read = |f: &str| std::fs::read_to_string(g.join(f)).unwrap();
+    let tu0 = read("tu0.c");
+    let generator_changed = "the generator changed: pick other functions";
+    assert!(tu0.contains("unsigned int promo8(") && tu0.contains("return BS_RET(0, (unsigned int)(acc));"), "{generator_changed}");
+    assert!(tu0.contains(" int addr9(") && tu0.contains("return BS_RET(1, (int)(acc));"), "{generator_changed}");
+    // Only the log is off, and only for id 0: every function computes and returns what it did.
+    let logged = "bs_ret_record((id), (bs_u64)bs_rv);";
+    let header = read("prog.h");
+    assert_eq!(header.matches(logged).count(), 1, "{generator_changed}");
+    std::fs::write(g.join("prog.h"), header.replace(logged, "bs_ret_record((id), (bs_u64)bs_rv + ((id) == 0));")).unwrap();
+
+    // In-process rather than through the CLI, which prints findings only: the SAFE verdict and
+    // its "return value read right" are part of what is asserted.
+    let tc = harness::toolchains::Toolchains::load().unwrap();
+    let matrix = harness::config::Matrix::resolve(&harness::config::Config::builtin(), &tc, &["btfenc".into()], &[]).unwrap_or_else(|e| panic!("{e:#}"));
+    let files: Vec<std::path::PathBuf> = ["tu0.c", "tu1.c", "main.c"].iter().map(|f| g.join(f)).collect();
+    let verdicts = harness::check::check_runtime(harness::check::RuntimeInput::Sources(&files), &matrix, &d.join("out")).unwrap_or_else(|e| panic!("{e:#}"));
+
+    let encoders: std::collections::BTreeSet<&str> = verdicts.iter().map(|v| v.encoder.as_str()).collect();
+    assert!(encoders.contains("btfenc"), "{verdicts:#?}");
+    for enc in encoders {
+        let of = |f: &str| verdicts.iter().find(|v| v.encoder == enc && v.function.as_deref() == Some(f)).unwrap_or_else(|| panic!("{enc}: no verdict about {f}\n{verdicts:#?}"));
+        let wrong = of("promo8");
+        assert_eq!((wrong.kind, wrong.evidence.as_str()), (VerdictKind::WrongReturn, "runtime:return-misread"), "{enc}: {wrong:#?}");
+        assert!(wrong.detail.contains("unsigned int promo8("), "{}", wrong.detail);
+        // What fexit read is what promo8 returned: one less than a value its log shows.
+        let rax = wrong.detail.split("the tracer read %rax = 0x").nth(1).and_then(|t| t.split(' ').next()).and_then(|h| u64::from_str_radix(h, 16).ok());
+        let log = wrong.detail.split("(its log, same trigger) ").nth(1).and_then(|t| t.lines().next()).unwrap_or_default();
+        assert!(rax.is_some_and(|r| log.split(", ").any(|w| w == format!("{:#x}", r + 1))), "{enc}: {}", wrong.detail);
+        let right = of("addr9");
+        assert_eq!(right.kind, VerdictKind::Safe, "{enc}: {right:#?}");
+        assert!(right.detail.contains("return value read right (2 hit(s))"), "{enc}: {}", right.detail);
+        let others: Vec<_> = verdicts.iter().filter(|v| v.encoder == enc && v.kind.is_finding() && v.function.as_deref() != Some("promo8")).collect();
+        assert!(others.is_empty(), "{enc}: {others:#?}");
+    }
+}
