@@ -196,22 +196,12 @@ impl Input {
             let first = (start - base).div_ceil(PAGE) * PAGE;
             let end = (start - base + bytes.len()) / PAGE * PAGE;
             if end > first {
-                // SAFETY: as in `release_pages`: a private read-only mapping loses nothing.
+                // SAFETY: the mapping is private and read-only, never written: dropping its
+                // pages loses nothing, a later read gets the file's bytes again.
                 let _ = unsafe {
                     m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, end - first)
                 };
             }
-        }
-    }
-
-    /// Drops the mapped pages from this process's memory (a no-op for a read input). The bytes
-    /// stay readable: they fault in again from the file.
-    pub fn release_pages(&self) {
-        #[cfg(unix)]
-        if let Input::Mapped(m) = self {
-            // SAFETY: the mapping is private and read-only, never written: dropping its pages
-            // loses nothing, a later read gets the file's bytes again.
-            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
         }
     }
 }
