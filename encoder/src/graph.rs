@@ -201,7 +201,8 @@ impl Builder {
 
     /// Adds the next unit's types (units must come in unit order) and frees its type list,
     /// names and type DIE list; its functions and variables stay for the later stages.
-    pub(crate) fn push(&mut self, cu: &mut CuOut) {
+    /// `debug_str` is the input's `.debug_str`, where the names with an offset are.
+    pub(crate) fn push(&mut self, cu: &mut CuOut, debug_str: &[u8]) {
         let c0 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };
         let off = self.st.len() - 1;
         self.cu_base.push(off);
@@ -213,7 +214,9 @@ impl Builder {
         self.ids.extend(cu.strings.iter().enumerate().map(|(i, s)| {
             match cu.str_offsets.get(i).copied().unwrap_or(crate::dwarf::NO_STR_OFFSET) {
                 crate::dwarf::NO_STR_OFFSET => strings.intern(s),
-                o => *by_offset.entry(o).or_insert_with(|| strings.intern(s)),
+                o => *by_offset
+                    .entry(o)
+                    .or_insert_with(|| strings.intern(&crate::dwarf::str_at(debug_str, o))),
             }
         }));
         let c1 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };

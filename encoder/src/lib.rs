@@ -325,8 +325,9 @@ pub fn walk_only(data: &[u8], opts: &Options) -> Result<usize> {
 
 /// What the walk hands the units it keeps to.
 trait UnitSink {
-    /// The next unit kept, in unit order.
-    fn unit(&mut self, cu: dwarf::CuOut);
+    /// The next unit kept, in unit order; `debug_str` holds the text of its names that have a
+    /// `.debug_str` offset ([`dwarf::CuOut::str_offsets`]).
+    fn unit(&mut self, cu: dwarf::CuOut, debug_str: &[u8]);
     /// Once every unit is in: the `.debug_info` offsets of DIEs whose units' type DIE lists are
     /// wanted (the walk derives them again: they are not kept, for memory).
     fn foreign_dies(&self) -> Vec<u64> {
@@ -344,7 +345,7 @@ trait UnitSink {
 struct Each<F>(F);
 
 impl<F: FnMut(dwarf::CuOut)> UnitSink for Each<F> {
-    fn unit(&mut self, cu: dwarf::CuOut) {
+    fn unit(&mut self, cu: dwarf::CuOut, _debug_str: &[u8]) {
         (self.0)(cu)
     }
 }
@@ -357,8 +358,8 @@ struct GraphSink {
 }
 
 impl UnitSink for GraphSink {
-    fn unit(&mut self, mut cu: dwarf::CuOut) {
-        self.graph.push(&mut cu);
+    fn unit(&mut self, mut cu: dwarf::CuOut, debug_str: &[u8]) {
+        self.graph.push(&mut cu, debug_str);
         self.cus.push(cu);
     }
     fn foreign_dies(&self) -> Vec<u64> {
@@ -471,7 +472,7 @@ fn walk_all(
             report.warnings.extend(cu.warnings.iter().cloned());
             kept.push(Some(n_kept));
             n_kept += 1;
-            sink.unit(cu);
+            sink.unit(cu, str_sections[1]);
         }
         let end = unit_end(&headers[i]);
         if let Some(bytes) = str_sections[0].get(released..end) {

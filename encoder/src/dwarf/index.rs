@@ -141,6 +141,13 @@ fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// The NUL-terminated string at `offset` of a string section, as the walk reads names (to the
+/// end of the section if it has no NUL; `""` past its end).
+pub(crate) fn str_at(section: &[u8], offset: u32) -> Cow<'_, str> {
+    let rest = section.get(offset as usize..).unwrap_or_default();
+    utf8_lossy(&rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())])
+}
+
 /// Not yet parsed (in [`Node::attrs`]).
 const UNPARSED: u32 = u32::MAX;
 
@@ -320,14 +327,19 @@ impl<'a, 'u> Walker<'a, 'u> {
             if let Some(&i) = self.str_at.get(&o.0) {
                 return Ok(StrRef(i));
             }
+            // Its text is not read here: the graph reads it from `.debug_str` the first time
+            // any unit names this offset (a kernel's units name 65 k distinct strings 20 M
+            // times). That needs the offset to be inside a section whose last string ends.
+            if let (true, Ok(o32)) = (self.str_terminated && o.0 < self.str_sections[1].len(), u32::try_from(o.0)) {
+                let i = self.out.strings.len() as u32;
+                self.out.strings.push("");
+                self.out.str_offsets.push(o32);
+                self.str_at.insert(o.0, i);
+                return Ok(StrRef(i));
+            }
             let s = self.name(e)?;
             let r = self.intern_in(s);
             self.str_at.insert(o.0, r.0);
-            if let (Some(at), Ok(o)) = (self.out.str_offsets.get_mut(r.0 as usize), u32::try_from(o.0)) {
-                if *at == NO_STR_OFFSET {
-                    *at = o;
-                }
-            }
             return Ok(r);
         }
         let s = self.name(e)?;

@@ -10,9 +10,10 @@
 //! sibling), parsing the attributes of the DIEs pass 2 will read while their bytes are in cache
 //! and skipping function bodies; pass 2 then finds children and references by index, never
 //! re-parsing. Only the attributes the walk asks for are kept, with a presence mask so that most
-//! lookups (of attributes a DIE does not have) cost no scan. Names are borrowed from the sections
-//! and interned per unit (by `.debug_str` offset first, then by content); only the unit's own
-//! string list allocates. The walk's buffers are reused from one unit to the next.
+//! lookups (of attributes a DIE does not have) cost no scan. Names in `.debug_str` are kept as
+//! their offsets, unread (the graph reads each distinct one once for the whole input); other
+//! names are borrowed from the sections and interned per unit by content. The walk's buffers are
+//! reused from one unit to the next.
 //!
 //! By what they read: `index` (pass 1: the node table, attributes, names, references), `types`
 //! (type DIEs → BTF types), `functions` (subprograms, parameters and their locations at entry;
@@ -34,7 +35,7 @@ mod index;
 mod types;
 mod variables;
 
-pub(crate) use index::Die;
+pub(crate) use index::{str_at, Die};
 use index::{Node, Slot, UnitDies};
 
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
@@ -56,11 +57,13 @@ pub(crate) struct CuOut {
     pub offset: u64,
     /// `DW_AT_name` of the unit.
     pub name: String,
-    /// Names; index 0 is `""`.
+    /// Names; index 0 is `""`. A name with a `.debug_str` offset (see
+    /// [`CuOut::str_offsets`]) has its text there, not here.
     pub strings: Names,
-    /// Per name: its `.debug_str` offset when it was read from there, else [`NO_STR_OFFSET`].
-    /// The linker merges identical strings, so the graph interns most names by this number
-    /// instead of hashing and comparing their bytes once per unit.
+    /// Per name: its `.debug_str` offset when it is a string of that section, else
+    /// [`NO_STR_OFFSET`]. The linker merges identical strings, so the graph interns most names
+    /// by this number, reading each string's bytes once for the whole input instead of once
+    /// per unit.
     pub str_offsets: Vec<u32>,
     /// Types; local id `i + 1` is `types[i]`. Names index [`CuOut::strings`].
     pub types: Vec<Type>,
@@ -189,6 +192,9 @@ pub(crate) struct Walker<'a, 'u> {
     /// Section bytes that strings are borrowed from (`.debug_info`, `.debug_str`,
     /// `.debug_line_str`), so that names need no allocation until they are kept.
     str_sections: [&'a [u8]; 3],
+    /// `.debug_str` ends with a NUL: every offset inside it starts a terminated string, which
+    /// the graph can read later (then names read from there are kept as offsets).
+    str_terminated: bool,
     foreign_ids: HashMap<u64, TypeId>,
     str_index: HashMap<Cow<'a, str>, u32>,
     str_at: HashMap<usize, u32>,
@@ -244,6 +250,7 @@ pub(crate) fn walk_unit<'a>(
         slots: std::mem::take(&mut scratch.slots),
         attrs: RefCell::new(std::mem::take(&mut scratch.attrs)),
         str_sections,
+        str_terminated: str_sections[1].last() == Some(&0),
         foreign_ids: HashMap::default(),
         str_index: std::mem::take(&mut scratch.str_index),
         str_at: std::mem::take(&mut scratch.str_at),
