@@ -117,14 +117,23 @@ fn read_wanted<'a>(
 ) -> gimli::Result<(u32, u32, u32)> {
     let start = attrs.len();
     let mut mask = 0;
-    for spec in abbrev.attributes() {
+    let specs = abbrev.attributes();
+    // Unwanted attributes are skipped a run at a time: gimli adds up the sizes of fixed-size
+    // forms and moves once (a member's source position is three of them in a row).
+    let mut skip_from = 0;
+    for (i, spec) in specs.iter().enumerate() {
         let bit = attr_bit(spec.name());
         if bit != 0 {
+            if skip_from < i {
+                raw.skip_attributes(&specs[skip_from..i])?;
+            }
             attrs.push(raw.read_attribute(*spec)?);
             mask |= bit;
-        } else {
-            raw.skip_attributes(std::slice::from_ref(spec))?;
+            skip_from = i + 1;
         }
+    }
+    if skip_from < specs.len() {
+        raw.skip_attributes(&specs[skip_from..])?;
     }
     match (u32::try_from(start), u32::try_from(attrs.len() - start)) {
         (Ok(s), Ok(n)) => Ok((s, n, mask)),
