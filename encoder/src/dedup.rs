@@ -263,98 +263,80 @@ impl Store {
     pub(crate) fn push(
         &mut self,
         t: &Type,
-        mut name: impl FnMut(StrRef) -> u32,
-        mut r: impl FnMut(TypeId) -> u32,
+        name: impl FnMut(StrRef) -> u32,
+        r: impl FnMut(TypeId) -> u32,
     ) {
-        let w = &mut self.words;
-        let hdr = &mut self.hdr;
-        let kind = t.data.kind().0 as u32;
-        let own = name(t.name);
-        let at = w.len() as u32;
-        let mut head = |_w: &mut Vec<u32>, kflag: bool, vlen: usize, st: u32| {
-            hdr.push(Hdr {
-                name: own,
-                info: kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8),
+        let at = self.words.len() as u32;
+        let (name, info, st) = flatten(t, name, r, &mut self.words);
+        self.hdr.push(Hdr {
+            name,
+            info,
+            st,
+            at,
+            map: UNPROCESSED,
+            hypot: UNPROCESSED,
+        });
+    }
+
+    /// Appends a unit's types (see [`UnitTypes`]) in id order; `name` maps the unit's name
+    /// references to string ids, `r` its type references (local ids) to ids.
+    pub(crate) fn append(
+        &mut self,
+        u: &UnitTypes,
+        mut name: impl FnMut(u32) -> u32,
+        mut r: impl FnMut(u32) -> u32,
+    ) {
+        self.hdr.reserve(u.recs.len());
+        self.words.reserve(u.words.len());
+        for rec in &u.recs {
+            let kind = (rec.info & 0x1f) as u8;
+            let at = self.words.len() as u32;
+            let st = match kind {
+                PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG | FUNC | FUNC_PROTO | VAR
+                | DECL_TAG => r(rec.st),
+                _ => rec.st,
+            };
+            self.hdr.push(Hdr {
+                name: name(rec.name),
+                info: rec.info,
                 st,
                 at,
                 map: UNPROCESSED,
                 hypot: UNPROCESSED,
             });
-        };
-        match &t.data {
-            TypeData::Void => head(w, false, 0, 0),
-            TypeData::Int(i) => {
-                head(w, false, 0, i.size);
-                w.push(
-                    (u32::from(i.encoding.0) << 24)
-                        | (u32::from(i.bit_offset) << 16)
-                        | u32::from(i.bits),
-                );
-            }
-            TypeData::Ptr(x)
-            | TypeData::Typedef(x)
-            | TypeData::Volatile(x)
-            | TypeData::Const(x)
-            | TypeData::Restrict(x) => head(w, false, 0, r(*x)),
-            TypeData::TypeTag(x) => head(w, x.attribute, 0, r(x.ty)),
-            TypeData::Array(a) => {
-                head(w, false, 0, 0);
-                w.push(r(a.elem));
-                w.push(r(a.index));
-                w.push(a.len);
-            }
-            TypeData::Struct(c) | TypeData::Union(c) => {
-                head(w, c.bitfield_encoding, c.members.len(), c.size);
-                for m in &c.members {
-                    w.push(name(m.name));
-                    w.push(r(m.ty));
-                    w.push(if c.bitfield_encoding {
-                        (u32::from(m.bitfield_size) << 24) | (m.bit_offset & 0xff_ffff)
-                    } else {
-                        m.bit_offset
-                    });
+            let d = u
+                .words
+                .get(rec.at as usize..rec.at as usize + rec.len as usize)
+                .unwrap_or_default();
+            let w = &mut self.words;
+            match kind {
+                STRUCT | UNION => {
+                    for m in d.chunks_exact(3) {
+                        w.extend([name(m[0]), r(m[1]), m[2]]);
+                    }
                 }
-            }
-            TypeData::Enum(e) => {
-                head(w, e.signed, e.values.len(), e.size);
-                for v in &e.values {
-                    w.push(name(v.name));
-                    w.push(v.value);
+                ENUM | FUNC_PROTO => {
+                    let proto = kind == FUNC_PROTO;
+                    for v in d.chunks_exact(2) {
+                        w.extend([name(v[0]), if proto { r(v[1]) } else { v[1] }]);
+                    }
                 }
-            }
-            TypeData::Enum64(e) => {
-                head(w, e.signed, e.values.len(), e.size);
-                for v in &e.values {
-                    w.push(name(v.name));
-                    w.push(v.value as u32);
-                    w.push((v.value >> 32) as u32);
+                ENUM64 => {
+                    for v in d.chunks_exact(3) {
+                        w.extend([name(v[0]), v[1], v[2]]);
+                    }
                 }
-            }
-            TypeData::Fwd(f) => head(w, f.union, 0, 0),
-            TypeData::Func(f) => head(w, false, f.linkage.0 as usize, r(f.proto)),
-            TypeData::FuncProto(p) => {
-                head(w, false, p.params.len(), r(p.ret));
-                for q in &p.params {
-                    w.push(name(q.name));
-                    w.push(r(q.ty));
+                ARRAY => {
+                    if let [elem, index, len] = *d {
+                        w.extend([r(elem), r(index), len]);
+                    }
                 }
-            }
-            TypeData::Var(v) => {
-                head(w, false, 0, r(v.ty));
-                w.push(v.linkage.0);
-            }
-            TypeData::Datasec(d) => {
-                head(w, false, d.vars.len(), d.size);
-                for v in &d.vars {
-                    w.push(r(v.ty));
-                    w.push(v.offset);
-                    w.push(v.size);
+                DATASEC => {
+                    for v in d.chunks_exact(3) {
+                        w.extend([r(v[0]), v[1], v[2]]);
+                    }
                 }
-            }
-            TypeData::Float(f) => head(w, false, 0, f.size),
-            TypeData::DeclTag(d) => {
-                head(w, d.attribute, 0, r(d.ty));
-                w.push(d.component_idx as u32);
+                _ => w.extend_from_slice(d),
             }
         }
     }
@@ -517,6 +499,141 @@ impl Store {
         self.ref_slots(id, &mut slots);
         out.clear();
         out.extend(slots.iter().map(|&s| self.slot(s)));
+    }
+}
+
+/// Writes `t`'s kind data to `w` in the [`Store`] layout; returns its name, `info` and
+/// size-or-type words. `name` maps its names to string ids, `r` its references to ids.
+fn flatten(
+    t: &Type,
+    mut name: impl FnMut(StrRef) -> u32,
+    mut r: impl FnMut(TypeId) -> u32,
+    w: &mut Vec<u32>,
+) -> (u32, u32, u32) {
+    let kind = t.data.kind().0 as u32;
+    let own = name(t.name);
+    let head = |kflag: bool, vlen: usize, st: u32| {
+        (own, kind | (u32::from(kflag) << 5) | ((vlen as u32) << 8), st)
+    };
+    match &t.data {
+        TypeData::Void => head(false, 0, 0),
+        TypeData::Int(i) => {
+            w.push(
+                (u32::from(i.encoding.0) << 24)
+                    | (u32::from(i.bit_offset) << 16)
+                    | u32::from(i.bits),
+            );
+            head(false, 0, i.size)
+        }
+        TypeData::Ptr(x)
+        | TypeData::Typedef(x)
+        | TypeData::Volatile(x)
+        | TypeData::Const(x)
+        | TypeData::Restrict(x) => head(false, 0, r(*x)),
+        TypeData::TypeTag(x) => head(x.attribute, 0, r(x.ty)),
+        TypeData::Array(a) => {
+            w.extend([r(a.elem), r(a.index), a.len]);
+            head(false, 0, 0)
+        }
+        TypeData::Struct(c) | TypeData::Union(c) => {
+            for m in &c.members {
+                w.push(name(m.name));
+                w.push(r(m.ty));
+                w.push(if c.bitfield_encoding {
+                    (u32::from(m.bitfield_size) << 24) | (m.bit_offset & 0xff_ffff)
+                } else {
+                    m.bit_offset
+                });
+            }
+            head(c.bitfield_encoding, c.members.len(), c.size)
+        }
+        TypeData::Enum(e) => {
+            for v in &e.values {
+                w.extend([name(v.name), v.value]);
+            }
+            head(e.signed, e.values.len(), e.size)
+        }
+        TypeData::Enum64(e) => {
+            for v in &e.values {
+                w.extend([name(v.name), v.value as u32, (v.value >> 32) as u32]);
+            }
+            head(e.signed, e.values.len(), e.size)
+        }
+        TypeData::Fwd(f) => head(f.union, 0, 0),
+        TypeData::Func(f) => head(false, f.linkage.0 as usize, r(f.proto)),
+        TypeData::FuncProto(p) => {
+            let ret = r(p.ret);
+            for q in &p.params {
+                w.push(name(q.name));
+                w.push(r(q.ty));
+            }
+            head(false, p.params.len(), ret)
+        }
+        TypeData::Var(v) => {
+            w.push(v.linkage.0);
+            head(false, 0, r(v.ty))
+        }
+        TypeData::Datasec(d) => {
+            for v in &d.vars {
+                w.extend([r(v.ty), v.offset, v.size]);
+            }
+            head(false, d.vars.len(), d.size)
+        }
+        TypeData::Float(f) => head(false, 0, f.size),
+        TypeData::DeclTag(d) => {
+            w.push(d.component_idx as u32);
+            head(d.attribute, 0, r(d.ty))
+        }
+    }
+}
+
+/// One unit's types as the walk builds them: [`Store`] records with the unit's own name
+/// references and local type ids (1-based; 0 is void), appended to the graph's store with
+/// [`Store::append`]. A type's kind data may sit anywhere in `words`: the walk numbers its type
+/// DIEs first and fills them in later, among the types it adds on the way. Flat, so that a unit's
+/// millions of members cost no allocation each (and no free on the thread that appends them).
+#[derive(Debug, Default)]
+pub(crate) struct UnitTypes {
+    recs: Vec<UnitRec>,
+    words: Vec<u32>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct UnitRec {
+    name: u32,
+    info: u32,
+    st: u32,
+    at: u32,
+    len: u32,
+}
+
+impl UnitTypes {
+    /// Number of types (local ids run from 1 to this).
+    pub(crate) fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    /// Adds `t` (names as the unit's [`StrRef`]s, references as local ids); returns its id.
+    pub(crate) fn push(&mut self, t: &Type) -> TypeId {
+        self.recs.push(UnitRec::default());
+        let id = TypeId(self.recs.len() as u32);
+        self.set(id, t);
+        id
+    }
+
+    /// Replaces the type with local id `id` (ids out of range are ignored).
+    pub(crate) fn set(&mut self, id: TypeId, t: &Type) {
+        let at = self.words.len();
+        let (name, info, st) = flatten(t, |s| s.0, |r| r.0, &mut self.words);
+        let len = (self.words.len() - at) as u32;
+        if let Some(rec) = (id.0 as usize).checked_sub(1).and_then(|i| self.recs.get_mut(i)) {
+            *rec = UnitRec { name, info, st, at: at as u32, len };
+        }
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.recs.shrink_to_fit();
+        self.words.shrink_to_fit();
     }
 }
 

@@ -227,29 +227,23 @@ impl Builder {
         }
         let (ids, index_node) = (&self.ids, self.index_node);
         let mut index_pending = false;
-        self.st.reserve(
-            cu.types.len(),
-            cu.types.iter().map(|t| 3 + 3 * entries(&t.data)).sum(),
+        self.st.append(
+            &cu.types,
+            |s| ids.get(s as usize).copied().unwrap_or(0),
+            |r| match TypeId(r) {
+                TypeId::VOID => 0,
+                crate::dwarf::ARRAY_INDEX => index_node.unwrap_or_else(|| {
+                    index_pending = true;
+                    INDEX_PENDING
+                }),
+                _ => r + off,
+            },
         );
-        for t in &cu.types {
-            self.st.push(
-                t,
-                |s| ids.get(s.0 as usize).copied().unwrap_or(0),
-                |r| match r {
-                    TypeId::VOID => 0,
-                    crate::dwarf::ARRAY_INDEX => index_node.unwrap_or_else(|| {
-                        index_pending = true;
-                        INDEX_PENDING
-                    }),
-                    _ => r.0 + off,
-                },
-            );
-        }
         self.index_pending |= index_pending;
         self.weak.extend_from_slice(&cu.weak);
         self.foreign.push((cu.offset, std::mem::take(&mut cu.foreign)));
         // What the later stages do not need.
-        cu.types = Vec::new();
+        cu.types = Default::default();
         cu.strings = Default::default();
         cu.str_offsets = Vec::new();
         cu.weak = Vec::new();
@@ -412,18 +406,6 @@ pub(crate) fn mem_status() -> String {
             .to_string()
     };
     format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
-}
-
-/// The number of entries (members, values, parameters, variables) of a type.
-fn entries(d: &TypeData) -> usize {
-    match d {
-        TypeData::Struct(c) | TypeData::Union(c) => c.members.len(),
-        TypeData::Enum(e) => e.values.len(),
-        TypeData::Enum64(e) => e.values.len(),
-        TypeData::FuncProto(p) => p.params.len(),
-        TypeData::Datasec(d) => d.vars.len(),
-        _ => 1,
-    }
 }
 
 /// Stands in for a base id the base does not have (never, for a parsed base).

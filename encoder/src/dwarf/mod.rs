@@ -65,8 +65,8 @@ pub(crate) struct CuOut {
     /// by this number, reading each string's bytes once for the whole input instead of once
     /// per unit.
     pub str_offsets: Vec<u32>,
-    /// Types; local id `i + 1` is `types[i]`. Names index [`CuOut::strings`].
-    pub types: Vec<Type>,
+    /// Types, flat; local id `i + 1` is the `i`-th. Names index [`CuOut::strings`].
+    pub types: crate::dedup::UnitTypes,
     /// Per type: emitted only when an emitted FUNC refers to it (function prototypes).
     pub weak: Vec<bool>,
     /// Out-of-line functions (with code).
@@ -198,7 +198,16 @@ pub(crate) struct Walker<'a, 'u> {
     foreign_ids: HashMap<u64, TypeId>,
     str_index: HashMap<Cow<'a, str>, u32>,
     str_at: HashMap<usize, u32>,
+    lists: Lists,
     out: CuOut,
+}
+
+/// Member and parameter lists, reused from one type to the next: a type is stored flat as soon
+/// as it is built ([`crate::dedup::UnitTypes`]), so its list is free again.
+#[derive(Default)]
+pub(crate) struct Lists {
+    members: Vec<Member>,
+    params: Vec<Param>,
 }
 
 /// Per-thread buffers of the walk, kept from one unit to the next: a kernel's units need
@@ -212,6 +221,7 @@ pub(crate) struct Scratch<'a> {
     attrs: Vec<gimli::Attribute<Reader<'a>>>,
     str_index: HashMap<Cow<'a, str>, u32>,
     str_at: HashMap<usize, u32>,
+    lists: Lists,
 }
 
 /// Walks one unit.
@@ -254,6 +264,7 @@ pub(crate) fn walk_unit<'a>(
         foreign_ids: HashMap::default(),
         str_index: std::mem::take(&mut scratch.str_index),
         str_at: std::mem::take(&mut scratch.str_at),
+        lists: std::mem::take(&mut scratch.lists),
         out: CuOut {
             offset: uoff,
             strings: Names::new(),
@@ -279,6 +290,7 @@ pub(crate) fn walk_unit<'a>(
     scratch.attrs = std::mem::take(w.attrs.get_mut());
     scratch.str_index = std::mem::take(&mut w.str_index);
     scratch.str_at = std::mem::take(&mut w.str_at);
+    scratch.lists = std::mem::take(&mut w.lists);
     r?;
     // The CU outputs of a whole kernel are held together until the merge: no slack.
     let o = &mut w.out;

@@ -9,13 +9,25 @@ use gimli::{constants::*, AttributeValue, UnitOffset};
 
 impl<'a, 'u> Walker<'a, 'u> {
     pub(super) fn push(&mut self, ty: Type, weak: bool) -> TypeId {
-        self.out.types.push(ty);
+        let id = self.out.types.push(&ty);
         self.out.weak.push(weak);
-        TypeId(self.out.types.len() as u32)
+        self.recycle(ty);
+        id
     }
 
     pub(super) fn set(&mut self, id: TypeId, ty: Type) {
-        self.out.types[id.0 as usize - 1] = ty;
+        self.out.types.set(id, &ty);
+        self.recycle(ty);
+    }
+
+    /// Keeps the member or parameter list of a type just stored flat, for the next type to fill
+    /// (a kernel's units build millions of them; see [`super::Lists`]).
+    fn recycle(&mut self, ty: Type) {
+        match ty.data {
+            TypeData::Struct(c) | TypeData::Union(c) => self.lists.members = c.members,
+            TypeData::FuncProto(p) => self.lists.params = p.params,
+            _ => {}
+        }
     }
 
     /// The placeholder type standing for a type DIE of another unit (resolved by
@@ -220,10 +232,8 @@ impl<'a, 'u> Walker<'a, 'u> {
             DW_TAG_array_type => self.array(&e)?,
             DW_TAG_subroutine_type => {
                 let ret = self.type_of(&e)?;
-                let mut params = Vec::with_capacity(self.count_kids(
-                    off,
-                    &[DW_TAG_formal_parameter, DW_TAG_unspecified_parameters],
-                ));
+                let mut params = std::mem::take(&mut self.lists.params);
+                params.clear();
                 let mut kit = self.kids_of(off)?;
                 while let Some((c, tag)) = kit.next(self) {
                     match tag {
@@ -288,8 +298,8 @@ impl<'a, 'u> Walker<'a, 'u> {
         let size = self.udata(e, DW_AT_byte_size)?.unwrap_or(0);
         let size = u32::try_from(size).map_err(|_| self.unsupported(e, format!("size {size}")))?;
         let id = self.own_id(e.offset());
-        let mut members =
-            Vec::with_capacity(self.count_kids(e.offset(), &[DW_TAG_member, DW_TAG_inheritance]));
+        let mut members = std::mem::take(&mut self.lists.members);
+        members.clear();
         let mut any_bitfield = false;
         let mut tags = Vec::new();
         let mut kit = self.kids_of(e.offset())?;
