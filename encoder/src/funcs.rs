@@ -16,7 +16,6 @@ use crate::graph::Graph;
 use crate::report::{DropKind, Dropped, Instance, Report};
 use btf::types::{FuncLinkage, TypeId};
 use btf::Btf;
-use std::collections::BTreeMap;
 
 /// A FUNC to write.
 pub(crate) struct EmitFunc {
@@ -42,8 +41,9 @@ struct Inst<'c> {
     true_proto_void: Option<u32>,
 }
 
-/// Symbol name → the instances at that symbol, in CU order.
-type Groups<'i, 'c> = BTreeMap<String, Vec<&'i Inst<'c>>>;
+/// Symbol name → the instances at that symbol, in CU order (a hash map: a kernel has 50 k
+/// symbols, looked up once per ELF function symbol; ordered walks go through a sorted key list).
+type Groups<'s, 'i, 'c> = HashMap<&'s str, Vec<&'i Inst<'c>>>;
 
 /// The FUNCs to write, in the order of their first instance (CU, then DIE, like pahole's
 /// CU-order walk). Every function that gets none is added to `report.dropped` with its reason.
@@ -63,16 +63,16 @@ pub(crate) fn select(
         *sym_count.entry(&s.name).or_default() += 1;
     }
     // symbol name -> instances; DWARF name -> symbol names.
-    let mut groups: Groups = BTreeMap::new();
-    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut groups: Groups = HashMap::default();
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::default();
     for i in &insts {
         let name = i.cand.name.as_str();
         match symbol_at_entry(i.cand, &sym_at) {
             Ok(s) => {
-                groups.entry(s.to_string()).or_default().push(i);
+                groups.entry(s).or_default().push(i);
                 let v = by_name.entry(name).or_default();
-                if !v.iter().any(|x| x == s) {
-                    v.push(s.to_string());
+                if !v.contains(&s) {
+                    v.push(s);
                 }
             }
             Err((kind, reason)) => report.dropped.push(Dropped {
@@ -89,20 +89,26 @@ pub(crate) fn select(
         rendered: None,
     };
     let mut funcs: Vec<EmitFunc> = Vec::new();
-    for (sym, list) in &groups {
-        let nsyms = sym_count.get(sym.as_str()).copied().unwrap_or(0);
+    // In symbol name order, as reasons are listed.
+    let mut syms: Vec<&str> = groups.keys().copied().collect();
+    syms.sort_unstable();
+    for &sym in &syms {
+        let list = &groups[sym];
+        let nsyms = sym_count.get(sym).copied().unwrap_or(0);
         match func_for_symbol(sym, list, nsyms, cus, feats, &mut protos) {
             Ok(Some(f)) => funcs.push(f),
             Ok(None) => {}
             Err((kind, reason)) => report.dropped.push(Dropped {
-                name: sym.clone(),
+                name: sym.to_string(),
                 kind,
                 reason,
                 instances: list.iter().map(|i| instance(cus, i, Some(sym))).collect(),
             }),
         }
     }
-    for (name, syms) in &by_name {
+    let mut names: Vec<(&str, &Vec<&str>)> = by_name.iter().map(|(n, s)| (*n, s)).collect();
+    names.sort_unstable_by_key(|&(n, _)| n);
+    for (name, syms) in names {
         if let Some(d) = only_clone_symbols(name, syms, &groups, cus, feats) {
             report.dropped.push(d);
         }
@@ -112,7 +118,7 @@ pub(crate) fn select(
     // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
     let first_of: HashMap<&str, (usize, u64)> = groups
         .iter()
-        .map(|(s, l)| (s.as_str(), (l[0].cu, l[0].cand.die)))
+        .map(|(s, l)| (*s, (l[0].cu, l[0].cand.die)))
         .collect();
     funcs.sort_by_key(|f| first_of[f.name.as_str()]);
     report.funcs = funcs.len();
@@ -375,16 +381,16 @@ fn same_prototype(sym: &str, protos_of: &[u32], protos: &mut Prototypes<'_>) -> 
 /// DWARF name.
 fn only_clone_symbols(
     name: &str,
-    syms: &[String],
-    groups: &Groups<'_, '_>,
+    syms: &[&str],
+    groups: &Groups<'_, '_, '_>,
     cus: &[CuOut],
     feats: &Features,
 ) -> Option<Dropped> {
-    let plain = |s: &String| {
-        s == name
+    let plain = |s: &&str| {
+        *s == name
             || groups[s]
                 .iter()
-                .any(|i| i.cand.linkage_name.as_deref() == Some(s.as_str()))
+                .any(|i| i.cand.linkage_name.as_deref() == Some(*s))
     };
     if syms.iter().any(plain) || feats.clone_true_signature {
         return None;
@@ -409,7 +415,7 @@ fn only_clone_symbols(
 /// are listed so `--explain` accounts for every function symbol. Symbols with a suffix
 /// (`.cold`, `.part.N`, `.isra.N` without DWARF of their own) are pieces of functions above.
 /// Each name is reported once, and not when `dropped` has it already.
-fn undescribed_symbols(elf: &ElfInfo, groups: &Groups<'_, '_>, dropped: &[Dropped]) -> Vec<Dropped> {
+fn undescribed_symbols(elf: &ElfInfo, groups: &Groups<'_, '_, '_>, dropped: &[Dropped]) -> Vec<Dropped> {
     let mut reported: HashSet<&str> = dropped.iter().map(|d| d.name.as_str()).collect();
     let mut undescribed: Vec<Dropped> = Vec::new();
     for s in &elf.funcs {
@@ -430,7 +436,7 @@ fn undescribed_symbols(elf: &ElfInfo, groups: &Groups<'_, '_>, dropped: &[Droppe
 
 /// The function an ELF symbol no DWARF instance was matched to stands for, and why it gets no
 /// FUNC; `None` when the symbol is judged elsewhere or is no function of its own.
-fn undescribed_symbol<'s>(sym: &'s str, groups: &Groups<'_, '_>) -> Option<(&'s str, String)> {
+fn undescribed_symbol<'s>(sym: &'s str, groups: &Groups<'_, '_, '_>) -> Option<(&'s str, String)> {
     // `__pfx_foo`/`__cfi_foo`: the kernel's call-padding and CFI preamble symbols, one per
     // function, not functions of their own.
     if sym.is_empty()
