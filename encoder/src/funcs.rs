@@ -56,10 +56,11 @@ pub(crate) fn select(
     report: &mut Report,
 ) -> Vec<EmitFunc> {
     let insts = instances(cus, g, report);
-    let mut sym_at: HashMap<u64, Vec<&str>> = HashMap::default();
+    // Function symbols by address (stable: symbol table order among one address's names).
+    let mut sym_at: Vec<(u64, &str)> = elf.funcs.iter().map(|s| (s.addr, s.name.as_str())).collect();
+    sym_at.sort_by_key(|&(a, _)| a);
     let mut sym_count: HashMap<&str, usize> = HashMap::default();
     for s in &elf.funcs {
-        sym_at.entry(s.addr).or_default().push(&s.name);
         *sym_count.entry(&s.name).or_default() += 1;
     }
     // symbol name -> instances; DWARF name -> symbol names.
@@ -88,7 +89,8 @@ pub(crate) fn select(
         canon,
         rendered: None,
     };
-    let mut funcs: Vec<EmitFunc> = Vec::new();
+    // With the (CU, DIE) of the symbol's first instance: the FUNC order.
+    let mut funcs: Vec<((usize, u64), EmitFunc)> = Vec::new();
     // In symbol name order, as reasons are listed.
     let mut syms: Vec<&str> = groups.keys().copied().collect();
     syms.sort_unstable();
@@ -96,7 +98,7 @@ pub(crate) fn select(
         let list = &groups[sym];
         let nsyms = sym_count.get(sym).copied().unwrap_or(0);
         match func_for_symbol(sym, list, nsyms, cus, feats, &mut protos) {
-            Ok(Some(f)) => funcs.push(f),
+            Ok(Some(f)) => funcs.push(((list[0].cu, list[0].cand.die), f)),
             Ok(None) => {}
             Err((kind, reason)) => report.dropped.push(Dropped {
                 name: sym.to_string(),
@@ -116,13 +118,9 @@ pub(crate) fn select(
     let undescribed = undescribed_symbols(elf, &groups, &report.dropped);
     report.dropped.extend(undescribed);
     // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
-    let first_of: HashMap<&str, (usize, u64)> = groups
-        .iter()
-        .map(|(s, l)| (*s, (l[0].cu, l[0].cand.die)))
-        .collect();
-    funcs.sort_by_key(|f| first_of[f.name.as_str()]);
+    funcs.sort_unstable_by_key(|&(first, _)| first);
     report.funcs = funcs.len();
-    funcs
+    funcs.into_iter().map(|(_, f)| f).collect()
 }
 
 /// Every out-of-line instance of every CU, its prototypes as graph nodes.
@@ -159,12 +157,14 @@ fn instance(cus: &[CuOut], i: &Inst<'_>, sym: Option<&str>) -> Instance {
 /// its linkage name (C++, asm labels), else one with a clone suffix after either.
 fn symbol_at_entry<'s>(
     cand: &FuncCand,
-    sym_at: &HashMap<u64, Vec<&'s str>>,
+    sym_at: &[(u64, &'s str)],
 ) -> Result<&'s str, Refusal> {
     let own = [Some(cand.name.as_str()), cand.linkage_name.as_deref()];
-    let syms = sym_at.get(&cand.entry).map(Vec::as_slice).unwrap_or(&[]);
-    let sym = syms.iter().find(|s| own.contains(&Some(**s))).or_else(|| {
-        syms.iter().find(|s| {
+    let from = sym_at.partition_point(|&(a, _)| a < cand.entry);
+    let to = from + sym_at[from..].partition_point(|&(a, _)| a == cand.entry);
+    let syms = || sym_at[from..to].iter().map(|&(_, s)| s);
+    let sym = syms().find(|s| own.contains(&Some(*s))).or_else(|| {
+        syms().find(|s| {
             own.iter()
                 .flatten()
                 .any(|o| s.strip_prefix(o).is_some_and(|rest| rest.starts_with('.')))
@@ -364,6 +364,9 @@ fn parameters_where_the_abi_puts_them(list: &[&Inst<'_>], cus: &[CuOut]) -> Resu
 /// All instances have the same prototype: the same canonical return and parameter types
 /// (parameter names may differ).
 fn same_prototype(sym: &str, protos_of: &[u32], protos: &mut Prototypes<'_>) -> Result<(), Refusal> {
+    if protos_of.iter().all(|&p| p == protos_of[0]) {
+        return Ok(()); // One node (most symbols have one instance).
+    }
     let k0 = protos.key(protos_of[0]);
     if let Some(other) = protos_of.iter().find(|&&p| protos.key(p) != k0) {
         let a = protos.render(protos_of[0], sym);
