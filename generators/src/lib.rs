@@ -87,6 +87,7 @@ pub mod compile;
 pub mod emit;
 pub mod error;
 pub mod generate;
+pub mod hazard;
 pub mod model;
 pub mod policy;
 pub mod stats;

@@ -556,7 +556,7 @@ pub struct Function {
     /// Whether callers ignore the result.
     pub result_unused: bool,
     /// Which recipe made the function.
-    pub hazard: crate::policy::Hazard,
+    pub hazard: crate::hazard::Hazard,
     /// Functions made by the same recipe share a group number.
     pub group: usize,
 }

@@ -163,7 +163,9 @@ struct Tally {
     by_kind: BTreeMap<VerdictKind, u64>,
 }
 
-/// Runs a campaign into `out_dir`. Returns the number of distinct findings.
+/// Runs a campaign into `out_dir`: its programs' records, verdicts and findings (the caller
+/// writes the reports from that directory: the report reads campaigns, never the other way).
+/// Returns the number of distinct findings.
 pub fn run(spec: &CampaignSpec, budget: Budget, jobs: usize, out_dir: &Path, quiet: bool) -> Result<usize> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let spec_path = out_dir.join("campaign.json");
@@ -261,7 +263,6 @@ pub fn run(spec: &CampaignSpec, budget: Budget, jobs: usize, out_dir: &Path, qui
     if let Some(e) = errors.into_inner().expect("errors").into_iter().next() {
         return Err(e);
     }
-    crate::report::write_all(out_dir, spec)?;
     Ok(store.len())
 }
 

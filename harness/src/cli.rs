@@ -487,7 +487,7 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let started = std::time::Instant::now();
     let findings = crate::campaign::run(&spec, budget, jobs, &args.out, args.quiet)?;
-    let report = crate::report::build(&args.out)?;
+    let report = crate::report::write_all(&args.out, &spec)?;
     print!("{}", crate::report::markdown(&report, Some(&spec)));
     println!("\nreports: {}/report.md, report.json, junit.xml", args.out.display());
     if args.bench {
