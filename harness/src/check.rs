@@ -144,7 +144,7 @@ fn replay_module(dir: &Path, rec: &crate::finding::FindingRecord, module: &crate
     case.label = dir.file_name().map_or_else(|| "finding".into(), |n| n.to_string_lossy().into_owned());
     let encoders = vec![encoder.clone(); RUNTIME_REPLAY_ENCODINGS];
     let runner = crate::vm::Runner::new(env, scratch.path().join("vm"));
-    let report = runner.run_judged(&[case], &encoders)?;
+    let report = crate::vm_campaign::run_judged(&runner, &[case], &encoders)?;
     let verdicts: Vec<Verdict> = report.verdicts.into_iter().map(|v| v.verdict).collect();
     let confirmed = verdicts.iter().any(|v| v.signature() == rec.signature && v.function == rec.verdict.function);
     let verdicts = verdicts.into_iter().filter(|v| v.kind.is_finding()).collect();
@@ -204,7 +204,7 @@ fn trigger_source(calls_user: bool) -> String {
 pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Result<Vec<Verdict>> {
     let env = crate::vm::guest::GuestEnv::discover()?;
     let mut encoders = matrix.encoders.clone();
-    encoders.retain(|e| crate::vm::batch::embeds_in_modules(&e.config.tool));
+    encoders.retain(|e| crate::vm_campaign::embeds_in_modules(&e.config.tool));
     if encoders.is_empty() {
         bail!("no encoder configuration can embed split BTF into a module (gcc -gbtf cannot)");
     }
@@ -323,9 +323,9 @@ pub fn check_runtime(input: RuntimeInput<'_>, matrix: &Matrix, out: &Path) -> Re
         out.join("vm").canonicalize()
     })?);
     let execution = runner.run(&[case], &encoders)?;
-    let report = crate::vm::judge(&execution);
+    let report = crate::vm_campaign::judge(&execution);
     let store = FindingStore::open(&out.join("findings"))?;
-    let origin = crate::vm::ModuleOrigin { dir: src_dir, record, seed: None, policy: None };
-    crate::vm::record_findings(&execution, &report, &store, &env.kernel, |_| Ok(origin.clone()))?;
+    let origin = crate::vm_campaign::ModuleOrigin { dir: src_dir, record, seed: None, policy: None };
+    crate::vm_campaign::record_findings(&execution, &report, &store, &env.kernel, |_| Ok(origin.clone()))?;
     Ok(report.verdicts.into_iter().map(|v| v.verdict).collect())
 }

@@ -176,7 +176,7 @@ enum Command {
     /// The runtime oracle: generated kernel modules, every encoder configuration, fentry (fexit
     /// where the return value is judged) on every FUNC inside the Debian 6.12 kernel under qemu;
     /// prints verdict counts per configuration.
-    Vm(crate::vm::batch::VmArgs),
+    Vm(crate::vm_campaign::VmArgs),
 }
 
 /// Which compilers and encoders to run.
@@ -294,7 +294,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Toolchains => toolchains(),
         Command::Gen(args) => crate::gen_cmd::gen(args),
         Command::GenStats(args) => crate::gen_cmd::gen_stats(args),
-        Command::Vm(args) => crate::vm::batch::vm(args),
+        Command::Vm(args) => crate::vm_campaign::vm(args),
         Command::Audit(args) => crate::audit::audit(args),
         Command::Run(args) => run_campaign(args),
         Command::Report { finding, out } => {
@@ -512,7 +512,7 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
     let mut runtime_wrong = false;
     if args.runtime {
         println!("\nruntime oracle (btfsmith vm) over the same seeds:");
-        let vm_args = crate::vm::batch::VmArgs {
+        let vm_args = crate::vm_campaign::VmArgs {
             count: (report.programs as u64).max(1),
             seed: args.seed,
             policy: args.policy.clone(),
@@ -523,7 +523,7 @@ fn run_campaign(args: RunArgs) -> Result<ExitCode> {
             guests: None,
             verbose: false,
         };
-        runtime_wrong = crate::vm::batch::run_into(vm_args, &args.out.join("findings"))? != ExitCode::SUCCESS;
+        runtime_wrong = crate::vm_campaign::run_into(vm_args, &args.out.join("findings"))? != ExitCode::SUCCESS;
         // One report with every verdict, static and runtime.
         let report = crate::report::write_all(&args.out, &spec)?;
         println!("\nall verdicts, static and runtime: {}/report.md ({} findings)", args.out.display(), report.findings.len());

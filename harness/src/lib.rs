@@ -28,3 +28,4 @@ pub mod rules;
 pub mod toolchains;
 pub mod upstream;
 pub mod vm;
+pub mod vm_campaign;

@@ -29,7 +29,7 @@ pub struct Report {
     pub findings: Vec<FindingSummary>,
     /// The runtime oracle's counts, when `btfsmith run --runtime` ran it (`vm/runtime.json`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::vm::batch::RuntimeCounts>,
+    pub runtime: Option<crate::vm_campaign::RuntimeCounts>,
 }
 
 /// One finding in the report.
@@ -135,7 +135,7 @@ pub fn build(out_dir: &Path) -> Result<Report> {
         tool_seconds: records.iter().map(|r| r.tool_seconds).sum(),
         wall_seconds: records.iter().map(|r| r.wall_seconds).sum(),
         findings,
-        runtime: crate::vm::batch::read_counts(&out_dir.join("vm")),
+        runtime: crate::vm_campaign::read_counts(&out_dir.join("vm")),
     })
 }
 

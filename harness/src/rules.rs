@@ -324,3 +324,49 @@ pub fn safely_encodable(facts: &Facts) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// What a type is behind its typedefs, qualifiers and type tags (`None` past 32 of them).
+pub(crate) fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
+    for _ in 0..32 {
+        let t = btf.type_by_id(id)?;
+        match &t.data {
+            TypeData::Typedef(x)
+            | TypeData::Const(x)
+            | TypeData::Volatile(x)
+            | TypeData::Restrict(x) => id = *x,
+            TypeData::TypeTag(t) => id = t.ty,
+            d => return Some(d),
+        }
+    }
+    None
+}
+
+/// Parameters of FUNC `func` that are 16-byte integers (`__int128`), by name. The 6.12 x86
+/// trampoline sizes its argument area by counting such a parameter as one slot (only struct
+/// arguments get their extra slots counted) while `save_args` stores two, so fentry on such a
+/// function writes past the area: with fentry only, onto the saved %rbp and then the return
+/// address (`tests/vm_int128.rs` shows it in the guest).
+pub fn wide_int_params(btf: &Btf, func: TypeId) -> Vec<String> {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return Vec::new();
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return Vec::new();
+    };
+    p.params
+        .iter()
+        .filter(|prm| matches!(strip(btf, prm.ty), Some(TypeData::Int(i)) if i.size > 8))
+        .map(|prm| btf.str(prm.name).to_string())
+        .collect()
+}
+
+/// Whether FUNC `func` claims to return a value (its prototype's return type is not `void`).
+pub fn claims_return_value(btf: &Btf, func: TypeId) -> bool {
+    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
+        return false;
+    };
+    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
+        return false;
+    };
+    p.ret != TypeId(0)
+}

@@ -85,7 +85,7 @@ fn seed_hazard_at_runtime() {
     encoders.push(pick("btfenc"));
 
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run_judged(&[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = harness::vm_campaign::run_judged(&runner, &[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
     let text: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.encoder, v.function, v.detail)).collect();
     let all_text = text.join("\n");
     let of = |cfg: &str| report.verdicts.iter().filter(move |v| v.encoder.starts_with(cfg)).collect::<Vec<_>>();
@@ -183,7 +183,7 @@ fn guest_crash_is_contained() {
     let tc = harness::toolchains::Toolchains::load().unwrap();
     let encoders: Vec<_> = Matrix::resolve(&Config::builtin(), &tc, &[], &[]).unwrap().encoders.into_iter().filter(|e| e.config.name == "btfenc").collect();
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run_judged(&[crash, dup], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = harness::vm_campaign::run_judged(&runner, &[crash, dup], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     let crashed: Vec<_> = report.verdicts.iter().filter(|v| v.kind == Kind::GuestCrash).collect();

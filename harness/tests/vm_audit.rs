@@ -139,7 +139,7 @@ fn the_audits_verdicts_hold_in_the_running_kernel() {
         .collect();
     assert_eq!(encoders.len(), 1);
     let runner = Runner::new(env, tmp.path().join("vm"));
-    runner.run_judged(&[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
+    harness::vm_campaign::run_judged(&runner, &[case], &encoders).unwrap_or_else(|e| panic!("{e:#}"));
 
     let text = std::fs::read_to_string(tmp.path().join("vm/boot-1-0/agent.out")).unwrap();
     let (jobs, ..) = harness::vm::guest::parse_output(&text);

@@ -182,7 +182,7 @@ fn int128_trampoline_overwrites_saved_rbp() {
         cases.push(c);
     }
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run_judged(&cases, &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = harness::vm_campaign::run_judged(&runner, &cases, &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     assert!(!report.verdicts.iter().any(|v| v.kind == Kind::GuestCrash), "{all}");
@@ -214,7 +214,7 @@ fn crash_names_the_func() {
     let kos = build(&tmp.path().join("build"), &[("i128_two_00", module(def, &call))], &env);
     let case = Case::load("i128_two_00", &kos[0], Expected::default()).unwrap();
     let runner = Runner::new(env, tmp.path().join("vm"));
-    let report = runner.run_judged(&[case], &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = harness::vm_campaign::run_judged(&runner, &[case], &pahole()).unwrap_or_else(|e| panic!("{e:#}"));
     let all: Vec<String> = report.verdicts.iter().map(|v| format!("{} {} {:?}: {}", v.kind, v.case, v.function, v.detail)).collect();
     let all = all.join("\n");
     let crashed: Vec<_> = report.verdicts.iter().filter(|v| v.kind == Kind::GuestCrash).collect();

@@ -68,7 +68,7 @@ pub fn judge_observation(case: &Case, compiler: &crate::names::CompilerName, o: 
     for (func, detail) in &o.crashes {
         // A FUNC with an __int128 parameter: the kernel's trampoline, not the encoder; a
         // mechanism of its own.
-        let wide = func.as_ref().map(|&(id, _)| wide_int_params(&enc.btf, TypeId(id))).unwrap_or_default();
+        let wide = func.as_ref().map(|&(id, _)| crate::rules::wide_int_params(&enc.btf, TypeId(id))).unwrap_or_default();
         let (evidence, note) = if wide.is_empty() {
             ("runtime:crash", String::new())
         } else {
@@ -172,50 +172,6 @@ fn kallsym(job: &JobReport, ip: u64) -> String {
         .map_or_else(|| format!("{ip:#x}"), |(_, _, n)| n.clone())
 }
 
-fn strip(btf: &Btf, mut id: TypeId) -> Option<&TypeData> {
-    for _ in 0..32 {
-        let t = btf.type_by_id(id)?;
-        match &t.data {
-            TypeData::Typedef(x)
-            | TypeData::Const(x)
-            | TypeData::Volatile(x)
-            | TypeData::Restrict(x) => id = *x,
-            TypeData::TypeTag(t) => id = t.ty,
-            d => return Some(d),
-        }
-    }
-    None
-}
-
-/// Parameters of FUNC `func` that are 16-byte integers (`__int128`), by name. The 6.12 x86
-/// trampoline sizes its argument area by counting such a parameter as one slot (only struct
-/// arguments get their extra slots counted) while `save_args` stores two, so fentry on such a
-/// function writes past the area: with fentry only, onto the saved %rbp and then the return
-/// address (`tests/vm_int128.rs` shows it in the guest).
-pub fn wide_int_params(btf: &Btf, func: TypeId) -> Vec<String> {
-    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
-        return Vec::new();
-    };
-    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
-        return Vec::new();
-    };
-    p.params
-        .iter()
-        .filter(|prm| matches!(strip(btf, prm.ty), Some(TypeData::Int(i)) if i.size > 8))
-        .map(|prm| btf.str(prm.name).to_string())
-        .collect()
-}
-
-/// Whether FUNC `func` claims to return a value (its prototype's return type is not `void`).
-pub fn claims_return_value(btf: &Btf, func: TypeId) -> bool {
-    let Some(TypeData::Func(f)) = btf.type_by_id(func).map(|t| &t.data) else {
-        return false;
-    };
-    let Some(TypeData::FuncProto(p)) = btf.type_by_id(f.proto).map(|t| &t.data) else {
-        return false;
-    };
-    p.ret != TypeId(0)
-}
 
 /// How the tracer reads FUNC `func`'s return value (from %rax), when it is an integer, enum or
 /// pointer; `None` for `void` and anything else.
@@ -229,7 +185,7 @@ fn return_reader(btf: &Btf, func: TypeId) -> Option<Reader> {
     if p.ret == TypeId(0) {
         return None;
     }
-    match strip(btf, p.ret)? {
+    match crate::rules::strip(btf, p.ret)? {
         TypeData::Int(i) if i.size <= 8 => Some(Reader::Int { size: i.size, signed: i.encoding.is_signed(), either: i.size == 1 }),
         TypeData::Enum(e) => Some(Reader::Int { size: e.size, signed: e.signed, either: true }),
         TypeData::Enum64(e) => Some(Reader::Int { size: e.size, signed: e.signed, either: true }),
@@ -354,7 +310,7 @@ fn aggregate_reader(btf: &Btf, c: &btf::types::Composite, union: bool) -> Option
         if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
             return None;
         }
-        let (size, signed, pointer) = match strip(btf, m.ty)? {
+        let (size, signed, pointer) = match crate::rules::strip(btf, m.ty)? {
             TypeData::Int(i) if u32::from(i.bits) == i.size * 8 && i.bit_offset == 0 && i.size <= 8 => (i.size, i.encoding.is_signed(), false),
             TypeData::Enum(e) => (e.size, e.signed, false),
             TypeData::Enum64(e) => (e.size, e.signed, false),
@@ -381,7 +337,7 @@ fn readers(btf: &Btf, func: TypeId) -> Vec<(usize, Reader, String)> {
     let mut slot = 0;
     let mut out = Vec::new();
     for prm in &p.params {
-        let (reader, slots) = match strip(btf, prm.ty) {
+        let (reader, slots) = match crate::rules::strip(btf, prm.ty) {
             // Plain `char` is encoded without the SIGNED bit (as the kernel's own BTF does), so a
             // one-byte integer is read either way.
             Some(TypeData::Int(i)) => (

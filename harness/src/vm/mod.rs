@@ -1,16 +1,15 @@
-//! The runtime oracle: every FUNC an encoder emitted for a kernel module, attached for real.
+//! The execution stage of the runtime oracle: every FUNC an encoder emitted for a kernel module,
+//! attached for real.
 //!
 //! For each module ([`Case`]) and encoder configuration, [`kbuild::encode`] embeds split BTF
 //! into a copy of the `.ko` (as kbuild's `cmd_btf_ko` does), and one qemu boot of the Debian 6.12
 //! kernel (TCG) runs them all: the guest agent (`guest/`, static Rust + libbpf-rs) loads each
 //! module, attaches a generic fentry probe (fexit where the return value is judged) by BTF id to
 //! each FUNC, fires the module's trigger (`/sys/kernel/debug/btfsmith/trigger`) and reports
-//! every hit ([`guest`]). That is the
-//! execution stage: [`Runner::run`] returns the evidence ([`ModuleRun`] per module), and the
-//! runtime oracle ([`crate::oracle::runtime::Runtime`]) judges it like any other oracle: one
-//! [`Verdict`] per FUNC (SAFE, WRONG_FUNCTION, WRONG_ARGS, WRONG_RETURN, UNATTACHABLE, ...), plus
-//! LOAD_REJECTED per module and MISSED per function without a FUNC. [`Runner::run_judged`] does
-//! both.
+//! every hit ([`guest`]). [`Runner::run`] returns that evidence ([`ModuleRun`] per module) and
+//! judges nothing: the runtime oracle ([`crate::oracle::runtime::Runtime`]) judges it like any
+//! other oracle, and [`crate::vm_campaign`] strings the stages together (run, judge, keep the
+//! findings). Nothing here calls a later stage.
 //!
 //! ```no_run
 //! use harness::vm::{self, Case, Expected, Runner};
@@ -19,12 +18,12 @@
 //! let case = Case::load("dupmod", "dupmod.ko".as_ref(), Expected::default())?;
 //! let matrix = harness::config::Matrix::resolve(&harness::config::Config::builtin(),
 //!     &harness::toolchains::Toolchains::load()?, &["pahole-1.24".into()], &[])?;
-//! let report = Runner::new(env, "vm-out".into()).run_judged(&[case], &matrix.encoders)?;
+//! let runner = Runner::new(env, "vm-out".into());
+//! let report = harness::vm_campaign::run_judged(&runner, &[case], &matrix.encoders)?;
 //! for v in &report.verdicts { println!("{} {} {:?}", v.kind, v.encoder, v.function); }
 //! # Ok(()) }
 //! ```
 
-pub mod batch;
 pub mod bootimage;
 pub mod guest;
 pub mod initramfs;
@@ -35,7 +34,6 @@ use facts::dwarf::Facts;
 use anyhow::{Context, Result};
 use btf::Btf;
 use guest::{GuestEnv, GuestJob, JobReport};
-use crate::oracle::{CaseRun, Verdict, VerdictKind};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -264,67 +262,6 @@ pub struct Execution {
     pub crash_logs: Vec<PathBuf>,
 }
 
-/// A runtime verdict with the label of the module it is about.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CaseVerdict {
-    /// The case (module) label.
-    pub case: String,
-    /// The verdict.
-    #[serde(flatten)]
-    pub verdict: Verdict,
-}
-
-impl std::ops::Deref for CaseVerdict {
-    type Target = Verdict;
-    fn deref(&self) -> &Verdict {
-        &self.verdict
-    }
-}
-
-/// The judged result of a runtime run.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// Every verdict.
-    pub verdicts: Vec<CaseVerdict>,
-    /// Timings.
-    pub timings: Timings,
-    /// Console logs of boots that crashed or hung.
-    pub crash_logs: Vec<PathBuf>,
-}
-
-impl Report {
-    /// Verdict counts per configuration.
-    pub fn counts(&self) -> BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> {
-        let mut out: BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> = BTreeMap::new();
-        for v in &self.verdicts {
-            *out.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
-        }
-        out
-    }
-
-    /// A Markdown table of verdict counts per configuration (configurations in `order`).
-    pub fn table(&self, order: &[String]) -> String {
-        let counts = self.counts();
-        let kinds: Vec<VerdictKind> = VerdictKind::ALL.iter().copied().filter(|k| counts.values().any(|m| m.contains_key(k))).collect();
-        let mut s = String::from("| configuration |");
-        for k in &kinds {
-            s.push_str(&format!(" {k} |"));
-        }
-        s.push_str("\n|---|");
-        s.push_str(&"---|".repeat(kinds.len()));
-        s.push('\n');
-        for cfg in order {
-            let m = counts.get(cfg.as_str()).cloned().unwrap_or_default();
-            s.push_str(&format!("| {cfg} |"));
-            for k in &kinds {
-                s.push_str(&format!(" {} |", m.get(k).copied().unwrap_or(0)));
-            }
-            s.push('\n');
-        }
-        s
-    }
-}
-
 /// Runs cases through encoders and the guest.
 #[derive(Debug, Clone)]
 pub struct Runner {
@@ -356,13 +293,6 @@ impl Runner {
             max_boots: 4,
             guests: 1,
         }
-    }
-
-    /// Encodes every case with every encoder, runs them all in the guest, and judges the
-    /// evidence with the runtime oracle.
-    pub fn run_judged(&self, cases: &[Case], encoders: &[EncoderSetup]) -> Result<Report> {
-        let execution = self.run(cases, encoders)?;
-        Ok(judge(&execution))
     }
 
     /// Encodes every case with every encoder and runs them all in the guest: the evidence.
@@ -414,7 +344,7 @@ impl Runner {
                     // misreckoned stack is only understood for fentry (`tests/vm_int128.rs`).
                     let exit = funcs
                         .iter()
-                        .filter(|(id, n)| cases[c].expected.may_log_returns(n) && crate::oracle::runtime::claims_return_value(&enc.btf, btf::TypeId(*id)) && crate::oracle::runtime::wide_int_params(&enc.btf, btf::TypeId(*id)).is_empty())
+                        .filter(|(id, n)| cases[c].expected.may_log_returns(n) && crate::rules::claims_return_value(&enc.btf, btf::TypeId(*id)) && crate::rules::wide_int_params(&enc.btf, btf::TypeId(*id)).is_empty())
                         .map(|(id, _)| *id)
                         .collect();
                     jobs.push(GuestJob { id: id.clone(), ko: enc.guest_ko.clone(), module: kbuild::copy_name(&cases[c].module, e), funcs, exit, vmlinux_funcs: cases[c].vmlinux_funcs.clone(), isolate: false });
@@ -582,58 +512,6 @@ fn split_jobs(jobs: &[GuestJob], n: usize) -> Vec<Vec<GuestJob>> {
             s.into_iter().map(|i| jobs[i].clone()).collect()
         })
         .collect()
-}
-
-/// Judges an execution with the runtime oracle.
-pub fn judge(execution: &Execution) -> Report {
-    let mut report = Report { verdicts: Vec::new(), timings: execution.timings.clone(), crash_logs: execution.crash_logs.clone() };
-    for m in &execution.modules {
-        let build = m.build();
-        let run = CaseRun { build: &build, encodings: &[], runtime: Some(m) };
-        for o in crate::oracle::runtime() {
-            report.verdicts.extend(o.check(&run).into_iter().map(|verdict| CaseVerdict { case: m.case.label.clone(), verdict }));
-        }
-    }
-    report
-}
-
-/// Where a module's files come from, for its runtime findings.
-#[derive(Debug, Clone)]
-pub struct ModuleOrigin {
-    /// The module's source directory (or the directory of a prebuilt `.ko`).
-    pub dir: PathBuf,
-    /// What a finding's record says about the module.
-    pub record: crate::finding::ModuleRecord,
-    /// Seed, for generated modules.
-    pub seed: Option<u64>,
-    /// Policy, for generated modules.
-    pub policy: Option<String>,
-}
-
-/// Records every finding verdict of `report` (judged from `execution`) in `store`, each with its
-/// module's files as `origin` describes them. Returns the number of new findings.
-pub fn record_findings(
-    execution: &Execution,
-    report: &Report,
-    store: &crate::finding::FindingStore,
-    kernel: &crate::toolchains::Kernel,
-    origin: impl Fn(&ModuleRun) -> Result<ModuleOrigin>,
-) -> Result<usize> {
-    let mut new = 0;
-    for m in &execution.modules {
-        let mut findings = report.verdicts.iter().filter(|v| v.case == m.case.label && v.kind.is_finding()).peekable();
-        if findings.peek().is_none() {
-            continue;
-        }
-        let build = m.build();
-        let o = origin(m)?;
-        for v in findings {
-            let Some(observation) = m.observations.iter().find(|x| x.encoder.config.name == v.encoder) else { continue };
-            let files = crate::finding::ModuleFiles { dir: &o.dir, record: o.record.clone(), seed: o.seed, policy: o.policy.as_deref(), build: &build, observation, kernel };
-            new += usize::from(store.record_module(v, &files)?.is_some());
-        }
-    }
-    Ok(new)
 }
 
 /// A configuration name as a directory name.

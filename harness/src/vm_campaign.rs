@@ -1,5 +1,9 @@
-//! `btfsmith vm`: generated kernel modules through every encoder configuration and the guest.
+//! The runtime campaign: kernel modules through the stages, in their order: execute
+//! ([`crate::vm::Runner`], the guest's evidence), judge ([`crate::oracle::runtime`]), keep
+//! ([`crate::finding`]). The static campaign's counterpart ([`crate::campaign`]); `btfsmith vm`,
+//! `btfsmith run --runtime` and `btfsmith check --runtime` run through it.
 //!
+//! `btfsmith vm`: generated kernel modules through every encoder configuration and the guest.
 //! Programs `seed .. seed+count` are generated (module flavour), built with one kbuild run,
 //! encoded per configuration, run in one qemu boot (more after a crash), and judged by the
 //! runtime oracle. The output directory keeps the sources (`build/`), encoded modules
@@ -7,11 +11,13 @@
 //! (`report.md`), the counts (`runtime.json`) and the findings (`findings/`, or the campaign's
 //! when `btfsmith run --runtime` runs it), each replayable with `btfsmith replay`.
 
-use super::guest::GuestEnv;
-use super::kbuild::{self, ModuleSource};
-use super::{Case, Expected, ModuleOrigin, Runner};
+use crate::config::{Config, EncoderSetup, Matrix};
 use crate::finding::{FindingStore, ModuleRecord};
-use crate::config::{Config, Matrix};
+use crate::oracle::{CaseRun, Verdict, VerdictKind};
+use crate::vm::guest::GuestEnv;
+use crate::vm::kbuild::{self, ModuleSource};
+use crate::vm::{Case, Execution, Expected, ModuleRun, Runner, Timings};
+use std::collections::BTreeMap;
 use crate::toolchains::Toolchains;
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -139,9 +145,9 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
         runner.env.smp = 1;
     }
     let execution = runner.run(&cases, &matrix.encoders)?;
-    let report = super::judge(&execution);
+    let report = judge(&execution);
     let store = FindingStore::open(findings)?;
-    let new_findings = super::record_findings(&execution, &report, &store, &runner.env.kernel, |m| {
+    let new_findings = record_findings(&execution, &report, &store, &runner.env.kernel, |m| {
         let (ms, (seed, _)) = mods.iter().zip(&truths).find(|(ms, _)| ms.name == m.case.module).context("a judged module that was never built")?;
         Ok(ModuleOrigin {
             dir: build_root.join(&ms.name),
@@ -209,3 +215,125 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
 pub fn embeds_in_modules(tool: &str) -> bool {
     tool != "gcc-btf"
 }
+
+/// A runtime verdict with the label of the module it is about.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseVerdict {
+    /// The case (module) label.
+    pub case: String,
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+impl std::ops::Deref for CaseVerdict {
+    type Target = Verdict;
+    fn deref(&self) -> &Verdict {
+        &self.verdict
+    }
+}
+
+/// The judged result of a runtime run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Every verdict.
+    pub verdicts: Vec<CaseVerdict>,
+    /// Timings.
+    pub timings: Timings,
+    /// Console logs of boots that crashed or hung.
+    pub crash_logs: Vec<PathBuf>,
+}
+
+impl Report {
+    /// Verdict counts per configuration.
+    pub fn counts(&self) -> BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> {
+        let mut out: BTreeMap<crate::names::EncoderName, BTreeMap<VerdictKind, usize>> = BTreeMap::new();
+        for v in &self.verdicts {
+            *out.entry(v.encoder.clone()).or_default().entry(v.kind).or_default() += 1;
+        }
+        out
+    }
+
+    /// A Markdown table of verdict counts per configuration (configurations in `order`).
+    pub fn table(&self, order: &[String]) -> String {
+        let counts = self.counts();
+        let kinds: Vec<VerdictKind> = VerdictKind::ALL.iter().copied().filter(|k| counts.values().any(|m| m.contains_key(k))).collect();
+        let mut s = String::from("| configuration |");
+        for k in &kinds {
+            s.push_str(&format!(" {k} |"));
+        }
+        s.push_str("\n|---|");
+        s.push_str(&"---|".repeat(kinds.len()));
+        s.push('\n');
+        for cfg in order {
+            let m = counts.get(cfg.as_str()).cloned().unwrap_or_default();
+            s.push_str(&format!("| {cfg} |"));
+            for k in &kinds {
+                s.push_str(&format!(" {} |", m.get(k).copied().unwrap_or(0)));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+
+/// Encodes every case with every encoder, runs them all in the guest, and judges the evidence
+/// with the runtime oracle.
+pub fn run_judged(runner: &Runner, cases: &[Case], encoders: &[EncoderSetup]) -> Result<Report> {
+    let execution = runner.run(cases, encoders)?;
+    Ok(judge(&execution))
+}
+
+/// Judges an execution with the runtime oracle.
+pub fn judge(execution: &Execution) -> Report {
+    let mut report = Report { verdicts: Vec::new(), timings: execution.timings.clone(), crash_logs: execution.crash_logs.clone() };
+    for m in &execution.modules {
+        let build = m.build();
+        let run = CaseRun { build: &build, encodings: &[], runtime: Some(m) };
+        for o in crate::oracle::runtime() {
+            report.verdicts.extend(o.check(&run).into_iter().map(|verdict| CaseVerdict { case: m.case.label.clone(), verdict }));
+        }
+    }
+    report
+}
+
+/// Where a module's files come from, for its runtime findings.
+#[derive(Debug, Clone)]
+pub struct ModuleOrigin {
+    /// The module's source directory (or the directory of a prebuilt `.ko`).
+    pub dir: PathBuf,
+    /// What a finding's record says about the module.
+    pub record: crate::finding::ModuleRecord,
+    /// Seed, for generated modules.
+    pub seed: Option<u64>,
+    /// Policy, for generated modules.
+    pub policy: Option<String>,
+}
+
+/// Records every finding verdict of `report` (judged from `execution`) in `store`, each with its
+/// module's files as `origin` describes them. Returns the number of new findings.
+pub fn record_findings(
+    execution: &Execution,
+    report: &Report,
+    store: &crate::finding::FindingStore,
+    kernel: &crate::toolchains::Kernel,
+    origin: impl Fn(&ModuleRun) -> Result<ModuleOrigin>,
+) -> Result<usize> {
+    let mut new = 0;
+    for m in &execution.modules {
+        let mut findings = report.verdicts.iter().filter(|v| v.case == m.case.label && v.kind.is_finding()).peekable();
+        if findings.peek().is_none() {
+            continue;
+        }
+        let build = m.build();
+        let o = origin(m)?;
+        for v in findings {
+            let Some(observation) = m.observations.iter().find(|x| x.encoder.config.name == v.encoder) else { continue };
+            let files = crate::finding::ModuleFiles { dir: &o.dir, record: o.record.clone(), seed: o.seed, policy: o.policy.as_deref(), build: &build, observation, kernel };
+            new += usize::from(store.record_module(v, &files)?.is_some());
+        }
+    }
+    Ok(new)
+}
+
