@@ -113,7 +113,7 @@ fn eager(tag: DwTag) -> bool {
 fn read_wanted<'a>(
     raw: &mut gimli::EntriesRaw<'_, '_, Reader<'a>>,
     abbrev: &gimli::Abbreviation,
-    attrs: &mut Vec<gimli::Attribute<Reader<'a>>>,
+    attrs: &mut Attrs<'a>,
 ) -> gimli::Result<(u32, u32, u32)> {
     let start = attrs.len();
     let mut mask = 0;
@@ -138,6 +138,110 @@ fn read_wanted<'a>(
     match (u32::try_from(start), u32::try_from(attrs.len() - start)) {
         (Ok(s), Ok(n)) => Ok((s, n, mask)),
         _ => Err(gimli::Error::OffsetOutOfBounds),
+    }
+}
+
+/// The kept attributes of the DIEs parsed so far, by DIE (a span of entries per DIE, see
+/// [`Node::attrs`]). Integer-valued ones — names by `.debug_str` offset, type references,
+/// sizes, member offsets, flags: nearly all of a kernel unit's — are 16-byte entries holding
+/// the value gimli gives; the others (expressions, blocks, inline strings, section offsets) are
+/// kept as gimli parsed them in a side list. A gimli attribute with our relocating reader is
+/// 72 bytes, and a kernel unit's walk keeps millions.
+#[derive(Debug, Default)]
+pub(super) struct Attrs<'a> {
+    kept: Vec<Kept>,
+    full: Vec<AttributeValue<Reader<'a>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    name: DwAt,
+    kind: KeptKind,
+    value: u64,
+}
+
+/// Which [`AttributeValue`] variant a [`Kept`] value is, or an index into [`Attrs::full`].
+#[derive(Debug, Clone, Copy)]
+enum KeptKind {
+    Full,
+    Udata,
+    Sdata,
+    Data1,
+    Data2,
+    Data4,
+    Data8,
+    Flag,
+    UnitRef,
+    DebugInfoRef,
+    DebugStrRef,
+    Encoding,
+    Language,
+    CallingConvention,
+    Inline,
+    Addr,
+}
+
+impl<'a> Attrs<'a> {
+    pub(super) fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.kept.clear();
+        self.full.clear();
+    }
+
+    fn push(&mut self, a: gimli::Attribute<Reader<'a>>) {
+        use AttributeValue as V;
+        let name = a.name();
+        let (kind, value) = match a.value() {
+            V::Udata(v) => (KeptKind::Udata, v),
+            V::Sdata(v) => (KeptKind::Sdata, v as u64),
+            V::Data1(v) => (KeptKind::Data1, u64::from(v)),
+            V::Data2(v) => (KeptKind::Data2, u64::from(v)),
+            V::Data4(v) => (KeptKind::Data4, u64::from(v)),
+            V::Data8(v) => (KeptKind::Data8, v),
+            V::Flag(v) => (KeptKind::Flag, u64::from(v)),
+            V::UnitRef(o) => (KeptKind::UnitRef, o.0 as u64),
+            V::DebugInfoRef(o) => (KeptKind::DebugInfoRef, o.0 as u64),
+            V::DebugStrRef(o) => (KeptKind::DebugStrRef, o.0 as u64),
+            V::Encoding(v) => (KeptKind::Encoding, u64::from(v.0)),
+            V::Language(v) => (KeptKind::Language, u64::from(v.0)),
+            V::CallingConvention(v) => (KeptKind::CallingConvention, u64::from(v.0)),
+            V::Inline(v) => (KeptKind::Inline, u64::from(v.0)),
+            V::Addr(v) => (KeptKind::Addr, v),
+            other => {
+                self.full.push(other);
+                (KeptKind::Full, (self.full.len() - 1) as u64)
+            }
+        };
+        self.kept.push(Kept { name, kind, value });
+    }
+
+    /// The value of attribute `at` among entries `start .. start + len`, as gimli gives it.
+    fn get(&self, start: u32, len: u32, at: DwAt) -> Option<AttributeValue<Reader<'a>>> {
+        use AttributeValue as V;
+        let list = self.kept.get(start as usize..start as usize + len as usize)?;
+        let k = list.iter().find(|k| k.name == at)?;
+        let v = k.value;
+        Some(match k.kind {
+            KeptKind::Full => return self.full.get(v as usize).cloned(),
+            KeptKind::Udata => V::Udata(v),
+            KeptKind::Sdata => V::Sdata(v as i64),
+            KeptKind::Data1 => V::Data1(v as u8),
+            KeptKind::Data2 => V::Data2(v as u16),
+            KeptKind::Data4 => V::Data4(v as u32),
+            KeptKind::Data8 => V::Data8(v),
+            KeptKind::Flag => V::Flag(v != 0),
+            KeptKind::UnitRef => V::UnitRef(UnitOffset(v as usize)),
+            KeptKind::DebugInfoRef => V::DebugInfoRef(gimli::DebugInfoOffset(v as usize)),
+            KeptKind::DebugStrRef => V::DebugStrRef(gimli::DebugStrOffset(v as usize)),
+            KeptKind::Encoding => V::Encoding(gimli::DwAte(v as u8)),
+            KeptKind::Language => V::Language(gimli::DwLang(v as u16)),
+            KeptKind::CallingConvention => V::CallingConvention(gimli::DwCc(v as u8)),
+            KeptKind::Inline => V::Inline(gimli::DwInl(v as u8)),
+            KeptKind::Addr => V::Addr(v),
+        })
     }
 }
 
@@ -360,11 +464,7 @@ impl<'a, 'u> Walker<'a, 'u> {
             // Not present, or not a wanted attribute (then not kept either).
             return Ok(None);
         }
-        let attrs = self.attrs.borrow();
-        let list = attrs
-            .get(e.start as usize..e.start as usize + e.len as usize)
-            .unwrap_or_default();
-        Ok(list.iter().find(|a| a.name() == at).map(|a| a.value()))
+        Ok(self.attrs.borrow().get(e.start, e.len, at))
     }
 
     /// A string attribute, borrowed from the input when possible.

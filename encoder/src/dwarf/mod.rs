@@ -188,7 +188,7 @@ pub(crate) struct Walker<'a, 'u> {
     /// Per node: what pass 1 decided.
     slots: Vec<Slot>,
     /// Parsed attributes of the nodes asked for (and of DIEs outside the node table).
-    attrs: RefCell<Vec<gimli::Attribute<Reader<'a>>>>,
+    attrs: RefCell<index::Attrs<'a>>,
     /// Section bytes that strings are borrowed from (`.debug_info`, `.debug_str`,
     /// `.debug_line_str`), so that names need no allocation until they are kept.
     str_sections: [&'a [u8]; 3],
@@ -218,7 +218,7 @@ pub(crate) struct Scratch<'a> {
     nodes: Vec<Node>,
     by_off: Vec<u32>,
     slots: Vec<Slot>,
-    attrs: Vec<gimli::Attribute<Reader<'a>>>,
+    attrs: index::Attrs<'a>,
     str_index: HashMap<Cow<'a, str>, u32>,
     str_at: HashMap<usize, u32>,
     lists: Lists,
