@@ -153,6 +153,8 @@ pub(crate) struct Builder {
     placeholders: HashMap<u32, u64>,
     /// The node of each DIE a placeholder names, once [`Builder::unit_type_dies`] found it.
     die_node: HashMap<u64, u32>,
+    /// The DIEs placeholders name (built at the first [`Builder::unit_type_dies`]).
+    wanted_dies: Option<crate::fx::HashSet<u64>>,
     /// Per unit: (`.debug_info` offset, placeholder local ids and the offsets they name).
     foreign: Vec<(u64, Vec<(TypeId, u64)>)>,
     ids: Vec<u32>,
@@ -190,6 +192,7 @@ impl Builder {
             index_pending: false,
             placeholders: HashMap::default(),
             die_node: HashMap::default(),
+            wanted_dies: None,
             foreign: Vec::new(),
             ids: Vec::new(),
             timing,
@@ -269,7 +272,11 @@ impl Builder {
     /// The type DIEs (offset, local id) of pushed unit `k`, to resolve what refers into it.
     pub(crate) fn unit_type_dies(&mut self, k: usize, dies: &[(u64, TypeId)]) {
         let Some(&base) = self.cu_base.get(k) else { return };
-        let wanted: crate::fx::HashSet<u64> = self.placeholders.values().copied().collect();
+        // Every unit is in by now: the placeholders' targets are known, the set is built once.
+        let placeholders = &self.placeholders;
+        let wanted = self
+            .wanted_dies
+            .get_or_insert_with(|| placeholders.values().copied().collect());
         for &(off, id) in dies {
             if wanted.contains(&off) {
                 self.die_node.insert(off, if id.0 == 0 { 0 } else { base + id.0 });
