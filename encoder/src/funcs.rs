@@ -12,7 +12,7 @@ use crate::dwarf::{CuOut, FuncCand};
 use crate::elf::ElfInfo;
 use crate::features::Features;
 use crate::fx::{HashMap, HashSet};
-use crate::graph::Graph;
+use crate::graph::{Graph, NodeIds};
 use crate::report::{DropKind, Dropped, Instance, Report};
 use btf::types::{FuncLinkage, TypeId};
 use btf::Btf;
@@ -45,17 +45,41 @@ struct Inst<'c> {
 /// symbols, looked up once per ELF function symbol; ordered walks go through a sorted key list).
 type Groups<'s, 'i, 'c> = HashMap<&'s str, Vec<&'i Inst<'c>>>;
 
-/// The FUNCs to write, in the order of their first instance (CU, then DIE, like pahole's
-/// CU-order walk). Every function that gets none is added to `report.dropped` with its reason.
-pub(crate) fn select(
-    cus: &[CuOut],
-    elf: &ElfInfo,
-    g: &Graph,
-    canon: &[u32],
-    feats: &Features,
-    report: &mut Report,
-) -> Vec<EmitFunc> {
-    let insts = instances(cus, g, report);
+/// FUNC selection as far as it goes without the deduplicated graph: every rule but the
+/// comparison of prototypes between instances, which needs canonical types. It reads only the
+/// units' candidates, the ELF symbols and node ids from before dedup, so it runs on another
+/// thread while the graph is deduplicated; [`Selection::finish`] completes it.
+pub(crate) struct Selection {
+    /// Reasons found before the per-symbol rules (no symbol at an instance's entry).
+    early: Vec<Dropped>,
+    /// Per symbol, in name order (the order reasons are listed in).
+    symbols: Vec<Outcome>,
+    /// Reasons found after them: DWARF names with only clone symbols, symbols without DWARF.
+    late: Vec<Dropped>,
+    inline_only: usize,
+    foreign_origin: usize,
+}
+
+/// What the rules say of one symbol before its instances' prototypes are compared.
+enum Outcome {
+    /// A FUNC (its prototype a pre-dedup node); `first` is its first instance's (CU, DIE): the
+    /// FUNC order. `compare`: when its instances have different prototype nodes, those nodes
+    /// and the instances, for the comparison after dedup (equal nodes are equal prototypes).
+    Func {
+        func: EmitFunc,
+        first: (usize, u64),
+        compare: Option<(Vec<u32>, Vec<Instance>)>,
+    },
+    Refused(Dropped),
+    /// A clone without `clone_true_signature` ([`only_clone_symbols`] speaks for it).
+    Skipped,
+}
+
+/// The rules of encoder/README's "Function selection" over every instance, up to the prototype
+/// comparison (see [`Selection`]). `nodes` maps the units' local type ids to graph nodes before
+/// dedup.
+pub(crate) fn select(cus: &[CuOut], elf: &ElfInfo, nodes: &NodeIds, feats: &Features) -> Selection {
+    let (insts, inline_only, foreign_origin) = instances(cus, nodes);
     // Function symbols by address (stable: symbol table order among one address's names).
     let mut sym_at: Vec<(u64, &str)> = elf.funcs.iter().map(|s| (s.addr, s.name.as_str())).collect();
     sym_at.sort_by_key(|&(a, _)| a);
@@ -66,6 +90,7 @@ pub(crate) fn select(
     // symbol name -> instances; DWARF name -> symbol names.
     let mut groups: Groups = HashMap::default();
     let mut by_name: HashMap<&str, Vec<&str>> = HashMap::default();
+    let mut early = Vec::new();
     for i in &insts {
         let name = i.cand.name.as_str();
         match symbol_at_entry(i.cand, &sym_at) {
@@ -76,7 +101,7 @@ pub(crate) fn select(
                     v.push(s);
                 }
             }
-            Err((kind, reason)) => report.dropped.push(Dropped {
+            Err((kind, reason)) => early.push(Dropped {
                 name: name.to_string(),
                 kind,
                 reason,
@@ -84,65 +109,137 @@ pub(crate) fn select(
             }),
         }
     }
-    let mut protos = Prototypes {
-        g,
-        canon,
-        rendered: None,
-    };
-    // With the (CU, DIE) of the symbol's first instance: the FUNC order.
-    let mut funcs: Vec<((usize, u64), EmitFunc)> = Vec::new();
-    // In symbol name order, as reasons are listed.
     let mut syms: Vec<&str> = groups.keys().copied().collect();
     syms.sort_unstable();
-    for &sym in &syms {
-        let list = &groups[sym];
-        let nsyms = sym_count.get(sym).copied().unwrap_or(0);
-        match func_for_symbol(sym, list, nsyms, cus, feats, &mut protos) {
-            Ok(Some(f)) => funcs.push(((list[0].cu, list[0].cand.die), f)),
-            Ok(None) => {}
-            Err((kind, reason)) => report.dropped.push(Dropped {
-                name: sym.to_string(),
-                kind,
-                reason,
-                instances: list.iter().map(|i| instance(cus, i, Some(sym))).collect(),
-            }),
-        }
-    }
+    let symbols: Vec<Outcome> = syms
+        .iter()
+        .map(|&sym| {
+            let list = &groups[sym];
+            let nsyms = sym_count.get(sym).copied().unwrap_or(0);
+            match func_for_symbol(sym, list, nsyms, cus, feats) {
+                Ok(Some((func, protos_of))) => Outcome::Func {
+                    func,
+                    first: (list[0].cu, list[0].cand.die),
+                    compare: protos_of.iter().any(|&p| p != protos_of[0]).then(|| {
+                        let instances = list.iter().map(|i| instance(cus, i, Some(sym))).collect();
+                        (protos_of, instances)
+                    }),
+                },
+                Ok(None) => Outcome::Skipped,
+                Err(refusal) => Outcome::Refused(refused(cus, sym, list, refusal)),
+            }
+        })
+        .collect();
+    let mut late = Vec::new();
     let mut names: Vec<(&str, &Vec<&str>)> = by_name.iter().map(|(n, s)| (*n, s)).collect();
     names.sort_unstable_by_key(|&(n, _)| n);
     for (name, syms) in names {
         if let Some(d) = only_clone_symbols(name, syms, &groups, cus, feats) {
-            report.dropped.push(d);
+            late.push(d);
         }
     }
-    let undescribed = undescribed_symbols(elf, &groups, &report.dropped);
-    report.dropped.extend(undescribed);
-    // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
-    funcs.sort_unstable_by_key(|&(first, _)| first);
-    report.funcs = funcs.len();
-    funcs.into_iter().map(|(_, f)| f).collect()
+    // Symbols without DWARF, each name once. The names refused so far are the only ones the
+    // list may repeat; the comparison of prototypes refuses only symbols with instances, which
+    // are never listed here.
+    let reported = early
+        .iter()
+        .chain(symbols.iter().filter_map(|o| match o {
+            Outcome::Refused(d) => Some(d),
+            _ => None,
+        }))
+        .chain(&late);
+    let undescribed = undescribed_symbols(elf, &groups, reported);
+    late.extend(undescribed);
+    Selection {
+        early,
+        symbols,
+        late,
+        inline_only,
+        foreign_origin,
+    }
 }
 
-/// Every out-of-line instance of every CU, its prototypes as graph nodes.
-fn instances<'c>(cus: &'c [CuOut], g: &Graph, report: &mut Report) -> Vec<Inst<'c>> {
+impl Selection {
+    /// The FUNCs to write, in the order of their first instance (CU, then DIE, like pahole's
+    /// CU-order walk), once the graph is deduplicated and compacted (`g`, whose
+    /// [`Graph::class_of`] maps the pre-dedup nodes, and `canon`, its canonical map). Every
+    /// function that gets none is added to `report.dropped` with its reason.
+    pub(crate) fn finish(self, g: &Graph, canon: &[u32], report: &mut Report) -> Vec<EmitFunc> {
+        report.inline_only += self.inline_only;
+        report.foreign_origin += self.foreign_origin;
+        report.dropped.extend(self.early);
+        let mut protos = Prototypes {
+            g,
+            canon,
+            rendered: None,
+        };
+        let mut funcs: Vec<((usize, u64), EmitFunc)> = Vec::new();
+        for o in self.symbols {
+            match o {
+                Outcome::Func {
+                    mut func,
+                    first,
+                    compare,
+                } => {
+                    func.proto = g.class_of(func.proto);
+                    if let Some((protos_of, instances)) = compare {
+                        let protos_of: Vec<u32> = protos_of.iter().map(|&n| g.class_of(n)).collect();
+                        if let Err((kind, reason)) = same_prototype(&func.name, &protos_of, &mut protos) {
+                            report.dropped.push(Dropped {
+                                name: func.name,
+                                kind,
+                                reason,
+                                instances,
+                            });
+                            continue;
+                        }
+                    }
+                    funcs.push((first, func));
+                }
+                Outcome::Refused(d) => report.dropped.push(d),
+                Outcome::Skipped => {}
+            }
+        }
+        report.dropped.extend(self.late);
+        // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
+        funcs.sort_unstable_by_key(|&(first, _)| first);
+        report.funcs = funcs.len();
+        funcs.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+/// A symbol's refusal as a reason with its instances.
+fn refused(cus: &[CuOut], sym: &str, list: &[&Inst<'_>], (kind, reason): Refusal) -> Dropped {
+    Dropped {
+        name: sym.to_string(),
+        kind,
+        reason,
+        instances: list.iter().map(|i| instance(cus, i, Some(sym))).collect(),
+    }
+}
+
+/// Every out-of-line instance of every CU, its prototypes as pre-dedup graph nodes; the counts
+/// of inline-only functions and of instances whose origin is in another unit.
+fn instances<'c>(cus: &'c [CuOut], nodes: &NodeIds) -> (Vec<Inst<'c>>, usize, usize) {
     let mut insts: Vec<Inst<'_>> = Vec::new();
+    let (mut inline_only, mut foreign_origin) = (0, 0);
     for (ci, cu) in cus.iter().enumerate() {
         for f in &cu.funcs {
             insts.push(Inst {
                 cu: ci,
                 cand: f,
-                proto: g.node(ci, f.proto),
+                proto: nodes.node(ci, f.proto),
                 true_proto: f
                     .true_proto
                     .as_ref()
-                    .map(|r| r.clone().map(|t| g.node(ci, t))),
-                true_proto_void: f.true_proto_void.map(|t| g.node(ci, t)),
+                    .map(|r| r.clone().map(|t| nodes.node(ci, t))),
+                true_proto_void: f.true_proto_void.map(|t| nodes.node(ci, t)),
             });
         }
-        report.inline_only += cu.inline_only;
-        report.foreign_origin += cu.foreign_origin;
+        inline_only += cu.inline_only;
+        foreign_origin += cu.foreign_origin;
     }
-    insts
+    (insts, inline_only, foreign_origin)
 }
 
 fn instance(cus: &[CuOut], i: &Inst<'_>, sym: Option<&str>) -> Instance {
@@ -179,7 +276,8 @@ fn symbol_at_entry<'s>(
     }
 }
 
-/// One symbol's FUNC, or why it gets none, by the rules in order. `Ok(None)`: a clone without
+/// One symbol's FUNC with every instance's prototype node, or why it gets none, by the rules in
+/// order but the last ([`same_prototype`], after dedup). `Ok(None)`: a clone without
 /// `clone_true_signature`, which [`only_clone_symbols`] reports under its DWARF name.
 fn func_for_symbol(
     sym: &str,
@@ -187,8 +285,7 @@ fn func_for_symbol(
     nsyms: usize,
     cus: &[CuOut],
     feats: &Features,
-    protos: &mut Prototypes<'_>,
-) -> Result<Option<EmitFunc>, Refusal> {
+) -> Result<Option<(EmitFunc, Vec<u32>)>, Refusal> {
     let dwarf_name = &list[0].cand.name;
     let linkage_name = list[0].cand.linkage_name.as_deref();
     let is_clone = sym != dwarf_name.as_str() && Some(sym) != linkage_name;
@@ -218,7 +315,6 @@ fn func_for_symbol(
         parameters_where_the_abi_puts_them(list, cus)?;
         list.iter().map(|i| i.proto).collect()
     };
-    same_prototype(sym, &protos_of, protos)?;
     let linkage = if !is_clone && list.iter().any(|i| i.cand.external) {
         FuncLinkage::GLOBAL
     } else {
@@ -229,12 +325,13 @@ fn func_for_symbol(
     } else {
         list[0].cand.decl_tags.clone()
     };
-    Ok(Some(EmitFunc {
+    let func = EmitFunc {
         name: sym.to_string(),
         linkage,
         proto: protos_of[0],
         tags,
-    }))
+    };
+    Ok(Some((func, protos_of)))
 }
 
 /// Every ELF function symbol of the name is an instance described in DWARF: else a tracer
@@ -418,8 +515,12 @@ fn only_clone_symbols(
 /// are listed so `--explain` accounts for every function symbol. Symbols with a suffix
 /// (`.cold`, `.part.N`, `.isra.N` without DWARF of their own) are pieces of functions above.
 /// Each name is reported once, and not when `dropped` has it already.
-fn undescribed_symbols(elf: &ElfInfo, groups: &Groups<'_, '_, '_>, dropped: &[Dropped]) -> Vec<Dropped> {
-    let mut reported: HashSet<&str> = dropped.iter().map(|d| d.name.as_str()).collect();
+fn undescribed_symbols<'d>(
+    elf: &ElfInfo,
+    groups: &Groups<'_, '_, '_>,
+    dropped: impl Iterator<Item = &'d Dropped>,
+) -> Vec<Dropped> {
+    let mut reported: HashSet<&str> = dropped.map(|d| d.name.as_str()).collect();
     let mut undescribed: Vec<Dropped> = Vec::new();
     for s in &elf.funcs {
         let Some((name, reason)) = undescribed_symbol(&s.name, groups) else {

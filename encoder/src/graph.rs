@@ -17,28 +17,51 @@ pub(crate) struct Graph {
     pub(crate) strings: Strings,
     /// The first node that is not the base's (1 without a base).
     pub(crate) nb: u32,
-    /// Node offsets of the CUs: local id l of CU k is node `cu_base[k] + l`.
-    cu_base: Vec<u32>,
-    /// Per CU: placeholder local ids (references into other units) → the node they stand for.
-    foreign: Vec<HashMap<u32, u32>>,
+    /// The units' local ids as nodes.
+    ids: NodeIds,
     /// Once [`Graph::into_canonical`]: each original node's canonical node in the compact graph.
     class: Option<Vec<u32>>,
 }
 
-impl Graph {
+/// Which node each unit's local type ids are before dedup: a copy small enough to hand to
+/// another thread (FUNC selection runs while the graph is deduplicated).
+#[derive(Debug, Clone)]
+pub(crate) struct NodeIds {
+    /// Node offsets of the CUs: local id l of CU k is node `cu_base[k] + l`.
+    cu_base: Vec<u32>,
+    /// Per CU: placeholder local ids (references into other units) → the node they stand for.
+    foreign: Vec<HashMap<u32, u32>>,
+}
+
+impl NodeIds {
     /// The node of local type `t` of CU `cu`.
     pub(crate) fn node(&self, cu: usize, t: TypeId) -> u32 {
-        let n = if t.0 == 0 {
-            0
-        } else {
-            self.foreign[cu]
-                .get(&t.0)
-                .copied()
-                .unwrap_or(t.0 + self.cu_base[cu])
-        };
+        if t.0 == 0 {
+            return 0;
+        }
+        self.foreign[cu]
+            .get(&t.0)
+            .copied()
+            .unwrap_or(t.0 + self.cu_base[cu])
+    }
+}
+
+impl Graph {
+    /// The node of local type `t` of CU `cu` (canonical once [`Graph::into_canonical`]).
+    pub(crate) fn node(&self, cu: usize, t: TypeId) -> u32 {
+        self.class_of(self.ids.node(cu, t))
+    }
+
+    /// The node ids of the units' types before dedup.
+    pub(crate) fn node_ids(&self) -> NodeIds {
+        self.ids.clone()
+    }
+
+    /// The node a node from before [`Graph::into_canonical`] became (itself before).
+    pub(crate) fn class_of(&self, node: u32) -> u32 {
         match &self.class {
-            Some(class) => class.get(n as usize).copied().unwrap_or(0),
-            None => n,
+            Some(class) => class.get(node as usize).copied().unwrap_or(0),
+            None => node,
         }
     }
 
@@ -92,8 +115,7 @@ impl Graph {
             weak,
             strings: self.strings,
             nb: self.nb,
-            cu_base: self.cu_base,
-            foreign: self.foreign,
+            ids: self.ids,
             class: Some(class),
         };
         (g, (0..next).collect())
@@ -365,8 +387,10 @@ impl Builder {
             weak: self.weak,
             strings: self.strings,
             nb: self.nb,
-            cu_base: self.cu_base,
-            foreign,
+            ids: NodeIds {
+                cu_base: self.cu_base,
+                foreign,
+            },
             class: None,
         }
     }

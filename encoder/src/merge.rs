@@ -23,15 +23,34 @@ pub(crate) fn merge(
         eprintln!("btfenc: memory before merge: {}", graph::mem_status());
     }
     report.types_before_dedup = (g.st.len() - g.nb) as usize;
-    let canon = graph::dedup(&mut g, report, timing);
-    let (g, canon) = g.into_canonical(canon);
+    // FUNC selection needs the deduplicated graph only to compare the prototypes of a symbol's
+    // instances: the rest runs on another thread while this one deduplicates (dedup is
+    // sequential, and the walk's threads are done).
+    let nodes = g.node_ids();
+    let (selection, (g, canon)) = std::thread::scope(|scope| {
+        let selection = scope.spawn(|| {
+            let t = std::time::Instant::now();
+            let s = funcs::select(cus, elf, &nodes, feats);
+            if timing {
+                eprintln!("btfenc: functions selected beside dedup in {:?}", t.elapsed());
+            }
+            s
+        });
+        let canon = graph::dedup(&mut g, report, timing);
+        let compact = g.into_canonical(canon);
+        // A panic in the selection is the caller's (as it was on this thread).
+        let selection = selection
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (selection, compact)
+    });
     if timing {
         eprintln!("btfenc: canonical graph of {} types; memory: {}", g.st.len(), graph::mem_status());
     }
     let t_emit = std::time::Instant::now();
-    let funcs = funcs::select(cus, elf, &g, &canon, feats, report);
+    let funcs = selection.finish(&g, &canon, report);
     if timing {
-        eprintln!("btfenc: functions selected at {:?}; memory: {}", t_emit.elapsed(), graph::mem_status());
+        eprintln!("btfenc: functions compared at {:?}; memory: {}", t_emit.elapsed(), graph::mem_status());
     }
     let vars = vars::select(cus, elf, &g, feats);
     let out = emit::emit(&g, &canon, &funcs, &vars, base.clone(), elf, report);
