@@ -1,6 +1,9 @@
 //! Running tools: every subprocess has a timeout, and its output is captured, capped, and kept
-//! with the command line that produced it.
+//! with the command line that produced it. The one process runner of the workspace: the
+//! generators' compiles ([`crate::compile::compile_unit`]) and every tool the harness runs
+//! (`harness::process` is this module).
 
+use std::borrow::BorrowMut;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -137,11 +140,13 @@ fn read_capped(mut r: impl Read, truncated: &mut bool) -> Vec<u8> {
     out
 }
 
-/// Runs `cmd` with no standard input, capturing its output, killing it (and reporting a timeout)
-/// after `timeout`. Errors only when the program cannot be started at all.
-pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
+/// Runs `cmd` (a [`Command`] or `&mut Command`) with no standard input, capturing its output,
+/// killing it and whatever it started (and reporting a timeout) after `timeout`. Errors only when
+/// the program cannot be started at all; the error names the command line.
+pub fn run(mut cmd: impl BorrowMut<Command>, timeout: Duration) -> std::io::Result<ProcRes> {
     use std::os::unix::process::CommandExt;
-    let line = cmdline(&cmd);
+    let cmd: &mut Command = cmd.borrow_mut();
+    let line = cmdline(cmd);
     let start = Instant::now();
     // Its own process group, so that a timeout kills whatever it started too (a wrapper script's
     // child would otherwise keep the output pipes open).
@@ -167,11 +172,9 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
     let status = match child.wait_timeout(timeout)? {
         Some(s) => Some(s),
         None => {
-            // SAFETY: kill(2) with a negative pid signals the process group we created above;
-            // it touches no memory.
-            unsafe {
-                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-            }
+            // The process group created above: the child's id is its group's.
+            let group = rustix::process::Pid::from_child(&child);
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
             let _ = child.kill();
             let _ = child.wait();
             None
