@@ -206,6 +206,6 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
 
 /// Whether an encoder tool can add split BTF to a built `.ko` (`-J --btf_base`): pahole and
 /// btfenc can; gcc's `-gbtf` (tool `gcc-btf`) is a compile flag, not an encoder of built files.
-pub fn embeds_in_modules(tool: &str) -> bool {
-    tool != "gcc-btf"
+pub fn embeds_in_modules(tool: &crate::names::EncoderTool) -> bool {
+    *tool != crate::names::EncoderTool::GccBtf
 }

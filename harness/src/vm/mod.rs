@@ -250,7 +250,7 @@ impl ModuleRun {
 /// The compiler setup of a kbuild module build: the kernel headers' Makefile picks `gcc` and
 /// `-O2`.
 pub fn kbuild_compiler() -> CompilerSetup {
-    CompilerSetup { name: "kbuild gcc -O2".parse().expect("a label without `|`"), tool: "gcc".into(), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
+    CompilerSetup { name: "kbuild gcc -O2".parse().expect("a label without `|`"), tool: "gcc".parse().expect("a toolchain id"), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
 }
 
 /// What the execution stage produced: the evidence for every module, and how long it took.
