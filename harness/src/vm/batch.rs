@@ -178,7 +178,7 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
         text.push_str(&format!("\nskipped (cannot embed split BTF into a .ko): {}\n", skipped.join(", ")));
     }
     text.push_str(&format!(
-        "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s ({} boot(s), agent {:.1} s in the guest)\n",
+        "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s wall ({} boot(s), side by side within a round; agent {:.1} s in the guest, all boots)\n",
         started.elapsed().as_secs_f64(),
         t_build.as_secs_f64(),
         t.encode.as_secs_f64(),
