@@ -325,3 +325,15 @@ fn type_phenomena_per_compiler() {
     let (_d, c) = compile("gcc", "-O2", &["locations.c"]);
     assert!(c.type_features.is_empty(), "{:?}", c.type_features);
 }
+
+#[test]
+fn a_parameter_after_an_int128_is_where_the_abi_puts_it() {
+    for cc in ["gcc", "clang", "clang-19"] {
+        let (_d, c) = compile(cc, "-O2", &["abi_int128.c"]);
+        let f = inst(&c, "after_int128");
+        assert_eq!(f.len(), 1, "{cc}: {f:?}");
+        // d (DWARF register 8, r8) after c in rdx:rcx.
+        assert_eq!(f[0].expected_registers()[3], Some(8), "{cc}: {:?}", f[0]);
+        assert!(!f[0].convention_changed(), "{cc}: {:?}", f[0]);
+    }
+}
