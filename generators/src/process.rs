@@ -205,3 +205,28 @@ where
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_kills_what_the_tool_started_too() {
+        // The background sleep keeps stdout open: unless the whole process group dies, the
+        // output readers wait for it.
+        let started = Instant::now();
+        let res = run(command("sh", ["-c", "sleep 30 & sleep 30"], None), Duration::from_millis(300)).unwrap();
+        assert!(res.timed_out() && !res.success(), "{res:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        let err = res.check().unwrap_err().to_string();
+        assert!(err.starts_with("`sh -c 'sleep 30 & sleep 30'` timed out after"), "{err}");
+    }
+
+    #[test]
+    fn output_is_captured_and_a_failure_names_the_command() {
+        let res = run(&mut command("sh", ["-c", "echo out; echo err >&2; exit 3"], None), Duration::from_secs(30)).unwrap();
+        assert_eq!((res.stdout_text().as_str(), res.stderr_text().as_str()), ("out\n", "err\n"));
+        let err = res.check().unwrap_err().to_string();
+        assert!(err.starts_with("`sh -c 'echo out; echo err >&2; exit 3'` failed (exit status: 3); stderr:\n  err"), "{err}");
+    }
+}
