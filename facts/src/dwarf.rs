@@ -35,8 +35,8 @@ pub enum EntryLocation {
     /// of a by-value aggregate does not arrive (clang scalarised it and passes only some fields).
     Partial,
     /// `DW_OP_GNU_parameter_ref`: the value is the caller's argument, which is no longer passed
-    /// (gcc's description of a parameter removed from a clone). Only the generators' classifier
-    /// tells it apart; the function reader here counts it as [`EntryLocation::Other`].
+    /// (gcc's description of a parameter removed from a clone). The oracles treat it like
+    /// [`EntryLocation::Other`]; the generators' statistics count it as optimized out.
     NotPassed,
     /// A location expression this reader does not classify.
     Other,
@@ -174,6 +174,31 @@ pub struct ParamFact {
     /// so directly (`DW_OP_fbreg N` with `DW_AT_frame_base` = `DW_OP_call_frame_cfa`, as gcc
     /// writes): the CFA is the caller's stack pointer, so N is the offset into the argument area.
     pub cfa_offset: Option<i64>,
+    /// The concrete instance gives it a `DW_AT_location` (an expression or a location list);
+    /// false when it has only `DW_AT_const_value`, nothing, or no DIE at all.
+    pub has_location: bool,
+    /// What its whole location list shows; `None` for a single expression, no location, or when
+    /// the facts were not read with [`read_detailed`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<LocationListFacts>,
+    /// The layout behind its type, to tell apart two types of one name: the members of a struct
+    /// or union reached through pointers, qualifiers and typedefs
+    /// (`struct ctx(16){a0:int@0,a1:long@8}`), or a function pointer's prototype
+    /// (`fn(int, long)->long`); empty for other types, and unless read with [`read_detailed`].
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub type_layout: String,
+}
+
+/// What the entries of one parameter's location list show, over the whole function (not only
+/// at its entry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LocationListFacts {
+    /// Some entry starts with a callee-saved register (rbx, rbp, r12..r15).
+    pub callee_saved: bool,
+    /// Some entry uses `DW_OP_entry_value`.
+    pub entry_value: bool,
+    /// The non-empty entries leave part of the function's address ranges uncovered.
+    pub gaps: bool,
 }
 
 /// One out-of-line instance of a function (a concrete body with code).
@@ -598,10 +623,21 @@ pub fn read(data: &[u8]) -> Result<Facts> {
     read_with(data, None, false)
 }
 
+/// Reads the facts like [`read`], plus the details only the generators' statistics use, which
+/// cost too much to read for a whole kernel: every parameter's [`ParamFact::list`] and
+/// [`ParamFact::type_layout`].
+pub fn read_detailed(data: &[u8]) -> Result<Facts> {
+    read_inner(data, None, false, true)
+}
+
 /// Reads the facts of ELF bytes with DWARF, the units spread over `pool`'s threads when given
 /// (a whole kernel: 2,573 units). The result is the same as [`read`]'s.
 /// With `codeless`, also collects [`Facts::codeless`].
 pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) -> Result<Facts> {
+    read_inner(data, pool, codeless, false)
+}
+
+fn read_inner(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool, detailed: bool) -> Result<Facts> {
     let file = object::File::parse(data).map_err(Error::Elf)?;
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
     let address_of = |section, value| address(relocatable, section, value);
@@ -638,6 +674,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
                 let unit = unit.unit_ref(&dwarf);
                 let mut walker = UnitWalker::new(unit);
                 walker.codeless = codeless;
+                walker.detailed = detailed;
                 walker.collect(&mut functions, &mut without_code, &by_address)?;
             }
         }
@@ -662,6 +699,7 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
                         let (mut out, mut none) = (Vec::new(), Vec::new());
                         let mut walker = UnitWalker::new(unit);
                         walker.codeless = codeless;
+                        walker.detailed = detailed;
                         walker
                             .collect(&mut out, &mut none, &by_address)
                             .map_err(|e| e.in_unit(at))?;
@@ -744,6 +782,10 @@ struct LocationAtEntry {
     fbreg: Option<i64>,
     /// One expression for the whole body, not a location list ([`ParamFact::whole_body`]).
     whole_body: bool,
+    /// It has a `DW_AT_location` ([`ParamFact::has_location`]).
+    has_location: bool,
+    /// What the whole list shows, when read in detail ([`ParamFact::list`]).
+    list: Option<LocationListFacts>,
 }
 
 /// Reads one unit: builds scratch BTF for the types it needs and collects function instances.
@@ -758,6 +800,8 @@ struct UnitWalker<'u, 'a> {
     codeless: bool,
     /// Build subprograms without code too (entry [`NO_CODE`]).
     build_codeless: bool,
+    /// Read the details of [`read_detailed`].
+    detailed: bool,
 }
 
 const MAX_TYPE_DEPTH: usize = 48;
@@ -781,6 +825,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             call_evidence: HashMap::new(),
             codeless: false,
             build_codeless: false,
+            detailed: false,
         }
     }
 
@@ -953,6 +998,8 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         // from the concrete DIE, whose formal_parameters point back at them.
         let mut params: Vec<(gimli::UnitOffset, String, TypeId, Option<crate::abi::Layout>)> = Vec::new();
         let mut variadic = false;
+        // The DWARF type of each parameter, for its detailed layout.
+        let mut types_at: Vec<Option<gimli::UnitOffset>> = Vec::new();
         let mut tree = unit.entries_tree(Some(origin_off))?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -961,14 +1008,25 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             match e.tag() {
                 gimli::DW_TAG_formal_parameter => {
                     let pname = self.string(e, gimli::DW_AT_name)?.unwrap_or_default();
-                    let (ty, layout) = match e.attr_value(gimli::DW_AT_type)? {
-                        Some(AttributeValue::UnitRef(t)) => (self.type_id(t, 0)?, self.arg_layout(t, 0)?),
-                        _ => (TypeId::VOID, None),
+                    let (ty, layout, at) = match e.attr_value(gimli::DW_AT_type)? {
+                        Some(AttributeValue::UnitRef(t)) => (self.type_id(t, 0)?, self.arg_layout(t, 0)?, Some(t)),
+                        _ => (TypeId::VOID, None, None),
                     };
                     params.push((e.offset(), pname, ty, layout));
+                    types_at.push(at);
                 }
                 gimli::DW_TAG_unspecified_parameters => variadic = true,
                 _ => {}
+            }
+        }
+        // The function's address ranges, which a detailed read checks its location lists against.
+        let mut spans = Vec::new();
+        if self.detailed && entry_pc != NO_CODE {
+            let mut ranges = unit.die_ranges(&entry)?;
+            while let Some(r) = ranges.next()? {
+                if r.begin < r.end {
+                    spans.push((r.begin, r.end));
+                }
             }
         }
         let mut locations: HashMap<gimli::UnitOffset, LocationAtEntry> = HashMap::new();
@@ -984,7 +1042,7 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 Some(AttributeValue::UnitRef(o)) => o,
                 _ => e.offset(),
             };
-            let loc = self.entry_location(e, entry_pc)?;
+            let loc = self.entry_location(e, entry_pc, &spans)?;
             locations.insert(key, loc);
         }
 
@@ -1024,6 +1082,12 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
                 abi_class: classes[i],
                 layout: layout.clone(),
                 cfa_offset: if frame_base_is_cfa { locations.get(off).and_then(|l| l.fbreg) } else { None },
+                has_location: locations.get(off).is_some_and(|l| l.has_location),
+                list: locations.get(off).and_then(|l| l.list),
+                type_layout: match (self.detailed, types_at.get(i).copied().flatten()) {
+                    (true, Some(t)) => self.type_layout(t, 0),
+                    _ => String::new(),
+                },
             });
         }
         if variadic {
@@ -1065,25 +1129,32 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
         }))
     }
 
-    /// Classifies a parameter's location at the function's entry address.
+    /// Classifies a parameter's location at the function's entry address; in a detailed read,
+    /// also what its whole location list shows against the function's address ranges `spans`.
     fn entry_location(
         &self,
         e: &gimli::DebuggingInformationEntry<'_, '_, Reader<'a>>,
         entry_pc: u64,
+        spans: &[(u64, u64)],
     ) -> Result<LocationAtEntry> {
-        let nowhere = |expr: &str, whole_body| LocationAtEntry {
+        let nowhere = |expr: &str, whole_body, has_location| LocationAtEntry {
             location: EntryLocation::None,
             expr: expr.into(),
             piece_bytes: None,
             fbreg: None,
             whole_body,
+            has_location,
+            list: None,
+        };
+        let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
+            if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
+                return Ok(LocationAtEntry { location: EntryLocation::Constant, ..nowhere("DW_AT_const_value", true, false) });
+            }
+            return Ok(nowhere("no DW_AT_location", true, false));
         };
         if e.attr_value(gimli::DW_AT_const_value)?.is_some() {
-            return Ok(LocationAtEntry { location: EntryLocation::Constant, ..nowhere("DW_AT_const_value", true) });
+            return Ok(LocationAtEntry { location: EntryLocation::Constant, ..nowhere("DW_AT_const_value", true, true) });
         }
-        let Some(value) = e.attr_value(gimli::DW_AT_location)? else {
-            return Ok(nowhere("no DW_AT_location", true));
-        };
         let enc = self.unit.encoding();
         let at_entry = |expr: gimli::Expression<Reader<'a>>, whole_body| LocationAtEntry {
             location: classify(expr.clone(), enc),
@@ -1091,19 +1162,106 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
             piece_bytes: pieces_total(expr.clone(), enc),
             fbreg: single_fbreg(expr, enc),
             whole_body,
+            has_location: true,
+            list: None,
         };
         if let AttributeValue::Exprloc(expr) = value {
             return Ok(at_entry(expr, true));
         }
         let Some(mut locs) = self.unit.attr_locations(value)? else {
-            return Ok(nowhere("no location list", false));
+            return Ok(nowhere("no location list", false, true));
         };
+        let mut found = None;
+        let mut list = LocationListFacts::default();
+        let mut covered: Vec<(u64, u64)> = Vec::new();
         while let Some(loc) = locs.next()? {
-            if loc.range.begin <= entry_pc && entry_pc < loc.range.end {
-                return Ok(at_entry(loc.data, false));
+            if found.is_none() && loc.range.begin <= entry_pc && entry_pc < loc.range.end {
+                found = Some(at_entry(loc.data.clone(), false));
+                if !self.detailed {
+                    break;
+                }
             }
+            if !self.detailed || loc.range.begin >= loc.range.end {
+                continue;
+            }
+            if first_register(loc.data.clone(), enc).is_some_and(|r| CALLEE_SAVED.contains(&r)) {
+                list.callee_saved = true;
+            }
+            let mut ops = loc.data.operations(enc);
+            while let Ok(Some(op)) = ops.next() {
+                if matches!(op, gimli::Operation::EntryValue { .. }) {
+                    list.entry_value = true;
+                }
+            }
+            covered.push((loc.range.begin, loc.range.end));
         }
-        Ok(nowhere("no location list entry covers the entry address", false))
+        if self.detailed {
+            list.gaps = !covered.is_empty() && leaves_gaps(spans, &mut covered);
+        }
+        let mut out = found.unwrap_or_else(|| nowhere("no location list entry covers the entry address", false, true));
+        out.list = self.detailed.then_some(list);
+        Ok(out)
+    }
+
+    /// The layout text behind a parameter's DWARF type (see [`ParamFact::type_layout`]).
+    fn type_layout(&mut self, offset: gimli::UnitOffset, depth: usize) -> String {
+        if depth > 8 {
+            return String::new();
+        }
+        let Ok(e) = self.unit.entry(offset) else { return String::new() };
+        let inner = match e.attr_value(gimli::DW_AT_type) {
+            Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+            _ => None,
+        };
+        let tag = e.tag();
+        let size = e.attr_value(gimli::DW_AT_byte_size).ok().flatten().and_then(|v| v.udata_value()).unwrap_or(0);
+        // (name, type text, offset) of the children with tag `want`.
+        let children = |w: &mut Self, want: gimli::DwTag| -> Vec<(String, String, u64)> {
+            let mut found = Vec::new();
+            let Ok(mut tree) = w.unit.entries_tree(Some(offset)) else { return Vec::new() };
+            let Ok(root) = tree.root() else { return Vec::new() };
+            let mut ch = root.children();
+            while let Ok(Some(c)) = ch.next() {
+                let c = c.entry();
+                if c.tag() != want {
+                    continue;
+                }
+                let name = w.string(c, gimli::DW_AT_name).ok().flatten().unwrap_or_default();
+                let t = match c.attr_value(gimli::DW_AT_type) {
+                    Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+                    _ => None,
+                };
+                let at = c.attr_value(gimli::DW_AT_data_member_location).ok().flatten().and_then(|v| v.udata_value()).unwrap_or(0);
+                found.push((name, t, at));
+            }
+            found.into_iter().map(|(name, t, at)| (name, w.type_text(t), at)).collect()
+        };
+        match tag {
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_typedef => match inner {
+                Some(t) => self.type_layout(t, depth + 1),
+                None => String::new(),
+            },
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
+                let members: Vec<String> = children(self, gimli::DW_TAG_member).into_iter().map(|(n, t, at)| format!("{n}:{t}@{at}")).collect();
+                format!("{}({size}){{{}}}", self.type_text(Some(offset)), members.join(","))
+            }
+            gimli::DW_TAG_subroutine_type => {
+                let params: Vec<String> = children(self, gimli::DW_TAG_formal_parameter).into_iter().map(|(_, t, _)| t).collect();
+                format!("fn({})->{}", params.join(", "), self.type_text(inner))
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// A DWARF type rendered like a FUNC's parameter (`void` for none, `?` when unreadable).
+    fn type_text(&mut self, offset: Option<gimli::UnitOffset>) -> String {
+        match offset {
+            None => "void".into(),
+            Some(t) => match self.type_id(t, 0) {
+                Ok(id) => btf::render::type_name(&self.scratch, id),
+                Err(_) => "?".into(),
+            },
+        }
     }
 
     /// The structure of a scratch type (see [`FunctionInstance::shape`]), three pointer levels
@@ -1472,6 +1630,35 @@ impl<'u, 'a> UnitWalker<'u, 'a> {
     }
 }
 
+/// The register of the expression's first operation when it is `DW_OP_regN` or `DW_OP_regx`.
+fn first_register(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> Option<u16> {
+    match expr.operations(encoding).next() {
+        Ok(Some(gimli::Operation::Register { register })) => Some(register.0),
+        _ => None,
+    }
+}
+
+/// Whether the ranges in `covered` (sorted here) leave some byte of `spans` uncovered.
+fn leaves_gaps(spans: &[(u64, u64)], covered: &mut [(u64, u64)]) -> bool {
+    covered.sort_unstable();
+    spans.iter().any(|&(begin, end)| {
+        let mut at = begin;
+        for &(cb, ce) in covered.iter() {
+            if ce <= at || cb >= end {
+                continue;
+            }
+            if cb > at {
+                break;
+            }
+            at = ce;
+            if at >= end {
+                break;
+            }
+        }
+        at < end
+    })
+}
+
 /// `N` when the expression is exactly `DW_OP_fbreg N`.
 fn single_fbreg(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> Option<i64> {
     let mut ops = expr.operations(encoding);
@@ -1561,6 +1748,7 @@ fn classify(expr: gimli::Expression<Reader<'_>>, encoding: gimli::Encoding) -> E
             | gimli::Operation::SignedConstant { .. }
             | gimli::Operation::ImplicitValue { .. },
         )) => EntryLocation::Constant,
+        Ok(Some(gimli::Operation::ParameterRef { .. })) => EntryLocation::NotPassed,
         Ok(None) => EntryLocation::None,
         _ => EntryLocation::Other,
     }
@@ -1589,6 +1777,18 @@ mod tests {
         let bytes = obj.write().unwrap();
         assert!(matches!(super::read(&bytes), Err(Error::NoDebugInfo)));
         assert_eq!(Error::NoDebugInfo.to_string(), "no .debug_info: compile with -g");
+    }
+
+    #[test]
+    fn a_location_list_has_gaps_where_no_entry_covers_the_code() {
+        let gaps = |spans: &[(u64, u64)], covered: &[(u64, u64)]| super::leaves_gaps(spans, &mut covered.to_vec());
+        assert!(!gaps(&[(0, 10)], &[(4, 10), (0, 4)]));
+        assert!(!gaps(&[(0, 10)], &[(0, 6), (3, 12)]));
+        assert!(gaps(&[(0, 10)], &[(0, 4), (6, 10)]));
+        assert!(gaps(&[(0, 10)], &[(0, 9)]));
+        // A hot/cold split: the cold range is code too.
+        assert!(gaps(&[(0, 10), (100, 120)], &[(0, 10)]));
+        assert!(!gaps(&[(0, 10), (100, 120)], &[(0, 10), (100, 120)]));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   symbols at its entry, prototype, where each parameter is at entry, `DW_CC_nocall`), the
 //!   function symbols, and the evidence that a body's calling convention differs from its source
 //!   prototype; also the section loading with relocations applied ([`dwarf::Sections`]) that
-//!   every reader here and in the generators' classifier shares.
+//!   every reader here and in the generators' classifier shares. [`dwarf::ParamFact`] is the one
+//!   parameter type: the oracles read it, and so do the generators' statistics
+//!   ([`dwarf::read_detailed`] adds what only they use: whole location lists, type layouts).
 //! - [`types`]: the named types' layouts, for the type-fidelity oracle.
 //! - [`abi`]: the x86-64 System V placement of arguments and the 6.12 BPF trampoline's reading of
 //!   them, and [`abi::AbiClass`], a parameter's class.

@@ -5,59 +5,26 @@
 //! are applied (`.rela.debug_*` hold the real values in `ET_REL` files) and a relocatable file's
 //! addresses are [`facts::SectionAddress`]es, so functions in `.text`, `.text.unlikely` and
 //! `.text.startup` never alias and every DWARF range can be matched to the symbol that starts it
-//! (`foo.isra.0`, `foo.cold`). What is read from them here is the classifier's own: it measures
-//! how often a phenomenon happens, with coarser rules than the oracles' ([`facts::dwarf`]).
+//! (`foo.isra.0`, `foo.cold`). Each instance's prototype and parameters are the judge side's
+//! facts ([`facts::dwarf::read_detailed`], [`ParamFact`]: one reader, one parameter type for the
+//! oracles and these statistics). What is decided here is the classifier's own: whether a
+//! phenomenon happened, with coarser rules than the oracles'; its own walk of the DIEs only adds
+//! what the function facts do not hold (the symbols at every address range, inlined call
+//! sites, the names a unit mentions, the types' features).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use facts::abi::{AbiClass, CALLEE_SAVED, INT_REGS, SSE_REGS};
-use facts::dwarf::{EntryLocation, Reader, Sections};
+use facts::abi::{AbiClass, Placement};
+use facts::dwarf::{EntryLocation, FunctionInstance, ParamFact, Reader, Sections};
 use gimli::{AttributeValue, UnitOffset};
-use object::{Object, ObjectSymbol};
 use serde::{Deserialize, Serialize};
 
 use crate::error::GenError;
 use crate::policy::Phenomenon;
 
-/// One observed parameter of an out-of-line instance (in source order).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParamObs {
-    /// Name (from the instance or its abstract origin).
-    pub name: String,
-    /// Type as short text (`int`, `struct s1 *`).
-    pub type_name: String,
-    /// Whether the instance describes it with `DW_AT_location`.
-    pub has_location: bool,
-    /// Whether it has `DW_AT_const_value` instead.
-    pub has_const_value: bool,
-    /// Location at entry, by the first operation of the expression that covers the entry
-    /// ([`EntryLocation::Register`], [`EntryLocation::Stack`], [`EntryLocation::NotPassed`],
-    /// [`EntryLocation::Other`]; [`EntryLocation::None`] when nothing covers it).
-    pub entry: EntryLocation,
-    /// Where the ABI says it arrives ([`EntryLocation::Register`] or [`EntryLocation::Stack`]),
-    /// when certain.
-    pub expected: Option<EntryLocation>,
-    /// The layout behind the type: members of a struct or union reached through pointers and
-    /// typedefs (`struct ctx(16){a0:int@0,a1:long@8}`), or a function pointer's prototype
-    /// (`fn(int, long)->long`); empty for other types. Tells apart two types of one name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub shape: String,
-    /// A struct or union passed by value after at least six integer-class parameters: it
-    /// arrives on the stack.
-    #[serde(default)]
-    pub stack_aggregate: bool,
-    /// The location list has the parameter in a callee-saved register (rbx, rbp, r12..r15)
-    /// somewhere and a `DW_OP_entry_value` somewhere.
-    #[serde(default)]
-    pub callee_saved_entry_value: bool,
-    /// The location list leaves part of the function's code uncovered.
-    #[serde(default)]
-    pub partial_location: bool,
-}
-
 /// One out-of-line instance of a function (a DWARF subprogram with code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Instance {
     /// Source name.
     pub name: String,
@@ -71,21 +38,19 @@ pub struct Instance {
     pub suffixes: Vec<String>,
     /// `DW_AT_external`.
     pub external: bool,
-    /// Return type as short text.
+    /// Return type, rendered ([`FunctionInstance::ret`]).
     pub ret: String,
-    /// Parameters in source order.
-    pub params: Vec<ParamObs>,
+    /// The return type is not a scalar ([`FunctionInstance::returns_aggregate`]).
+    pub returns_aggregate: bool,
+    /// Parameters in source order, as the judge side reads them ([`FunctionInstance::params`]).
+    pub params: Vec<ParamFact>,
     /// `DW_TAG_unspecified_parameters` present.
     pub variadic: bool,
     /// `DW_AT_calling_convention` is `DW_CC_nocall`.
     pub nocall: bool,
-    /// Some parameter arrives in a register other than the ABI's.
-    pub abi_mismatch: bool,
     /// The symbol at the entry is a weak symbol.
-    #[serde(default)]
     pub weak: bool,
     /// Described by `DW_AT_ranges` with two or more ranges and no `DW_AT_low_pc`.
-    #[serde(default)]
     pub split_ranges: bool,
 }
 
@@ -97,20 +62,58 @@ impl Instance {
 
     /// Parameters without a location, or described only as the caller's value
     /// (`DW_OP_GNU_parameter_ref`): optimized out of this instance.
-    pub fn optimized_out(&self) -> impl Iterator<Item = &ParamObs> {
+    pub fn optimized_out(&self) -> impl Iterator<Item = &ParamFact> {
         self.params
             .iter()
-            .filter(|p| !p.has_location || p.entry == EntryLocation::NotPassed)
+            .filter(|p| !p.has_location || p.location == EntryLocation::NotPassed)
+    }
+
+    /// The register each parameter arrives in per the x86-64 System V ABI, where the facts say
+    /// for certain: the full placement ([`facts::abi::sysv_placement`]: an aggregate's first
+    /// register, `__int128` taking two) when every parameter's layout is known and no aggregate
+    /// comes back through a hidden pointer, else each parameter's [`ParamFact::abi_register`].
+    pub fn expected_registers(&self) -> Vec<Option<u16>> {
+        let layouts: Option<Vec<_>> = self.params.iter().map(|p| p.layout.clone()).collect();
+        match layouts {
+            Some(layouts) if !self.returns_aggregate => facts::abi::sysv_placement(&layouts)
+                .into_iter()
+                .map(|place| match place {
+                    Placement::Registers(regs) => regs.first().copied(),
+                    Placement::Stack { .. } => None,
+                })
+                .collect(),
+            _ => self.params.iter().map(|p| p.abi_register).collect(),
+        }
+    }
+
+    /// Some parameter arrives in another register than the one the ABI gives its position.
+    pub fn abi_mismatch(&self) -> bool {
+        self.params.iter().zip(self.expected_registers()).any(|(p, abi)| {
+            matches!((p.location, abi), (EntryLocation::Register(a), Some(b)) if a != b)
+        })
     }
 
     /// Calling convention changed: `DW_CC_nocall` or a parameter in an unexpected register.
     pub fn convention_changed(&self) -> bool {
-        self.nocall || self.abi_mismatch
+        self.nocall || self.abi_mismatch()
+    }
+
+    /// Some struct or union is passed by value after at least six integer-class parameters: it
+    /// arrives on the stack.
+    pub fn stack_aggregate(&self) -> bool {
+        let mut int_before = 0;
+        self.params.iter().any(|p| {
+            let hit = by_value(p, "struct ") || by_value(p, "union ");
+            if p.abi_class == AbiClass::Integer {
+                int_before += 1;
+            }
+            hit && int_before >= 6
+        })
     }
 
     /// Prototype text used to compare same-name instances.
     pub fn prototype_key(&self) -> String {
-        let ps: Vec<&str> = self.params.iter().map(|p| p.type_name.as_str()).collect();
+        let ps: Vec<&str> = self.params.iter().map(|p| p.ty.as_str()).collect();
         format!(
             "{}({}{})",
             self.ret,
@@ -135,8 +138,13 @@ pub struct NameSummary {
     pub inlined_away_in: Vec<String>,
 }
 
+/// A parameter whose type, by value, starts with `kind` (`struct `, `union `).
+fn by_value(p: &ParamFact, kind: &str) -> bool {
+    p.ty.starts_with(kind) && !p.ty.ends_with('*')
+}
+
 /// The classifier's answer for a set of objects.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Classification {
     /// Every out-of-line instance.
     pub instances: Vec<Instance>,
@@ -165,36 +173,26 @@ impl Classification {
                 inst().any(|i| i.kept_name() && i.convention_changed())
             }
             Phenomenon::ManyArgs => inst().any(|i| i.params.len() > 6),
-            Phenomenon::StructByValue => inst().any(|i| {
-                i.params
-                    .iter()
-                    .any(|p| p.type_name.starts_with("struct ") && !p.type_name.ends_with('*'))
-            }),
-            Phenomenon::FloatArgs => inst().any(|i| {
-                i.params
-                    .iter()
-                    .any(|p| p.type_name == "float" || p.type_name == "double")
-            }),
+            Phenomenon::StructByValue => {
+                inst().any(|i| i.params.iter().any(|p| by_value(p, "struct ")))
+            }
+            Phenomenon::FloatArgs => {
+                inst().any(|i| i.params.iter().any(|p| p.ty == "float" || p.ty == "double"))
+            }
             Phenomenon::Varargs | Phenomenon::VarargsMixed => inst().any(|i| i.variadic),
             Phenomenon::OutOfLine => inst().next().is_some(),
-            Phenomenon::StackAggregate => {
-                inst().any(|i| i.params.iter().any(|p| p.stack_aggregate))
+            Phenomenon::StackAggregate => inst().any(|i| i.stack_aggregate()),
+            Phenomenon::UnionByValue => {
+                inst().any(|i| i.params.iter().any(|p| by_value(p, "union ")))
             }
-            Phenomenon::UnionByValue => inst().any(|i| {
-                i.params
-                    .iter()
-                    .any(|p| p.type_name.starts_with("union ") && !p.type_name.ends_with('*'))
-            }),
             Phenomenon::Int128Args => inst().any(|i| {
                 i.params
                     .iter()
-                    .any(|p| p.type_name.contains("__int128") && !p.type_name.ends_with('*'))
+                    .any(|p| p.ty.contains("__int128") && !p.ty.ends_with('*'))
             }),
-            Phenomenon::LongDoubleArgs => inst().any(|i| {
-                i.params
-                    .iter()
-                    .any(|p| p.type_name.ends_with("long double"))
-            }),
+            Phenomenon::LongDoubleArgs => {
+                inst().any(|i| i.params.iter().any(|p| p.ty.ends_with("long double")))
+            }
             Phenomenon::TooManyArgs => inst().any(|i| i.params.len() > 12),
             Phenomenon::WeakOverride => inst().any(|w| {
                 w.weak
@@ -209,7 +207,7 @@ impl Classification {
                     .instances
                     .iter()
                     .filter(|i| i.name == *n)
-                    .map(|i| i.params.iter().map(|p| p.shape.as_str()).collect())
+                    .map(|i| i.params.iter().map(|p| p.type_layout.as_str()).collect())
                     .collect();
                 want(n) && s.units >= 3 && s.consistent && shapes.len() <= 1
             }),
@@ -219,11 +217,15 @@ impl Classification {
                 .names
                 .iter()
                 .any(|(n, s)| want(n) && s.units >= 1 && !s.inlined_away_in.is_empty()),
-            Phenomenon::CalleeSavedEntryValue => {
-                inst().any(|i| i.params.iter().any(|p| p.callee_saved_entry_value))
-            }
+            // The location list has the parameter in a callee-saved register somewhere and a
+            // `DW_OP_entry_value` somewhere.
+            Phenomenon::CalleeSavedEntryValue => inst().any(|i| {
+                i.params
+                    .iter()
+                    .any(|p| p.list.is_some_and(|l| l.callee_saved && l.entry_value))
+            }),
             Phenomenon::PartialLocation => {
-                inst().any(|i| i.params.iter().any(|p| p.partial_location))
+                inst().any(|i| i.params.iter().any(|p| p.list.is_some_and(|l| l.gaps)))
             }
             Phenomenon::ColdClone => inst().any(|i| {
                 i.split_ranges
@@ -253,12 +255,13 @@ impl Classification {
                 a.name == b.name
                     && a.cu < b.cu
                     && a.params.iter().zip(&b.params).any(|(x, y)| {
-                        x.type_name == y.type_name
-                            && x.shape != y.shape
-                            && x.shape.starts_with("fn(") == fnptr
-                            && y.shape.starts_with("fn(") == fnptr
-                            && !x.shape.is_empty()
-                            && !y.shape.is_empty()
+                        let (xs, ys) = (&x.type_layout, &y.type_layout);
+                        x.ty == y.ty
+                            && xs != ys
+                            && xs.starts_with("fn(") == fnptr
+                            && ys.starts_with("fn(") == fnptr
+                            && !xs.is_empty()
+                            && !ys.is_empty()
                     })
             })
         })
@@ -326,24 +329,32 @@ fn classify_one(
         source,
     };
 
-    let relocatable = file.kind() == object::ObjectKind::Relocatable;
-
+    // The functions as the judge side reads them, by the offset of their DIE.
+    let facts = match facts::dwarf::read_detailed(&data) {
+        Ok(facts) => facts,
+        // Nothing to classify in an object without debug info.
+        Err(facts::Error::NoDebugInfo) => return Ok(()),
+        Err(source) => {
+            return Err(GenError::Facts {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
     // Symbols by address (section-relative in a relocatable file, as the DWARF's are).
     let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
     let mut weak_addrs: BTreeSet<u64> = BTreeSet::new();
-    for s in file.symbols() {
-        if s.kind() != object::SymbolKind::Text {
-            continue;
+    for s in &facts.symbols {
+        if s.weak {
+            weak_addrs.insert(s.address);
         }
-        let (Some(idx), Ok(name)) = (s.section_index(), s.name()) else {
-            continue;
-        };
-        let address = facts::dwarf::address(relocatable, Some(idx), s.address());
-        if s.is_weak() {
-            weak_addrs.insert(address);
-        }
-        syms.entry(address).or_default().push(name.to_string());
+        syms.entry(s.address).or_default().push(s.name.clone());
     }
+    let mut functions: HashMap<u64, FunctionInstance> = facts
+        .functions
+        .into_iter()
+        .map(|f| (f.die_offset, f))
+        .collect();
 
     let sections = match Sections::load(&file) {
         Ok(sections) => sections,
@@ -422,19 +433,14 @@ fn classify_one(
                         // The entry point first.
                         starts.sort_by_key(|a| u64::from(*a != lp));
                     }
-                    let mut inst = instance(
-                        &dwarf,
-                        &unit,
-                        offset,
-                        &name,
-                        &cu_name,
-                        &object_name,
-                        &starts,
-                        &syms,
-                        low_pc,
-                        &spans,
-                    )
-                    .map_err(dwarf_err)?;
+                    let die = offset
+                        .to_debug_info_offset(&unit.header)
+                        .map_or(0, |o| o.0 as u64);
+                    // The facts reader reads every named subprogram with code.
+                    let Some(f) = functions.remove(&die) else {
+                        continue;
+                    };
+                    let mut inst = instance(f, &cu_name, &object_name, &starts, &syms);
                     inst.weak = weak_addrs.contains(&starts[0]);
                     inst.split_ranges = low_pc.is_none() && spans.len() >= 2;
                     instances.push(inst);
@@ -480,208 +486,6 @@ fn die_name(
         return attr_str(dwarf, unit, v);
     }
     die_name(dwarf, unit, origin(&e)?, depth + 1)
-}
-
-/// An attribute of the DIE or, failing that, of its origin chain.
-fn attr_follow<'a>(
-    unit: &gimli::Unit<Reader<'a>>,
-    off: UnitOffset,
-    at: gimli::DwAt,
-    depth: usize,
-) -> Option<AttributeValue<Reader<'a>>> {
-    if depth > 4 {
-        return None;
-    }
-    let e = unit.entry(off).ok()?;
-    if let Ok(Some(v)) = e.attr_value(at) {
-        return Some(v);
-    }
-    attr_follow(unit, origin(&e)?, at, depth + 1)
-}
-
-/// Short type text and ABI class of the type at `off`.
-fn type_info(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    off: Option<UnitOffset>,
-    depth: usize,
-) -> (String, AbiClass) {
-    let Some(off) = off else {
-        return ("void".into(), AbiClass::Other);
-    };
-    if depth > 8 {
-        return ("?".into(), AbiClass::Other);
-    }
-    let Ok(e) = unit.entry(off) else {
-        return ("?".into(), AbiClass::Other);
-    };
-    let name = e
-        .attr_value(gimli::DW_AT_name)
-        .ok()
-        .flatten()
-        .and_then(|v| attr_str(dwarf, unit, v));
-    let inner = match e.attr_value(gimli::DW_AT_type) {
-        Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
-        _ => None,
-    };
-    let size = match e.attr_value(gimli::DW_AT_byte_size) {
-        Ok(Some(v)) => v.udata_value().unwrap_or(0),
-        _ => 0,
-    };
-    match e.tag() {
-        gimli::DW_TAG_base_type => {
-            let float = matches!(
-                e.attr_value(gimli::DW_AT_encoding),
-                Ok(Some(AttributeValue::Encoding(gimli::DW_ATE_float)))
-            );
-            (
-                name.unwrap_or_default(),
-                if float { AbiClass::Sse } else { AbiClass::Integer },
-            )
-        }
-        gimli::DW_TAG_pointer_type => {
-            let (t, _) = type_info(dwarf, unit, inner, depth + 1);
-            (format!("{t} *"), AbiClass::Integer)
-        }
-        gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_atomic_type => {
-            let (t, c) = type_info(dwarf, unit, inner, depth + 1);
-            let q = match e.tag() {
-                gimli::DW_TAG_const_type => "const",
-                gimli::DW_TAG_volatile_type => "volatile",
-                _ => "_Atomic",
-            };
-            (format!("{q} {t}"), c)
-        }
-        gimli::DW_TAG_typedef => {
-            let (_, c) = type_info(dwarf, unit, inner, depth + 1);
-            (name.unwrap_or_default(), c)
-        }
-        gimli::DW_TAG_enumeration_type => {
-            (format!("enum {}", name.unwrap_or_default()), AbiClass::Integer)
-        }
-        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
-            let kw = if e.tag() == gimli::DW_TAG_structure_type {
-                "struct"
-            } else {
-                "union"
-            };
-            (
-                format!("{kw} {}", name.unwrap_or_default()),
-                if size > 16 {
-                    AbiClass::Memory
-                } else {
-                    AbiClass::Other
-                },
-            )
-        }
-        gimli::DW_TAG_subroutine_type => ("fn".into(), AbiClass::Integer),
-        _ => (name.unwrap_or_else(|| "?".into()), AbiClass::Other),
-    }
-}
-
-fn first_op(bytes: &[u8]) -> EntryLocation {
-    match bytes.first() {
-        Some(op @ 0x50..=0x6f) => EntryLocation::Register(u16::from(op - 0x50)),
-        Some(0x90) => {
-            // DW_OP_regx ULEB128.
-            let mut v: u64 = 0;
-            for (i, b) in bytes[1..].iter().enumerate().take(3) {
-                v |= u64::from(b & 0x7f) << (7 * i);
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-            EntryLocation::Register(v as u16)
-        }
-        Some(0x91) | Some(0x70..=0x8f) => EntryLocation::Stack,
-        Some(0xfa) => EntryLocation::NotPassed,
-        Some(_) => EntryLocation::Other,
-        None => EntryLocation::None,
-    }
-}
-
-fn entry_loc(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    v: AttributeValue<Reader<'_>>,
-    low_pc: Option<u64>,
-) -> EntryLocation {
-    if let AttributeValue::Exprloc(e) = &v {
-        return match gimli::Reader::to_slice(&e.0) {
-            Ok(b) => first_op(&b),
-            Err(_) => EntryLocation::None,
-        };
-    }
-    let (Ok(Some(mut iter)), Some(lp)) = (dwarf.attr_locations(unit, v), low_pc) else {
-        return EntryLocation::None;
-    };
-    while let Ok(Some(entry)) = iter.next() {
-        if entry.range.begin <= lp && lp < entry.range.end {
-            return match gimli::Reader::to_slice(&entry.data.0) {
-                Ok(b) => first_op(&b),
-                Err(_) => EntryLocation::None,
-            };
-        }
-    }
-    EntryLocation::None
-}
-
-/// For a location list: (some entry is a callee-saved register and some entry uses
-/// `DW_OP_entry_value`, the entries leave part of `spans` uncovered). A single expression
-/// covers everything.
-fn loclist_shape(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    v: AttributeValue<Reader<'_>>,
-    spans: &[(u64, u64)],
-) -> (bool, bool) {
-    if matches!(v, AttributeValue::Exprloc(_)) {
-        return (false, false);
-    }
-    let Ok(Some(mut iter)) = dwarf.attr_locations(unit, v) else {
-        return (false, false);
-    };
-    let (mut callee_saved, mut entry_value) = (false, false);
-    let mut covered: Vec<(u64, u64)> = Vec::new();
-    while let Ok(Some(e)) = iter.next() {
-        if e.range.begin >= e.range.end {
-            continue;
-        }
-        if let Ok(b) = gimli::Reader::to_slice(&e.data.0) {
-            if matches!(first_op(&b), EntryLocation::Register(r) if CALLEE_SAVED.contains(&r)) {
-                callee_saved = true;
-            }
-        }
-        let mut ops = e.data.operations(unit.encoding());
-        while let Ok(Some(op)) = ops.next() {
-            if matches!(op, gimli::Operation::EntryValue { .. }) {
-                entry_value = true;
-            }
-        }
-        covered.push((e.range.begin, e.range.end));
-    }
-    covered.sort_unstable();
-    // Bytes of the function's ranges that some entry covers.
-    let mut uncovered = false;
-    for &(b, e) in spans {
-        let mut at = b;
-        for &(cb, ce) in &covered {
-            if ce <= at || cb >= e {
-                continue;
-            }
-            if cb > at {
-                break;
-            }
-            at = ce;
-            if at >= e {
-                break;
-            }
-        }
-        if at < e {
-            uncovered = true;
-        }
-    }
-    (callee_saved && entry_value, uncovered && !covered.is_empty())
 }
 
 /// The `types` phenomenon a DIE shows, if any (see [`Phenomenon::BitInt`] and the rest).
@@ -825,31 +629,27 @@ fn type_feature(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An instance from the judge side's facts of its function and the symbols starting its
+/// address ranges (`starts`, the entry first).
 fn instance(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    offset: UnitOffset,
-    name: &str,
+    f: FunctionInstance,
     cu: &str,
     object: &str,
     starts: &[u64],
     syms: &HashMap<u64, Vec<String>>,
-    low_pc: Option<u64>,
-    spans: &[(u64, u64)],
-) -> gimli::Result<Instance> {
+) -> Instance {
     let mut symbols = Vec::new();
     for s in starts {
         if let Some(names) = syms.get(s) {
             // Prefer the symbol that carries the source name.
             let mut names = names.clone();
-            names.sort_by_key(|n| (!n.starts_with(name), n.len()));
+            names.sort_by_key(|n| (!n.starts_with(&f.name), n.len()));
             symbols.push(names[0].clone());
         }
     }
     let mut suffixes = BTreeSet::new();
     for s in &symbols {
-        if let Some(rest) = s.strip_prefix(name) {
+        if let Some(rest) = s.strip_prefix(&f.name) {
             for part in rest.split('.') {
                 if !part.is_empty() && !part.chars().all(|c| c.is_ascii_digit()) {
                     suffixes.insert(part.to_string());
@@ -857,235 +657,20 @@ fn instance(
             }
         }
     }
-    let external = matches!(
-        attr_follow(unit, offset, gimli::DW_AT_external, 0),
-        Some(AttributeValue::Flag(true))
-    );
-    let nocall = matches!(
-        attr_follow(unit, offset, gimli::DW_AT_calling_convention, 0),
-        Some(AttributeValue::CallingConvention(gimli::DW_CC_nocall))
-    );
-    let ret_off = match attr_follow(unit, offset, gimli::DW_AT_type, 0) {
-        Some(AttributeValue::UnitRef(o)) => Some(o),
-        _ => None,
-    };
-    let (ret, ret_class) = type_info(dwarf, unit, ret_off, 0);
-
-    // Concrete parameters (children), keyed by their abstract origin when they have one.
-    let mut concrete: Vec<(Option<UnitOffset>, UnitOffset)> = Vec::new();
-    let mut variadic = false;
-    let mut tree = unit.entries_tree(Some(offset))?;
-    let root = tree.root()?;
-    let mut children = root.children();
-    while let Some(child) = children.next()? {
-        let e = child.entry();
-        match e.tag() {
-            gimli::DW_TAG_formal_parameter => concrete.push((origin(e), e.offset())),
-            gimli::DW_TAG_unspecified_parameters => variadic = true,
-            _ => {}
-        }
-    }
-    // Source order: the abstract origin's parameter list when there is one.
-    let abstract_params: Vec<UnitOffset> = match unit.entry(offset).ok().as_ref().and_then(origin) {
-        Some(o) => {
-            let mut v = Vec::new();
-            let mut t = unit.entries_tree(Some(o))?;
-            let r = t.root()?;
-            let mut ch = r.children();
-            while let Some(c) = ch.next()? {
-                match c.entry().tag() {
-                    gimli::DW_TAG_formal_parameter => v.push(c.entry().offset()),
-                    gimli::DW_TAG_unspecified_parameters => variadic = true,
-                    _ => {}
-                }
-            }
-            v
-        }
-        None => Vec::new(),
-    };
-    let order: Vec<(UnitOffset, Option<UnitOffset>)> = if abstract_params.is_empty() {
-        concrete.iter().map(|(_, c)| (*c, Some(*c))).collect()
-    } else {
-        abstract_params
-            .iter()
-            .map(|a| {
-                (
-                    *a,
-                    concrete
-                        .iter()
-                        .find(|(o, _)| *o == Some(*a))
-                        .map(|(_, c)| *c),
-                )
-            })
-            .collect()
-    };
-
-    let mut params = Vec::new();
-    // A struct or union returned in memory takes a hidden pointer in the first register.
-    let hidden_return = usize::from(ret_class == AbiClass::Memory);
-    let (mut ni, mut ns, mut certain) = (hidden_return, 0usize, true);
-    let mut int_before = 0usize;
-    for (source_die, concrete_die) in order {
-        let name = die_name(dwarf, unit, source_die, 0).unwrap_or_default();
-        let ty = match attr_follow(unit, source_die, gimli::DW_AT_type, 0) {
-            Some(AttributeValue::UnitRef(o)) => Some(o),
-            _ => None,
-        };
-        let (type_name, class) = type_info(dwarf, unit, ty, 0);
-        let shape = type_shape(dwarf, unit, ty, 0);
-        let by_value_aggregate = (type_name.starts_with("struct ")
-            || type_name.starts_with("union "))
-            && !type_name.ends_with('*');
-        let stack_aggregate = by_value_aggregate && int_before >= 6;
-        if class == AbiClass::Integer {
-            int_before += 1;
-        }
-        let expected = if !certain {
-            None
-        } else {
-            match class {
-                AbiClass::Integer => {
-                    ni += 1;
-                    Some(INT_REGS.get(ni - 1).map_or(EntryLocation::Stack, |r| EntryLocation::Register(*r)))
-                }
-                AbiClass::Sse => {
-                    ns += 1;
-                    Some(SSE_REGS.get(ns - 1).map_or(EntryLocation::Stack, |r| EntryLocation::Register(*r)))
-                }
-                AbiClass::Memory => Some(EntryLocation::Stack),
-                AbiClass::Other => {
-                    certain = false;
-                    None
-                }
-            }
-        };
-        let (has_location, has_const_value, entry, shape_of_list) =
-            match concrete_die.and_then(|c| unit.entry(c).ok()) {
-                Some(e) => {
-                    let loc = e.attr_value(gimli::DW_AT_location).ok().flatten();
-                    let cv = matches!(e.attr_value(gimli::DW_AT_const_value), Ok(Some(_)));
-                    match loc {
-                        Some(v) => (
-                            true,
-                            cv,
-                            entry_loc(dwarf, unit, v.clone(), low_pc),
-                            loclist_shape(dwarf, unit, v, spans),
-                        ),
-                        None => (false, cv, EntryLocation::None, (false, false)),
-                    }
-                }
-                None => (false, false, EntryLocation::None, (false, false)),
-            };
-        params.push(ParamObs {
-            name,
-            type_name,
-            has_location,
-            has_const_value,
-            entry,
-            expected,
-            shape,
-            stack_aggregate,
-            callee_saved_entry_value: shape_of_list.0,
-            partial_location: shape_of_list.1,
-        });
-    }
-    let abi_mismatch = params
-        .iter()
-        .any(|p| matches!((p.entry, p.expected), (EntryLocation::Register(a), Some(EntryLocation::Register(b))) if a != b));
-    Ok(Instance {
-        name: name.to_string(),
+    Instance {
+        name: f.name,
         cu: cu.to_string(),
         object: object.to_string(),
         symbols,
         suffixes: suffixes.into_iter().collect(),
-        external,
-        ret,
-        params,
-        variadic,
-        nocall,
-        abi_mismatch,
+        external: f.external,
+        ret: f.ret,
+        returns_aggregate: f.returns_aggregate,
+        params: f.params,
+        variadic: f.variadic,
+        nocall: f.nocall,
         weak: false,
         split_ranges: false,
-    })
-}
-
-/// The layout text of the struct, union or function prototype behind a type (see
-/// [`ParamObs::shape`]); empty for other types.
-fn type_shape(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    off: Option<UnitOffset>,
-    depth: usize,
-) -> String {
-    let Some(off) = off else {
-        return String::new();
-    };
-    let Ok(e) = unit.entry(off) else {
-        return String::new();
-    };
-    if depth > 8 {
-        return String::new();
-    }
-    let inner = match e.attr_value(gimli::DW_AT_type) {
-        Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
-        _ => None,
-    };
-    let children = |want: gimli::DwTag| -> Vec<(String, String, u64)> {
-        let mut out = Vec::new();
-        let Ok(mut tree) = unit.entries_tree(Some(off)) else {
-            return out;
-        };
-        let Ok(root) = tree.root() else {
-            return out;
-        };
-        let mut ch = root.children();
-        while let Ok(Some(c)) = ch.next() {
-            let c = c.entry();
-            if c.tag() != want {
-                continue;
-            }
-            let name = c
-                .attr_value(gimli::DW_AT_name)
-                .ok()
-                .flatten()
-                .and_then(|v| attr_str(dwarf, unit, v))
-                .unwrap_or_default();
-            let t = match c.attr_value(gimli::DW_AT_type) {
-                Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
-                _ => None,
-            };
-            let at = match c.attr_value(gimli::DW_AT_data_member_location) {
-                Ok(Some(v)) => v.udata_value().unwrap_or(0),
-                _ => 0,
-            };
-            out.push((name, type_info(dwarf, unit, t, 0).0, at));
-        }
-        out
-    };
-    match e.tag() {
-        gimli::DW_TAG_pointer_type
-        | gimli::DW_TAG_const_type
-        | gimli::DW_TAG_volatile_type
-        | gimli::DW_TAG_typedef => type_shape(dwarf, unit, inner, depth + 1),
-        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type => {
-            let size = match e.attr_value(gimli::DW_AT_byte_size) {
-                Ok(Some(v)) => v.udata_value().unwrap_or(0),
-                _ => 0,
-            };
-            let ms: Vec<String> = children(gimli::DW_TAG_member)
-                .into_iter()
-                .map(|(n, t, at)| format!("{n}:{t}@{at}"))
-                .collect();
-            format!("{}({size}){{{}}}", type_info(dwarf, unit, Some(off), 0).0, ms.join(","))
-        }
-        gimli::DW_TAG_subroutine_type => {
-            let ps: Vec<String> = children(gimli::DW_TAG_formal_parameter)
-                .into_iter()
-                .map(|(_, t, _)| t)
-                .collect();
-            format!("fn({})->{}", ps.join(", "), type_info(dwarf, unit, inner, 0).0)
-        }
-        _ => String::new(),
     }
 }
 

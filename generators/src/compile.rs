@@ -5,20 +5,20 @@
 //! - the generators' statistics and tests compile with [`compile_unit`] and [`BASE_FLAGS`];
 //! - the harness's build stage (`harness/src/pipeline.rs`) and each finding's `build.sh` take
 //!   [`case_flags`], [`object_args`], [`link_args`] and [`COMPILE_TIMEOUT`] from here and run
-//!   them through the harness's own recorder (its `ProcRes` keeps every run for the finding).
+//!   them through the same runner ([`crate::process::run`]), keeping every [`ProcRes`] for the
+//!   finding.
 //!
 //! Kernel modules are not compiled here: kbuild (`harness/src/vm/kbuild.rs`) derives the
 //! compiler's command line from the kernel's configuration; the harness only runs `make`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use wait_timeout::ChildExt;
 
 use crate::error::GenError;
+use crate::process::{self, ProcRes};
 
 /// Compiler family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,93 +129,11 @@ pub const STUB_MAIN: &str = "int main(void) { return 0; }\n";
 /// The flags [`STUB_MAIN`] is compiled with.
 pub const STUB_MAIN_FLAGS: [&str; 1] = ["-O2"];
 
-/// What a finished tool run produced.
-#[derive(Debug, Clone)]
-pub struct ProcOutput {
-    /// Command line as text.
-    pub cmdline: String,
-    /// Exit success.
-    pub success: bool,
-    /// Exit status as text.
-    pub status: String,
-    /// Standard output (capped at 64 KiB).
-    pub stdout: String,
-    /// Standard error (capped at 64 KiB).
-    pub stderr: String,
-}
-
-const CAP: usize = 64 * 1024;
-
-/// Runs `cmd` with a time limit, capturing output. Kills the child on timeout.
-pub fn run(cmd: &mut Command, timeout: Duration) -> Result<ProcOutput, GenError> {
-    let cmdline = format!("{cmd:?}");
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| GenError::Spawn { program, source })?;
-    // Drain the pipes on threads so a chatty child cannot block.
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let t_out = std::thread::spawn(move || read_capped(out.as_mut()));
-    let t_err = std::thread::spawn(move || read_capped(err.as_mut()));
-    let status = match child
-        .wait_timeout(timeout)
-        .map_err(|source| GenError::Spawn {
-            program: cmdline.clone(),
-            source,
-        })? {
-        Some(s) => s,
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(GenError::Timeout {
-                cmdline,
-                seconds: timeout.as_secs(),
-            });
-        }
-    };
-    let stdout = t_out.join().unwrap_or_default();
-    let stderr = t_err.join().unwrap_or_default();
-    Ok(ProcOutput {
-        cmdline,
-        success: status.success(),
-        status: status.to_string(),
-        stdout,
-        stderr,
-    })
-}
-
-fn read_capped<R: Read>(r: Option<&mut R>) -> String {
-    let mut buf = Vec::new();
-    if let Some(r) = r {
-        let _ = r.take(CAP as u64).read_to_end(&mut buf);
-        // Keep draining so the child never blocks on a full pipe.
-        let _ = std::io::copy(r, &mut std::io::sink());
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// Runs `cmd` and turns a non-zero exit into [`GenError::ToolFailed`].
-pub fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<ProcOutput, GenError> {
-    let out = run(cmd, timeout)?;
-    if out.success {
-        Ok(out)
-    } else {
-        Err(GenError::ToolFailed {
-            cmdline: out.cmdline,
-            status: out.status,
-            stderr: out.stderr,
-        })
-    }
-}
-
 /// Time limit for one compiler run.
 pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Compiles `dir/src` to `dir/obj` with the standard flags plus `opt` and `extra`.
+/// Compiles `dir/src` to `dir/obj` with the standard flags plus `opt` and `extra`, within
+/// [`COMPILE_TIMEOUT`]; a compiler that fails or runs past it is [`GenError::ToolFailed`].
 pub fn compile_unit(
     cc: &Compiler,
     opt: &str,
@@ -223,14 +141,18 @@ pub fn compile_unit(
     dir: &Path,
     src: &str,
     obj: &str,
-) -> Result<ProcOutput, GenError> {
+) -> Result<ProcRes, GenError> {
     let mut cmd = Command::new(&cc.path);
     cmd.current_dir(dir)
         .arg(opt)
         .args(BASE_FLAGS)
         .args(extra)
         .args(["-c", src, "-o", obj]);
-    run_ok(&mut cmd, COMPILE_TIMEOUT)
+    let res = process::run(cmd, COMPILE_TIMEOUT).map_err(|source| GenError::Spawn {
+        program: cc.path.display().to_string(),
+        source,
+    })?;
+    Ok(res.check()?)
 }
 
 #[cfg(test)]

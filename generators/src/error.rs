@@ -55,24 +55,9 @@ pub enum GenError {
         #[source]
         source: std::io::Error,
     },
-    /// A tool ran past its time limit and was killed.
-    #[error("timed out after {seconds} s: {cmdline}")]
-    Timeout {
-        /// The command.
-        cmdline: String,
-        /// The limit.
-        seconds: u64,
-    },
-    /// A tool exited unsuccessfully.
-    #[error("command failed ({status}): {cmdline}\n{stderr}")]
-    ToolFailed {
-        /// The command.
-        cmdline: String,
-        /// Exit status as text.
-        status: String,
-        /// Its standard error (capped).
-        stderr: String,
-    },
+    /// A tool exited unsuccessfully, crashed, or ran past its time limit and was killed.
+    #[error(transparent)]
+    ToolFailed(#[from] crate::process::ToolFailed),
     /// An object file could not be parsed.
     #[error("object {path}: {source}")]
     Object {

@@ -14,6 +14,8 @@
 //!   joining that with the ground truth;
 //! - [`compile`]: the compilers, their command lines, flags and time limit, for the statistics
 //!   here and for the harness's builds;
+//! - [`process`]: the workspace's one process runner (a timeout, the process group killed with
+//!   the tool, output captured and capped, [`process::ProcRes`]), used here and by the harness;
 //! - [`stats::gen_stats`]: how often each policy's target phenomenon really occurs;
 //! - [`strategy`] (feature `proptest`) and `impl arbitrary::Arbitrary for Program` (feature
 //!   `arbitrary`); both read a choice stream through the same generator.
@@ -90,6 +92,7 @@ pub mod generate;
 pub mod hazard;
 pub mod model;
 pub mod policy;
+pub mod process;
 pub mod stats;
 #[cfg(feature = "proptest")]
 pub mod strategy;

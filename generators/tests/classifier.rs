@@ -249,8 +249,18 @@ fn stack_and_units_phenomena_are_counted_and_absent_from_a_control() {
     }
 }
 
-fn params_of<'a>(c: &'a Classification, name: &str) -> Vec<&'a generators::classify::ParamObs> {
+fn params_of<'a>(c: &'a Classification, name: &str) -> Vec<&'a facts::dwarf::ParamFact> {
     inst(c, name).into_iter().flat_map(|i| i.params.iter()).collect()
+}
+
+/// The classifier's rule for `callee-saved+entry-value`, on one parameter.
+fn callee_saved_entry_value(p: &facts::dwarf::ParamFact) -> bool {
+    p.list.is_some_and(|l| l.callee_saved && l.entry_value)
+}
+
+/// The classifier's rule for `partial-location`, on one parameter.
+fn partial_location(p: &facts::dwarf::ParamFact) -> bool {
+    p.list.is_some_and(|l| l.gaps)
 }
 
 #[test]
@@ -258,12 +268,12 @@ fn location_lists_callee_saved_entry_values_gaps_and_cold_clones() {
     for cc in ["gcc", "clang", "clang-19"] {
         let (_d, c) = compile(cc, "-O2", &["locations.c"]);
         assert!(
-            params_of(&c, "entryv").iter().any(|p| p.callee_saved_entry_value),
+            params_of(&c, "entryv").iter().any(|p| callee_saved_entry_value(p)),
             "{cc}: entryv {:?}",
             inst(&c, "entryv")
         );
         assert!(
-            params_of(&c, "partial").iter().any(|p| p.partial_location),
+            params_of(&c, "partial").iter().any(|p| partial_location(p)),
             "{cc}: partial {:?}",
             inst(&c, "partial")
         );
@@ -271,7 +281,7 @@ fn location_lists_callee_saved_entry_values_gaps_and_cold_clones() {
         assert!(
             params_of(&c, "helper")
                 .iter()
-                .all(|p| !p.callee_saved_entry_value && !p.partial_location),
+                .all(|p| !callee_saved_entry_value(p) && !partial_location(p)),
             "{cc}: helper {:?}",
             inst(&c, "helper")
         );
@@ -314,4 +324,16 @@ fn type_phenomena_per_compiler() {
     // A program without any of them (the plain bitfields do not straddle).
     let (_d, c) = compile("gcc", "-O2", &["locations.c"]);
     assert!(c.type_features.is_empty(), "{:?}", c.type_features);
+}
+
+#[test]
+fn a_parameter_after_an_int128_is_where_the_abi_puts_it() {
+    for cc in ["gcc", "clang", "clang-19"] {
+        let (_d, c) = compile(cc, "-O2", &["abi_int128.c"]);
+        let f = inst(&c, "after_int128");
+        assert_eq!(f.len(), 1, "{cc}: {f:?}");
+        // d (DWARF register 8, r8) after c in rdx:rcx.
+        assert_eq!(f[0].expected_registers()[3], Some(8), "{cc}: {:?}", f[0]);
+        assert!(!f[0].convention_changed(), "{cc}: {:?}", f[0]);
+    }
 }

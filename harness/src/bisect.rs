@@ -176,7 +176,7 @@ pub fn probe(rec: &FindingRecord, finding: &Path, pahole: &Path) -> Result<bool>
 /// Bisects the finding in `finding` between two pahole revisions.
 pub fn bisect(finding: &Path, src: &Sources, good: &str, bad: &str, mut log: impl FnMut(&str)) -> Result<Bisection> {
     let rec = read_record(finding)?;
-    if !rec.encoders.iter().any(|e| e.config.name == rec.verdict.encoder && e.config.tool.starts_with("pahole")) {
+    if !rec.encoders.iter().any(|e| e.config.name == rec.verdict.encoder && e.config.tool.is_pahole()) {
         bail!("{} is a finding about {}, not a pahole configuration", finding.display(), rec.verdict.encoder);
     }
     let good = git(&src.pahole_git, &["rev-parse", &format!("{good}^{{commit}}")])?;

@@ -3,7 +3,7 @@
 //! Raw TOML ([`Config`]) is resolved against the installed toolchains into a [`Matrix`] whose
 //! every entry has an executable path, so a missing tool is an error before any work starts.
 
-use crate::names::{CompilerName, EncoderName};
+use crate::names::{CompilerName, EncoderName, EncoderTool, ToolId};
 use crate::toolchains::{Tool, Toolchains};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ pub struct EncoderConfig {
     pub name: EncoderName,
     /// Toolchain id (`pahole-1.30`), `btfenc`, `gcc-btf` (gcc's own `-gbtf`, on gcc builds), or
     /// an absolute path (a local encoder build).
-    pub tool: String,
+    pub tool: EncoderTool,
     /// Arguments before `--btf_encode_detached=OUT INPUT`.
     #[serde(default)]
     pub args: Vec<String>,
@@ -66,7 +66,7 @@ pub struct CompilerSetup {
     /// Label, `gcc-12 -O2`.
     pub name: CompilerName,
     /// Toolchain id (`gcc-12`).
-    pub tool: String,
+    pub tool: ToolId,
     /// Family.
     pub family: generators::compile::Family,
     /// Executable.
@@ -124,19 +124,22 @@ impl Matrix {
             if !wanted(&e.name, encoders) {
                 continue;
             }
-            let (path, version) = if e.tool == "btfenc" {
-                (btfenc_path()?, "btfenc".to_string())
-            } else if e.tool == crate::pipeline::GCC_BTF {
-                out.encoders.extend(gcc_btf_setups(e, tc, &out.compilers)?);
-                continue;
-            } else if Path::new(&e.tool).is_absolute() {
-                if !Path::new(&e.tool).exists() {
-                    bail!("encoder {}: {} does not exist", e.name, e.tool);
+            let (path, version) = match &e.tool {
+                EncoderTool::Btfenc => (btfenc_path()?, "btfenc".to_string()),
+                EncoderTool::GccBtf => {
+                    out.encoders.extend(gcc_btf_setups(e, tc, &out.compilers)?);
+                    continue;
                 }
-                (PathBuf::from(&e.tool), "local".to_string())
-            } else {
-                let t = tc.require(&e.tool)?;
-                (t.path.clone(), t.version.clone())
+                EncoderTool::Path(p) => {
+                    if !p.exists() {
+                        bail!("encoder {}: {} does not exist", e.name, p.display());
+                    }
+                    (p.clone(), "local".to_string())
+                }
+                EncoderTool::Toolchain(id) => {
+                    let t = tc.require(id)?;
+                    (t.path.clone(), t.version.clone())
+                }
             };
             out.encoders.push(EncoderSetup { config: e.clone(), path, version });
         }
@@ -215,7 +218,7 @@ pub fn resolve_compilers(config: &Config, tc: &Toolchains, filters: &[String]) -
         let installed: Vec<String> = config
             .compilers
             .iter()
-            .flat_map(|c| tc.family(c).map(|t| t.name.clone()).chain(tc.find(c).map(|t| t.name.clone())))
+            .flat_map(|c| tc.family(c).map(|t| t.name.to_string()).chain(tc.find(c).map(|t| t.name.to_string())))
             .collect();
         bail!("no compiler matches {filters:?} (installed: {})", installed.join(", "));
     }

@@ -216,7 +216,7 @@ impl Case {
         for (tool, opt) in &self.compilers {
             let tool = match tc.find(tool) {
                 Some(_) => tool.clone(),
-                None => tc.family(tool).next().map_or_else(|| tool.clone(), |t| t.name.clone()),
+                None => tc.family(tool).next().map_or_else(|| tool.clone(), |t| t.name.to_string()),
             };
             let c = Config { compilers: vec![tool], opt_levels: vec![opt.clone()], encoders: Vec::new() };
             out.extend(crate::config::resolve_compilers(&c, tc, &[])?);

@@ -17,7 +17,7 @@
 
 use crate::config::{CompilerSetup, EncoderSetup};
 use crate::oracle::Verdict;
-use crate::pipeline::{self, Build, Encoding};
+use crate::pipeline::{Build, Encoding};
 use crate::process::quote;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -399,7 +399,7 @@ pub fn build_script(compiler: &CompilerSetup, encoders: &[EncoderSetup], sources
     s.push_str(&format!("{cc} {} $(ls out/btfsmith_main.o 2>/dev/null || true) -o out/prog\n", objects.join(" ")));
     for e in encoders {
         let label = slug(&e.config.name);
-        if e.config.tool == pipeline::GCC_BTF {
+        if e.config.tool == crate::names::EncoderTool::GccBtf {
             s.push_str(&format!("# {}: gcc writes .BTF per object; btfsmith appends them into one blob
 ", e.config.name));
             for src in sources {

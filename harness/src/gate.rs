@@ -62,7 +62,7 @@ pub fn resolve_encoder(spec: &str, label: &str, tc: &Toolchains) -> Result<Encod
     }
     let path = path.canonicalize().unwrap_or(path);
     Ok(EncoderSetup {
-        config: EncoderConfig { name: format!("{label}:{spec}").parse()?, tool: path.display().to_string(), args: words.map(str::to_string).collect(), note: String::new(), timeout_secs: 120 },
+        config: EncoderConfig { name: format!("{label}:{spec}").parse()?, tool: crate::names::EncoderTool::Path(path.clone()), args: words.map(str::to_string).collect(), note: String::new(), timeout_secs: 120 },
         path,
         version: "local".into(),
     })

@@ -22,10 +22,13 @@ pub mod finding;
 pub mod gate;
 pub mod gen_cmd;
 pub mod kernel_btf;
-pub mod process;
 pub mod report;
 pub mod rules;
 pub mod toolchains;
 pub mod upstream;
 pub mod vm;
 pub mod vm_campaign;
+
+/// Running tools under a timeout: the generators' runner, the one process runner of the
+/// workspace.
+pub use generators::process;

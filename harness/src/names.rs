@@ -147,6 +147,99 @@ name_type!(
     "compiler setup name"
 );
 
+name_type!(
+    /// A toolchain id from the manifest (`gcc-12`, `clang-19`, `pahole-1.30`): `<family>-<version>`.
+    ToolId,
+    "toolchain id"
+);
+
+impl ToolId {
+    /// The family part of the id, before the version (`pahole` of `pahole-1.30`, `gcc` of
+    /// `gcc-12`); the whole id when it has no version.
+    pub fn family(&self) -> &str {
+        self.split().0
+    }
+
+    /// The version part of the id (`1.30` of `pahole-1.30`), if it has one.
+    pub fn version(&self) -> Option<&str> {
+        self.split().1
+    }
+
+    fn split(&self) -> (&str, Option<&str>) {
+        match self.0.rsplit_once('-') {
+            Some((family, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => (family, Some(version)),
+            _ => (&self.0, None),
+        }
+    }
+
+    /// This release of that family (`pahole`, `1.24`).
+    pub fn is(&self, family: &str, version: &str) -> bool {
+        self.split() == (family, Some(version))
+    }
+}
+
+/// What runs an encoder configuration, as its `tool` is written in TOML (and serialized back
+/// the same way): `btfenc`, `gcc-btf`, an absolute path, or else a toolchain id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum EncoderTool {
+    /// btfsmith's own encoder, found next to the btfsmith binary (`btfenc`).
+    Btfenc,
+    /// gcc's own `-gbtf` (`gcc-btf`): one setup per gcc release, applied to that gcc's builds.
+    GccBtf,
+    /// A local encoder build, by absolute path.
+    Path(std::path::PathBuf),
+    /// An installed toolchain (`pahole-1.30`).
+    Toolchain(ToolId),
+}
+
+impl EncoderTool {
+    /// A pahole: an installed release, or a local build whose file name starts with `pahole`.
+    pub fn is_pahole(&self) -> bool {
+        match self {
+            EncoderTool::Toolchain(id) => id.family() == "pahole",
+            EncoderTool::Path(p) => p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("pahole")),
+            EncoderTool::Btfenc | EncoderTool::GccBtf => false,
+        }
+    }
+}
+
+impl FromStr for EncoderTool {
+    type Err = BadName;
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        Ok(match s {
+            "btfenc" => EncoderTool::Btfenc,
+            "gcc-btf" => EncoderTool::GccBtf,
+            _ if std::path::Path::new(s).is_absolute() => EncoderTool::Path(s.into()),
+            _ => EncoderTool::Toolchain(s.parse().map_err(|e: BadName| BadName { what: "encoder tool", ..e })?),
+        })
+    }
+}
+
+impl TryFrom<String> for EncoderTool {
+    type Error = BadName;
+    fn try_from(s: String) -> Result<Self, BadName> {
+        s.parse()
+    }
+}
+
+impl From<EncoderTool> for String {
+    fn from(t: EncoderTool) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for EncoderTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncoderTool::Btfenc => f.pad("btfenc"),
+            EncoderTool::GccBtf => f.pad("gcc-btf"),
+            EncoderTool::Path(p) => f.pad(&p.display().to_string()),
+            EncoderTool::Toolchain(id) => fmt::Display::fmt(id, f),
+        }
+    }
+}
+
 /// The compiler phenomenon behind a verdict (`collision:inconsistent`, `clone:constprop`,
 /// `type:size`, `module`): what the program contained. Built from what the DWARF and the
 /// symbols say, so any text is accepted (a symbol name may hold any byte but NUL).
@@ -231,5 +324,27 @@ mod tests {
         // A compiler label has a space between toolchain and level.
         assert_eq!("gcc-12 -O2".parse::<CompilerName>().unwrap().as_str(), "gcc-12 -O2");
         assert!("gcc|12".parse::<CompilerName>().is_err());
+    }
+
+    #[test]
+    fn an_encoder_tool_reads_and_writes_as_its_text() {
+        for (text, tool) in [
+            ("btfenc", EncoderTool::Btfenc),
+            ("gcc-btf", EncoderTool::GccBtf),
+            ("/opt/pahole/build/pahole", EncoderTool::Path("/opt/pahole/build/pahole".into())),
+            ("pahole-1.30", EncoderTool::Toolchain("pahole-1.30".parse().unwrap())),
+        ] {
+            assert_eq!(text.parse::<EncoderTool>().unwrap(), tool);
+            assert_eq!(tool.to_string(), text);
+            assert_eq!(serde_json::to_string(&tool).unwrap(), format!("{text:?}"));
+        }
+        assert!("pahole-1.24".parse::<EncoderTool>().unwrap().is_pahole());
+        assert!("/opt/pahole/build/pahole".parse::<EncoderTool>().unwrap().is_pahole());
+        assert!(!"btfenc".parse::<EncoderTool>().unwrap().is_pahole());
+        assert!(!"gcc-btf".parse::<EncoderTool>().unwrap().is_pahole());
+        assert_eq!("".parse::<EncoderTool>().unwrap_err().to_string(), "encoder tool \"\" is empty");
+        let id: ToolId = "clang-19".parse().unwrap();
+        assert_eq!((id.family(), id.as_str()), ("clang", "clang-19"));
+        assert_eq!("gcc".parse::<ToolId>().unwrap().family(), "gcc");
     }
 }

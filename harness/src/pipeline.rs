@@ -9,6 +9,7 @@
 //! them and keeps every run ([`ProcRes`]) for the finding.
 
 use crate::config::{CompilerSetup, EncoderSetup};
+use crate::names::EncoderTool;
 use facts::dwarf::{self, Facts};
 use facts::types::TypeFacts;
 use crate::process::{self, ProcRes};
@@ -183,14 +184,11 @@ fn classify_run(proc: &ProcRes) -> Result<(), EncodeFailure> {
     }
 }
 
-/// The pseudo-tool of the `gcc -gbtf` configuration: the compiler itself writes BTF per object.
-pub const GCC_BTF: &str = "gcc-btf";
-
 /// Runs `encoder` on a build. `None` when the configuration does not apply to it (`gcc -gbtf` on
 /// a clang build, or on another gcc release's build: each gcc's `-gbtf` is its own
 /// configuration, whose executable is that gcc, see `config::gcc_btf_setups`).
 pub fn encode_build(encoder: &EncoderSetup, build: &Build, output: &Path) -> Option<Encoding> {
-    if encoder.config.tool != GCC_BTF {
+    if encoder.config.tool != EncoderTool::GccBtf {
         return Some(encode(encoder, &build.binary, output));
     }
     if build.compiler.family != compile::Family::Gcc || build.compiler.path != encoder.path {

@@ -33,7 +33,7 @@ pub enum ToolKind {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Tool {
     /// Unique id, `<tool>-<version>` (`gcc-12`, `clang-16`, `pahole-1.30`).
-    pub name: String,
+    pub name: crate::names::ToolId,
     /// What it is for.
     pub kind: ToolKind,
     /// Family (`gcc`, `clang`, `pahole`, `bpftool`, `qemu`, `cvise`, `busybox`).

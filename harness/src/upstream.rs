@@ -159,11 +159,11 @@ pub fn report(dir: &Path) -> Result<String> {
     Ok(s)
 }
 
-fn tool_name(e: &crate::config::EncoderSetup) -> &str {
-    if e.config.tool.starts_with("pahole") {
-        "pahole"
+fn tool_name(e: &crate::config::EncoderSetup) -> String {
+    if e.config.tool.is_pahole() {
+        "pahole".to_string()
     } else {
-        e.config.tool.as_str()
+        e.config.tool.to_string()
     }
 }
 

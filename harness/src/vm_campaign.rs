@@ -184,7 +184,7 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
         text.push_str(&format!("\nskipped (cannot embed split BTF into a .ko): {}\n", skipped.join(", ")));
     }
     text.push_str(&format!(
-        "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s ({} boot(s), agent {:.1} s in the guest)\n",
+        "\ntime: {:.1} s total; generate+kbuild {:.1} s, encode {:.1} s, qemu {:.1} s wall ({} boot(s), side by side within a round; agent {:.1} s in the guest, all boots)\n",
         started.elapsed().as_secs_f64(),
         t_build.as_secs_f64(),
         t.encode.as_secs_f64(),
@@ -212,8 +212,8 @@ pub fn run_into(args: VmArgs, findings: &std::path::Path) -> Result<ExitCode> {
 
 /// Whether an encoder tool can add split BTF to a built `.ko` (`-J --btf_base`): pahole and
 /// btfenc can; gcc's `-gbtf` (tool `gcc-btf`) is a compile flag, not an encoder of built files.
-pub fn embeds_in_modules(tool: &str) -> bool {
-    tool != "gcc-btf"
+pub fn embeds_in_modules(tool: &crate::names::EncoderTool) -> bool {
+    *tool != crate::names::EncoderTool::GccBtf
 }
 
 /// A runtime verdict with the label of the module it is about.

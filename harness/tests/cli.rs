@@ -10,7 +10,7 @@ fn toolchains_lists_every_component_with_version_and_path() {
     assert_eq!(out.status.and_then(|s| s.code()), Some(0), "components missing:\n{text}");
     let tc = toolchains();
     for t in &tc.tools {
-        let line = text.lines().find(|l| l.contains(&t.name)).unwrap_or_else(|| panic!("{} not listed:\n{text}", t.name));
+        let line = text.lines().find(|l| l.contains(t.name.as_str())).unwrap_or_else(|| panic!("{} not listed:\n{text}", t.name));
         assert!(line.contains(&t.version) && line.contains(&t.path.display().to_string()), "{line}");
     }
     for family in ["gcc", "clang", "pahole", "bpftool", "qemu"] {

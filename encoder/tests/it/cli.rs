@@ -130,18 +130,14 @@ fn pahole_spellings() {
         let b = btfenc_detached(&o, args);
         assert!(canon(&b).funcs().any(|l| l == "FUNC f global: int f(int a)"), "{args:?}");
     }
-    let out = Command::new(btfenc())
+    let out = output(Command::new(btfenc())
         .args(["--btf_features_strict=var,bogus"])
-        .arg(&o)
-        .output()
-        .unwrap();
+        .arg(&o));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown BTF features: bogus"));
-    let out = Command::new(btfenc())
+    let out = output(Command::new(btfenc())
         .arg("--no-such-option")
-        .arg(&o)
-        .output()
-        .unwrap();
+        .arg(&o));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option: --no-such-option"));
 }
@@ -161,7 +157,7 @@ fn pahole_printing_options_are_refused_by_name() {
         (&["--with_embedded_flexible_array", o][..], "option --with_embedded_flexible_array ("),
         (&["list_head", o][..], "printing types (pahole list_head "),
     ] {
-        let out = Command::new(btfenc()).args(args).output().unwrap();
+        let out = output(Command::new(btfenc()).args(args));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want) && err.contains("not implemented"), "{args:?}: {err}");
@@ -170,11 +166,9 @@ fn pahole_printing_options_are_refused_by_name() {
 }
 
 fn expect_error(path: &std::path::Path, want: &str) {
-    let out = Command::new(btfenc())
+    let out = output(Command::new(btfenc())
         .arg("--btf_encode_detached=/dev/null")
-        .arg(path)
-        .output()
-        .unwrap();
+        .arg(path));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
     assert!(err.starts_with("btfenc: error: encoding "), "{err}");
@@ -241,11 +235,9 @@ fn unsupported_dwarf() {
         .arg(&src)
         .arg("-o")
         .arg(&o));
-    let out = Command::new(btfenc())
+    let out = output(Command::new(btfenc())
         .arg("--btf_encode_detached=/dev/null")
-        .arg(&o)
-        .output()
-        .unwrap();
+        .arg(&o));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -266,4 +258,16 @@ fn unsupported_dwarf() {
         "{}",
         c.to_text()
     );
+}
+
+/// A tool that hangs fails its test with a message saying so (and is killed) instead of hanging
+/// the suite.
+#[test]
+fn a_hanging_tool_fails_its_test_with_a_timeout() {
+    let limit = std::time::Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    let panic = std::panic::catch_unwind(|| output_within(Command::new("sleep").arg("30"), limit)).unwrap_err();
+    let msg = panic.downcast_ref::<String>().expect("a formatted panic message");
+    assert!(msg.contains("\"sleep\" \"30\"") && msg.contains("timed out after 200ms and was killed"), "{msg}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use generators::compile::{run, Compiler, ProcOutput};
+use generators::compile::Compiler;
+use generators::process;
 
 /// The compiler `name`; a missing compiler fails the test and names `ci/setup`.
 pub fn require_compiler(name: &str) -> Compiler {
@@ -116,9 +117,28 @@ pub fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<(), String> + Syn
     failures.into_inner().expect("failure list")
 }
 
-/// Runs a command under a timeout, returning its output or a readable error.
-pub fn run_cmd(cmd: &mut Command, secs: u64) -> Result<ProcOutput, String> {
-    run(cmd, Duration::from_secs(secs)).map_err(|e| e.to_string())
+/// What a finished command did, as text.
+#[derive(Debug)]
+pub struct Ran {
+    /// Exit status 0.
+    pub success: bool,
+    /// Exit status as text.
+    pub status: String,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs a command under a timeout, returning its output, or a readable error when it cannot
+/// start or runs past the timeout (it is killed then).
+pub fn run_cmd(cmd: &mut Command, secs: u64) -> Result<Ran, String> {
+    let res = process::run(cmd, Duration::from_secs(secs)).map_err(|e| e.to_string())?;
+    if res.timed_out() {
+        return Err(format!("`{}` timed out after {secs} s", res.cmdline));
+    }
+    let status = res.status.map_or_else(|| "killed".to_string(), |s| s.to_string());
+    Ok(Ran { success: res.success(), status, stdout: res.stdout_text(), stderr: res.stderr_text() })
 }
 
 /// A fresh scratch directory under the system temp dir.

@@ -147,7 +147,7 @@ impl Oracle for EncoderBehaviour {
     fn check(&self, case: &CaseRun<'_>) -> Vec<Verdict> {
         case.encodings
             .iter()
-            .filter(|e| e.encoder.config.tool != pipeline::GCC_BTF)
+            .filter(|e| e.encoder.config.tool != crate::names::EncoderTool::GccBtf)
             .flat_map(|enc| {
                 self.judge(case, enc).into_iter().map(|(kind, mechanism, detail)| Verdict {
                     oracle: self.name().into(),

@@ -8,7 +8,7 @@
 //! the DWARF-truth oracle judges each of those FUNCs on its own. What must never differ without
 //! a reason is a prototype for the same name, or the layout of a type.
 
-use crate::names::EncoderName;
+use crate::names::{EncoderName, EncoderTool};
 use super::{CaseRun, Oracle, Verdict, VerdictKind};
 use btf::canon::Canon;
 use std::collections::{BTreeMap, BTreeSet};
@@ -276,8 +276,11 @@ impl Oracle for Differential {
             .encodings
             .iter()
             .filter_map(|e| {
-                let partial_dedup = e.encoder.config.tool == crate::pipeline::GCC_BTF
-                    || e.encoder.config.tool == "pahole-1.24";
+                let partial_dedup = match &e.encoder.config.tool {
+                    EncoderTool::GccBtf => true,
+                    EncoderTool::Toolchain(id) => id.is("pahole", "1.24"),
+                    EncoderTool::Btfenc | EncoderTool::Path(_) => false,
+                };
                 Some((
                     &e.encoder.config.name,
                     Canon::of(e.btf.as_ref().ok()?),

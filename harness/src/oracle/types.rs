@@ -114,7 +114,7 @@ impl Allowances {
     /// The allowances of a configuration: gcc's own `-gbtf`, and pahole told not to write
     /// ENUM64 (a `--btf_features=` list without `enum64`, or `--skip_encoding_btf_enum64`).
     pub fn of(config: &EncoderConfig) -> Allowances {
-        let pahole = config.tool.contains("pahole");
+        let pahole = config.tool.is_pahole();
         let features_without_enum64 = config.args.iter().any(|a| {
             a.strip_prefix("--btf_features=")
                 .is_some_and(|list| !list.split(',').any(|f| f == "enum64" || f == "all"))
@@ -124,7 +124,7 @@ impl Allowances {
             .iter()
             .any(|a| a == "--skip_encoding_btf_enum64");
         Allowances {
-            no_enum64: config.tool == crate::pipeline::GCC_BTF
+            no_enum64: config.tool == crate::names::EncoderTool::GccBtf
                 || (pahole && (features_without_enum64 || skip)),
         }
     }

@@ -194,7 +194,8 @@ impl Case {
 pub struct Timings {
     /// Encoding every (module, configuration) pair.
     pub encode: Duration,
-    /// qemu wall time (of the longest boot: boots run side by side).
+    /// qemu wall time: the longest boot of each round (the boots of a round run side by side),
+    /// summed over the rounds, which run one after another.
     pub boot: Duration,
     /// Agent time inside the guest, all boots.
     pub agent: Duration,
@@ -248,7 +249,7 @@ impl ModuleRun {
 /// The compiler setup of a kbuild module build: the kernel headers' Makefile picks `gcc` and
 /// `-O2`.
 pub fn kbuild_compiler() -> CompilerSetup {
-    CompilerSetup { name: "kbuild gcc -O2".parse().expect("a label without `|`"), tool: "gcc".into(), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
+    CompilerSetup { name: "kbuild gcc -O2".parse().expect("a label without `|`"), tool: "gcc".parse().expect("a toolchain id"), family: generators::compile::Family::Gcc, path: PathBuf::from("/usr/bin/gcc"), opt: "-O2".into() }
 }
 
 /// What the execution stage produced: the evidence for every module, and how long it took.
@@ -386,9 +387,10 @@ impl Runner {
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a boot thread panicked")))).collect()
             });
             let mut next = Vec::new();
+            let mut round_wall = Duration::ZERO;
             for (chunk, boot) in chunks.iter().zip(boots) {
                 let boot = boot?;
-                report.timings.boot = report.timings.boot.max(boot.elapsed);
+                round_wall = round_wall.max(boot.elapsed);
                 report.timings.agent += Duration::from_millis(boot.agent_ms.unwrap_or(0));
                 report.timings.boots += 1;
                 if let Some(f) = &boot.fatal {
@@ -451,6 +453,7 @@ impl Runner {
                 }
                 next.extend(chunk.iter().filter(|j| !started.contains(&j.id) && Some(&j.id) != blamed.as_ref()).cloned());
             }
+            report.timings.boot += round_wall;
             remaining = next;
         }
         for j in &remaining {

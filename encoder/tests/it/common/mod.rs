@@ -58,11 +58,13 @@ pub fn btfenc() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_btfenc"))
 }
 
-/// Runs a command, panicking with its output when it fails.
+/// How long one tool run (a compiler, ld, pahole, btfenc) may take before the test fails.
+pub const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs a command, panicking with its output when it fails or runs past [`TOOL_TIMEOUT`] (then
+/// it is killed).
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = output(cmd);
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}{}",
@@ -71,6 +73,50 @@ pub fn run(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs a command that may fail and returns what it did; panics when it cannot start or runs
+/// past [`TOOL_TIMEOUT`] (then it is killed).
+pub fn output(cmd: &mut Command) -> Output {
+    output_within(cmd, TOOL_TIMEOUT)
+}
+
+/// [`output`] with its own time limit.
+pub fn output_within(cmd: &mut Command, timeout: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    // Drain both pipes on threads so that a chatty tool never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let start = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{cmd:?} timed out after {timeout:?} and was killed");
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+    };
+    Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
 }
 
 /// Writes `src` to `dir/name.c` and compiles it to `dir/name.o` with `cc -g -O2 -c` + `extra`.

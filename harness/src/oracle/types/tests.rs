@@ -584,7 +584,7 @@ fn a_64_bit_enum_in_an_enum_only_under_no_enum64() {
 fn allowances_follow_the_configuration() {
     let cfg = |tool: &str, args: &[&str]| EncoderConfig {
         name: "x".parse().unwrap(),
-        tool: tool.into(),
+        tool: tool.parse().unwrap(),
         args: args.iter().map(|s| s.to_string()).collect(),
         note: String::new(),
         timeout_secs: 1,

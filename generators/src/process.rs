@@ -1,6 +1,9 @@
 //! Running tools: every subprocess has a timeout, and its output is captured, capped, and kept
-//! with the command line that produced it.
+//! with the command line that produced it. The one process runner of the workspace: the
+//! generators' compiles ([`crate::compile::compile_unit`]) and every tool the harness runs
+//! (`harness::process` is this module).
 
+use std::borrow::BorrowMut;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -137,11 +140,13 @@ fn read_capped(mut r: impl Read, truncated: &mut bool) -> Vec<u8> {
     out
 }
 
-/// Runs `cmd` with no standard input, capturing its output, killing it (and reporting a timeout)
-/// after `timeout`. Errors only when the program cannot be started at all.
-pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
+/// Runs `cmd` (a [`Command`] or `&mut Command`) with no standard input, capturing its output,
+/// killing it and whatever it started (and reporting a timeout) after `timeout`. Errors only when
+/// the program cannot be started at all; the error names the command line.
+pub fn run(mut cmd: impl BorrowMut<Command>, timeout: Duration) -> std::io::Result<ProcRes> {
     use std::os::unix::process::CommandExt;
-    let line = cmdline(&cmd);
+    let cmd: &mut Command = cmd.borrow_mut();
+    let line = cmdline(cmd);
     let start = Instant::now();
     // Its own process group, so that a timeout kills whatever it started too (a wrapper script's
     // child would otherwise keep the output pipes open).
@@ -167,11 +172,9 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ProcRes> {
     let status = match child.wait_timeout(timeout)? {
         Some(s) => Some(s),
         None => {
-            // SAFETY: kill(2) with a negative pid signals the process group we created above;
-            // it touches no memory.
-            unsafe {
-                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-            }
+            // The process group created above: the child's id is its group's.
+            let group = rustix::process::Pid::from_child(&child);
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
             let _ = child.kill();
             let _ = child.wait();
             None
@@ -201,4 +204,29 @@ where
         c.current_dir(d);
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_kills_what_the_tool_started_too() {
+        // The background sleep keeps stdout open: unless the whole process group dies, the
+        // output readers wait for it.
+        let started = Instant::now();
+        let res = run(command("sh", ["-c", "sleep 30 & sleep 30"], None), Duration::from_millis(300)).unwrap();
+        assert!(res.timed_out() && !res.success(), "{res:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        let err = res.check().unwrap_err().to_string();
+        assert!(err.starts_with("`sh -c 'sleep 30 & sleep 30'` timed out after"), "{err}");
+    }
+
+    #[test]
+    fn output_is_captured_and_a_failure_names_the_command() {
+        let res = run(&mut command("sh", ["-c", "echo out; echo err >&2; exit 3"], None), Duration::from_secs(30)).unwrap();
+        assert_eq!((res.stdout_text().as_str(), res.stderr_text().as_str()), ("out\n", "err\n"));
+        let err = res.check().unwrap_err().to_string();
+        assert!(err.starts_with("`sh -c 'echo out; echo err >&2; exit 3'` failed (exit status: 3); stderr:\n  err"), "{err}");
+    }
 }
