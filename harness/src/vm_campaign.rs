@@ -1,7 +1,8 @@
 //! The runtime campaign: kernel modules through the stages, in their order: execute
-//! ([`crate::vm::Runner`], the guest's evidence), judge ([`crate::oracle::runtime`]), keep
-//! ([`crate::finding`]). The static campaign's counterpart ([`crate::campaign`]); `btfsmith vm`,
-//! `btfsmith run --runtime` and `btfsmith check --runtime` run through it.
+//! ([`crate::vm::Runner`], the guest's evidence), judge (the runtime oracle,
+//! `oracle/runtime.rs`), keep ([`crate::finding`]). The static campaign's counterpart
+//! ([`crate::campaign`]); `btfsmith vm`, `btfsmith run --runtime` and `btfsmith check --runtime`
+//! run through it.
 //!
 //! `btfsmith vm`: generated kernel modules through every encoder configuration and the guest.
 //! Programs `seed .. seed+count` are generated (module flavour), built with one kbuild run,
