@@ -630,6 +630,12 @@ pub fn read_detailed(data: &[u8]) -> Result<Facts> {
     read_inner(data, None, false, true)
 }
 
+/// [`read_detailed`] of a file whose sections the caller has loaded already (the generators'
+/// classifier reads more of the same DWARF itself).
+pub fn read_detailed_loaded(file: &object::File<'_>, sections: &Sections<'_>) -> Result<Facts> {
+    read_loaded(file, sections, None, false, true)
+}
+
 /// Reads the facts of ELF bytes with DWARF, the units spread over `pool`'s threads when given
 /// (a whole kernel: 2,573 units). The result is the same as [`read`]'s.
 /// With `codeless`, also collects [`Facts::codeless`].
@@ -639,9 +645,19 @@ pub fn read_with(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool) 
 
 fn read_inner(data: &[u8], pool: Option<&rayon::ThreadPool>, codeless: bool, detailed: bool) -> Result<Facts> {
     let file = object::File::parse(data).map_err(Error::Elf)?;
+    let sections = Sections::load(&file)?;
+    read_loaded(&file, &sections, pool, codeless, detailed)
+}
+
+fn read_loaded(
+    file: &object::File<'_>,
+    sections: &Sections<'_>,
+    pool: Option<&rayon::ThreadPool>,
+    codeless: bool,
+    detailed: bool,
+) -> Result<Facts> {
     let relocatable = file.kind() == object::ObjectKind::Relocatable;
     let address_of = |section, value| address(relocatable, section, value);
-    let sections = Sections::load(&file)?;
     let dwarf = sections.dwarf()?;
 
     let mut symbols = Vec::new();

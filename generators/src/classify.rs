@@ -329,9 +329,8 @@ fn classify_one(
         source,
     };
 
-    // The functions as the judge side reads them, by the offset of their DIE.
-    let facts = match facts::dwarf::read_detailed(&data) {
-        Ok(facts) => facts,
+    let sections = match Sections::load(&file) {
+        Ok(sections) => sections,
         // Nothing to classify in an object without debug info.
         Err(facts::Error::NoDebugInfo) => return Ok(()),
         Err(source) => {
@@ -341,6 +340,13 @@ fn classify_one(
             })
         }
     };
+    // The functions as the judge side reads them, by the offset of their DIE.
+    let facts = facts::dwarf::read_detailed_loaded(&file, &sections).map_err(|source| {
+        GenError::Facts {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
     // Symbols by address (section-relative in a relocatable file, as the DWARF's are).
     let mut syms: HashMap<u64, Vec<String>> = HashMap::new();
     let mut weak_addrs: BTreeSet<u64> = BTreeSet::new();
@@ -356,17 +362,6 @@ fn classify_one(
         .map(|f| (f.die_offset, f))
         .collect();
 
-    let sections = match Sections::load(&file) {
-        Ok(sections) => sections,
-        // Nothing to classify in an object without debug info.
-        Err(facts::Error::NoDebugInfo) => return Ok(()),
-        Err(source) => {
-            return Err(GenError::Facts {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
     let dwarf = sections.dwarf().map_err(|source| GenError::Facts {
         path: path.to_path_buf(),
         source,
