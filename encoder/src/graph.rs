@@ -241,7 +241,7 @@ impl Builder {
                 crate::dwarf::NO_STR_OFFSET => strings.intern(s),
                 o => *by_offset
                     .entry(o)
-                    .or_insert_with(|| strings.intern(&crate::dwarf::str_at(debug_str, o))),
+                    .or_insert_with(|| strings.intern(&crate::dwarf::section_str(debug_str, o))),
             }
         }));
         let c1 = if self.timing { crate::dedup::thread_cpu_ns() } else { 0 };

@@ -256,7 +256,7 @@ fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
 
 /// The NUL-terminated string at `offset` of a string section, as the walk reads names (to the
 /// end of the section if it has no NUL; `""` past its end).
-pub(crate) fn str_at(section: &[u8], offset: u32) -> Cow<'_, str> {
+pub(crate) fn section_str(section: &[u8], offset: u32) -> Cow<'_, str> {
     let rest = section.get(offset as usize..).unwrap_or_default();
     utf8_lossy(&rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())])
 }
@@ -443,7 +443,8 @@ impl<'a, 'u> Walker<'a, 'u> {
             // Its text is not read here: the graph reads it from `.debug_str` the first time
             // any unit names this offset (a kernel's units name 65 k distinct strings 20 M
             // times). That needs the offset to be inside a section whose last string ends.
-            if let (true, Ok(o32)) = (self.str_terminated && o.0 < self.str_sections[1].len(), u32::try_from(o.0)) {
+            let readable_later = self.str_terminated && o.0 < self.str_sections[1].len();
+            if let Some(o32) = u32::try_from(o.0).ok().filter(|_| readable_later) {
                 let i = self.out.strings.len() as u32;
                 self.out.strings.push("");
                 self.out.str_offsets.push(o32);

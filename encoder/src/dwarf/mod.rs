@@ -35,7 +35,7 @@ mod index;
 mod types;
 mod variables;
 
-pub(crate) use index::{str_at, Die};
+pub(crate) use index::{section_str, Die};
 use index::{Node, Slot, UnitDies};
 
 /// `DW_TAG_LLVM_annotation` (clang's carrier of `btf_decl_tag` and `btf_type_tag`).
