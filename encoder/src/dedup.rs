@@ -259,6 +259,18 @@ impl Store {
         }
     }
 
+    /// Appends types `from..to` of `other` as they are (names and references unchanged).
+    fn copy_from(&mut self, other: &Store, from: u32, to: u32) {
+        for id in from..to.min(other.len()) {
+            let data = other.data(id);
+            self.hdr.push(Hdr {
+                at: self.words.len() as u32,
+                ..other.hdr[id as usize]
+            });
+            self.words.extend_from_slice(data);
+        }
+    }
+
     /// Appends a type; `name` maps its names to string ids, `r` its references to ids.
     pub(crate) fn push(
         &mut self,
@@ -762,6 +774,194 @@ pub(crate) struct Dedup<'s> {
     /// Phase 5's stack buffers, kept between roots.
     #[allow(clippy::type_complexity)]
     ref_bufs: (Vec<(u32, usize, usize, usize)>, Vec<usize>, Vec<usize>),
+    /// Set by an [`Incremental`] run: watch for decisions that depend on the candidate table's
+    /// order (see there), and record one in `order_sensitive`.
+    detect: bool,
+    order_sensitive: bool,
+}
+
+/// A [`Dedup`] between two units of an [`Incremental`] run: everything but the store.
+struct Parked {
+    start: u32,
+    hypot_list: Vec<u32>,
+    adjust_canon: bool,
+    table: Table,
+    flavor: Flavor,
+    strict: bool,
+    cycle: Option<u32>,
+    cands: Vec<u32>,
+    stack: Vec<(u32, u32)>,
+    checks: u64,
+    steps: u64,
+    #[allow(clippy::type_complexity)]
+    ref_bufs: (Vec<(u32, usize, usize, usize)>, Vec<usize>, Vec<usize>),
+    detect: bool,
+    order_sensitive: bool,
+}
+
+/// Phases 2 and 3 (primitive types, then structs/unions/typedefs) unit by unit while the walk
+/// is still reading later units, instead of over all types once they are in.
+///
+/// For a unit's types this is the same work in the same state as the whole-graph run: phase 3
+/// of a unit only visits that unit's types and canonical types of earlier units (a unit's
+/// references stay inside it), and phase 2 of later units does not touch those. What differs
+/// is the candidate table's size when a unit is looked up (the whole-graph run has every unit's
+/// primitive types in it by then), so its chains can be in another order (they reverse each
+/// time the table grows). The order decides the outcome only where two candidates would both
+/// be accepted: phase 3 checks the remaining shallow-equal candidates after the first
+/// equivalent one (2,331 extra checks on a 6.12 vmlinux, which has no such case), phase 2
+/// counts an enum's compatible candidates. Any such case, a reference into another unit (LTO,
+/// `dwz`), an array index type not known yet, a base (split BTF) or an error gives the
+/// incremental run up, and [`Incremental::finish`] deduplicates the whole graph from scratch
+/// as [`Dedup::run`] does: the result is the whole-graph run's in every case.
+pub(crate) struct Incremental {
+    parked: Option<Parked>,
+    /// Ids below this are through phases 2 and 3.
+    done: u32,
+    given_up: Option<&'static str>,
+    /// CPU time spent in [`Incremental::advance`] (for `BTFENC_TIMING`).
+    pub(crate) cpu_ns: u64,
+}
+
+impl fmt::Debug for Incremental {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Incremental(done {}, given up: {:?})", self.done, self.given_up)
+    }
+}
+
+impl Incremental {
+    /// An incremental run over a graph without a base (ids from 1), in `flavor`; `strict` as
+    /// in [`Dedup::run`].
+    pub(crate) fn new(flavor: Flavor, strict: bool) -> Incremental {
+        Incremental {
+            parked: Some(Parked {
+                start: 1,
+                hypot_list: Vec::new(),
+                adjust_canon: false,
+                table: Table::default(),
+                flavor,
+                strict,
+                cycle: None,
+                cands: Vec::new(),
+                stack: Vec::new(),
+                checks: 0,
+                steps: 0,
+                ref_bufs: Default::default(),
+                detect: true,
+                order_sensitive: false,
+            }),
+            done: 1,
+            given_up: None,
+            cpu_ns: 0,
+        }
+    }
+
+    /// Stops the incremental run: [`Incremental::finish`] will deduplicate from scratch.
+    pub(crate) fn give_up(&mut self, why: &'static str) {
+        if self.given_up.is_none() {
+            self.given_up = Some(why);
+            self.parked = None;
+        }
+    }
+
+    /// Why the run was given up, if it was.
+    pub(crate) fn given_up(&self) -> Option<&'static str> {
+        self.given_up
+    }
+
+    /// Runs phases 2 and 3 over the ids appended to `st` since the last call (a whole unit).
+    pub(crate) fn advance(&mut self, st: &mut Store) {
+        let Some(parked) = self.parked.take() else {
+            return;
+        };
+        let n = st.len();
+        if u64::from(n) > u64::from(MAX_ID) {
+            self.give_up("too many types");
+            return;
+        }
+        let c0 = thread_cpu_ns();
+        let from = self.done;
+        init_maps(st, from as usize);
+        let mut d = Dedup::resume(st, parked);
+        let r = (from..n)
+            .try_for_each(|id| d.prim(id))
+            .and_then(|()| (from..n).try_for_each(|id| d.struct_type(id)));
+        let why = match r {
+            Err(_) => Some("an error"),
+            Ok(()) if d.order_sensitive => Some("a decision that depends on the candidate order"),
+            Ok(()) if d.cycle.is_some() => Some("a cycle in the canonical map"),
+            Ok(()) => None,
+        };
+        let parked = d.park();
+        self.cpu_ns += thread_cpu_ns().saturating_sub(c0);
+        match why {
+            Some(why) => self.give_up(why),
+            None => {
+                self.parked = Some(parked);
+                self.done = n;
+            }
+        }
+    }
+
+    /// The deduplicated state of `st`, as [`Dedup::run`]`(st, 1, strict, flavor)` gives it.
+    pub(crate) fn finish(
+        mut self,
+        st: &mut Store,
+        flavor: Flavor,
+        strict: bool,
+    ) -> Result<Dedup<'_>, DedupError> {
+        self.advance(st);
+        match self.parked {
+            Some(parked) => {
+                let mut d = Dedup::resume(st, parked);
+                d.detect = false;
+                d.later_phases()?;
+                Ok(d)
+            }
+            None => Dedup::run(st, 1, strict, flavor),
+        }
+    }
+}
+
+/// `BTFENC_TIMING`'s lines for the phases: wall and thread CPU time since the last lap.
+struct Laps {
+    timing: bool,
+    wall: std::time::Instant,
+    cpu: u64,
+}
+
+impl Laps {
+    fn start() -> Laps {
+        Laps {
+            timing: std::env::var_os("BTFENC_TIMING").is_some(),
+            wall: std::time::Instant::now(),
+            cpu: thread_cpu_ns(),
+        }
+    }
+
+    fn lap(&mut self, what: &str) {
+        if self.timing {
+            let cpu = thread_cpu_ns();
+            eprintln!(
+                "btfenc: dedup {what} {:?} (cpu {:.1} ms)",
+                self.wall.elapsed(),
+                cpu.saturating_sub(self.cpu) as f64 / 1e6
+            );
+            (self.wall, self.cpu) = (std::time::Instant::now(), cpu);
+        }
+    }
+}
+
+/// Marks ids from `from` on as not processed (VAR and DATASEC are their own canonical).
+fn init_maps(st: &mut Store, from: usize) {
+    for (id, h) in st.hdr.iter_mut().enumerate().skip(from) {
+        h.hypot = UNPROCESSED;
+        h.map = if id == 0 || matches!((h.info & 0x1f) as u8, VAR | DATASEC) {
+            id as u32
+        } else {
+            UNPROCESSED
+        };
+    }
 }
 
 impl fmt::Debug for Dedup<'_> {
@@ -784,67 +984,98 @@ impl<'s> Dedup<'s> {
             return Err(DedupError::TooMany { count: n as usize });
         }
         let start = start.clamp(1, n.max(1));
-        for (id, h) in st.hdr.iter_mut().enumerate() {
-            h.hypot = UNPROCESSED;
-            h.map = if id == 0 || matches!((h.info & 0x1f) as u8, VAR | DATASEC) {
-                id as u32
-            } else {
-                UNPROCESSED
-            };
-        }
-        let mut d = Dedup {
+        init_maps(st, 0);
+        let mut d = Dedup::resume(
             st,
-            start,
-            hypot_list: Vec::new(),
-            adjust_canon: false,
-            table: Table::default(),
-            strict,
-            flavor,
-            cycle: None,
-            cands: Vec::new(),
-            stack: Vec::new(),
-            checks: 0,
-            steps: 0,
-            ref_bufs: Default::default(),
-        };
-        let timing = std::env::var_os("BTFENC_TIMING").is_some();
-        let mut t = (std::time::Instant::now(), thread_cpu_ns());
-        let mut lap = |what: &str| {
-            if timing {
-                let cpu = thread_cpu_ns();
-                eprintln!(
-                    "btfenc: dedup {what} {:?} (cpu {:.1} ms)",
-                    t.0.elapsed(),
-                    cpu.saturating_sub(t.1) as f64 / 1e6
-                );
-                t = (std::time::Instant::now(), cpu);
-            }
-        };
+            Parked {
+                start,
+                hypot_list: Vec::new(),
+                adjust_canon: false,
+                table: Table::default(),
+                strict,
+                flavor,
+                cycle: None,
+                cands: Vec::new(),
+                stack: Vec::new(),
+                checks: 0,
+                steps: 0,
+                ref_bufs: Default::default(),
+                detect: false,
+                order_sensitive: false,
+            },
+        );
+        let mut lap = Laps::start();
         d.prep()?;
         for id in start..n {
             d.prim(id)?;
         }
-        lap("base + primitive types");
+        lap.lap("base + primitive types");
         for id in start..n {
             d.struct_type(id)?;
         }
-        lap("structs/unions/typedefs");
-        if timing {
+        lap.lap("structs/unions/typedefs");
+        d.later_phases()?;
+        Ok(d)
+    }
+
+    fn resume(st: &'s mut Store, p: Parked) -> Dedup<'s> {
+        Dedup {
+            st,
+            start: p.start,
+            hypot_list: p.hypot_list,
+            adjust_canon: p.adjust_canon,
+            table: p.table,
+            flavor: p.flavor,
+            strict: p.strict,
+            cycle: p.cycle,
+            cands: p.cands,
+            stack: p.stack,
+            checks: p.checks,
+            steps: p.steps,
+            ref_bufs: p.ref_bufs,
+            detect: p.detect,
+            order_sensitive: p.order_sensitive,
+        }
+    }
+
+    fn park(self) -> Parked {
+        Parked {
+            start: self.start,
+            hypot_list: self.hypot_list,
+            adjust_canon: self.adjust_canon,
+            table: self.table,
+            flavor: self.flavor,
+            strict: self.strict,
+            cycle: self.cycle,
+            cands: self.cands,
+            stack: self.stack,
+            checks: self.checks,
+            steps: self.steps,
+            ref_bufs: self.ref_bufs,
+            detect: self.detect,
+            order_sensitive: self.order_sensitive,
+        }
+    }
+
+    /// Phases 4 and 5, once phases 2 and 3 are through every type.
+    fn later_phases(&mut self) -> Result<(), DedupError> {
+        let mut lap = Laps::start();
+        if lap.timing {
             eprintln!(
                 "btfenc: dedup {} equivalence checks, {} pairs visited",
-                d.checks, d.steps
+                self.checks, self.steps
             );
         }
-        d.resolve_fwds();
-        lap("forward resolution");
-        for id in start..n {
-            d.ref_type(id)?;
+        self.resolve_fwds();
+        lap.lap("forward resolution");
+        for id in self.start..self.st.len() {
+            self.ref_type(id)?;
         }
-        lap("reference types");
-        if let Some(id) = d.cycle {
+        lap.lap("reference types");
+        if let Some(id) = self.cycle {
             return Err(DedupError::MapCycle { id });
         }
-        Ok(d)
+        Ok(())
     }
 
     /// The canonical id of `id` (an id below `start`, or a new id that is its own canonical).
@@ -1025,6 +1256,9 @@ impl<'s> Dedup<'s> {
             ENUM | ENUM64 => {
                 let key = self.key_enum(id);
                 self.table.cands(key, &mut cands);
+                if self.detect && self.enum_order_matters(id, &cands) {
+                    self.order_sensitive = true;
+                }
                 for &c in &cands {
                     if self.equal_enum(id, c) {
                         new = c;
@@ -1071,6 +1305,32 @@ impl<'s> Dedup<'s> {
         Ok(())
     }
 
+    /// For an incremental run: whether the order of enum `id`'s candidates decides where some
+    /// type ends up (see [`Incremental`]). A forward enum merges into the first compatible
+    /// candidate; a full one merges into its equal one and redirects the forward enums met
+    /// before it. Only the final canonical counts, not the chain of `map` that leads there.
+    fn enum_order_matters(&mut self, id: u32, cands: &[u32]) -> bool {
+        let compat: Vec<u32> = cands
+            .iter()
+            .copied()
+            .filter(|&c| self.compat_enum(id, c))
+            .collect();
+        if compat.len() < 2 {
+            return false;
+        }
+        let target = if self.is_enum_fwd(id) {
+            compat[0]
+        } else {
+            // Without an equal one, every compatible forward enum is redirected to `id`.
+            match compat.iter().copied().find(|&c| self.equal_enum(id, c)) {
+                Some(e) => e,
+                None => return false,
+            }
+        };
+        let target = self.resolve(target);
+        compat.iter().any(|&c| self.resolve(c) != target)
+    }
+
     // ---- phase 3 ----
 
     fn struct_type(&mut self, id: u32) -> Result<(), DedupError> {
@@ -1089,13 +1349,8 @@ impl<'s> Dedup<'s> {
         let mut cands = std::mem::take(&mut self.cands);
         self.table.cands(key, &mut cands);
         let mut new = id;
-        for &c in &cands {
-            let shallow = if kind == TYPEDEF {
-                self.st.name(id) == self.st.name(c) && self.st.info(id) == self.st.info(c)
-            } else {
-                self.shallow_equal_struct(id, c)
-            };
-            if !shallow {
+        for (i, &c) in cands.iter().enumerate() {
+            if !self.shallow_candidate(kind, id, c) {
                 continue;
             }
             self.clear_hypot();
@@ -1107,6 +1362,9 @@ impl<'s> Dedup<'s> {
                     return Err(e);
                 }
                 Err(_) => continue,
+            }
+            if self.detect {
+                self.check_unique(kind, id, c, &cands[i + 1..]);
             }
             self.merge_hypot();
             if self.adjust_canon {
@@ -1121,6 +1379,41 @@ impl<'s> Dedup<'s> {
             self.table.add(key, id);
         }
         Ok(())
+    }
+
+    /// Whether canonical `c` can be `id`'s (a struct/union/typedef) at all: same name, kind and
+    /// size, and for structs the same member names and offsets.
+    fn shallow_candidate(&self, kind: u8, id: u32, c: u32) -> bool {
+        if kind == TYPEDEF {
+            self.st.name(id) == self.st.name(c) && self.st.info(id) == self.st.info(c)
+        } else {
+            self.shallow_equal_struct(id, c)
+        }
+    }
+
+    /// For an incremental run: `id` was found equivalent to `c`, and the check's hypothetical
+    /// map is about to be merged. If a candidate after `c` (in `rest`) is equivalent too, the
+    /// table's order chose between them (see [`Incremental`]): record that. Then the check of
+    /// `c` is repeated, so the merge sees its map.
+    fn check_unique(&mut self, kind: u8, id: u32, c: u32, rest: &[u32]) {
+        let mut checked = false;
+        for &r in rest {
+            if !self.shallow_candidate(kind, id, r) {
+                continue;
+            }
+            checked = true;
+            self.clear_hypot();
+            if matches!(self.is_equiv(id, r), Ok(true)) {
+                self.order_sensitive = true;
+                break;
+            }
+        }
+        if checked {
+            self.clear_hypot();
+            if !matches!(self.is_equiv(id, c), Ok(true)) {
+                self.order_sensitive = true;
+            }
+        }
     }
 
     fn clear_hypot(&mut self) {
@@ -1509,6 +1802,52 @@ fn fwd_kind(kflag: bool) -> u8 {
 /// where it is, e.g. a struct member that is a VAR).
 pub fn dedup_btf_flavor(btf: &Btf, flavor: Flavor) -> Result<Btf, DedupError> {
     let start = btf.first_id().0;
+    dedup_with(btf, |st| Dedup::run(st, start, true, flavor))
+}
+
+/// [`dedup_btf_flavor`] (or its lenient variant, which leaves what it cannot deduplicate as it
+/// is, as the encoder's graph does) done the way the encoder does it: phases 2 and 3 unit by
+/// unit through [`Incremental`], where unit `k` is ids `units[k]..units[k + 1]` (the last to the
+/// end) and no unit refers into another; with no units, over the whole graph at once. Also
+/// says why the incremental run was given up, if it was. For tests: the result must be the
+/// whole-graph run's. `btf` has no base.
+#[doc(hidden)]
+pub fn dedup_btf_units(
+    btf: &Btf,
+    flavor: Flavor,
+    strict: bool,
+    units: &[u32],
+) -> Result<(Btf, Option<&'static str>), DedupError> {
+    if btf.first_id().0 != 1 {
+        return Ok((dedup_btf_flavor(btf, flavor)?, Some("a base")));
+    }
+    if units.is_empty() {
+        return Ok((dedup_with(btf, |st| Dedup::run(st, 1, strict, flavor))?, None));
+    }
+    let mut why = None;
+    let out = dedup_with(btf, |st| {
+        let all = std::mem::replace(st, Store::new());
+        let mut inc = Incremental::new(flavor, strict);
+        let ends = units.iter().skip(1).copied().chain([all.len()]);
+        let mut from = 1;
+        for end in ends {
+            st.copy_from(&all, from, end);
+            from = end.max(from);
+            inc.advance(st);
+        }
+        st.copy_from(&all, from, all.len());
+        why = inc.given_up();
+        inc.finish(st, flavor, strict)
+    })?;
+    Ok((out, why))
+}
+
+/// Builds the store of `btf`, deduplicates it with `run` and writes the canonical types.
+fn dedup_with(
+    btf: &Btf,
+    run: impl for<'s> FnOnce(&'s mut Store) -> Result<Dedup<'s>, DedupError>,
+) -> Result<Btf, DedupError> {
+    let start = btf.first_id().0;
     let count = btf.type_count();
     let mut strings = Strings::new();
     let mut st = Store::new();
@@ -1519,7 +1858,7 @@ pub fn dedup_btf_flavor(btf: &Btf, flavor: Flavor) -> Result<Btf, DedupError> {
         };
         st.push(t, |s| strings.intern(btf.str(s)), |r| r.0);
     }
-    let mut d = Dedup::run(&mut st, start, true, flavor)?;
+    let mut d = run(&mut st)?;
     // Compaction: canonical new types keep their order and get consecutive ids.
     let mut new_id = vec![u32::MAX; count as usize];
     let mut next = start;

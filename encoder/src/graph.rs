@@ -1,7 +1,7 @@
 //! The type graph: every type of the base (if any) and of all CUs as one id space, and its
 //! deduplication into canonical types.
 
-use crate::dedup::{Dedup, Flavor, Store, Strings};
+use crate::dedup::{Dedup, Flavor, Incremental, Store, Strings};
 use crate::dwarf::CuOut;
 use crate::fx::HashMap;
 use crate::report::Report;
@@ -21,6 +21,8 @@ pub(crate) struct Graph {
     ids: NodeIds,
     /// Once [`Graph::into_canonical`]: each original node's canonical node in the compact graph.
     class: Option<Vec<u32>>,
+    /// Deduplication begun while the units came in (no base), for [`dedup`] to complete.
+    inc: Option<Incremental>,
 }
 
 /// Which node each unit's local type ids are before dedup: a copy small enough to hand to
@@ -117,6 +119,7 @@ impl Graph {
             nb: self.nb,
             ids: self.ids,
             class: Some(class),
+            inc: None,
         };
         (g, (0..next).collect())
     }
@@ -180,6 +183,8 @@ pub(crate) struct Builder {
     /// Per unit: (`.debug_info` offset, placeholder local ids and the offsets they name).
     foreign: Vec<(u64, Vec<(TypeId, u64)>)>,
     ids: Vec<u32>,
+    /// Phases 2 and 3 of dedup, run on each unit as it is pushed (graphs without a base).
+    inc: Option<Incremental>,
     timing: bool,
     cpu_strings: u64,
     cpu_push: u64,
@@ -217,6 +222,7 @@ impl Builder {
             wanted_dies: None,
             foreign: Vec::new(),
             ids: Vec::new(),
+            inc: base.is_none().then(|| Incremental::new(Flavor::Upstream, false)),
             timing,
             cpu_strings: 0,
             cpu_push: 0,
@@ -265,6 +271,15 @@ impl Builder {
             },
         );
         self.index_pending |= index_pending;
+        if let Some(inc) = &mut self.inc {
+            // Both are only resolved in `finish`: until then the unit's types are incomplete.
+            if !cu.foreign.is_empty() {
+                inc.give_up("a reference into another unit");
+            } else if self.index_pending {
+                inc.give_up("arrays before the first unit with an int");
+            }
+            inc.advance(&mut self.st);
+        }
         self.weak.extend_from_slice(&cu.weak);
         self.foreign.push((cu.offset, std::mem::take(&mut cu.foreign)));
         // What the later stages do not need.
@@ -381,6 +396,15 @@ impl Builder {
                 self.strings.len(),
                 self.started.elapsed()
             );
+            if let Some(inc) = &self.inc {
+                match inc.given_up() {
+                    None => eprintln!(
+                        "btfenc: dedup of primitive types and structs unit by unit: cpu {:.1} ms (while the walk ran)",
+                        inc.cpu_ns as f64 / 1e6
+                    ),
+                    Some(why) => eprintln!("btfenc: dedup unit by unit given up: {why}"),
+                }
+            }
         }
         Graph {
             st: self.st,
@@ -392,6 +416,7 @@ impl Builder {
                 foreign,
             },
             class: None,
+            inc: self.inc,
         }
     }
 }
@@ -401,7 +426,11 @@ pub(crate) fn dedup(g: &mut Graph, report: &mut Report, timing: bool) -> Vec<u32
     let nodes = g.st.len();
     let t_dedup = std::time::Instant::now();
     let cpu_dedup = crate::dedup::thread_cpu_ns();
-    let canon: Vec<u32> = match Dedup::run(&mut g.st, g.nb, false, Flavor::Upstream) {
+    let done = match g.inc.take() {
+        Some(inc) => inc.finish(&mut g.st, Flavor::Upstream, false),
+        None => Dedup::run(&mut g.st, g.nb, false, Flavor::Upstream),
+    };
+    let canon: Vec<u32> = match done {
         Ok(mut d) => {
             let c = (0..nodes).map(|n| d.canonical(n)).collect();
             if timing {

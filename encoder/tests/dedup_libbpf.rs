@@ -23,7 +23,7 @@ mod support;
 
 use btf::types::*;
 use btf::{Btf, TypeData, TypeId};
-use encoder::dedup::{dedup_btf_flavor, Flavor};
+use encoder::dedup::{dedup_btf_flavor, dedup_btf_units, Flavor};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -425,4 +425,126 @@ fn kernel_accepts() {
     // SAFETY: fd is a descriptor this test owns; dropping the OwnedFd closes it once.
     drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     println!("{path}: loaded by the kernel ({} bytes)", raw.len());
+}
+
+// ---- unit by unit ----
+//
+// btfenc runs phases 2 and 3 on each unit as the walk hands it over (`dedup::Incremental`);
+// the result must be the whole-graph run's whatever the units hold, including where the
+// candidate table's order decides (then the incremental run gives up and starts over).
+
+/// Deduplicates `input` whole and unit by unit (units start at `units`), strict and lenient,
+/// and asserts the same output; returns why the lenient unit-by-unit run gave up, if it did.
+fn same_unit_by_unit(label: &str, input: &Btf, units: &[u32]) -> Option<&'static str> {
+    let mut why = None;
+    for strict in [true, false] {
+        let whole = dedup_btf_units(input, Flavor::Upstream, strict, &[]);
+        let parts = dedup_btf_units(input, Flavor::Upstream, strict, units);
+        match (whole, parts) {
+            (Ok((whole, _)), Ok((parts, w))) => {
+                assert_same(&format!("{label} (strict {strict})"), &whole, &parts);
+                why = w;
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{label}"),
+            (a, b) => panic!("{label} (strict {strict}): whole {a:?}, unit by unit {b:?}"),
+        }
+    }
+    why
+}
+
+/// `parts` appended one after the other, and where each starts.
+fn units_of(parts: &[&Btf]) -> (Btf, Vec<u32>) {
+    let mut all = Btf::new(None);
+    let mut starts = Vec::new();
+    for p in parts {
+        starts.push(all.type_count());
+        all.append(p);
+    }
+    (all, starts)
+}
+
+#[test]
+fn kernel_slices_unit_by_unit() {
+    let v = vmlinux();
+    // Units that see overlapping parts of the kernel, some structs only declared (as CUs do):
+    // nothing for the table's order to decide, so the whole run is incremental.
+    let pick = |names: &[&str], fwd: &[&str]| {
+        let mut b = Btf::new(None);
+        let fwd: BTreeSet<String> = fwd.iter().map(|s| s.to_string()).collect();
+        copy_closure(&mut b, &v, &structs_named(&v, names), &fwd);
+        b
+    };
+    let a = pick(&["task_struct", "file"], &["sk_buff", "net_device", "inode", "page"]);
+    let b = pick(&["sk_buff", "file", "bpf_prog"], &[]);
+    let c = pick(&["net_device", "inode"], &["task_struct", "file", "bpf_prog"]);
+    let (all, starts) = units_of(&[&a, &b, &c, &a, &b]);
+    let why = same_unit_by_unit("kernel slices", &all, &starts);
+    assert_eq!(why, None, "the incremental run gave up");
+    let (twice, starts) = units_of(&[&v, &a, &v]);
+    same_unit_by_unit("vmlinux, a slice, vmlinux", &twice, &starts);
+}
+
+/// Unit 1 and unit 2 each define `enum e` with other values, unit 3 only declares it: the
+/// declaration merges into whichever definition comes first in the candidate table. Between
+/// them, `pad` structs in unit 2 grow the table (the whole-graph run has not added them when
+/// unit 3's enum is looked up; the incremental run has), so for some `pad` the two runs see the
+/// definitions in opposite orders.
+fn enum_declared_after_two_definitions(pad: u32) -> (Btf, Vec<u32>) {
+    let unit = |values: &[u32], pad: u32| {
+        let mut b = Btf::new(None);
+        let (e, x) = (b.add_str("e"), b.add_str("x"));
+        let int = b.add_str("int");
+        let values: Vec<EnumValue> =
+            values.iter().map(|&value| EnumValue { name: x, value }).collect();
+        let declared = values.is_empty();
+        let en = b.add_type(Type {
+            name: e,
+            data: TypeData::Enum(Enum { size: 4, signed: false, values }),
+        });
+        // Something that refers to the declaration, so the output shows where it went.
+        if declared {
+            let te = b.add_str("te");
+            b.add_type(Type { name: te, data: TypeData::Typedef(en) });
+        }
+        let i = b.add_type(Type {
+            name: int,
+            data: TypeData::Int(Int { size: 4, encoding: IntEncoding::SIGNED, bit_offset: 0, bits: 32 }),
+        });
+        for k in 0..pad {
+            let name = b.add_str(&format!("pad{k}"));
+            let m = b.add_str("m");
+            b.add_type(Type {
+                name,
+                data: TypeData::Struct(Composite {
+                    size: 4,
+                    bitfield_encoding: false,
+                    members: vec![Member { name: m, ty: i, bit_offset: 0, bitfield_size: 0 }],
+                }),
+            });
+        }
+        b
+    };
+    units_of(&[&unit(&[1], 0), &unit(&[2], pad), &unit(&[], 0)])
+}
+
+#[test]
+fn enum_order_gives_the_incremental_run_up() {
+    for pad in 0..12 {
+        let (all, starts) = enum_declared_after_two_definitions(pad);
+        let why = same_unit_by_unit(&format!("enum after {pad} structs"), &all, &starts);
+        assert_eq!(why, Some("a decision that depends on the candidate order"), "pad {pad}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Random graphs as units, repeated and interleaved so that copies meet FWDs, same-name
+    /// structs of other units and enums with and without values.
+    #[test]
+    fn generated_unit_by_unit(a in prop::collection::vec(gene(), 1..40), b in prop::collection::vec(gene(), 1..40), c in prop::collection::vec(gene(), 1..20)) {
+        let (ga, gb, gc) = (build(&a), build(&b), build(&c));
+        let (all, starts) = units_of(&[&ga, &gb, &ga, &gc, &gb, &ga]);
+        same_unit_by_unit("generated units", &all, &starts);
+    }
 }
