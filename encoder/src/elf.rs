@@ -20,6 +20,10 @@ pub(crate) struct RelocMap {
 
 impl RelocMap {
     fn apply(&self, offset: usize, value: u64) -> u64 {
+        // Executables (a vmlinux) have none: every string and section offset comes here.
+        if self.map.is_empty() {
+            return value;
+        }
         match self.map.get(&offset) {
             Some(&(v, true)) => value.wrapping_add(v),
             Some(&(v, false)) => v,

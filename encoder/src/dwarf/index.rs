@@ -432,23 +432,23 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
     }
 
-    /// The interned `DW_AT_name` of a DIE. Names in `.debug_str` are first looked up by offset
-    /// (the linker merges identical strings, so the same name has the same offset): a name seen
-    /// before in the unit costs neither reading its bytes nor hashing them.
+    /// The `DW_AT_name` of a DIE as a unit string. A name in `.debug_str` is neither read nor
+    /// looked up here: the unit keeps its offset, and the graph reads the text the first time
+    /// any unit names that offset (the linker merges identical strings; a kernel's units name
+    /// 65 k distinct strings 10 M times, 8 M of them distinct within their unit, so looking a
+    /// name up per unit would mostly insert). Two DIEs of a unit may then hold different unit
+    /// strings for one name: nothing compares a unit's string ids, the graph interns them.
     pub(super) fn name_ref(&mut self, e: &Die<'a>) -> Result<StrRef> {
         if let Some(AttributeValue::DebugStrRef(o)) = self.attr(e, DW_AT_name)? {
-            if let Some(&i) = self.str_at.get(&o.0) {
-                return Ok(StrRef(i));
-            }
-            // Its text is not read here: the graph reads it from `.debug_str` the first time
-            // any unit names this offset (a kernel's units name 65 k distinct strings 20 M
-            // times). That needs the offset to be inside a section whose last string ends.
+            // Readable later only when the offset is inside a section whose last string ends.
             let readable_later = self.str_terminated && o.0 < self.str_sections[1].len();
             if let Some(o32) = u32::try_from(o.0).ok().filter(|_| readable_later) {
                 let i = self.out.strings.len() as u32;
                 self.out.strings.push("");
                 self.out.str_offsets.push(o32);
-                self.str_at.insert(o.0, i);
+                return Ok(StrRef(i));
+            }
+            if let Some(&i) = self.str_at.get(&o.0) {
                 return Ok(StrRef(i));
             }
             let s = self.name(e)?;
