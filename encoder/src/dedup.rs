@@ -1310,6 +1310,12 @@ impl<'s> Dedup<'s> {
     /// candidate; a full one merges into its equal one and redirects the forward enums met
     /// before it. Only the final canonical counts, not the chain of `map` that leads there.
     fn enum_order_matters(&mut self, id: u32, cands: &[u32]) -> bool {
+        // Two full enums are compatible only when equal, and one is canonical at most: without
+        // a forward enum on either side there is nothing to order (the common case, and the
+        // cheap test: anonymous enums all share one key).
+        if !self.is_enum_fwd(id) && !cands.iter().any(|&c| self.is_enum_fwd(c)) {
+            return false;
+        }
         let compat: Vec<u32> = cands
             .iter()
             .copied()
