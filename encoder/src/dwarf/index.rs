@@ -218,6 +218,14 @@ impl<'a> Attrs<'a> {
         self.kept.push(Kept { name, kind, value });
     }
 
+    /// The kept entry of attribute `at` among entries `start .. start + len`: the accessors
+    /// that want an integer read it without building a gimli value (64 bytes with our reader).
+    #[inline]
+    fn find(&self, start: u32, len: u32, at: DwAt) -> Option<Kept> {
+        let list = self.kept.get(start as usize..start as usize + len as usize)?;
+        list.iter().find(|k| k.name == at).copied()
+    }
+
     /// The value of attribute `at` among entries `start .. start + len`, as gimli gives it.
     fn get(&self, start: u32, len: u32, at: DwAt) -> Option<AttributeValue<Reader<'a>>> {
         use AttributeValue as V;
@@ -439,7 +447,10 @@ impl<'a, 'u> Walker<'a, 'u> {
     /// name up per unit would mostly insert). Two DIEs of a unit may then hold different unit
     /// strings for one name: nothing compares a unit's string ids, the graph interns them.
     pub(super) fn name_ref(&mut self, e: &Die<'a>) -> Result<StrRef> {
-        if let Some(AttributeValue::DebugStrRef(o)) = self.attr(e, DW_AT_name)? {
+        if let Some(o) = self.kept(e, DW_AT_name).and_then(|k| match k.kind {
+            KeptKind::DebugStrRef => Some(gimli::DebugStrOffset(k.value as usize)),
+            _ => None,
+        }) {
             // Readable later only when the offset is inside a section whose last string ends.
             let readable_later = self.str_terminated && o.0 < self.str_sections[1].len();
             if let Some(o32) = u32::try_from(o.0).ok().filter(|_| readable_later) {
@@ -458,6 +469,15 @@ impl<'a, 'u> Walker<'a, 'u> {
         }
         let s = self.name(e)?;
         Ok(self.intern_in(s))
+    }
+
+    /// The kept entry of attribute `at` of `e`, if it has it.
+    #[inline]
+    fn kept(&self, e: &Die<'a>, at: DwAt) -> Option<Kept> {
+        if e.mask & attr_bit(at) == 0 {
+            return None;
+        }
+        self.attrs.borrow().find(e.start, e.len, at)
     }
 
     pub(super) fn attr(&self, e: &Die<'a>, at: DwAt) -> Result<Option<AttributeValue<Reader<'a>>>> {
@@ -502,7 +522,20 @@ impl<'a, 'u> Walker<'a, 'u> {
     }
 
     pub(super) fn udata(&self, e: &Die<'a>, at: DwAt) -> Result<Option<u64>> {
-        Ok(self.attr(e, at)?.and_then(|v| v.udata_value()))
+        // As gimli's `udata_value`: the data forms as unsigned, sdata only when not negative.
+        Ok(match self.kept(e, at) {
+            None => None,
+            Some(k) => match k.kind {
+                KeptKind::Udata
+                | KeptKind::Data1
+                | KeptKind::Data2
+                | KeptKind::Data4
+                | KeptKind::Data8 => Some(k.value),
+                KeptKind::Sdata => Some(k.value).filter(|&v| v as i64 >= 0),
+                KeptKind::Full => self.attr(e, at)?.and_then(|v| v.udata_value()),
+                _ => None,
+            },
+        })
     }
 
     /// A constant attribute read as signed: `DW_FORM_sdata` directly, fixed-size forms as the
@@ -521,8 +554,8 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     pub(super) fn flag(&self, e: &Die<'a>, at: DwAt) -> Result<bool> {
         Ok(matches!(
-            self.attr(e, at)?,
-            Some(AttributeValue::Flag(true))
+            self.kept(e, at),
+            Some(Kept { kind: KeptKind::Flag, value: 1, .. })
         ))
     }
 
@@ -538,6 +571,13 @@ impl<'a, 'u> Walker<'a, 'u> {
 
     /// A reference attribute, in this unit or (`DW_FORM_ref_addr`, LTO and Rust) another one.
     pub(super) fn ref_target(&self, e: &Die<'a>, at: DwAt) -> Result<Option<Target>> {
+        match self.kept(e, at) {
+            None => return Ok(None),
+            Some(Kept { kind: KeptKind::UnitRef, value, .. }) => {
+                return Ok(Some(Target::Local(UnitOffset(value as usize))))
+            }
+            _ => {}
+        }
         match self.attr(e, at)? {
             None => Ok(None),
             Some(AttributeValue::UnitRef(o)) => Ok(Some(Target::Local(o))),
