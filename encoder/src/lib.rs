@@ -278,6 +278,10 @@ fn encode_then(data: &[u8], opts: &Options, release: &dyn Fn(&[u8])) -> Result<E
     if timing {
         eprintln!("btfenc: merged at {:?}{}", t0.elapsed(), rss_note());
     }
+    // The units' function and variable candidates (millions of small allocations on a kernel)
+    // are freed on another thread while the caller writes the output (here, if no thread can
+    // be started: the closure is dropped with them).
+    let _ = std::thread::Builder::new().spawn(move || drop(cus));
     Ok(Encoded { btf, report })
 }
 
