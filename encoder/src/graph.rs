@@ -112,12 +112,23 @@ impl Graph {
             }
         }
         let weak = written.iter().map(|w| !w).collect();
+        let Graph {
+            st: old_st,
+            weak: old_weak,
+            strings,
+            nb,
+            ids,
+            ..
+        } = self;
+        // The pre-dedup records (220 MB on a kernel) are unmapped on another thread while this
+        // one goes on to emission (here, if no thread can be started).
+        let _ = std::thread::Builder::new().spawn(move || drop((old_st, old_weak)));
         let g = Graph {
             st,
             weak,
-            strings: self.strings,
-            nb: self.nb,
-            ids: self.ids,
+            strings,
+            nb,
+            ids,
             class: Some(class),
             inc: None,
         };
