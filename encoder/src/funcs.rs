@@ -163,16 +163,23 @@ impl Selection {
     /// The FUNCs to write, in the order of their first instance (CU, then DIE, like pahole's
     /// CU-order walk), once the graph is deduplicated and compacted (`g`, whose
     /// [`Graph::class_of`] maps the pre-dedup nodes, and `canon`, its canonical map). Every
-    /// function that gets none is added to `report.dropped` with its reason.
-    pub(crate) fn finish(self, g: &Graph, canon: &[u32], report: &mut Report) -> Vec<EmitFunc> {
+    /// function that gets none is added to `report.dropped` with its reason, except the text
+    /// of the reasons that show prototypes: [`PendingReasons`] renders those.
+    pub(crate) fn finish(
+        self,
+        g: &Graph,
+        canon: &[u32],
+        report: &mut Report,
+    ) -> (Vec<EmitFunc>, PendingReasons) {
         report.inline_only += self.inline_only;
         report.foreign_origin += self.foreign_origin;
         report.dropped.extend(self.early);
-        let mut protos = Prototypes {
+        let protos = Prototypes {
             g,
             canon,
             rendered: None,
         };
+        let mut pending = Vec::new();
         let mut funcs: Vec<((usize, u64), EmitFunc)> = Vec::new();
         for o in self.symbols {
             match o {
@@ -184,11 +191,18 @@ impl Selection {
                     func.proto = g.class_of(func.proto);
                     if let Some((protos_of, instances)) = compare {
                         let protos_of: Vec<u32> = protos_of.iter().map(|&n| g.class_of(n)).collect();
-                        if let Err((kind, reason)) = same_prototype(&func.name, &protos_of, &mut protos) {
+                        if let Some((a, b)) = differing_prototypes(&protos_of, &protos) {
+                            pending.push(Pending {
+                                at: report.dropped.len(),
+                                sym: func.name.clone(),
+                                definitions: protos_of.len(),
+                                a,
+                                b,
+                            });
                             report.dropped.push(Dropped {
                                 name: func.name,
-                                kind,
-                                reason,
+                                kind: DropKind::InconsistentPrototype,
+                                reason: String::new(),
                                 instances,
                             });
                             continue;
@@ -204,7 +218,56 @@ impl Selection {
         // FUNC order: by first instance (CU, DIE), like pahole's CU-order walk.
         funcs.sort_unstable_by_key(|&(first, _)| first);
         report.funcs = funcs.len();
-        funcs.into_iter().map(|(_, f)| f).collect()
+        (funcs.into_iter().map(|(_, f)| f).collect(), PendingReasons(pending))
+    }
+}
+
+/// The reasons of the symbols dropped because their definitions have different prototypes,
+/// whose text shows both prototypes as C. Rendering needs a BTF of the whole canonical graph
+/// (longer than the rest of the selection on a kernel), so the caller renders them beside
+/// emission and then fills them in.
+#[derive(Debug)]
+pub(crate) struct PendingReasons(Vec<Pending>);
+
+#[derive(Debug)]
+struct Pending {
+    /// Index of the reason's entry in `Report::dropped`.
+    at: usize,
+    sym: String,
+    definitions: usize,
+    /// Two of the prototype nodes that differ.
+    a: u32,
+    b: u32,
+}
+
+impl PendingReasons {
+    /// The reasons' texts, in order (`g` and `canon` as given to [`Selection::finish`]).
+    pub(crate) fn render(&self, g: &Graph, canon: &[u32]) -> Vec<String> {
+        let mut protos = Prototypes {
+            g,
+            canon,
+            rendered: None,
+        };
+        self.0
+            .iter()
+            .map(|p| {
+                let a = protos.render(p.a, &p.sym);
+                let b = protos.render(p.b, &p.sym);
+                format!(
+                    "{} definitions with different prototypes: `{a}` vs `{b}`",
+                    p.definitions
+                )
+            })
+            .collect()
+    }
+
+    /// Puts the texts from [`PendingReasons::render`] into the report.
+    pub(crate) fn fill(self, report: &mut Report, texts: Vec<String>) {
+        for (p, text) in self.0.into_iter().zip(texts) {
+            if let Some(d) = report.dropped.get_mut(p.at) {
+                d.reason = text;
+            }
+        }
     }
 }
 
@@ -458,22 +521,17 @@ fn parameters_where_the_abi_puts_them(list: &[&Inst<'_>], cus: &[CuOut]) -> Resu
     Ok(())
 }
 
-/// All instances have the same prototype: the same canonical return and parameter types
-/// (parameter names may differ).
-fn same_prototype(sym: &str, protos_of: &[u32], protos: &mut Prototypes<'_>) -> Result<(), Refusal> {
+/// Two instance prototypes that differ, if any do: all instances must have the same canonical
+/// return and parameter types (parameter names may differ).
+fn differing_prototypes(protos_of: &[u32], protos: &Prototypes<'_>) -> Option<(u32, u32)> {
     if protos_of.iter().all(|&p| p == protos_of[0]) {
-        return Ok(()); // One node (most symbols have one instance).
+        return None; // One node (most symbols have one instance).
     }
     let k0 = protos.key(protos_of[0]);
-    if let Some(other) = protos_of.iter().find(|&&p| protos.key(p) != k0) {
-        let a = protos.render(protos_of[0], sym);
-        let b = protos.render(*other, sym);
-        return Err((DropKind::InconsistentPrototype, format!(
-            "{} definitions with different prototypes: `{a}` vs `{b}`",
-            protos_of.len()
-        )));
-    }
-    Ok(())
+    protos_of
+        .iter()
+        .find(|&&p| protos.key(p) != k0)
+        .map(|&other| (protos_of[0], other))
 }
 
 /// A DWARF name whose every symbol is a clone (`foo.isra.0`) has no symbol `foo` to attach to;

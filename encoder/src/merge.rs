@@ -48,12 +48,20 @@ pub(crate) fn merge(
         eprintln!("btfenc: canonical graph of {} types; memory: {}", g.st.len(), graph::mem_status());
     }
     let t_emit = std::time::Instant::now();
-    let funcs = selection.finish(&g, &canon, report);
+    let (funcs, pending) = selection.finish(&g, &canon, report);
     if timing {
         eprintln!("btfenc: functions compared at {:?}; memory: {}", t_emit.elapsed(), graph::mem_status());
     }
-    let vars = vars::select(cus, elf, &g, feats);
-    let out = emit::emit(&g, &canon, &funcs, &vars, base.clone(), elf, report);
+    // The reasons that show prototypes are rendered on another thread meanwhile.
+    let (g, canon) = (&g, &canon);
+    let (out, texts) = std::thread::scope(|scope| {
+        let texts = scope.spawn(|| pending.render(g, canon));
+        let vars = vars::select(cus, elf, g, feats);
+        let out = emit::emit(g, canon, &funcs, &vars, base.clone(), elf, report);
+        let texts = texts.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (out, texts)
+    });
+    pending.fill(report, texts);
     if timing {
         eprintln!(
             "btfenc: functions, variables and emission {:?}",
