@@ -463,10 +463,11 @@ fn walk_all(
     };
     // `.debug_info` bytes before this offset were given back.
     let mut released = 0;
+    const RELEASE_STEP: usize = 4 << 20;
     // Takes unit i's result: its warnings, then the unit itself to the sink, then the bytes of
-    // `.debug_info` up to its end (the units before it are taken already) back to the system,
-    // and every 64 units the other DWARF sections' (what units still walking read of them
-    // faults in again).
+    // `.debug_info` up to its end (the units before it are taken already) back to the system
+    // once 4 MB have accumulated, and every 64 units the other DWARF sections' (what units
+    // still walking read of them faults in again).
     let mut take = |i: usize, r: Result<dwarf::CuOut>| -> Result<()> {
         let cu = r?;
         if cu.excluded {
@@ -479,9 +480,13 @@ fn walk_all(
             sink.unit(cu, str_sections[1]);
         }
         let end = unit_end(&headers[i]);
-        if let Some(bytes) = str_sections[0].get(released..end) {
-            release(bytes);
-            released = end;
+        // In steps of at least 4 MB: each release interrupts the other threads (the TLB entries
+        // of the dropped pages are flushed on every core), and a kernel has 2,573 units.
+        if end >= released + RELEASE_STEP || i + 1 == headers.len() {
+            if let Some(bytes) = str_sections[0].get(released..end) {
+                release(bytes);
+                released = end;
+            }
         }
         if i % 64 == 63 {
             for name in elf::DWARF_SECTIONS.iter().filter(|&&n| n != ".debug_info") {
