@@ -7,14 +7,15 @@
 //!   deduplicated by both, when libbpf loads it too.
 //! - odd: the rest drives a structured type graph (the parity test's builder: cycles through
 //!   structs, FWDs, same-name different structs, enum forwards), appended as A + B + A, and the
-//!   same graphs as split BTF over a deduplicated base.
+//!   same graphs as split BTF over a deduplicated base. A + B + A is also deduplicated unit by
+//!   unit as btfenc does (`dedup_btf_units`), which must give the whole-graph result.
 #![no_main]
 
 #[path = "../../encoder/tests/support/dedup_parity.rs"]
 mod support;
 
 use btf::Btf;
-use encoder::dedup::{dedup_btf_flavor, Flavor};
+use encoder::dedup::{dedup_btf_flavor, dedup_btf_units, Flavor};
 use libfuzzer_sys::arbitrary::{Result as ArbResult, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
@@ -48,6 +49,20 @@ fn check(label: &str, b: &Btf) {
     }
 }
 
+/// btfenc's way (`dedup_btf_units`: phases 2 and 3 unit by unit) against the whole graph at
+/// once, strict and lenient; panics on a difference.
+fn units_check(b: &Btf, units: &[u32]) {
+    for strict in [true, false] {
+        let whole = dedup_btf_units(b, Flavor::Upstream, strict, &[]);
+        let parts = dedup_btf_units(b, Flavor::Upstream, strict, units);
+        match (whole, parts) {
+            (Ok((w, _)), Ok((p, _))) => assert_same("unit by unit", &w, &p),
+            (Err(w), Err(p)) => assert_eq!(w.to_string(), p.to_string()),
+            (w, p) => panic!("strict {strict}: whole {w:?}, unit by unit {p:?}"),
+        }
+    }
+}
+
 fn genes(u: &mut Unstructured<'_>, max: usize) -> ArbResult<Vec<Gene>> {
     let n = u.int_in_range(1..=max)?;
     (0..n)
@@ -72,10 +87,13 @@ fn structured(data: &[u8]) -> ArbResult<()> {
     let b = build(&genes(&mut u, 48)?);
     check("graph a", &a);
     let mut all = Btf::new(None);
-    all.append(&a);
-    all.append(&b);
-    all.append(&a);
+    let mut units = Vec::new();
+    for g in [&a, &b, &a] {
+        units.push(all.type_count());
+        all.append(g);
+    }
     check("graphs a+b+a", &all);
+    units_check(&all, &units);
     if let Ok(base) = dedup_btf_flavor(&a, Flavor::Libbpf1_7) {
         let base = Arc::new(base);
         let mut copy = Btf::new(None);
