@@ -755,6 +755,11 @@ impl Table {
 /// The deduplication state over a [`Store`].
 pub(crate) struct Dedup<'s> {
     st: &'s mut Store,
+    s: State,
+}
+
+/// Everything of a [`Dedup`] but the store (kept between units by an [`Incremental`] run).
+struct State {
     /// First id that is deduplicated; ids below are a deduplicated base.
     start: u32,
     hypot_list: Vec<u32>,
@@ -780,23 +785,25 @@ pub(crate) struct Dedup<'s> {
     order_sensitive: bool,
 }
 
-/// A [`Dedup`] between two units of an [`Incremental`] run: everything but the store.
-struct Parked {
-    start: u32,
-    hypot_list: Vec<u32>,
-    adjust_canon: bool,
-    table: Table,
-    flavor: Flavor,
-    strict: bool,
-    cycle: Option<u32>,
-    cands: Vec<u32>,
-    stack: Vec<(u32, u32)>,
-    checks: u64,
-    steps: u64,
-    #[allow(clippy::type_complexity)]
-    ref_bufs: (Vec<(u32, usize, usize, usize)>, Vec<usize>, Vec<usize>),
-    detect: bool,
-    order_sensitive: bool,
+impl State {
+    fn new(start: u32, flavor: Flavor, strict: bool, detect: bool) -> State {
+        State {
+            start,
+            hypot_list: Vec::new(),
+            adjust_canon: false,
+            table: Table::default(),
+            flavor,
+            strict,
+            cycle: None,
+            cands: Vec::new(),
+            stack: Vec::new(),
+            checks: 0,
+            steps: 0,
+            ref_bufs: Default::default(),
+            detect,
+            order_sensitive: false,
+        }
+    }
 }
 
 /// Phases 2 and 3 (primitive types, then structs/unions/typedefs) unit by unit while the walk
@@ -815,7 +822,7 @@ struct Parked {
 /// incremental run up, and [`Incremental::finish`] deduplicates the whole graph from scratch
 /// as [`Dedup::run`] does: the result is the whole-graph run's in every case.
 pub(crate) struct Incremental {
-    parked: Option<Parked>,
+    parked: Option<State>,
     /// Ids below this are through phases 2 and 3.
     done: u32,
     given_up: Option<&'static str>,
@@ -834,22 +841,7 @@ impl Incremental {
     /// in [`Dedup::run`].
     pub(crate) fn new(flavor: Flavor, strict: bool) -> Incremental {
         Incremental {
-            parked: Some(Parked {
-                start: 1,
-                hypot_list: Vec::new(),
-                adjust_canon: false,
-                table: Table::default(),
-                flavor,
-                strict,
-                cycle: None,
-                cands: Vec::new(),
-                stack: Vec::new(),
-                checks: 0,
-                steps: 0,
-                ref_bufs: Default::default(),
-                detect: true,
-                order_sensitive: false,
-            }),
+            parked: Some(State::new(1, flavor, strict, true)),
             done: 1,
             given_up: None,
             cpu_ns: 0,
@@ -882,17 +874,17 @@ impl Incremental {
         let c0 = thread_cpu_ns();
         let from = self.done;
         init_maps(st, from as usize);
-        let mut d = Dedup::resume(st, parked);
+        let mut d = Dedup { st, s: parked };
         let r = (from..n)
             .try_for_each(|id| d.prim(id))
             .and_then(|()| (from..n).try_for_each(|id| d.struct_type(id)));
         let why = match r {
             Err(_) => Some("an error"),
-            Ok(()) if d.order_sensitive => Some("a decision that depends on the candidate order"),
-            Ok(()) if d.cycle.is_some() => Some("a cycle in the canonical map"),
+            Ok(()) if d.s.order_sensitive => Some("a decision that depends on the candidate order"),
+            Ok(()) if d.s.cycle.is_some() => Some("a cycle in the canonical map"),
             Ok(()) => None,
         };
-        let parked = d.park();
+        let parked = d.s;
         self.cpu_ns += thread_cpu_ns().saturating_sub(c0);
         match why {
             Some(why) => self.give_up(why),
@@ -913,8 +905,8 @@ impl Incremental {
         self.advance(st);
         match self.parked {
             Some(parked) => {
-                let mut d = Dedup::resume(st, parked);
-                d.detect = false;
+                let mut d = Dedup { st, s: parked };
+                d.s.detect = false;
                 d.later_phases()?;
                 Ok(d)
             }
@@ -966,7 +958,7 @@ fn init_maps(st: &mut Store, from: usize) {
 
 impl fmt::Debug for Dedup<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Dedup({} types from {})", self.st.hdr.len(), self.start)
+        write!(f, "Dedup({} types from {})", self.st.hdr.len(), self.s.start)
     }
 }
 
@@ -985,25 +977,10 @@ impl<'s> Dedup<'s> {
         }
         let start = start.clamp(1, n.max(1));
         init_maps(st, 0);
-        let mut d = Dedup::resume(
+        let mut d = Dedup {
             st,
-            Parked {
-                start,
-                hypot_list: Vec::new(),
-                adjust_canon: false,
-                table: Table::default(),
-                strict,
-                flavor,
-                cycle: None,
-                cands: Vec::new(),
-                stack: Vec::new(),
-                checks: 0,
-                steps: 0,
-                ref_bufs: Default::default(),
-                detect: false,
-                order_sensitive: false,
-            },
-        );
+            s: State::new(start, flavor, strict, false),
+        };
         let mut lap = Laps::start();
         d.prep()?;
         for id in start..n {
@@ -1018,61 +995,22 @@ impl<'s> Dedup<'s> {
         Ok(d)
     }
 
-    fn resume(st: &'s mut Store, p: Parked) -> Dedup<'s> {
-        Dedup {
-            st,
-            start: p.start,
-            hypot_list: p.hypot_list,
-            adjust_canon: p.adjust_canon,
-            table: p.table,
-            flavor: p.flavor,
-            strict: p.strict,
-            cycle: p.cycle,
-            cands: p.cands,
-            stack: p.stack,
-            checks: p.checks,
-            steps: p.steps,
-            ref_bufs: p.ref_bufs,
-            detect: p.detect,
-            order_sensitive: p.order_sensitive,
-        }
-    }
-
-    fn park(self) -> Parked {
-        Parked {
-            start: self.start,
-            hypot_list: self.hypot_list,
-            adjust_canon: self.adjust_canon,
-            table: self.table,
-            flavor: self.flavor,
-            strict: self.strict,
-            cycle: self.cycle,
-            cands: self.cands,
-            stack: self.stack,
-            checks: self.checks,
-            steps: self.steps,
-            ref_bufs: self.ref_bufs,
-            detect: self.detect,
-            order_sensitive: self.order_sensitive,
-        }
-    }
-
     /// Phases 4 and 5, once phases 2 and 3 are through every type.
     fn later_phases(&mut self) -> Result<(), DedupError> {
         let mut lap = Laps::start();
         if lap.timing {
             eprintln!(
                 "btfenc: dedup {} equivalence checks, {} pairs visited",
-                self.checks, self.steps
+                self.s.checks, self.s.steps
             );
         }
         self.resolve_fwds();
         lap.lap("forward resolution");
-        for id in self.start..self.st.len() {
+        for id in self.s.start..self.st.len() {
             self.ref_type(id)?;
         }
         lap.lap("reference types");
-        if let Some(id) = self.cycle {
+        if let Some(id) = self.s.cycle {
             return Err(DedupError::MapCycle { id });
         }
         Ok(())
@@ -1113,7 +1051,7 @@ impl<'s> Dedup<'s> {
             id = self.st.hdr[id as usize].map;
             steps += 1;
             if steps > self.st.hdr.len() {
-                self.cycle.get_or_insert(id);
+                self.s.cycle.get_or_insert(id);
                 break;
             }
         }
@@ -1219,11 +1157,11 @@ impl<'s> Dedup<'s> {
     // ---- phase 1 ----
 
     fn prep(&mut self) -> Result<(), DedupError> {
-        for id in 1..self.start {
+        for id in 1..self.s.start {
             self.st.hdr[id as usize].map = id;
             let key = match self.st.kind(id) {
                 VAR | DATASEC => continue,
-                TYPEDEF if self.flavor == Flavor::Upstream => self.key_typedef(id),
+                TYPEDEF if self.s.flavor == Flavor::Upstream => self.key_typedef(id),
                 CONST | VOLATILE | RESTRICT | PTR | FWD | TYPEDEF | FUNC | FLOAT | TYPE_TAG => {
                     self.key_common(id)
                 }
@@ -1234,7 +1172,7 @@ impl<'s> Dedup<'s> {
                 FUNC_PROTO => self.key_fnproto(id),
                 _ => return Err(self.bad(id)),
             };
-            self.table.add(key, id);
+            self.s.table.add(key, id);
         }
         Ok(())
     }
@@ -1243,11 +1181,11 @@ impl<'s> Dedup<'s> {
 
     fn prim(&mut self, id: u32) -> Result<(), DedupError> {
         let mut new = id;
-        let mut cands = std::mem::take(&mut self.cands);
+        let mut cands = std::mem::take(&mut self.s.cands);
         let key = match self.st.kind(id) {
             INT => {
                 let key = self.key_int_tag(id);
-                self.table.cands(key, &mut cands);
+                self.s.table.cands(key, &mut cands);
                 if let Some(&c) = cands.iter().find(|&&c| self.equal_int_tag(id, c)) {
                     new = c;
                 }
@@ -1255,9 +1193,9 @@ impl<'s> Dedup<'s> {
             }
             ENUM | ENUM64 => {
                 let key = self.key_enum(id);
-                self.table.cands(key, &mut cands);
-                if self.detect && self.enum_order_matters(id, &cands) {
-                    self.order_sensitive = true;
+                self.s.table.cands(key, &mut cands);
+                if self.s.detect && self.enum_order_matters(id, &cands) {
+                    self.s.order_sensitive = true;
                 }
                 for &c in &cands {
                     if self.equal_enum(id, c) {
@@ -1277,7 +1215,7 @@ impl<'s> Dedup<'s> {
             }
             FWD | FLOAT => {
                 let key = self.key_common(id);
-                self.table.cands(key, &mut cands);
+                self.s.table.cands(key, &mut cands);
                 if let Some(&c) = cands.iter().find(|&&c| self.equal_common(id, c)) {
                     new = c;
                 }
@@ -1285,22 +1223,22 @@ impl<'s> Dedup<'s> {
             }
             PTR | ARRAY | STRUCT | UNION | TYPEDEF | VOLATILE | CONST | RESTRICT | FUNC
             | FUNC_PROTO | VAR | DATASEC | DECL_TAG | TYPE_TAG => {
-                self.cands = cands;
+                self.s.cands = cands;
                 return Ok(());
             }
             _ => {
-                self.cands = cands;
-                if self.strict {
+                self.s.cands = cands;
+                if self.s.strict {
                     return Err(self.bad(id));
                 }
                 self.st.hdr[id as usize].map = id;
                 return Ok(());
             }
         };
-        self.cands = cands;
+        self.s.cands = cands;
         self.st.hdr[id as usize].map = new;
         if new == id {
-            self.table.add(key, id);
+            self.s.table.add(key, id);
         }
         Ok(())
     }
@@ -1352,8 +1290,8 @@ impl<'s> Dedup<'s> {
         } else {
             self.key_struct(id)
         };
-        let mut cands = std::mem::take(&mut self.cands);
-        self.table.cands(key, &mut cands);
+        let mut cands = std::mem::take(&mut self.s.cands);
+        self.s.table.cands(key, &mut cands);
         let mut new = id;
         for (i, &c) in cands.iter().enumerate() {
             if !self.shallow_candidate(kind, id, c) {
@@ -1363,26 +1301,26 @@ impl<'s> Dedup<'s> {
             match self.is_equiv(id, c) {
                 Ok(true) => {}
                 Ok(false) => continue,
-                Err(e) if self.strict => {
-                    self.cands = cands;
+                Err(e) if self.s.strict => {
+                    self.s.cands = cands;
                     return Err(e);
                 }
                 Err(_) => continue,
             }
-            if self.detect {
+            if self.s.detect {
                 self.check_unique(kind, id, c, &cands[i + 1..]);
             }
             self.merge_hypot();
-            if self.adjust_canon {
+            if self.s.adjust_canon {
                 continue;
             }
             new = c;
             break;
         }
-        self.cands = cands;
+        self.s.cands = cands;
         self.st.hdr[id as usize].map = new;
         if new == id {
-            self.table.add(key, id);
+            self.s.table.add(key, id);
         }
         Ok(())
     }
@@ -1410,36 +1348,36 @@ impl<'s> Dedup<'s> {
             checked = true;
             self.clear_hypot();
             if matches!(self.is_equiv(id, r), Ok(true)) {
-                self.order_sensitive = true;
+                self.s.order_sensitive = true;
                 break;
             }
         }
         if checked {
             self.clear_hypot();
             if !matches!(self.is_equiv(id, c), Ok(true)) {
-                self.order_sensitive = true;
+                self.s.order_sensitive = true;
             }
         }
     }
 
     fn clear_hypot(&mut self) {
-        for &c in &self.hypot_list {
+        for &c in &self.s.hypot_list {
             self.st.hdr[c as usize].hypot = UNPROCESSED;
         }
-        self.hypot_list.clear();
-        self.adjust_canon = false;
+        self.s.hypot_list.clear();
+        self.s.adjust_canon = false;
     }
 
     /// Lock-step DFS from (`cand`, `canon`), in libbpf's pre-order (an explicit stack instead of
     /// recursion: kernel-sized graphs and fuzzed chains are deeper than a thread's stack).
     fn is_equiv(&mut self, cand: u32, canon: u32) -> Result<bool, DedupError> {
-        let mut stack = std::mem::take(&mut self.stack);
+        let mut stack = std::mem::take(&mut self.s.stack);
         stack.clear();
-        self.checks += 1;
+        self.s.checks += 1;
         stack.push((cand, canon));
         let mut result = Ok(true);
         while let Some((a, b)) = stack.pop() {
-            self.steps += 1;
+            self.s.steps += 1;
             match self.equiv_step(a, b, &mut stack) {
                 Ok(true) => {}
                 other => {
@@ -1448,7 +1386,7 @@ impl<'s> Dedup<'s> {
                 }
             }
         }
-        self.stack = stack;
+        self.s.stack = stack;
         result
     }
 
@@ -1470,7 +1408,7 @@ impl<'s> Dedup<'s> {
             return Ok(h == cand || self.identical(h, cand, 16));
         }
         self.st.hdr[canon as usize].hypot = cand;
-        self.hypot_list.push(canon);
+        self.s.hypot_list.push(canon);
         let s = &*self.st;
         if s.name(cand) != s.name(canon) {
             return Ok(false);
@@ -1481,9 +1419,9 @@ impl<'s> Dedup<'s> {
                 (nk, fwd_kind(s.kflag(cand)))
             } else {
                 let fk = fwd_kind(s.kflag(canon));
-                if fk == ck && canon < self.start {
+                if fk == ck && canon < self.s.start {
                     // A base FWD would have to become a split struct: not an equivalence.
-                    self.adjust_canon = true;
+                    self.s.adjust_canon = true;
                 }
                 (ck, fk)
             };
@@ -1601,8 +1539,8 @@ impl<'s> Dedup<'s> {
     }
 
     fn merge_hypot(&mut self) {
-        for i in 0..self.hypot_list.len() {
-            let canon = self.hypot_list[i];
+        for i in 0..self.s.hypot_list.len() {
+            let canon = self.s.hypot_list[i];
             let targ = self.st.hdr[canon as usize].hypot;
             let t = self.resolve(targ);
             let c = self.resolve(canon);
@@ -1612,7 +1550,7 @@ impl<'s> Dedup<'s> {
             if tk != FWD && ck == FWD {
                 self.st.hdr[c as usize].map = t;
             }
-            if self.adjust_canon {
+            if self.s.adjust_canon {
                 continue;
             }
             if tk == FWD && ck != FWD {
@@ -1640,7 +1578,7 @@ impl<'s> Dedup<'s> {
                     .or_insert(id);
             }
         }
-        for id in self.start..self.st.len() {
+        for id in self.s.start..self.st.len() {
             if self.st.kind(id) != FWD || self.st.hdr[id as usize].map != id {
                 continue;
             }
@@ -1665,11 +1603,11 @@ impl<'s> Dedup<'s> {
             _ => {}
         }
         // Buffers reused across roots: most roots are a pointer or two deep.
-        let mut bufs = std::mem::take(&mut self.ref_bufs);
+        let mut bufs = std::mem::take(&mut self.s.ref_bufs);
         bufs.0.clear();
         bufs.1.clear();
         let r = self.ref_walk(root, &mut bufs.0, &mut bufs.1, &mut bufs.2);
-        self.ref_bufs = bufs;
+        self.s.ref_bufs = bufs;
         r
     }
 
@@ -1694,7 +1632,7 @@ impl<'s> Dedup<'s> {
                 let child = self.st.slot(slot);
                 match self.st.hdr.get(child as usize).map(|h| h.map) {
                     Some(IN_PROGRESS) => {
-                        if self.strict {
+                        if self.s.strict {
                             return Err(DedupError::RefLoop { id: child });
                         }
                         // Left as it is: remapping resolves it once the loop is done.
@@ -1709,7 +1647,7 @@ impl<'s> Dedup<'s> {
                         if !is_ref_kind(self.st.kind(child)) {
                             // Every other kind was mapped by an earlier phase unless it is one
                             // no phase knows.
-                            if self.strict {
+                            if self.s.strict {
                                 return Err(self.bad(child));
                             }
                             self.st.hdr[child as usize].map = child;
@@ -1723,7 +1661,7 @@ impl<'s> Dedup<'s> {
                     }
                     None => {
                         // A reference past the last type: only a hand-built store has one.
-                        if self.strict {
+                        if self.s.strict {
                             return Err(DedupError::BadKind { id, kind: 0 });
                         }
                         frames[fi].3 += 1;
@@ -1735,7 +1673,7 @@ impl<'s> Dedup<'s> {
             let kind = self.st.kind(id);
             if !is_ref_kind(kind) {
                 // Only reachable for a root of another kind (mapped already) or lenient mode.
-                if self.strict {
+                if self.s.strict {
                     return Err(self.bad(id));
                 }
                 self.st.hdr[id as usize].map = id;
@@ -1749,19 +1687,19 @@ impl<'s> Dedup<'s> {
                 FUNC_PROTO => self.key_fnproto(id),
                 _ => self.key_common(id),
             };
-            let mut cands = std::mem::take(&mut self.cands);
-            self.table.cands(key, &mut cands);
+            let mut cands = std::mem::take(&mut self.s.cands);
+            self.s.table.cands(key, &mut cands);
             let found = cands.iter().copied().find(|&c| match kind {
                 DECL_TAG => self.equal_int_tag(id, c),
                 ARRAY => self.equal_common(id, c) && self.st.data(id) == self.st.data(c),
                 FUNC_PROTO => self.equal_common(id, c) && self.st.data(id) == self.st.data(c),
                 _ => self.equal_common(id, c),
             });
-            self.cands = cands;
+            self.s.cands = cands;
             let new = found.unwrap_or(id);
             self.st.hdr[id as usize].map = new;
             if new == id {
-                self.table.add(key, id);
+                self.s.table.add(key, id);
             }
             frames.pop();
             slots.truncate(s0);
@@ -1879,7 +1817,7 @@ fn dedup_with(
         let c = d.canonical(id);
         remap[id as usize] = if c < start { c } else { new_id[c as usize] };
     }
-    if let Some(id) = d.cycle {
+    if let Some(id) = d.s.cycle {
         return Err(DedupError::MapCycle { id });
     }
     if let Some(id) = remap.iter().position(|&r| r == u32::MAX) {
