@@ -823,7 +823,9 @@ impl State {
 /// as [`Dedup::run`] does: the result is the whole-graph run's in every case.
 pub(crate) struct Incremental {
     parked: Option<State>,
-    /// Ids below this are through phases 2 and 3.
+    flavor: Flavor,
+    strict: bool,
+    /// Ids below this are through phases 2 and 3 (void, id 0, is only initialized).
     done: u32,
     given_up: Option<&'static str>,
     /// CPU time spent in [`Incremental::advance`] (for `BTFENC_TIMING`).
@@ -842,7 +844,9 @@ impl Incremental {
     pub(crate) fn new(flavor: Flavor, strict: bool) -> Incremental {
         Incremental {
             parked: Some(State::new(1, flavor, strict, true)),
-            done: 1,
+            flavor,
+            strict,
+            done: 0,
             given_up: None,
             cpu_ns: 0,
         }
@@ -874,10 +878,12 @@ impl Incremental {
         let c0 = thread_cpu_ns();
         let from = self.done;
         init_maps(st, from as usize);
+        let ids = from.max(1)..n;
         let mut d = Dedup { st, s: parked };
-        let r = (from..n)
+        let r = ids
+            .clone()
             .try_for_each(|id| d.prim(id))
-            .and_then(|()| (from..n).try_for_each(|id| d.struct_type(id)));
+            .and_then(|()| ids.clone().try_for_each(|id| d.struct_type(id)));
         let why = match r {
             Err(_) => Some("an error"),
             Ok(()) if d.s.order_sensitive => Some("a decision that depends on the candidate order"),
@@ -895,14 +901,11 @@ impl Incremental {
         }
     }
 
-    /// The deduplicated state of `st`, as [`Dedup::run`]`(st, 1, strict, flavor)` gives it.
-    pub(crate) fn finish(
-        mut self,
-        st: &mut Store,
-        flavor: Flavor,
-        strict: bool,
-    ) -> Result<Dedup<'_>, DedupError> {
+    /// The deduplicated state of `st`, as [`Dedup::run`]`(st, 1, strict, flavor)` gives it
+    /// (with this run's `strict` and `flavor`).
+    pub(crate) fn finish(mut self, st: &mut Store) -> Result<Dedup<'_>, DedupError> {
         self.advance(st);
+        let (flavor, strict) = (self.flavor, self.strict);
         match self.parked {
             Some(parked) => {
                 let mut d = Dedup { st, s: parked };
@@ -1781,7 +1784,7 @@ pub fn dedup_btf_units(
         }
         st.copy_from(&all, from, all.len());
         why = inc.given_up();
-        inc.finish(st, flavor, strict)
+        inc.finish(st)
     })?;
     Ok((out, why))
 }

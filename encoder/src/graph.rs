@@ -438,7 +438,7 @@ pub(crate) fn dedup(g: &mut Graph, report: &mut Report, timing: bool) -> Vec<u32
     let t_dedup = std::time::Instant::now();
     let cpu_dedup = crate::dedup::thread_cpu_ns();
     let done = match g.inc.take() {
-        Some(inc) => inc.finish(&mut g.st, Flavor::Upstream, false),
+        Some(inc) => inc.finish(&mut g.st),
         None => Dedup::run(&mut g.st, g.nb, false, Flavor::Upstream),
     };
     let canon: Vec<u32> = match done {
