@@ -229,8 +229,7 @@ impl<'a> Attrs<'a> {
     /// The value of attribute `at` among entries `start .. start + len`, as gimli gives it.
     fn get(&self, start: u32, len: u32, at: DwAt) -> Option<AttributeValue<Reader<'a>>> {
         use AttributeValue as V;
-        let list = self.kept.get(start as usize..start as usize + len as usize)?;
-        let k = list.iter().find(|k| k.name == at)?;
+        let k = self.find(start, len, at)?;
         let v = k.value;
         Some(match k.kind {
             KeptKind::Full => return self.full.get(v as usize).cloned(),
